@@ -1,0 +1,219 @@
+"""Les dossiers de dépôt : celui du copieur (« scan vers dossier ») et celui des .eml / mbox.
+
+Un fichier modifié depuis moins de `delai_stabilite_s` secondes est peut-être encore en cours
+d'écriture : il est laissé pour la relève suivante. Un fichier enregistré est rangé dans
+`traites/` à l'intérieur du dossier, jamais supprimé.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from courrier.domaine import Canal, ElementRecu
+from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+
+TRAITES = "traites"
+# Fichiers provisoires des copieurs, navigateurs et suites bureautiques : jamais des courriers.
+SUFFIXES_PROVISOIRES = (".part", ".tmp", ".crdownload", ".partial", ".filepart", "~")
+
+
+class ErreurDossier(ConnecteurErreur):
+    """Le dossier de dépôt est illisible ou ne se laisse pas ranger."""
+
+
+class ErreurDossierPassagere(ErreurDossier, ErreurEntreeSortie):
+    pass
+
+
+class _SourceDossier:
+    nom = ""
+    canal = Canal.DEPOT
+
+    def __init__(self, dossier: Path, delai_stabilite_s: float = 30.0) -> None:
+        self.dossier = dossier
+        self.delai = delai_stabilite_s
+        self._en_attente = 0
+        self._restants: dict[Path, int] = {}  # mbox : messages pas encore acquittés
+        self._chemins: dict[str, Path] = {}  # référence donnée à la relève → fichier
+
+    @property
+    def en_attente(self) -> int:
+        return self._en_attente
+
+    def _fichiers_stables(self) -> Iterator[tuple[Path, os.stat_result]]:
+        try:
+            entrees = sorted(self.dossier.iterdir())
+        except OSError as e:
+            raise ErreurDossierPassagere(
+                f"Le dossier de dépôt « {self.dossier} » est illisible : {e.strerror or e}."
+            ) from e
+        maintenant = time.time()
+        for chemin in entrees:
+            nom = chemin.name
+            if nom.startswith(".") or nom == TRAITES or nom.endswith(SUFFIXES_PROVISOIRES):
+                continue
+            try:
+                etat = chemin.lstat()
+            except OSError:
+                continue
+            if not chemin.is_file() or chemin.is_symlink():
+                continue  # un lien pourrait mener hors du dossier
+            if maintenant - etat.st_mtime < self.delai:
+                self._en_attente += 1
+                continue
+            yield chemin, etat
+
+    def _lire(self, chemin: Path) -> bytes | None:
+        try:
+            return chemin.read_bytes()
+        except FileNotFoundError:
+            return None  # pris par une autre relève entre la liste et la lecture
+        except OSError as e:
+            raise ErreurDossierPassagere(
+                f"Le fichier « {_affichable(chemin.name)} » est illisible : {e.strerror or e}."
+            ) from e
+
+    def _element(
+        self, chemin: Path, contenu: bytes, recu_le: datetime, reference: str | None = None
+    ) -> ElementRecu:
+        reference = reference or _affichable(chemin.name)
+        if reference in self._chemins:  # deux noms qui ne diffèrent que par l'invisible
+            reference = f"{reference} [{len(self._chemins) + 1}]"
+        self._chemins[reference] = chemin
+        return ElementRecu(
+            source=self.nom,
+            canal=self.canal,
+            reference=reference,
+            recu_le=recu_le,
+            contenu=contenu,
+            nom_fichier=_affichable(chemin.name),
+            cles=(),
+        )
+
+    def _ranger(self, chemin: Path) -> None:
+        destination = self.dossier / TRAITES
+        try:
+            destination.mkdir(exist_ok=True)
+            cible = destination / chemin.name
+            rang = 1
+            while cible.exists():
+                cible = destination / f"{chemin.stem}-{rang}{chemin.suffix}"
+                rang += 1
+            os.replace(chemin, cible)
+        except FileNotFoundError:
+            return  # déjà rangé par une autre relève
+        except OSError as e:
+            raise ErreurDossierPassagere(
+                f"Le fichier « {_affichable(chemin.name)} » est enregistré mais n'a pas pu être "
+                f"rangé dans {TRAITES}/ : {e.strerror or e}. Il le sera à la prochaine relève."
+            ) from e
+
+    def fermer(self) -> None:
+        pass
+
+
+class SourceScans(_SourceDossier):
+    """Le dossier où le copieur dépose les lettres papier numérisées."""
+
+    nom = "depot_scans"
+    canal = Canal.SCAN
+
+    def elements(self) -> Iterator[ElementRecu]:
+        self._en_attente = 0
+        for chemin, etat in self._fichiers_stables():
+            contenu = self._lire(chemin)
+            if contenu is not None:
+                yield self._element(chemin, contenu, _date_fichier(etat))
+
+    def acquitter(self, element: ElementRecu) -> None:
+        self._ranger(self._chemins.pop(element.reference))
+
+
+class SourceEml(_SourceDossier):
+    """Un dossier de fichiers .eml (un message) ou mbox (plusieurs) : imports, démonstration."""
+
+    nom = "depot_eml"
+    canal = Canal.DEPOT
+
+    def elements(self) -> Iterator[ElementRecu]:
+        self._en_attente = 0
+        for chemin, etat in self._fichiers_stables():
+            contenu = self._lire(chemin)
+            if contenu is None:
+                continue
+            if _est_mbox(chemin, contenu):
+                yield from self._messages_mbox(chemin, etat, contenu)
+                continue
+            self._restants[chemin] = 1
+            yield self._element(chemin, contenu, _date_fichier(etat))
+
+    def _messages_mbox(
+        self, chemin: Path, etat: os.stat_result, contenu: bytes
+    ) -> Iterator[ElementRecu]:
+        try:
+            boite = mailbox.mbox(chemin, create=False)
+            cles = list(boite.keys())
+        except (OSError, mailbox.Error) as e:
+            raise ErreurDossier(
+                f"La boîte mbox « {_affichable(chemin.name)} » est illisible : {e}."
+            ) from e
+        if not cles:
+            # Rien à découper : le fichier est enregistré tel quel, pour ne rien perdre.
+            self._restants[chemin] = 1
+            yield self._element(chemin, contenu, _date_fichier(etat))
+            return
+        self._restants[chemin] = len(cles)
+        try:
+            for rang, cle in enumerate(cles, start=1):
+                message = boite.get_message(cle)
+                recu_le = _date_ligne_from(message.get_from()) or _date_fichier(etat)
+                reference = f"{_affichable(chemin.name)} (message {rang}/{len(cles)})"
+                yield self._element(chemin, boite.get_bytes(cle), recu_le, reference)
+        finally:
+            boite.close()
+
+    def acquitter(self, element: ElementRecu) -> None:
+        chemin = self._chemins.pop(element.reference)
+        self._restants[chemin] -= 1
+        if self._restants[chemin] == 0:
+            del self._restants[chemin]
+            self._ranger(chemin)
+
+
+def _est_mbox(chemin: Path, contenu: bytes) -> bool:
+    # Un .eml qui commence par « From » n'a qu'une enveloppe : il reste un seul courrier,
+    # archivé tel quel. Sans extension parlante, la ligne « From » annonce une boîte mbox.
+    suffixe = chemin.suffix.lower()
+    if suffixe in {".mbox", ".mbx"}:
+        return True
+    return suffixe not in {".eml", ".msg"} and contenu.startswith(b"From ")
+
+
+def _date_fichier(etat: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(etat.st_mtime, tz=UTC)
+
+
+def _date_ligne_from(ligne: str) -> datetime | None:
+    # « From expediteur@exemple.fr Sat Nov 21 10:00:00 2026 » : la date suit l'adresse.
+    morceaux = ligne.split(None, 1)
+    if len(morceaux) < 2:
+        return None
+    try:
+        moment = parsedate_to_datetime(morceaux[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _affichable(nom: str) -> str:
+    """Nom de fichier montrable : caractères de contrôle et substituts retirés."""
+    propre = "".join(c if c.isprintable() else "?" for c in nom)
+    return propre.encode("utf-8", "replace").decode("utf-8")[:255]

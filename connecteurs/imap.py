@@ -1,0 +1,156 @@
+"""La boîte aux lettres IMAP de la mairie (imapclient).
+
+Identité d'un message : (compte, dossier, UIDVALIDITY, UID). Le message est lu sans être
+marqué lu (BODY.PEEK[]) et n'est déplacé vers le dossier « Traité » qu'une fois sa ligne
+validée au registre : une panne entre les deux le laisse dans la boîte, et la relève suivante
+le reconnaît comme déjà enregistré.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from courrier.domaine import Canal, ElementRecu
+from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+
+LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
+
+
+class ErreurImap(ConnecteurErreur):
+    """La boîte IMAP refuse ou ne répond pas."""
+
+
+class ErreurImapPassagere(ErreurImap, ErreurEntreeSortie):
+    """Coupure réseau, délai dépassé : une nouvelle tentative a un sens."""
+
+
+@dataclass(frozen=True)
+class ParametresImap:
+    hote: str
+    port: int
+    utilisateur: str
+    mot_de_passe: str
+    securite: str = "ssl"  # ssl, starttls, aucune
+    dossier: str = "INBOX"
+    dossier_traite: str = "Traité"
+    delai_s: float = 60.0
+
+
+class SourceImap:
+    nom = "imap"
+
+    def __init__(self, parametres: ParametresImap) -> None:
+        self.p = parametres
+        self._client: IMAPClient | None = None
+        self._uidvalidity: int | None = None
+        self._uids: dict[str, int] = {}
+
+    @property
+    def en_attente(self) -> int:
+        return 0
+
+    def _connecter(self) -> IMAPClient:
+        if self._client is not None:
+            return self._client
+        p = self.p
+        try:
+            contexte = ssl.create_default_context()
+            client = IMAPClient(
+                p.hote,
+                port=p.port,
+                ssl=p.securite == "ssl",
+                ssl_context=contexte,
+                timeout=p.delai_s,
+            )
+            if p.securite == "starttls":
+                client.starttls(contexte)
+            client.login(p.utilisateur, p.mot_de_passe)
+            client.normalise_times = False
+            reponse = client.select_folder(p.dossier)
+            if not client.folder_exists(p.dossier_traite):
+                client.create_folder(p.dossier_traite)
+        except LoginError as e:
+            raise ErreurImap(
+                f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."
+            ) from e
+        except (TimeoutError, ConnectionError, OSError) as e:
+            raise ErreurImapPassagere(
+                f"Le serveur IMAP {p.hote}:{p.port} ne répond pas ({e.__class__.__name__})."
+            ) from e
+        except IMAPClientError as e:
+            raise ErreurImap(f"Le serveur IMAP {p.hote} a refusé : {e}.") from e
+        self._uidvalidity = int(reponse[b"UIDVALIDITY"])
+        self._client = client
+        return client
+
+    def _cle(self, uid: int) -> str:
+        return f"imap:{self.p.utilisateur}@{self.p.hote}/{self.p.dossier}:{self._uidvalidity}:{uid}"
+
+    def elements(self) -> Iterator[ElementRecu]:
+        client = self._connecter()
+        try:
+            uids = sorted(client.search(["ALL"]))
+        except (IMAPClientError, OSError) as e:
+            raise ErreurImapPassagere(f"Recherche impossible dans {self.p.dossier} : {e}.") from e
+        for debut in range(0, len(uids), LOT):
+            lot = uids[debut : debut + LOT]
+            try:
+                reponses = client.fetch(lot, ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE"])
+            except (IMAPClientError, OSError) as e:
+                raise ErreurImapPassagere(
+                    f"Lecture impossible des messages {lot[0]} à {lot[-1]} : {e}."
+                ) from e
+            for uid in lot:
+                donnees = reponses.get(uid)
+                if donnees is None or b"BODY[]" not in donnees:
+                    continue  # supprimé entre SEARCH et FETCH : rien à enregistrer
+                contenu = bytes(donnees[b"BODY[]"] or b"")
+                recu_le = donnees.get(b"INTERNALDATE")
+                reference = f"{self.p.dossier} UID {uid} (UIDVALIDITY {self._uidvalidity})"
+                self._uids[reference] = uid
+                yield ElementRecu(
+                    source=self.nom,
+                    canal=Canal.EMAIL,
+                    reference=reference,
+                    recu_le=_en_utc(recu_le),
+                    contenu=contenu,
+                    cles=(self._cle(uid),),
+                )
+
+    def acquitter(self, element: ElementRecu) -> None:
+        client = self._connecter()
+        uid = self._uids.pop(element.reference)
+        try:
+            if client.has_capability("MOVE"):
+                client.move([uid], self.p.dossier_traite)
+            else:
+                client.copy([uid], self.p.dossier_traite)
+                client.delete_messages([uid])
+                client.expunge([uid] if client.has_capability("UIDPLUS") else None)
+        except (IMAPClientError, OSError) as e:
+            raise ErreurImapPassagere(
+                f"Le message UID {uid} est enregistré mais n'a pas pu être rangé dans "
+                f"« {self.p.dossier_traite} » : {e}. Il le sera à la prochaine relève."
+            ) from e
+
+    def fermer(self) -> None:
+        if self._client is None:
+            return
+        with contextlib.suppress(IMAPClientError, OSError):
+            self._client.logout()
+        self._client = None
+
+
+def _en_utc(moment: object) -> datetime:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    return datetime.now(UTC)

@@ -1,0 +1,27 @@
+"""Ce que toute source de courrier offre à la relève."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from courrier.domaine import ElementRecu
+
+
+class Source(Protocol):
+    nom: str
+
+    def elements(self) -> Iterator[ElementRecu]:
+        """Les éléments nouveaux (ou pas encore acquittés), un à un."""
+        ...
+
+    def acquitter(self, element: ElementRecu) -> None:
+        """Range l'élément à la source ; appelé seulement après la validation de sa ligne."""
+        ...
+
+    def fermer(self) -> None: ...
+
+    @property
+    def en_attente(self) -> int:
+        """Éléments laissés pour la prochaine relève (fichier encore en cours d'écriture…)."""
+        ...

@@ -1,0 +1,452 @@
+"""La commande `courrier`, en français. Une erreur : une phrase claire et un code non nul."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from functools import wraps
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from courrier.config import Reglages, reglages
+from courrier.erreurs import CourrierErreur
+
+if TYPE_CHECKING:
+    from flows.releve import BilanReleve
+    from registre.registre import Registre
+
+app = typer.Typer(
+    help="Courrier : le courrier arrivé de la mairie, relevé, enregistré et lu.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+registre_app = typer.Typer(
+    help="Le registre du courrier arrivé : export, vérification, liste.", no_args_is_help=True
+)
+app.add_typer(registre_app, name="registre")
+
+console = Console()
+erreurs = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MARQUE_DEMO = ".courrier-demo"
+
+
+def _journal_fichier(r: Reglages | None) -> Path:
+    dossier = (r.donnees if r else Path("donnees")) / "journaux"
+    dossier.mkdir(parents=True, exist_ok=True)
+    return dossier / "courrier.log"
+
+
+def _preparer_journalisation(r: Reglages) -> Path:
+    chemin = _journal_fichier(r)
+    gestionnaire = logging.FileHandler(chemin, encoding="utf-8")
+    gestionnaire.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    racine = logging.getLogger("courrier")
+    racine.setLevel(logging.INFO)
+    if not any(isinstance(h, logging.FileHandler) for h in racine.handlers):
+        racine.addHandler(gestionnaire)
+    return chemin
+
+
+def _preparer_prefect(r: Reglages) -> None:
+    """Prefect, discret et hors ligne : son dossier dans les données, ses journaux tus."""
+    os.environ.setdefault("PREFECT_HOME", str((r.donnees / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _taire_la_fermeture(r: Reglages) -> None:
+    """Le serveur Prefect temporaire imprime des traces à l'arrêt : elles vont au journal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    descripteur = os.open(_journal_fichier(r), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    os.dup2(descripteur, 2)
+
+
+def commande(fonction: Callable[P, R]) -> Callable[P, R]:
+    """Toute erreur devient une phrase française ; les détails techniques vont au journal."""
+
+    @wraps(fonction)
+    def enveloppe(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fonction(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except CourrierErreur as e:
+            erreurs.print(f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            erreurs.print("Interrompu. Ce qui était enregistré le reste ; relancez pour finir.")
+            raise typer.Exit(130) from None
+        except Exception as e:
+            try:
+                chemin = _journal_fichier(reglages())
+            except CourrierErreur:
+                chemin = _journal_fichier(None)
+            logging.getLogger("courrier").exception("erreur inattendue")
+            with chemin.open("a", encoding="utf-8") as f:
+                import traceback
+
+                traceback.print_exc(file=f)
+            erreurs.print(
+                f"[bold red]Erreur inattendue[/] ({e.__class__.__name__}). "
+                f"Les détails sont dans {chemin}.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
+
+    return enveloppe
+
+
+def _ouvrir_registre() -> Registre:
+    from registre.registre import Registre
+
+    r = reglages()
+    return Registre.ouvrir(r.url_base, r.donnees)
+
+
+class RapportRich:
+    """Barre de progression de la relève, dans le terminal."""
+
+    def __init__(self, progression: Progress) -> None:
+        self.progression = progression
+        self.taches: dict[str, Any] = {}
+
+    def debut(self, etape: str, total: int | None) -> None:
+        self.taches[etape] = self.progression.add_task(etape, total=total)
+
+    def avance(self, etape: str, pas: int = 1) -> None:
+        if etape in self.taches:
+            self.progression.advance(self.taches[etape], pas)
+
+
+@contextmanager
+def _progression() -> Iterator[RapportRich]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=False,
+    ) as progression:
+        yield RapportRich(progression)
+
+
+def _lancer_releve(r: Reglages) -> BilanReleve:
+    _preparer_prefect(r)
+    _preparer_journalisation(r)
+    from flows.releve import definir_rapport, releve, sources_configurees
+
+    if not sources_configurees(r):
+        raise CourrierErreur(
+            "Aucune source n'est configurée : renseignez COURRIER_IMAP_HOTE (et l'utilisateur),"
+            " COURRIER_DEPOT_SCANS ou COURRIER_DEPOT_EML."
+        )
+    with _progression() as rapport:
+        definir_rapport(rapport)
+        try:
+            bilan = releve()
+        finally:
+            definir_rapport(None)
+    return bilan
+
+
+NOMS_SOURCES = {
+    "imap": "Boîte IMAP",
+    "depot_scans": "Dossier des scans",
+    "depot_eml": "Dossier .eml / mbox",
+}
+
+
+def _afficher_bilan(bilan: BilanReleve) -> None:
+    table = Table(title="Bilan de la relève")
+    table.add_column("Source")
+    table.add_column("Nouveaux", justify="right")
+    table.add_column("Déjà enregistrés", justify="right")
+    table.add_column("En attente", justify="right")
+    table.add_column("Erreurs", justify="right")
+    for b in bilan.sources:
+        table.add_row(
+            NOMS_SOURCES.get(b.source, b.source),
+            str(b.nouveaux),
+            str(b.doublons),
+            str(b.en_attente),
+            str(len(b.erreurs)),
+        )
+    console.print(table)
+    ex = bilan.extraction
+    console.print(
+        f"Lecture : {ex.extraits} courrier(s) lu(s), {len(ex.en_erreur)} avec une erreur."
+    )
+    for b in bilan.sources:
+        for raison in b.erreurs:
+            console.print(
+                f"  • {NOMS_SOURCES.get(b.source, b.source)} : {escape(raison)}", highlight=False
+            )
+    for numero, raison in ex.en_erreur:
+        console.print(f"  • {numero} : {escape(raison[:300])}", highlight=False)
+
+
+def _afficher_registre(registre: Registre) -> None:
+    from registre.registre import heure_de_paris
+
+    table = Table(title="Registre du courrier arrivé")
+    for colonne in ("N°", "Reçu le", "Canal", "Expéditeur", "Objet", "Statut"):
+        table.add_column(colonne, overflow="ellipsis", no_wrap=colonne != "Objet")
+    for c in registre.courriers():
+        table.add_row(
+            c.numero,
+            heure_de_paris(c.recu_le),
+            c.canal,
+            escape(_nom_court(c.expediteur)),
+            escape(c.objet or f"(fichier {c.nom_fichier})"),
+            c.statut,
+            style="red" if c.statut == "erreur" else None,
+        )
+    console.print(table)
+
+
+def _nom_court(expediteur: str) -> str:
+    """« Camille Lefèvre <c.l@exemple.fr> » devient « Camille Lefèvre »."""
+    nom = expediteur.split("<", 1)[0].strip().strip('"')
+    return nom or expediteur.strip("<>")
+
+
+@app.command()
+@commande
+def releve() -> None:
+    """Relève maintenant toutes les sources configurées, enregistre et lit le courrier."""
+    r = reglages()
+    bilan = _lancer_releve(r)
+    _afficher_bilan(bilan)
+    _taire_la_fermeture(r)
+    if any(b.erreurs for b in bilan.sources):
+        raise typer.Exit(1)
+
+
+@app.command()
+@commande
+def demo(
+    dossier: Annotated[Path, typer.Option(help="Dossier neuf où jouer la démonstration.")] = Path(
+        "demo-donnees"
+    ),
+) -> None:
+    """Relève le courrier d'exemple fourni dans un dossier neuf, puis montre le registre."""
+    dossier = dossier.resolve()
+    if dossier.exists():
+        if not (dossier / MARQUE_DEMO).exists() and any(dossier.iterdir()):
+            raise CourrierErreur(
+                f"Le dossier « {dossier} » existe et n'est pas un dossier de démonstration :"
+                " choisissez-en un autre avec --dossier."
+            )
+        shutil.rmtree(dossier)
+    dossier.mkdir(parents=True)
+    (dossier / MARQUE_DEMO).write_text("Dossier créé par « courrier demo ».\n", encoding="utf-8")
+    exemples = resources.files("courrier") / "demo"
+    ancien = time.time() - 3600  # des fichiers « posés depuis une heure », donc complets
+    for sous_dossier, cible in (("courriels", "depot-eml"), ("scans", "depot-scans")):
+        destination = dossier / cible
+        destination.mkdir()
+        for fichier in sorted((exemples / sous_dossier).iterdir(), key=lambda f: f.name):
+            if fichier.is_file():
+                chemin = destination / fichier.name
+                chemin.write_bytes(fichier.read_bytes())
+                os.utime(chemin, (ancien, ancien))
+    os.environ.update(
+        {
+            "COURRIER_DONNEES": str(dossier / "donnees"),
+            "COURRIER_BASE_DE_DONNEES": "",
+            "COURRIER_IMAP_HOTE": "",
+            "COURRIER_IMAP_UTILISATEUR": "",
+            "COURRIER_DEPOT_EML": str(dossier / "depot-eml"),
+            "COURRIER_DEPOT_SCANS": str(dossier / "depot-scans"),
+        }
+    )
+    reglages.cache_clear()
+    r = reglages()
+    console.print(f"Démonstration dans {dossier}")
+    bilan = _lancer_releve(r)
+    _afficher_bilan(bilan)
+    _afficher_registre(_ouvrir_registre())
+    console.print(
+        "Pour voir un courrier : "
+        f"COURRIER_DONNEES={r.donnees} courrier montrer {_premier_numero()}",
+        highlight=False,
+    )
+    _taire_la_fermeture(r)
+
+
+def _premier_numero() -> str:
+    courriers = _ouvrir_registre().courriers()
+    return courriers[0].numero if courriers else "AAAA-00001"
+
+
+@app.command()
+@commande
+def montrer(
+    numero: Annotated[str, typer.Argument(help="Numéro chrono, par exemple 2026-00042.")],
+    en_json: Annotated[
+        bool, typer.Option("--json", help="Sortie JSON (pour un programme).")
+    ] = False,
+) -> None:
+    """Montre un courrier du registre, avec tout son texte lu et ses pièces jointes."""
+    from registre.registre import details, heure_de_paris
+
+    registre = _ouvrir_registre()
+    c = registre.courrier(numero.strip())
+    if c is None:
+        raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
+    evenements = registre.evenements(c.numero)
+    if en_json:
+        sortie = {
+            "numero": c.numero,
+            "canal": c.canal,
+            "source": c.source,
+            "reference": c.reference,
+            "recu_le": c.recu_le.isoformat(),
+            "enregistre_le": c.enregistre_le.isoformat(),
+            "expediteur": c.expediteur,
+            "destinataires": c.destinataires,
+            "objet": c.objet,
+            "message_id": c.message_id,
+            "statut": c.statut,
+            "erreur": c.erreur,
+            "empreinte": c.empreinte,
+            "taille": c.taille,
+            "nom_fichier": c.nom_fichier,
+            "methode_extraction": c.methode_extraction,
+            "confiance_ocr": c.confiance_ocr,
+            "pages": c.pages,
+            "texte": c.texte,
+            "pieces": [
+                {
+                    "rang": p.rang,
+                    "nom": p.nom,
+                    "type_mime": p.type_mime,
+                    "taille": p.taille,
+                    "empreinte": p.empreinte,
+                    "methode": p.methode,
+                    "confiance_ocr": p.confiance_ocr,
+                    "pages": p.pages,
+                    "erreur": p.erreur,
+                    "en_ligne": p.en_ligne,
+                    "texte": p.texte,
+                }
+                for p in c.pieces
+            ],
+            "journal": [
+                {
+                    "n": e.id,
+                    "type": e.type,
+                    "horodatage": e.horodatage.isoformat(),
+                    "acteur": e.acteur,
+                    "details": details(e),
+                }
+                for e in evenements
+            ],
+        }
+        sys.stdout.write(json.dumps(sortie, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"[bold]Courrier {c.numero}[/] — {c.canal}, statut {c.statut}")
+    for libelle, valeur in (
+        ("Reçu le", heure_de_paris(c.recu_le)),
+        ("Enregistré le", heure_de_paris(c.enregistre_le)),
+        ("Expéditeur", c.expediteur),
+        ("Objet", c.objet),
+        ("Fichier", c.nom_fichier),
+        (
+            "Lecture",
+            c.methode_extraction
+            + (f" (confiance OCR {c.confiance_ocr:.0f} %)" if c.confiance_ocr is not None else ""),
+        ),
+        ("Erreur", c.erreur),
+    ):
+        if valeur:
+            console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
+    console.rule("Texte")
+    console.print(c.texte or "(aucun texte lu)", highlight=False, markup=False)
+    if c.pieces:
+        console.rule("Pièces jointes")
+        for p in c.pieces:
+            etat = p.erreur or p.methode
+            console.print(
+                f"{p.rang}. {p.nom} ({p.type_mime}, {p.taille} octets) — {etat}",
+                highlight=False,
+                markup=False,
+            )
+    console.rule("Journal")
+    for e in evenements:
+        console.print(
+            f"n°{e.id} {heure_de_paris(e.horodatage)} {e.type} par {e.acteur}",
+            highlight=False,
+            markup=False,
+        )
+
+
+class FormatExport(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@registre_app.command("export")
+@commande
+def registre_export(
+    format_: Annotated[FormatExport, typer.Option("--format", help="csv ou xlsx.")],
+    sortie: Annotated[Path, typer.Option("--sortie", help="Fichier à écrire.")],
+) -> None:
+    """Écrit tout le registre dans un fichier CSV ou XLSX."""
+    from registre.export import exporter
+
+    nombre = exporter(_ouvrir_registre().courriers(), format_.value, sortie)
+    console.print(f"{nombre} ligne(s) écrite(s) dans {sortie}.", highlight=False)
+
+
+@registre_app.command("verifier")
+@commande
+def registre_verifier() -> None:
+    """Vérifie que rien n'a été modifié ni supprimé dans le registre et son journal."""
+    registre = _ouvrir_registre()
+    anomalies = registre.verifier()
+    if anomalies:
+        premier = escape(anomalies[0])
+        erreurs.print(f"[bold red]Registre altéré.[/] Premier problème : {premier}")
+        for autre in anomalies[1:20]:
+            erreurs.print(f"  • {autre}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    console.print(
+        f"Registre intact : {registre.nombre()} courrier(s), "
+        f"{len(registre.evenements())} événement(s) du journal vérifiés.",
+        highlight=False,
+    )
+
+
+@registre_app.command("lister")
+@commande
+def registre_lister() -> None:
+    """Affiche le registre dans le terminal."""
+    _afficher_registre(_ouvrir_registre())
+
+
+def main() -> None:
+    app()

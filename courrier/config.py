@@ -1,0 +1,158 @@
+"""Les réglages : variables d'environnement `COURRIER_…` et fichier `.env` facultatif.
+
+Lus une fois (`reglages()`), validés au démarrage ; un mauvais réglage devient une seule
+phrase française qui nomme la variable. Les secrets ne sont jamais écrits ailleurs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from courrier.domaine import Limites
+from courrier.erreurs import ConfigurationErreur
+
+PREFIXE = "COURRIER_"
+
+
+class Reglages(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIXE,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    donnees: Path = Path("donnees")
+    base_de_donnees: str | None = None
+
+    imap_hote: str | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_utilisateur: str | None = None
+    imap_mot_de_passe: SecretStr | None = None
+    imap_securite: Literal["ssl", "starttls", "aucune"] = "ssl"
+    imap_dossier: str = "INBOX"
+    imap_dossier_traite: str = "Traité"
+    imap_delai_s: float = Field(default=60.0, gt=0)
+
+    depot_scans: Path | None = None
+    depot_eml: Path | None = None
+    # Un fichier modifié depuis moins longtemps est peut-être encore en cours d'écriture.
+    depot_delai_stabilite_s: float = Field(default=30.0, ge=0)
+
+    ocr_langues: str = "fra"
+    ocr_processus: int = Field(default=0, ge=0)  # 0 : un par cœur
+    taille_max_piece_mo: int = Field(default=50, ge=1)
+    pages_max_ocr: int = Field(default=30, ge=1)
+    pages_max_texte: int = Field(default=500, ge=1)
+    pixels_max: int = Field(default=60_000_000, ge=1_000_000)
+
+    @field_validator("imap_hote", "imap_utilisateur", "base_de_donnees", mode="before")
+    @classmethod
+    def _vide_devient_absent(cls, valeur: object) -> object:
+        if isinstance(valeur, str) and not valeur.strip():
+            return None
+        return valeur
+
+    @field_validator("depot_scans", "depot_eml", mode="before")
+    @classmethod
+    def _chemin_vide_absent(cls, valeur: object) -> object:
+        if isinstance(valeur, str) and not valeur.strip():
+            return None
+        return valeur
+
+    @property
+    def url_base(self) -> str:
+        if self.base_de_donnees:
+            return self.base_de_donnees
+        return f"sqlite:///{(self.donnees / 'registre.sqlite3').resolve()}"
+
+    @property
+    def imap_configure(self) -> bool:
+        return bool(self.imap_hote and self.imap_utilisateur)
+
+    @property
+    def port_imap(self) -> int:
+        if self.imap_port:
+            return self.imap_port
+        return 993 if self.imap_securite == "ssl" else 143
+
+    @property
+    def limites(self) -> Limites:
+        return Limites(
+            taille_max_piece=self.taille_max_piece_mo * 1024 * 1024,
+            pages_max_ocr=self.pages_max_ocr,
+            pages_max_texte=self.pages_max_texte,
+            pixels_max=self.pixels_max,
+            ocr_langues=self.ocr_langues,
+        )
+
+    @property
+    def processus_ocr(self) -> int:
+        return self.ocr_processus or max(1, os.cpu_count() or 1)
+
+    def verifier_coherence(self) -> None:
+        if self.imap_hote and not self.imap_utilisateur:
+            raise ConfigurationErreur(
+                "COURRIER_IMAP_HOTE est renseigné mais COURRIER_IMAP_UTILISATEUR manque."
+            )
+        if self.imap_configure and self.imap_mot_de_passe is None:
+            raise ConfigurationErreur(
+                "COURRIER_IMAP_MOT_DE_PASSE manque pour la boîte "
+                f"{self.imap_utilisateur} sur {self.imap_hote}."
+            )
+        for nom, chemin in (
+            ("COURRIER_DEPOT_SCANS", self.depot_scans),
+            ("COURRIER_DEPOT_EML", self.depot_eml),
+        ):
+            if chemin is not None and not chemin.is_dir():
+                raise ConfigurationErreur(
+                    f"{nom} désigne « {chemin} », qui n'est pas un dossier existant."
+                )
+
+
+_MESSAGES = {
+    "int_parsing": "doit être un nombre entier",
+    "float_parsing": "doit être un nombre",
+    "literal_error": "doit valoir l'une des valeurs permises",
+    "greater_than_equal": "est trop petit",
+    "less_than_equal": "est trop grand",
+    "greater_than": "doit être positif",
+    "path_type": "doit être un chemin de dossier",
+}
+
+
+def traduire_erreur(erreur: ValidationError) -> ConfigurationErreur:
+    """Première erreur de validation en une phrase française qui nomme la variable."""
+    premiere = erreur.errors()[0]
+    champ = str(premiere["loc"][0]) if premiere["loc"] else "?"
+    variable = PREFIXE + champ.upper()
+    raison = _MESSAGES.get(premiere["type"], "n'est pas valide")
+    if premiere["type"] == "literal_error":
+        permis = premiere.get("ctx", {}).get("expected", "")
+        if permis:
+            raison = f"doit valoir {permis}"
+    valeur = premiere.get("input")
+    montree = f" (valeur reçue : « {valeur} »)" if isinstance(valeur, str | int) else ""
+    return ConfigurationErreur(f"Le réglage {variable} {raison}{montree}.")
+
+
+def charger(**surcharges: object) -> Reglages:
+    """Lit et valide les réglages ; lève ConfigurationErreur avec une phrase française."""
+    try:
+        reglages = Reglages(**surcharges)  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise traduire_erreur(e) from e
+    reglages.verifier_coherence()
+    return reglages
+
+
+@lru_cache(maxsize=1)
+def reglages() -> Reglages:
+    return charger()

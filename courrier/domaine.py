@@ -1,0 +1,114 @@
+"""Les enregistrements que les étapes se passent : aucun import d'entrée-sortie ici.
+
+Une source produit des `ElementRecu`; le registre en fait un courrier numéroté;
+l'extraction rend un `ResultatExtraction`. Les étapes ne se passent jamais de lignes
+ORM ni de messages bruts non typés.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Canal(enum.StrEnum):
+    """Par où le courrier est arrivé (colonne `canal` du registre)."""
+
+    EMAIL = "email"  # boîte IMAP
+    SCAN = "scan"  # dossier de dépôt du copieur
+    DEPOT = "depot"  # dossier de fichiers .eml / mbox (imports, démo)
+
+
+class Statut(enum.StrEnum):
+    """Où en est un courrier. Les numéros suivants (analyse, brouillon…) viendront."""
+
+    ENREGISTRE = "enregistre"  # ligne validée, texte pas encore lu
+    EXTRAIT = "extrait"  # texte lu (éventuellement en partie : voir `erreur`)
+    ERREUR = "erreur"  # rien n'a pu être lu ; l'octet brut est gardé, la raison est dite
+
+
+class TypeEvenement(enum.StrEnum):
+    RECU = "recu"
+    ENREGISTRE = "enregistre"
+    EXTRAIT = "extrait"
+    ERREUR = "erreur"
+    DOUBLON = "doublon"
+
+
+@dataclass(frozen=True)
+class Limites:
+    """Garde-fous contre les entrées hostiles ; chaque dépassement devient une raison écrite."""
+
+    taille_max_piece: int = 50 * 1024 * 1024  # octets d'une pièce jointe décodée
+    pages_max_texte: int = 500  # pages lues par pdfplumber
+    pages_max_ocr: int = 30  # pages rasterisées et passées à Tesseract
+    pixels_max: int = 60_000_000  # au-delà, l'image est réduite (ou refusée si illisible)
+    caracteres_max: int = 1_000_000  # texte gardé par courrier ou par pièce
+    pieces_max: int = 500  # pièces jointes analysées par courriel
+    profondeur_max: int = 5  # messages transférés imbriqués
+    entrees_archive_max: int = 1000  # noms listés dans un .zip
+    ocr_langues: str = "fra"
+    ocr_delai_s: int = 180  # par page
+
+
+@dataclass(frozen=True)
+class EntetesCourrier:
+    """Ce que l'on lit des en-têtes d'un courriel, décodé et nettoyé (jamais d'exception)."""
+
+    expediteur: str = ""  # « Nom <adresse> » tel qu'affichable
+    expediteur_adresse: str = ""  # adresse seule, en minuscules
+    destinataires: str = ""
+    objet: str = ""
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    date: datetime | None = None  # en-tête Date, aware UTC, None si absent ou illisible
+
+
+@dataclass(frozen=True)
+class ElementRecu:
+    """Un élément tel qu'une source le remet, avant tout enregistrement.
+
+    `cles` identifie l'élément pour que rien ne soit enregistré deux fois :
+    ex. `imap:compte/INBOX:UIDVALIDITY:UID`, `sha256:…`, `message:…`.
+    """
+
+    source: str  # "imap", "depot_scans", "depot_eml"
+    canal: Canal
+    reference: str  # où le trouver à la source (UID, nom de fichier), pour l'humain
+    recu_le: datetime  # aware UTC : INTERNALDATE IMAP ou date du fichier
+    contenu: bytes
+    nom_fichier: str = ""
+    cles: tuple[str, ...] = ()
+
+
+@dataclass
+class PieceExtraite:
+    """Une pièce jointe (ou une partie) d'un courriel, rangée dans l'archive par empreinte."""
+
+    rang: int
+    nom: str  # nom affichable, nettoyé (jamais utilisé comme chemin)
+    type_mime: str
+    taille: int
+    empreinte: str  # sha256 hexadécimal des octets décodés
+    texte: str = ""
+    methode: str = "aucune"  # texte, html, pdf, ocr, liste, aucune
+    confiance_ocr: float | None = None  # moyenne 0–100 des mots reconnus
+    pages: int | None = None
+    erreur: str | None = None  # raison en français quand rien ou pas tout n'a été lu
+    en_ligne: bool = False  # image intégrée au corps (logo…), non lue
+
+
+@dataclass
+class ResultatExtraction:
+    """Ce que l'extraction a tiré d'un élément. `echec` : rien du contenu principal n'a été lu."""
+
+    texte: str = ""
+    methode: str = "aucune"  # texte, html, pdf, ocr, aucune
+    confiance_ocr: float | None = None
+    pages: int | None = None
+    pieces: list[PieceExtraite] = field(default_factory=list)
+    erreurs: list[str] = field(default_factory=list)
+    echec: bool = False
+    entetes: EntetesCourrier | None = None

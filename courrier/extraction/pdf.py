@@ -1,0 +1,306 @@
+"""PDF : couche texte avec pdfplumber, pages sans texte rasterisées (pypdfium2) puis OCR."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pypdfium2 as pdfium
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+from connecteurs.ocr import MoteurOCR
+from courrier.domaine import Limites
+from courrier.erreurs import ConnecteurErreur
+from courrier.extraction.commun import Lecture, nombre
+
+# pdfminer écrit un avertissement par objet cassé : du bruit pour un fichier hostile.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+DPI_OCR = 300
+# Moins de caractères que cela sur une page : pas de vraie couche texte (tampon, numéro…).
+CARACTERES_MIN_COUCHE_TEXTE = 20
+# Police des couches texte invisibles posées par Tesseract/OCRmyPDF : un OCR d'autrui, souvent
+# médiocre (corpus : graph_ocred.pdf), que notre OCR en français remplace.
+POLICE_OCR_EXISTANT = "GlyphLessFont"
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def _est_chiffre(erreur: BaseException) -> bool:
+    vues: list[BaseException] = [erreur, *[a for a in erreur.args if isinstance(a, BaseException)]]
+    if erreur.__cause__ is not None:
+        vues.append(erreur.__cause__)
+    for e in vues:
+        if isinstance(e, PDFPasswordIncorrect | PDFEncryptionError):
+            return True
+        if "password" in str(e).lower():
+            return True
+    return False
+
+
+# Messages de pdfium et pdfminer traduits pour la secrétaire ; les autres restent tels quels.
+_TRADUCTIONS = {
+    "data format error": "structure du fichier invalide ou incomplète",
+    "file access error": "fichier inaccessible",
+    "page not found or content error": "page introuvable ou contenu invalide",
+    "unknown error": "erreur inconnue",
+    "no /root object": "objet racine absent, ce n'est peut-être pas un PDF",
+    "startxref": "table des objets introuvable",
+    "unexpected eof": "fin de fichier inattendue",
+}
+
+
+def _detail(erreur: BaseException) -> str:
+    interne = next((a for a in erreur.args if isinstance(a, BaseException)), None)
+    texte = str(interne or erreur).strip()
+    minuscule = texte.lower()
+    for anglais, francais in _TRADUCTIONS.items():
+        if anglais in minuscule:
+            return francais
+    if not texte:
+        return "structure invalide"
+    return texte.splitlines()[0][:200]
+
+
+def _annonce_chiffrement(octets: bytes) -> bool:
+    return b"/Encrypt" in octets[-65536:] or b"/Encrypt" in octets[:65536]
+
+
+def lire_pdf(octets: bytes, limites: Limites, ocr: MoteurOCR) -> Lecture:
+    lecture = Lecture()
+    plumber: Any = None
+    document: pdfium.PdfDocument | None = None
+    erreur_plumber: BaseException | None = None
+    erreur_pdfium: BaseException | None = None
+
+    try:
+        document = pdfium.PdfDocument(octets)
+    except (pdfium.PdfiumError, ValueError, OSError) as e:
+        erreur_pdfium = e
+    try:
+        nb_lues = limites.pages_max_texte
+        plumber = pdfplumber.open(io.BytesIO(octets), pages=list(range(1, nb_lues + 1)))
+        _ = plumber.pages  # le parcours de l'arbre des pages révèle les PDF cassés
+    except Exception as e:
+        # pdfminer lève toutes sortes d'exceptions (PSEOF, KeyError, TypeError…) sur un fichier
+        # cassé ; l'erreur est rapportée, et pypdfium2 peut encore lire le document.
+        erreur_plumber = e
+        if plumber is not None:
+            _fermer(plumber)
+        plumber = None
+
+    try:
+        if document is None and plumber is None:
+            lecture.echec = True
+            erreurs = [e for e in (erreur_pdfium, erreur_plumber) if e is not None]
+            if any("security" in str(e).lower() for e in erreurs):
+                lecture.erreurs.append(
+                    "PDF chiffré avec une méthode non prise en charge : conservé tel quel, "
+                    "texte non lu."
+                )
+            elif any(_est_chiffre(e) for e in erreurs) or _annonce_chiffrement(octets):
+                lecture.erreurs.append(
+                    "PDF protégé par un mot de passe : le texte ne peut pas être lu sans lui ; "
+                    "conservé tel quel."
+                )
+            else:
+                lecture.erreurs.append(
+                    f"PDF illisible ou tronqué : {_detail(erreurs[0])} ; "
+                    "conservé tel quel, texte non lu."
+                )
+            return lecture
+        _lire_pages(octets, plumber, document, limites, ocr, lecture)
+        if erreur_plumber is not None and document is not None and lecture.texte.strip():
+            lecture.erreurs.append(
+                "PDF partiellement abîmé : le texte a été lu par un second lecteur, "
+                "la mise en page peut en souffrir."
+            )
+        return lecture
+    finally:
+        if plumber is not None:
+            _fermer(plumber)
+        if document is not None:
+            document.close()
+
+
+def _fermer(plumber: Any) -> None:
+    with contextlib.suppress(Exception):
+        plumber.close()
+
+
+def _lire_pages(
+    octets: bytes,
+    plumber: Any,
+    document: pdfium.PdfDocument | None,
+    limites: Limites,
+    ocr: MoteurOCR,
+    lecture: Lecture,
+) -> None:
+    if document is not None:
+        total = len(document)
+    else:
+        total = len(plumber.pages)
+        if total >= limites.pages_max_texte:
+            total = _compter_pages(octets, total)
+    lecture.pages = total
+    a_lire = min(total, limites.pages_max_texte)
+    if total > a_lire:
+        lecture.erreurs.append(
+            f"Seules les {nombre(a_lire)} premières pages ont été lues "
+            f"(le document en compte {nombre(total)})."
+        )
+
+    textes: list[str] = []
+    confiances: list[float] = []
+    pages_texte = 0
+    pages_ocr = 0
+    pages_sans_ocr = 0
+    pages_en_erreur: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="courrier-pdf-") as dossier:
+        for i in range(a_lire):
+            texte, police_ocr = _texte_de_page(plumber, document, i)
+            if texte is None:
+                pages_en_erreur.append(i + 1)
+                texte = ""
+            if _couche_texte_utile(texte) and not police_ocr:
+                textes.append(texte)
+                pages_texte += 1
+                continue
+            if document is None or pages_ocr >= limites.pages_max_ocr:
+                if len(texte.strip()) == 0:
+                    pages_sans_ocr += 1
+                textes.append(texte)
+                if texte.strip():
+                    pages_texte += 1
+                continue
+            pages_ocr += 1
+            resultat = _ocr_page(document, i, Path(dossier), limites, ocr)
+            if isinstance(resultat, str):
+                lecture.erreurs.append(f"Page {i + 1} : {resultat}")
+                textes.append(texte)
+                continue
+            lu, confiance = resultat
+            if police_ocr and not lu.strip():
+                # Notre OCR ne trouve rien là où un autre avait mis du texte : on garde le sien.
+                textes.append(texte)
+                continue
+            textes.append(lu)
+            if confiance is not None:
+                confiances.append(confiance)
+
+    if pages_en_erreur:
+        liste = ", ".join(str(n) for n in pages_en_erreur[:20])
+        lecture.erreurs.append(f"Texte illisible sur certaines pages ({liste}).")
+    if pages_sans_ocr:
+        lecture.erreurs.append(
+            f"{nombre(pages_sans_ocr)} page(s) sans texte n'ont pas été passées à l'OCR "
+            f"(limite de {nombre(limites.pages_max_ocr)} pages par document)."
+        )
+    lecture.texte = "\n\n".join(t.strip("\n") for t in textes).strip()
+    if pages_ocr and pages_texte:
+        lecture.methode = "pdf+ocr"
+    elif pages_ocr:
+        lecture.methode = "ocr"
+    elif pages_texte:
+        lecture.methode = "pdf"
+    lecture.confiance = sum(confiances) / len(confiances) if confiances else None
+    if not lecture.texte.strip() and a_lire:
+        lecture.erreurs.append("Aucun texte n'a été trouvé dans ce PDF (pages blanches ?).")
+    if a_lire == 0:
+        lecture.echec = True
+        lecture.erreurs.append("Le PDF ne contient aucune page.")
+
+
+def _couche_texte_utile(texte: str) -> bool:
+    utile = texte.strip()
+    if len(utile) < CARACTERES_MIN_COUCHE_TEXTE:
+        return False
+    # Police sans table Unicode : pdfminer rend « (cid:42) » pour chaque glyphe.
+    illisible = sum(len(m) for m in _CID.findall(utile))
+    return illisible < len(utile) / 2
+
+
+def _compter_pages(octets: bytes, minimum: int) -> int:
+    try:
+        with pdfplumber.open(io.BytesIO(octets)) as complet:
+            return len(complet.pages)
+    except Exception:
+        return minimum
+
+
+def _texte_de_page(
+    plumber: Any, document: pdfium.PdfDocument | None, index: int
+) -> tuple[str | None, bool]:
+    """Texte de la couche texte et s'il vient d'un OCR antérieur ; None si la page est cassée."""
+    if plumber is not None:
+        try:
+            page = plumber.pages[index]
+        except IndexError:
+            page = None
+        if page is not None:
+            try:
+                texte = page.extract_text() or ""
+                polices = {str(c.get("fontname", "")) for c in page.chars}
+                police_ocr = bool(polices) and all(POLICE_OCR_EXISTANT in p for p in polices)
+                return texte, police_ocr
+            except Exception:
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    page.close()
+    if document is not None:
+        try:
+            page_pdfium = document[index]
+            try:
+                page_texte = page_pdfium.get_textpage()
+                try:
+                    return page_texte.get_text_range(), False
+                finally:
+                    page_texte.close()
+            finally:
+                page_pdfium.close()
+        except (pdfium.PdfiumError, ValueError, IndexError):
+            return None, False
+    return None, False
+
+
+def _ocr_page(
+    document: pdfium.PdfDocument, index: int, dossier: Path, limites: Limites, ocr: MoteurOCR
+) -> tuple[str, float | None] | str:
+    """(texte, confiance) de la page rasterisée, ou la raison de l'échec."""
+    try:
+        page = document[index]
+        try:
+            largeur, hauteur = page.get_size()
+            echelle = DPI_OCR / 72
+            surface = max(largeur * hauteur, 1.0)
+            if surface * echelle * echelle > limites.pixels_max:
+                # Affiche géante : on rend moins fin plutôt que d'épuiser la mémoire.
+                echelle = math.sqrt(limites.pixels_max / surface)
+            # render() applique /Rotate : la page arrive à l'endroit.
+            bitmap = page.render(scale=echelle, grayscale=True)
+            image = bitmap.to_pil()
+        finally:
+            page.close()
+    except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as e:
+        return f"la page n'a pas pu être rendue en image ({e})."
+    chemin = dossier / f"page-{index + 1}.pgm"
+    try:
+        image.save(chemin)
+    except (OSError, ValueError) as e:
+        return f"l'image de la page n'a pas pu être écrite ({e})."
+    finally:
+        image.close()
+    try:
+        resultat = ocr.lire(chemin, round(72 * echelle))
+    except ConnecteurErreur as e:
+        return str(e)
+    finally:
+        chemin.unlink(missing_ok=True)
+    return resultat.texte, resultat.confiance

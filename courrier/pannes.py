@@ -1,0 +1,25 @@
+"""Points de panne pour les preuves de robustesse : tuer le processus à un endroit précis.
+
+`COURRIER_PANNE=apres_enregistrement:3` tue le processus (SIGKILL, comme une coupure de
+courant) au 3e passage par ce point. Sans la variable, un point ne coûte qu'une lecture
+de dictionnaire.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_passages: dict[str, int] = {}
+
+
+def point(nom: str) -> None:
+    consigne = os.environ.get("COURRIER_PANNE")
+    if not consigne:
+        return
+    cible, _, rang = consigne.partition(":")
+    if cible != nom:
+        return
+    _passages[nom] = _passages.get(nom, 0) + 1
+    if _passages[nom] >= int(rang or "1"):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,242 @@
+"""La relève, étape par étape, en fonctions simples (le flow Prefect ne fait que les appeler).
+
+1. Chaque source remet ses éléments ; chacun est archivé puis enregistré (numéro chrono),
+   et seulement ensuite acquitté à la source.
+2. Tout courrier enregistré dont le texte n'est pas encore lu passe à l'extraction, en
+   parallèle sur des processus (l'OCR est du calcul), et le résultat est consigné.
+
+Un élément qui échoue est consigné comme erreur et la relève continue ; une panne du registre
+(base injoignable, disque plein) arrête la relève proprement, car rien ne peut plus être promis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from connecteurs.source import Source
+from courrier.domaine import Canal, EntetesCourrier, Limites, ResultatExtraction, TypeEvenement
+from courrier.erreurs import ErreurEntreeSortie, RegistreErreur
+from courrier.journal import sha256_texte
+from courrier.pannes import point
+from registre.archive import Archive
+from registre.registre import AExtraire, Registre
+
+journal = logging.getLogger("courrier.releve")
+
+# Un processus d'extraction qui dépasse cette mémoire échoue seul (MemoryError), au lieu
+# de faire tomber la machine : c'est la défense contre les bombes de décompression.
+MEMOIRE_MAX_PROCESSUS = 3 * 1024**3
+
+
+class Rapport(Protocol):
+    """Ce que la relève dit de son avancement (barre de progression de la CLI)."""
+
+    def debut(self, etape: str, total: int | None) -> None: ...
+    def avance(self, etape: str, pas: int = 1) -> None: ...
+
+
+class RapportMuet:
+    def debut(self, etape: str, total: int | None) -> None:
+        pass
+
+    def avance(self, etape: str, pas: int = 1) -> None:
+        pass
+
+
+@dataclass
+class BilanSource:
+    source: str
+    nouveaux: int = 0
+    doublons: int = 0
+    en_attente: int = 0
+    erreurs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BilanExtraction:
+    extraits: int = 0
+    en_erreur: list[tuple[str, str]] = field(default_factory=list)  # (numéro, raison)
+
+
+def cle_message(entetes: EntetesCourrier | None, contenu: bytes) -> tuple[str, ...]:
+    """Clé d'un courriel par son Message-ID, précisée par l'expéditeur, la date, l'objet et
+    le corps.
+
+    Le Message-ID seul ne suffit pas : des messages distincts en partagent parfois un
+    (logiciels mal écrits, gabarits de test). Un même message arrivé par deux chemins garde
+    tout cela ; seuls ses en-têtes de transport (Received…) diffèrent.
+    """
+    if entetes is None or not entetes.message_id.strip():
+        return ()
+    corps = _corps(contenu)
+    signature = sha256_texte(
+        "\n".join(
+            [
+                entetes.expediteur_adresse,
+                entetes.date.isoformat() if entetes.date else "",
+                entetes.objet,
+                hashlib.sha256(corps).hexdigest(),
+            ]
+        )
+    )[:24]
+    return (f"message:{entetes.message_id.strip()[:400]}|{signature}",)
+
+
+def _corps(contenu: bytes) -> bytes:
+    normalise = contenu.replace(b"\r\n", b"\n")
+    _, separateur, corps = normalise.partition(b"\n\n")
+    return corps.rstrip() if separateur else b""
+
+
+def relever_source(
+    source: Source,
+    registre: Registre,
+    lire_entetes: Callable[[bytes], EntetesCourrier],
+    rapport: Rapport | None = None,
+) -> BilanSource:
+    rapport = rapport or RapportMuet()
+    bilan = BilanSource(source=source.nom)
+    rapport.debut(f"Relève {source.nom}", None)
+    try:
+        for element in source.elements():
+            entetes = lire_entetes(element.contenu) if element.canal != Canal.SCAN else None
+            element = replace(element, cles=(*element.cles, *cle_message(entetes, element.contenu)))
+            try:
+                enregistrement = registre.enregistrer(element, entetes)
+            except RegistreErreur:
+                raise
+            except Exception as e:  # un élément ne doit pas arrêter la nuit
+                raison = (
+                    f"{element.reference} : enregistrement impossible ({e.__class__.__name__})."
+                )
+                journal.exception("enregistrement impossible : %s", element.reference)
+                bilan.erreurs.append(raison)
+                registre.evenement_general(
+                    TypeEvenement.ERREUR, "releve", {"source": source.nom, "raison": raison}
+                )
+                continue
+            if enregistrement.nouveau:
+                bilan.nouveaux += 1
+            else:
+                bilan.doublons += 1
+            point("apres_enregistrement")
+            source.acquitter(element)
+            point("apres_acquittement")
+            rapport.avance(f"Relève {source.nom}")
+    finally:
+        bilan.en_attente = source.en_attente
+        source.fermer()
+    return bilan
+
+
+# --- Extraction -------------------------------------------------------------------------------
+
+
+def _initialiser_processus() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (MEMOIRE_MAX_PROCESSUS, MEMOIRE_MAX_PROCESSUS))
+
+
+def extraire_un(racine_archive: str, a_extraire: AExtraire, limites: Limites) -> ResultatExtraction:
+    """Lit un courrier depuis l'archive ; tourne dans un processus d'extraction."""
+    from connecteurs.ocr import Tesseract
+    from courrier.extraction import extraire_courriel, extraire_document
+
+    archive = Archive(Path(racine_archive))
+    contenu = archive.lire(a_extraire.empreinte)
+    point("pendant_extraction")
+    ocr = Tesseract(langues=limites.ocr_langues, delai_s=limites.ocr_delai_s)
+    if a_extraire.canal == Canal.SCAN.value:
+        return extraire_document(contenu, a_extraire.nom_fichier, archive.deposer, limites, ocr)
+    return extraire_courriel(contenu, archive.deposer, limites, ocr)
+
+
+def _raison_plantage(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return "La lecture a dépassé la mémoire permise : document conservé, texte non lu."
+    if isinstance(e, BrokenProcessPool):
+        return (
+            "La lecture a fait tomber le processus d'extraction (document piégé ou trop lourd) :"
+            " document conservé, texte non lu."
+        )
+    return f"Erreur interne pendant la lecture ({e.__class__.__name__}) : document conservé."
+
+
+def extraire_en_attente(
+    registre: Registre,
+    limites: Limites,
+    processus: int,
+    rapport: Rapport | None = None,
+) -> BilanExtraction:
+    """Lit tous les courriers enregistrés et pas encore lus, même ceux d'une nuit interrompue."""
+    rapport = rapport or RapportMuet()
+    bilan = BilanExtraction()
+    a_faire = registre.a_extraire()
+    rapport.debut("Lecture et OCR", len(a_faire))
+    if not a_faire:
+        return bilan
+    racine = str(registre.archive.racine)
+
+    def consigner(element: AExtraire, futur: Future[ResultatExtraction]) -> bool:
+        """Vrai si consigné ; faux si le processus est tombé (à refaire seul)."""
+        try:
+            resultat = futur.result()
+        except BrokenProcessPool:
+            return False
+        except Exception as e:
+            raison = _raison_plantage(e)
+            journal.error("extraction de %s : %s", element.numero, e.__class__.__name__)
+            registre.consigner_erreur(element.id, raison)
+            bilan.en_erreur.append((element.numero, raison))
+            rapport.avance("Lecture et OCR")
+            return True
+        statut = registre.consigner_extraction(element.id, resultat)
+        point("apres_extraction")
+        if statut == "erreur":
+            bilan.en_erreur.append((element.numero, " ".join(resultat.erreurs)))
+        else:
+            bilan.extraits += 1
+        rapport.avance("Lecture et OCR")
+        return True
+
+    contexte = multiprocessing.get_context("forkserver")
+    a_refaire: list[AExtraire] = []
+    with ProcessPoolExecutor(
+        max_workers=min(processus, len(a_faire)),
+        mp_context=contexte,
+        initializer=_initialiser_processus,
+    ) as pool:
+        futurs = [(el, pool.submit(extraire_un, racine, el, limites)) for el in a_faire]
+        for element, futur in futurs:
+            if not consigner(element, futur):
+                a_refaire.append(element)
+    # Un processus tombé emporte tous les travaux en cours : chacun est refait seul, pour
+    # que seul le coupable soit marqué en erreur.
+    for element in a_refaire:
+        with ProcessPoolExecutor(
+            max_workers=1, mp_context=contexte, initializer=_initialiser_processus
+        ) as pool:
+            futur = pool.submit(extraire_un, racine, element, limites)
+            if not consigner(element, futur):
+                raison = _raison_plantage(BrokenProcessPool())
+                registre.consigner_erreur(element.id, raison)
+                bilan.en_erreur.append((element.numero, raison))
+                rapport.avance("Lecture et OCR")
+    return bilan
+
+
+def est_passagere(erreur: BaseException) -> bool:
+    """Les seules erreurs qui méritent une nouvelle tentative : réseau, serveur, disque."""
+    return isinstance(erreur, ErreurEntreeSortie)

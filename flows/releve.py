@@ -1,0 +1,145 @@
+"""Le flow Prefect `releve` : sources → registre → extraction. Il ne fait que relier les étapes.
+
+Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'environnement
+(les secrets ne passent jamais en paramètre, ni dans l'interface de Prefect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from connecteurs.dossiers import SourceEml, SourceScans
+from connecteurs.imap import ParametresImap, SourceImap
+from connecteurs.source import Source
+from courrier.config import Reglages, reglages
+from courrier.domaine import TypeEvenement
+from courrier.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
+from courrier.extraction import lire_entetes
+from courrier.releve import (
+    BilanExtraction,
+    BilanSource,
+    Rapport,
+    RapportMuet,
+    est_passagere,
+    extraire_en_attente,
+    relever_source,
+)
+from registre.registre import Registre
+
+_rapport: Rapport = RapportMuet()
+
+
+def definir_rapport(rapport: Rapport | None) -> None:
+    """La CLI branche ici sa barre de progression ; sans elle, la relève est muette."""
+    global _rapport
+    _rapport = rapport or RapportMuet()
+
+
+@dataclass
+class BilanReleve:
+    sources: list[BilanSource] = field(default_factory=list)
+    extraction: BilanExtraction = field(default_factory=BilanExtraction)
+
+
+def sources_configurees(r: Reglages) -> list[str]:
+    noms = []
+    if r.imap_configure:
+        noms.append("imap")
+    if r.depot_scans is not None:
+        noms.append("depot_scans")
+    if r.depot_eml is not None:
+        noms.append("depot_eml")
+    return noms
+
+
+def construire_source(nom: str, r: Reglages) -> Source:
+    if nom == "imap":
+        assert r.imap_hote and r.imap_utilisateur and r.imap_mot_de_passe is not None
+        return SourceImap(
+            ParametresImap(
+                hote=r.imap_hote,
+                port=r.port_imap,
+                utilisateur=r.imap_utilisateur,
+                mot_de_passe=r.imap_mot_de_passe.get_secret_value(),
+                securite=r.imap_securite,
+                dossier=r.imap_dossier,
+                dossier_traite=r.imap_dossier_traite,
+                delai_s=r.imap_delai_s,
+            )
+        )
+    if nom == "depot_scans" and r.depot_scans is not None:
+        return SourceScans(r.depot_scans, r.depot_delai_stabilite_s)
+    if nom == "depot_eml" and r.depot_eml is not None:
+        return SourceEml(r.depot_eml, r.depot_delai_stabilite_s)
+    raise ConfigurationErreur(f"Source inconnue ou non configurée : {nom}.")
+
+
+@lru_cache(maxsize=4)
+def _registre(url: str, donnees: str) -> Registre:
+    from pathlib import Path
+
+    return Registre.ouvrir(url, Path(donnees))
+
+
+def registre_courant() -> Registre:
+    r = reglages()
+    return _registre(r.url_base, str(r.donnees))
+
+
+def _reessayer(_task: Any, _task_run: Any, state: Any) -> bool:
+    try:
+        erreur = state.result(raise_on_failure=False)
+    except Exception:
+        return False
+    return isinstance(erreur, BaseException) and est_passagere(erreur)
+
+
+@task(
+    name="relever une source",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=_reessayer,
+    cache_policy=NO_CACHE,
+)
+def relever(nom_source: str) -> BilanSource:
+    r = reglages()
+    return relever_source(
+        construire_source(nom_source, r), registre_courant(), lire_entetes, _rapport
+    )
+
+
+@task(name="lire les courriers", cache_policy=NO_CACHE)
+def extraire() -> BilanExtraction:
+    r = reglages()
+    return extraire_en_attente(registre_courant(), r.limites, r.processus_ocr, _rapport)
+
+
+@flow(name="releve", log_prints=False)
+def releve() -> BilanReleve:
+    """La relève de la nuit : chaque source, puis la lecture de tout ce qui attend."""
+    bilan = BilanReleve()
+    for nom in sources_configurees(reglages()):
+        etat = relever(nom, return_state=True)
+        resultat = etat.result(raise_on_failure=False)
+        if isinstance(resultat, RegistreErreur):
+            raise resultat  # sans registre, rien ne peut être promis : on s'arrête net
+        if isinstance(resultat, BaseException):
+            # Une source en panne n'empêche ni les autres ni la lecture de ce qui est arrivé.
+            raison = (
+                str(resultat)
+                if isinstance(resultat, CourrierErreur)
+                else (f"Erreur inattendue ({resultat.__class__.__name__}).")
+            )
+            registre_courant().evenement_general(
+                TypeEvenement.ERREUR, "releve", {"source": nom, "raison": raison}
+            )
+            bilan.sources.append(BilanSource(source=nom, erreurs=[raison]))
+            continue
+        bilan.sources.append(resultat)
+    bilan.extraction = extraire()
+    return bilan

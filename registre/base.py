@@ -1,0 +1,78 @@
+"""Connexion à la base du registre et mise à niveau de son schéma (Alembic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from courrier.erreurs import RegistreErreur
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def creer_moteur(url: str) -> Engine:
+    """Un moteur prêt pour des écritures concurrentes, quelle que soit la base.
+
+    SQLite n'a pas de verrou de ligne : chaque transaction y commence par BEGIN IMMEDIATE,
+    ce qui sérialise les écrivains comme le ferait SELECT … FOR UPDATE sur PostgreSQL.
+    """
+    if url.startswith("sqlite"):
+        chemin = url.split("///", 1)[-1]
+        if chemin and chemin != ":memory:":
+            Path(chemin).parent.mkdir(parents=True, exist_ok=True)
+        moteur = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+
+        @event.listens_for(moteur, "connect")
+        def _pragmas(connexion: Any, _record: Any) -> None:
+            curseur = connexion.cursor()
+            curseur.execute("PRAGMA journal_mode=WAL")
+            curseur.execute("PRAGMA synchronous=FULL")
+            curseur.execute("PRAGMA foreign_keys=ON")
+            curseur.execute("PRAGMA busy_timeout=60000")
+            curseur.close()
+
+        @event.listens_for(moteur, "begin")
+        def _begin(connexion: Any) -> None:
+            connexion.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return moteur
+    return create_engine(url, pool_pre_ping=True)
+
+
+def config_alembic(moteur: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", moteur.url.render_as_string(hide_password=False))
+    return config
+
+
+def mettre_a_niveau(moteur: Engine) -> None:
+    """Applique les migrations manquantes ; une base injoignable devient une phrase claire."""
+    try:
+        with moteur.begin() as connexion:
+            config = config_alembic(moteur)
+            config.attributes["connection"] = connexion
+            command.upgrade(config, "head")
+    except OperationalError as e:
+        raise RegistreErreur(
+            "La base du registre est injoignable ou verrouillée "
+            f"({moteur.url.get_backend_name()}) : {_premiere_ligne(e)}"
+        ) from e
+    except SQLAlchemyError as e:
+        raise RegistreErreur(
+            f"La mise à niveau de la base du registre a échoué : {_premiere_ligne(e)}"
+        ) from e
+
+
+def tables(moteur: Engine) -> list[str]:
+    return inspect(moteur).get_table_names()
+
+
+def _premiere_ligne(e: BaseException) -> str:
+    texte = str(getattr(e, "orig", None) or e)
+    return texte.strip().splitlines()[0] if texte.strip() else type(e).__name__

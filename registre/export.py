@@ -1,0 +1,100 @@
+"""Export du registre (pandas) : CSV pour tout tableur, XLSX pour Excel et LibreOffice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from courrier.erreurs import CourrierErreur
+from registre.modeles import Courrier
+from registre.registre import PARIS
+
+COLONNES = [
+    "numero",
+    "canal",
+    "recu_le",
+    "enregistre_le",
+    "expediteur",
+    "objet",
+    "statut",
+    "empreinte",
+    "message_id",
+    "erreur",
+    "source",
+    "reference",
+    "nom_fichier",
+    "taille",
+    "methode_extraction",
+    "confiance_ocr",
+    "pages",
+    "pieces",
+]
+
+
+def ligne(courrier: Courrier) -> dict[str, Any]:
+    return {
+        "numero": courrier.numero,
+        "canal": courrier.canal,
+        "recu_le": _paris(courrier.recu_le),
+        "enregistre_le": _paris(courrier.enregistre_le),
+        "expediteur": courrier.expediteur,
+        "objet": courrier.objet,
+        "statut": courrier.statut,
+        "empreinte": courrier.empreinte,
+        "message_id": courrier.message_id,
+        "erreur": courrier.erreur,
+        "source": courrier.source,
+        "reference": courrier.reference,
+        "nom_fichier": courrier.nom_fichier,
+        "taille": courrier.taille,
+        "methode_extraction": courrier.methode_extraction,
+        "confiance_ocr": courrier.confiance_ocr,
+        "pages": courrier.pages,
+        "pieces": len(courrier.pieces),
+    }
+
+
+def tableau(courriers: list[Courrier]) -> pd.DataFrame:
+    lignes = [{k: _cellule(v) for k, v in ligne(c).items()} for c in courriers]
+    return pd.DataFrame(lignes, columns=COLONNES)
+
+
+def _cellule(valeur: Any) -> Any:
+    """Texte venu de l'extérieur rendu inoffensif pour un tableur.
+
+    Un objet qui commence par « = » deviendrait une formule à l'ouverture du fichier ; les
+    caractères de contrôle font échouer l'écriture XLSX.
+    """
+    if not isinstance(valeur, str):
+        return valeur
+    valeur = "".join(c if c.isprintable() or c in "\t\n" else " " for c in valeur)
+    if valeur[:1] in ("=", "+", "-", "@"):
+        return "'" + valeur
+    return valeur
+
+
+def exporter(courriers: list[Courrier], format_: str, sortie: Path) -> int:
+    """Écrit le registre ; rend le nombre de lignes. Heures de Paris, au format ISO."""
+    donnees = tableau(courriers)
+    try:
+        if format_ == "csv":
+            # Point-virgule et BOM : le CSV s'ouvre tel quel dans un tableur réglé en français.
+            donnees.to_csv(sortie, index=False, sep=";", encoding="utf-8-sig")
+        elif format_ == "xlsx":
+            with pd.ExcelWriter(sortie, engine="openpyxl") as classeur:
+                donnees.to_excel(classeur, index=False, sheet_name="Registre")
+        else:
+            raise CourrierErreur(f"Format d'export inconnu : « {format_} » (csv ou xlsx).")
+    except OSError as e:
+        raise CourrierErreur(
+            f"Impossible d'écrire le fichier « {sortie} » : {e.strerror or e}."
+        ) from e
+    return len(donnees)
+
+
+def _paris(moment: Any) -> str:
+    if moment is None:
+        return ""
+    return str(moment.astimezone(PARIS).isoformat(timespec="seconds"))

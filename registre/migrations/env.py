@@ -1,0 +1,19 @@
+"""Environnement Alembic : la connexion est fournie par registre.base.mettre_a_niveau."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from registre.modeles import Base
+
+config = context.config
+cible = Base.metadata
+
+connexion = config.attributes.get("connection")
+if connexion is None:
+    moteur = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with moteur.begin() as connexion:
+        context.configure(connection=connexion, target_metadata=cible, render_as_batch=True)
+        context.run_migrations()
+else:
+    context.configure(connection=connexion, target_metadata=cible, render_as_batch=True)
+    context.run_migrations()

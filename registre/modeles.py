@@ -1,0 +1,158 @@
+"""Tables du registre du courrier arrivé (SQLAlchemy 2). Rien ici ne dépend de SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class HorodatageUTC(TypeDecorator[datetime]):
+    """Date-heure toujours aware UTC, quelle que soit la base (SQLite perd le fuseau)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("horodatage sans fuseau horaire refusé")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Courrier(Base):
+    """Une ligne du registre : un élément reçu, quel que soit son canal."""
+
+    __tablename__ = "courriers"
+    __table_args__ = (UniqueConstraint("annee", "rang", name="uq_courriers_annee_rang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    numero: Mapped[str] = mapped_column(String(16), unique=True)  # AAAA-NNNNN
+    annee: Mapped[int] = mapped_column(Integer)
+    rang: Mapped[int] = mapped_column(Integer)
+    canal: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(Text, default="")
+    recu_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    enregistre_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    expediteur: Mapped[str] = mapped_column(Text, default="")
+    expediteur_adresse: Mapped[str] = mapped_column(Text, default="")
+    destinataires: Mapped[str] = mapped_column(Text, default="")
+    objet: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[str] = mapped_column(Text, default="")
+    date_entete: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    nom_fichier: Mapped[str] = mapped_column(Text, default="")
+    empreinte: Mapped[str] = mapped_column(String(64), index=True)
+    taille: Mapped[int] = mapped_column(BigInteger)
+    statut: Mapped[str] = mapped_column(String(32), index=True)
+    erreur: Mapped[str] = mapped_column(Text, default="")
+    texte: Mapped[str] = mapped_column(Text, default="")
+    methode_extraction: Mapped[str] = mapped_column(String(16), default="")
+    confiance_ocr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    extrait_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+
+    pieces: Mapped[list[Piece]] = relationship(
+        back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"
+    )
+
+
+class Piece(Base):
+    """Une pièce jointe d'un courriel, ses octets dans l'archive par empreinte."""
+
+    __tablename__ = "pieces"
+    __table_args__ = (UniqueConstraint("courrier_id", "rang", name="uq_pieces_courrier_rang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    courrier_id: Mapped[int] = mapped_column(ForeignKey("courriers.id"), index=True)
+    rang: Mapped[int] = mapped_column(Integer)
+    nom: Mapped[str] = mapped_column(Text)
+    type_mime: Mapped[str] = mapped_column(Text)
+    taille: Mapped[int] = mapped_column(BigInteger)
+    empreinte: Mapped[str] = mapped_column(String(64))
+    texte: Mapped[str] = mapped_column(Text, default="")
+    methode: Mapped[str] = mapped_column(String(16), default="aucune")
+    confiance_ocr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    erreur: Mapped[str] = mapped_column(Text, default="")
+    en_ligne: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    courrier: Mapped[Courrier] = relationship(back_populates="pieces")
+
+
+class Identite(Base):
+    """Une clé qui identifie un élément à sa source ; unique : rien n'est enregistré deux fois."""
+
+    __tablename__ = "identites"
+
+    cle: Mapped[str] = mapped_column(String(512), primary_key=True)
+    courrier_id: Mapped[int] = mapped_column(ForeignKey("courriers.id"), index=True)
+
+
+class Compteur(Base):
+    """Dernier rang attribué pour une année ; verrouillé pendant l'enregistrement."""
+
+    __tablename__ = "compteurs"
+
+    annee: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    dernier: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Evenement(Base):
+    """Le journal : une ligne par étape, ajoutée jamais modifiée, chaînée par sha256."""
+
+    __tablename__ = "evenements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    courrier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courriers.id"), nullable=True, index=True
+    )
+    numero: Mapped[str] = mapped_column(String(16), default="")
+    type: Mapped[str] = mapped_column(String(32))
+    horodatage: Mapped[datetime] = mapped_column(HorodatageUTC())
+    acteur: Mapped[str] = mapped_column(String(128))
+    details: Mapped[str] = mapped_column(Text, default="{}")  # JSON canonique
+    etat: Mapped[str] = mapped_column(String(64), default="")  # sceau du courrier après l'étape
+    precedent: Mapped[str] = mapped_column(String(64))
+    empreinte: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TeteJournal(Base):
+    """Le dernier maillon : verrouillé à chaque ajout, il sérialise le journal et le chrono."""
+
+    __tablename__ = "tete_journal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    dernier_id: Mapped[int] = mapped_column(Integer, default=0)
+    empreinte: Mapped[str] = mapped_column(String(64))
+
+
+def maintenant() -> datetime:
+    return datetime.now(UTC)

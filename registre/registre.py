@@ -1,0 +1,500 @@
+"""Le registre du courrier arrivé : enregistrer, consigner, vérifier.
+
+Toute écriture passe par ici, dans une transaction qui verrouille d'abord la tête du journal :
+le numéro chrono, la ligne, ses clés d'identité et ses événements sont validés ensemble ou
+pas du tout. Aucun trou, aucun doublon, même à plusieurs relèves en même temps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from courrier.domaine import (
+    ElementRecu,
+    EntetesCourrier,
+    ResultatExtraction,
+    Statut,
+    TypeEvenement,
+)
+from courrier.erreurs import RegistreErreur
+from courrier.journal import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
+from courrier.pannes import point
+from registre.archive import Archive
+from registre.base import creer_moteur, mettre_a_niveau
+from registre.modeles import (
+    Compteur,
+    Courrier,
+    Evenement,
+    Identite,
+    Piece,
+    TeteJournal,
+    maintenant,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+ACTEUR_RELEVE = "releve"
+
+
+@dataclass(frozen=True)
+class Enregistrement:
+    numero: str
+    nouveau: bool  # False : déjà au registre (doublon reconnu), rien n'a été ajouté
+
+
+@dataclass(frozen=True)
+class AExtraire:
+    id: int
+    numero: str
+    canal: str
+    empreinte: str
+    nom_fichier: str
+
+
+def formater_numero(annee: int, rang: int) -> str:
+    return f"{annee}-{rang:05d}"
+
+
+def champs_scelles(courrier: Courrier) -> dict[str, Any]:
+    return {
+        colonne.key: getattr(courrier, colonne.key)
+        for colonne in Courrier.__table__.columns
+        if colonne.key != "id"
+    }
+
+
+def champs_piece(piece: Piece) -> dict[str, Any]:
+    return {
+        colonne.key: getattr(piece, colonne.key)
+        for colonne in Piece.__table__.columns
+        if colonne.key not in {"id", "courrier_id"}
+    }
+
+
+def sceau(courrier: Courrier) -> str:
+    return sceau_courrier(champs_scelles(courrier), [champs_piece(p) for p in courrier.pieces])
+
+
+class Registre:
+    def __init__(self, moteur: Engine, archive: Archive) -> None:
+        self.moteur = moteur
+        self.archive = archive
+
+    @classmethod
+    def ouvrir(cls, url: str, donnees: Path) -> Registre:
+        moteur = creer_moteur(url)
+        mettre_a_niveau(moteur)
+        return cls(moteur, Archive(donnees / "archive"))
+
+    def fermer(self) -> None:
+        self.moteur.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Session, TeteJournal]]:
+        """Une transaction d'écriture, tête du journal verrouillée dès le début."""
+        try:
+            with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+                tete = session.execute(
+                    select(TeteJournal).where(TeteJournal.id == 1).with_for_update()
+                ).scalar_one()
+                yield session, tete
+        except OperationalError as e:
+            raise RegistreErreur(
+                "La base du registre est injoignable ou verrouillée : "
+                f"{_premiere_ligne(e)}. Rien n'a été validé ; relancez plus tard."
+            ) from e
+        except SQLAlchemyError as e:
+            raise RegistreErreur(f"Le registre a refusé l'écriture : {_premiere_ligne(e)}.") from e
+
+    def _evenement(
+        self,
+        session: Session,
+        tete: TeteJournal,
+        type_: TypeEvenement,
+        acteur: str,
+        details: dict[str, Any],
+        courrier: Courrier | None = None,
+        etat: str = "",
+    ) -> Evenement:
+        ident = tete.dernier_id + 1
+        horodatage = maintenant()
+        numero = courrier.numero if courrier is not None else ""
+        details_json = json_canonique(details)
+        empreinte = empreinte_evenement(
+            precedent=tete.empreinte,
+            ident=ident,
+            numero=numero,
+            type_=type_.value,
+            horodatage=horodatage,
+            acteur=acteur,
+            details=details_json,
+            etat=etat,
+        )
+        evenement = Evenement(
+            id=ident,
+            courrier_id=courrier.id if courrier is not None else None,
+            numero=numero,
+            type=type_.value,
+            horodatage=horodatage,
+            acteur=acteur,
+            details=details_json,
+            etat=etat,
+            precedent=tete.empreinte,
+            empreinte=empreinte,
+        )
+        session.add(evenement)
+        tete.dernier_id = ident
+        tete.empreinte = empreinte
+        return evenement
+
+    # --- Enregistrement -------------------------------------------------------------------
+
+    def enregistrer(
+        self, element: ElementRecu, entetes: EntetesCourrier | None, acteur: str = ACTEUR_RELEVE
+    ) -> Enregistrement:
+        """Archive les octets puis enregistre l'élément, ou reconnaît un doublon.
+
+        Les octets sont dans l'archive avant que la ligne ne soit validée ; la source ne doit
+        être touchée (déplacement IMAP, fichier rangé) qu'après le retour de cette méthode.
+        """
+        empreinte = self.archive.deposer(element.contenu)
+        point("apres_archive")
+        entetes = entetes or EntetesCourrier()
+        cles = list(dict.fromkeys([*element.cles, f"sha256:{empreinte}"]))
+        with self._transaction() as (session, tete):
+            connues = (
+                session.execute(select(Identite).where(Identite.cle.in_(cles))).scalars().all()
+            )
+            if connues:
+                existant = session.get_one(Courrier, connues[0].courrier_id)
+                nouvelles = set(cles) - {i.cle for i in connues}
+                for cle in sorted(nouvelles):
+                    session.add(Identite(cle=cle, courrier_id=existant.id))
+                self._evenement(
+                    session,
+                    tete,
+                    TypeEvenement.DOUBLON,
+                    acteur,
+                    {
+                        "source": element.source,
+                        "reference": element.reference,
+                        "empreinte": empreinte,
+                        "cles": sorted(nouvelles),
+                    },
+                    courrier=existant,
+                )
+                return Enregistrement(existant.numero, nouveau=False)
+
+            enregistre_le = maintenant()
+            annee = enregistre_le.astimezone(PARIS).year
+            compteur = session.execute(
+                select(Compteur).where(Compteur.annee == annee).with_for_update()
+            ).scalar_one_or_none()
+            if compteur is None:
+                compteur = Compteur(annee=annee, dernier=0)
+                session.add(compteur)
+            compteur.dernier += 1
+            courrier = Courrier(
+                numero=formater_numero(annee, compteur.dernier),
+                annee=annee,
+                rang=compteur.dernier,
+                canal=element.canal.value,
+                source=element.source,
+                reference=_propre(element.reference),
+                recu_le=element.recu_le,
+                enregistre_le=enregistre_le,
+                expediteur=_propre(entetes.expediteur),
+                expediteur_adresse=_propre(entetes.expediteur_adresse),
+                destinataires=_propre(entetes.destinataires),
+                objet=_propre(entetes.objet),
+                message_id=_propre(entetes.message_id),
+                in_reply_to=_propre(entetes.in_reply_to),
+                references=_propre(entetes.references),
+                date_entete=entetes.date,
+                nom_fichier=_propre(element.nom_fichier),
+                empreinte=empreinte,
+                taille=len(element.contenu),
+                statut=Statut.ENREGISTRE.value,
+                erreur="",
+                texte="",
+                methode_extraction="",
+                confiance_ocr=None,
+                pages=None,
+                extrait_le=None,
+            )
+            session.add(courrier)
+            session.flush()
+            for cle in cles:
+                session.add(Identite(cle=cle, courrier_id=courrier.id))
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.RECU,
+                acteur,
+                {
+                    "source": element.source,
+                    "reference": courrier.reference,
+                    "recu_le": element.recu_le,
+                    "empreinte": empreinte,
+                    "taille": courrier.taille,
+                },
+                courrier=courrier,
+            )
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.ENREGISTRE,
+                acteur,
+                {"numero": courrier.numero},
+                courrier=courrier,
+                etat=sceau(courrier),
+            )
+            session.flush()
+            point("avant_validation")
+            return Enregistrement(courrier.numero, nouveau=True)
+
+    def evenement_general(self, type_: TypeEvenement, acteur: str, details: dict[str, Any]) -> None:
+        """Un événement qui ne concerne aucun courrier (une source en panne, par exemple)."""
+        with self._transaction() as (session, tete):
+            self._evenement(session, tete, type_, acteur, details)
+
+    # --- Extraction -----------------------------------------------------------------------
+
+    def a_extraire(self) -> list[AExtraire]:
+        with Session(self.moteur) as session:
+            lignes = session.execute(
+                select(
+                    Courrier.id,
+                    Courrier.numero,
+                    Courrier.canal,
+                    Courrier.empreinte,
+                    Courrier.nom_fichier,
+                )
+                .where(Courrier.statut == Statut.ENREGISTRE.value)
+                .order_by(Courrier.id)
+            ).all()
+        return [AExtraire(*ligne) for ligne in lignes]
+
+    def consigner_extraction(
+        self, ident: int, resultat: ResultatExtraction, acteur: str = ACTEUR_RELEVE
+    ) -> str:
+        """Écrit le texte lu et les pièces ; rend le statut final."""
+        with self._transaction() as (session, tete):
+            courrier = session.get_one(Courrier, ident, options=[selectinload(Courrier.pieces)])
+            if courrier.statut != Statut.ENREGISTRE.value:
+                return courrier.statut  # une autre relève l'a déjà fait
+            statut = Statut.ERREUR if resultat.echec else Statut.EXTRAIT
+            courrier.texte = _propre(resultat.texte)
+            courrier.methode_extraction = resultat.methode
+            courrier.confiance_ocr = _arrondi(resultat.confiance_ocr)
+            courrier.pages = resultat.pages
+            courrier.erreur = _propre(" ".join(resultat.erreurs))
+            courrier.statut = statut.value
+            courrier.extrait_le = maintenant()
+            for piece in resultat.pieces:
+                courrier.pieces.append(
+                    Piece(
+                        rang=piece.rang,
+                        nom=_propre(piece.nom),
+                        type_mime=_propre(piece.type_mime),
+                        taille=piece.taille,
+                        empreinte=piece.empreinte,
+                        texte=_propre(piece.texte),
+                        methode=piece.methode,
+                        confiance_ocr=_arrondi(piece.confiance_ocr),
+                        pages=piece.pages,
+                        erreur=_propre(piece.erreur or ""),
+                        en_ligne=piece.en_ligne,
+                    )
+                )
+            session.flush()
+            type_ = TypeEvenement.ERREUR if resultat.echec else TypeEvenement.EXTRAIT
+            self._evenement(
+                session,
+                tete,
+                type_,
+                acteur,
+                {
+                    "methode": resultat.methode,
+                    "pieces": len(resultat.pieces),
+                    "caracteres": len(courrier.texte),
+                    "raisons": len(resultat.erreurs),
+                },
+                courrier=courrier,
+                etat=sceau(courrier),
+            )
+            return statut.value
+
+    def consigner_erreur(self, ident: int, raison: str, acteur: str = ACTEUR_RELEVE) -> None:
+        """Une étape a échoué pour ce courrier : il garde ses octets et dit pourquoi."""
+        with self._transaction() as (session, tete):
+            courrier = session.get_one(Courrier, ident, options=[selectinload(Courrier.pieces)])
+            courrier.statut = Statut.ERREUR.value
+            courrier.erreur = _propre(raison)
+            courrier.extrait_le = maintenant()
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.ERREUR,
+                acteur,
+                {"etape": "extraction"},
+                courrier=courrier,
+                etat=sceau(courrier),
+            )
+
+    # --- Lecture --------------------------------------------------------------------------
+
+    def courriers(self) -> list[Courrier]:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            return list(
+                session.execute(
+                    select(Courrier)
+                    .options(selectinload(Courrier.pieces))
+                    .order_by(Courrier.annee, Courrier.rang)
+                ).scalars()
+            )
+
+    def courrier(self, numero: str) -> Courrier | None:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            return session.execute(
+                select(Courrier)
+                .options(selectinload(Courrier.pieces))
+                .where(Courrier.numero == numero)
+            ).scalar_one_or_none()
+
+    def evenements(self, numero: str | None = None) -> list[Evenement]:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            requete = select(Evenement).order_by(Evenement.id)
+            if numero is not None:
+                requete = requete.where(Evenement.numero == numero)
+            return list(session.execute(requete).scalars())
+
+    def nombre(self) -> int:
+        with Session(self.moteur) as session:
+            return session.execute(select(func.count(Courrier.id))).scalar_one()
+
+    # --- Vérification ---------------------------------------------------------------------
+
+    def verifier(self) -> list[str]:
+        """Refait la chaîne et les sceaux ; rend les anomalies, la première d'abord."""
+        anomalies: list[str] = []
+        with Session(self.moteur) as session:
+            tete = session.get_one(TeteJournal, 1)
+            precedent = ORIGINE
+            attendu = 1
+            dernier_sceau: dict[str, Evenement] = {}
+            for ev in session.execute(select(Evenement).order_by(Evenement.id)).scalars():
+                nom = f"l'événement n°{ev.id} ({ev.type}{', ' + ev.numero if ev.numero else ''})"
+                if ev.id != attendu:
+                    anomalies.append(
+                        f"Le journal a été amputé : l'événement n°{attendu} manque avant {nom}."
+                    )
+                    attendu = ev.id
+                if ev.precedent != precedent:
+                    anomalies.append(
+                        f"La chaîne est rompue à {nom} : le maillon précédent a changé."
+                    )
+                recalcul = empreinte_evenement(
+                    precedent=ev.precedent,
+                    ident=ev.id,
+                    numero=ev.numero,
+                    type_=ev.type,
+                    horodatage=ev.horodatage,
+                    acteur=ev.acteur,
+                    details=ev.details,
+                    etat=ev.etat,
+                )
+                if recalcul != ev.empreinte:
+                    anomalies.append(f"{_majuscule(nom)} a été modifié après coup.")
+                if ev.etat and ev.numero:
+                    dernier_sceau[ev.numero] = ev
+                precedent = ev.empreinte
+                attendu += 1
+            if tete.empreinte != precedent or tete.dernier_id != attendu - 1:
+                anomalies.append(
+                    f"La fin du journal a été supprimée ou modifiée : la tête attend "
+                    f"l'événement n°{tete.dernier_id}, le journal s'arrête au n°{attendu - 1}."
+                )
+
+            courriers = (
+                session.execute(
+                    select(Courrier)
+                    .options(selectinload(Courrier.pieces))
+                    .order_by(Courrier.annee, Courrier.rang)
+                )
+                .scalars()
+                .all()
+            )
+            vus: set[str] = set()
+            par_annee: dict[int, list[int]] = {}
+            for courrier in courriers:
+                vus.add(courrier.numero)
+                par_annee.setdefault(courrier.annee, []).append(courrier.rang)
+                scelle = dernier_sceau.get(courrier.numero)
+                if scelle is None:
+                    anomalies.append(
+                        f"Le courrier {courrier.numero} n'a aucun événement qui le scelle."
+                    )
+                elif scelle.etat != sceau(courrier):
+                    anomalies.append(
+                        f"Le courrier {courrier.numero} a été modifié après l'événement "
+                        f"n°{scelle.id} ({scelle.type}) qui l'a scellé."
+                    )
+            for numero, ev in dernier_sceau.items():
+                if numero not in vus:
+                    anomalies.append(
+                        f"Le courrier {numero} a disparu du registre "
+                        f"(scellé par l'événement n°{ev.id})."
+                    )
+            compteurs = {c.annee: c.dernier for c in session.execute(select(Compteur)).scalars()}
+            for annee, rangs in sorted(par_annee.items()):
+                manquants = sorted(set(range(1, compteurs.get(annee, 0) + 1)) - set(rangs))
+                if manquants:
+                    anomalies.append(
+                        f"Numéros manquants en {annee} : "
+                        + ", ".join(formater_numero(annee, r) for r in manquants[:10])
+                        + ("…" if len(manquants) > 10 else "")
+                    )
+        return anomalies
+
+
+def details(evenement: Evenement) -> dict[str, Any]:
+    try:
+        valeur = json.loads(evenement.details)
+    except ValueError:
+        return {}
+    return valeur if isinstance(valeur, dict) else {}
+
+
+def heure_de_paris(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _propre(texte: str) -> str:
+    # PostgreSQL refuse le caractère NUL ; les substituts orphelins ne s'encodent pas en UTF-8.
+    return texte.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _arrondi(valeur: float | None) -> float | None:
+    return None if valeur is None else round(float(valeur), 2)
+
+
+def _majuscule(texte: str) -> str:
+    return texte[:1].upper() + texte[1:]
+
+
+def _premiere_ligne(e: BaseException) -> str:
+    texte = str(getattr(e, "orig", None) or e).strip()
+    return texte.splitlines()[0] if texte else type(e).__name__

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from sqlalchemy import create_engine, text
+
+from courrier import config
+from registre.registre import Registre
+from tests import serveurs
+
+RACINE = Path(__file__).resolve().parents[1]
+# Les entrées réelles écrites par d'autres (voir ../shared/corpus/*/MANIFEST.tsv).
+CORPUS = RACINE.parent / "shared" / "corpus"
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    assert CORPUS.is_dir(), f"le corpus partagé est introuvable : {CORPUS}"
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def grappe_postgres() -> Iterator[str]:
+    with serveurs.postgres() as url:
+        yield url
+
+
+_numeros = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url_base(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Chaque test du registre tourne sur SQLite et sur un vrai PostgreSQL, base neuve."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registre.sqlite3'}"
+    grappe: str = request.getfixturevalue("grappe_postgres")
+    nom = f"test_{os.getpid()}_{next(_numeros)}"
+    moteur = create_engine(grappe, isolation_level="AUTOCOMMIT")
+    with moteur.connect() as connexion:
+        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
+    moteur.dispose()
+    return grappe.rsplit("/", 1)[0] + f"/{nom}"
+
+
+@pytest.fixture
+def registre(url_base: str, tmp_path: Path) -> Iterator[Registre]:
+    r = Registre.ouvrir(url_base, tmp_path / "donnees")
+    yield r
+    r.fermer()
+
+
+@pytest.fixture
+def env_courrier(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """Un environnement COURRIER_… propre, données dans tmp_path ; réglages relus."""
+    for cle in list(os.environ):
+        if cle.startswith("COURRIER_"):
+            monkeypatch.delenv(cle)
+    monkeypatch.chdir(tmp_path)  # aucun .env du développeur ne s'invite
+    monkeypatch.setenv("COURRIER_DONNEES", str(tmp_path / "donnees"))
+    monkeypatch.setenv("COURRIER_DEPOT_DELAI_STABILITE_S", "0")
+    config.reglages.cache_clear()
+    yield monkeypatch
+    config.reglages.cache_clear()
+
+
+@pytest.fixture
+def serveur_imap() -> Iterator[serveurs.Dovecot]:
+    with serveurs.dovecot(["mairie"]) as d:
+        yield d
+
+
+def client_imap(d: serveurs.Dovecot, utilisateur: str = "mairie") -> IMAPClient:
+    client = IMAPClient("127.0.0.1", port=d.port, ssl=False, timeout=10)
+    client.login(utilisateur, d.mot_de_passe)
+    return client

@@ -1,0 +1,158 @@
+"""Vrais serveurs pour les tests, sur 127.0.0.1 seulement, arrêtés à la fin du test.
+
+Dovecot (IMAP) et PostgreSQL viennent des paquets Debian installés par `make test`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+MOT_DE_PASSE = "secret-de-test"
+
+
+def port_libre() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def attendre_port(port: int, delai: float = 10.0) -> None:
+    fin = time.monotonic() + delai
+    while time.monotonic() < fin:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"rien n'écoute sur 127.0.0.1:{port}")
+
+
+@dataclass
+class Dovecot:
+    port: int
+    dossier: Path
+    utilisateurs: list[str]
+    mot_de_passe: str = MOT_DE_PASSE
+
+
+@contextmanager
+def dovecot(utilisateurs: list[str]) -> Iterator[Dovecot]:
+    binaire = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    dossier = Path(tempfile.mkdtemp(prefix="courrier-dovecot-"))
+    # Le dossier doit être lisible par l'utilisateur « dovecot » (mkdtemp le crée en 0700).
+    dossier.chmod(0o755)
+    port = port_libre()
+    (dossier / "users").write_text(
+        "".join(f"{u}:{{PLAIN}}{MOT_DE_PASSE}::::\n" for u in utilisateurs), encoding="utf-8"
+    )
+    for sous in ("run", "state", "home"):
+        (dossier / sous).mkdir()
+    shutil.chown(dossier / "home", "nobody", "nogroup")
+    conf = dossier / "dovecot.conf"
+    conf.write_text(
+        f"""
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+base_dir = {dossier}/run
+state_dir = {dossier}/state
+log_path = {dossier}/dovecot.log
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dossier}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {dossier}/users
+  default_fields = uid=nobody gid=nogroup home={dossier}/home/%u
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+""",
+        encoding="utf-8",
+    )
+    processus = subprocess.Popen([binaire, "-F", "-c", str(conf)], start_new_session=True)
+    try:
+        attendre_port(port)
+        yield Dovecot(port=port, dossier=dossier, utilisateurs=utilisateurs)
+    finally:
+        processus.terminate()
+        try:
+            processus.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            processus.kill()
+        shutil.rmtree(dossier, ignore_errors=True)
+
+
+def binaire_postgres(nom: str) -> str | None:
+    candidats = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{nom}"), reverse=True)
+    return candidats[0] if candidats else shutil.which(nom)
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """Une grappe PostgreSQL privée ; rend l'URL SQLAlchemy. Tourne sous l'utilisateur postgres."""
+    initdb = binaire_postgres("initdb")
+    pg_ctl = binaire_postgres("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError("PostgreSQL n'est pas installé (paquet Debian postgresql)")
+    dossier = Path(tempfile.mkdtemp(prefix="courrier-pg-"))
+    dossier.chmod(0o755)
+    donnees = dossier / "donnees"
+    socket_dir = dossier / "socket"
+    socket_dir.mkdir()
+    port = port_libre()
+    en_root = os.geteuid() == 0
+    if en_root:
+        shutil.chown(dossier, "postgres", "postgres")
+        shutil.chown(socket_dir, "postgres", "postgres")
+
+    def lancer(commande: list[str]) -> None:
+        if en_root:
+            commande = ["runuser", "-u", "postgres", "--", *commande]
+        subprocess.run(commande, check=True, capture_output=True)
+
+    lancer([initdb, "-D", str(donnees), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    lancer(
+        [
+            pg_ctl,
+            "-D",
+            str(donnees),
+            "-o",
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {socket_dir} -c fsync=off",
+            "-l",
+            str(dossier / "pg.log"),
+            "-w",
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        try:
+            lancer([pg_ctl, "-D", str(donnees), "-m", "immediate", "-w", "stop"])
+        finally:
+            shutil.rmtree(dossier, ignore_errors=True)

@@ -1,0 +1,158 @@
+"""Le registre : numéro chrono, doublons, journal scellé. Sur SQLite et PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from courrier.domaine import Canal, ElementRecu, EntetesCourrier, PieceExtraite, ResultatExtraction
+from registre.registre import Registre
+
+
+def element(contenu: bytes, *cles: str, canal: Canal = Canal.DEPOT) -> ElementRecu:
+    return ElementRecu(
+        source="depot_eml",
+        canal=canal,
+        reference=f"f{len(contenu)}.eml",
+        recu_le=datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        contenu=contenu,
+        cles=cles,
+    )
+
+
+def test_les_numeros_se_suivent_sans_trou_et_portent_l_annee(registre: Registre) -> None:
+    numeros = [
+        registre.enregistrer(element(f"courrier {i}".encode()), None).numero for i in range(12)
+    ]
+    annee = datetime.now(UTC).year
+    assert numeros == [f"{annee}-{i:05d}" for i in range(1, 13)]
+
+
+def test_un_meme_contenu_n_est_enregistre_qu_une_fois(registre: Registre) -> None:
+    premier = registre.enregistrer(element(b"bonjour", "imap:a:1:1"), None)
+    second = registre.enregistrer(element(b"bonjour", "imap:a:2:7"), None)
+    assert premier.nouveau and not second.nouveau
+    assert second.numero == premier.numero
+    assert registre.nombre() == 1
+    # la nouvelle clé (autre UIDVALIDITY) est rattachée au courrier existant
+    troisieme = registre.enregistrer(element(b"autre octets", "imap:a:2:7"), None)
+    assert not troisieme.nouveau
+    types = [e.type for e in registre.evenements(premier.numero)]
+    assert types == ["recu", "enregistre", "doublon", "doublon"]
+
+
+def test_les_octets_bruts_sont_archives_avant_la_ligne(registre: Registre) -> None:
+    e = element(b"\x00\xffoctets bruts\r\n")
+    numero = registre.enregistrer(e, None).numero
+    courrier = registre.courrier(numero)
+    assert courrier is not None
+    assert registre.archive.lire(courrier.empreinte) == e.contenu
+    assert courrier.recu_le == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert courrier.enregistre_le.tzinfo is not None
+
+
+def test_les_entetes_hostiles_sont_nettoyes(registre: Registre) -> None:
+    entetes = EntetesCourrier(expediteur="A\x00B <a@b.fr>", objet="Objet \udcff cassé")
+    numero = registre.enregistrer(element(b"x"), entetes).numero
+    courrier = registre.courrier(numero)
+    assert courrier is not None
+    assert courrier.expediteur == "AB <a@b.fr>"
+    assert "\x00" not in courrier.objet
+    assert registre.verifier() == []
+
+
+def _registre_lu(registre: Registre, n: int = 3) -> list[str]:
+    numeros = []
+    for i in range(n):
+        numeros.append(registre.enregistrer(element(f"lettre {i}".encode()), None).numero)
+    for a in registre.a_extraire():
+        registre.consigner_extraction(
+            a.id,
+            ResultatExtraction(
+                texte="Monsieur le Maire,",
+                methode="ocr",
+                confiance_ocr=91.234,
+                pieces=[
+                    PieceExtraite(
+                        rang=1,
+                        nom="plan.pdf",
+                        type_mime="application/pdf",
+                        taille=10,
+                        empreinte="a" * 64,
+                        texte="plan",
+                    )
+                ],
+            ),
+        )
+    return numeros
+
+
+def test_verifier_passe_sur_un_registre_intact(registre: Registre) -> None:
+    _registre_lu(registre)
+    assert registre.verifier() == []
+
+
+def test_verifier_voit_une_ligne_modifiee_par_sql(registre: Registre) -> None:
+    numeros = _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(
+            text("UPDATE courriers SET objet = 'falsifié' WHERE numero = :n"), {"n": numeros[1]}
+        )
+    anomalies = registre.verifier()
+    assert anomalies and numeros[1] in anomalies[0] and "modifié" in anomalies[0]
+
+
+def test_verifier_voit_une_piece_modifiee(registre: Registre) -> None:
+    _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(text("UPDATE pieces SET texte = 'autre' WHERE rang = 1"))
+    assert registre.verifier()
+
+
+def test_verifier_voit_un_evenement_modifie_et_le_nomme(registre: Registre) -> None:
+    _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(text("UPDATE evenements SET acteur = 'intrus' WHERE id = 4"))
+    anomalies = registre.verifier()
+    assert anomalies[0].startswith("L'événement n°4 ")
+
+
+def test_verifier_voit_un_evenement_supprime(registre: Registre) -> None:
+    _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(text("DELETE FROM evenements WHERE id = 3"))
+    anomalies = registre.verifier()
+    assert "n°3" in anomalies[0]
+
+
+def test_verifier_voit_la_fin_du_journal_supprimee(registre: Registre) -> None:
+    _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(text("DELETE FROM evenements WHERE id = (SELECT MAX(id) FROM evenements)"))
+    assert any("fin du journal" in a for a in registre.verifier())
+
+
+def test_verifier_voit_un_courrier_supprime(registre: Registre) -> None:
+    numeros = _registre_lu(registre)
+    with registre.moteur.begin() as c:
+        c.execute(text("DELETE FROM pieces"))
+        c.execute(text("DELETE FROM identites"))
+        c.execute(text("UPDATE evenements SET courrier_id = NULL"))
+        c.execute(text("DELETE FROM courriers WHERE numero = :n"), {"n": numeros[0]})
+    anomalies = " ".join(registre.verifier())
+    assert numeros[0] in anomalies
+    assert "manquants" in anomalies
+
+
+def test_une_extraction_en_echec_garde_la_raison(registre: Registre) -> None:
+    numero = registre.enregistrer(element(b"%PDF-1.4 tronque"), None).numero
+    (a,) = registre.a_extraire()
+    statut = registre.consigner_extraction(
+        a.id, ResultatExtraction(echec=True, erreurs=["PDF illisible ou tronqué."])
+    )
+    courrier = registre.courrier(numero)
+    assert statut == "erreur" and courrier is not None
+    assert courrier.erreur == "PDF illisible ou tronqué."
+    assert registre.a_extraire() == []
+    assert registre.verifier() == []

@@ -1,0 +1,153 @@
+"""La boîte IMAP, contre un vrai Dovecot lancé sur 127.0.0.1 par le test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from connecteurs.imap import ErreurImap, ErreurImapPassagere, SourceImap
+from registre.registre import Registre
+from tests import serveurs
+from tests.conftest import RACINE, client_imap
+from tests.outils import parametres_imap, releve_imap
+
+ARRIVEE = datetime(2026, 11, 19, 22, 15, tzinfo=UTC)
+
+
+def courriel(i: int) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Habitant {i} <habitant{i}@exemple.fr>"
+    m["To"] = "mairie@saint-aubin-sur-loire.fr"
+    m["Subject"] = f"Demande d'acte de naissance n°{i} — état civil"
+    m["Message-ID"] = f"<acte-{i}@exemple.fr>"
+    m["Date"] = "Thu, 19 Nov 2026 23:15:00 +0100"
+    m.set_content(f"Madame, Monsieur,\nje sollicite une copie intégrale ({i}).\n")
+    return m.as_bytes()
+
+
+def deposer(d: serveurs.Dovecot, n: int, dossier: str = "INBOX") -> None:
+    client = client_imap(d)
+    if not client.folder_exists(dossier):
+        client.create_folder(dossier)
+    for i in range(n):
+        client.append(dossier, courriel(i), msg_time=ARRIVEE + timedelta(minutes=i))
+    client.logout()
+
+
+def compter(d: serveurs.Dovecot, dossier: str) -> int:
+    client = client_imap(d)
+    try:
+        if not client.folder_exists(dossier):
+            return 0
+        return len(client.select_folder(dossier) and client.search(["ALL"]))
+    finally:
+        client.logout()
+
+
+def releve_tuee(d: serveurs.Dovecot, url: str, donnees: Path, panne: str, dossier: str) -> int:
+    env = {**os.environ, "COURRIER_PANNE": panne, "PYTHONPATH": str(RACINE)}
+    resultat = subprocess.run(
+        [sys.executable, "-m", "tests.outils", str(d.port), url, str(donnees), dossier],
+        env=env,
+        cwd=RACINE,
+        capture_output=True,
+        timeout=120,
+    )
+    return resultat.returncode
+
+
+def test_chaque_message_est_enregistre_une_fois_puis_range_dans_traite(
+    serveur_imap: serveurs.Dovecot, registre: Registre, url_base: str, tmp_path: Path
+) -> None:
+    deposer(serveur_imap, 5)
+    releve_imap(serveur_imap.port, url_base, tmp_path / "donnees")
+    courriers = registre.courriers()
+    assert len(courriers) == 5
+    assert {c.canal for c in courriers} == {"email"}
+    assert sorted(c.recu_le for c in courriers) == [
+        ARRIVEE + timedelta(minutes=i) for i in range(5)
+    ]
+    assert courriers[0].objet.startswith("Demande d'acte de naissance n°")
+    assert compter(serveur_imap, "INBOX") == 0
+    assert compter(serveur_imap, "Traité") == 5
+    # les messages rangés n'ont pas été marqués lus (BODY.PEEK)
+    client = client_imap(serveur_imap)
+    client.select_folder("Traité")
+    drapeaux = client.get_flags(client.search(["ALL"]))
+    assert all(b"\\Seen" not in f for f in drapeaux.values())
+    client.logout()
+
+    # une seconde relève n'enregistre rien
+    deposer(serveur_imap, 0)
+    releve_imap(serveur_imap.port, url_base, tmp_path / "donnees")
+    assert registre.nombre() == 5
+    assert registre.verifier() == []
+
+
+def test_une_releve_tuee_entre_validation_et_rangement_ne_double_rien(
+    serveur_imap: serveurs.Dovecot, registre: Registre, url_base: str, tmp_path: Path
+) -> None:
+    deposer(serveur_imap, 5)
+    code = releve_tuee(
+        serveur_imap, url_base, tmp_path / "donnees", "apres_enregistrement:3", "INBOX"
+    )
+    assert code == -9  # SIGKILL, comme une coupure de courant
+    assert registre.nombre() == 3
+    assert compter(serveur_imap, "INBOX") == 3  # le 3e est enregistré mais pas rangé
+
+    releve_imap(serveur_imap.port, url_base, tmp_path / "donnees")
+    courriers = registre.courriers()
+    assert len(courriers) == 5
+    assert len({c.message_id for c in courriers}) == 5
+    assert compter(serveur_imap, "INBOX") == 0
+    assert compter(serveur_imap, "Traité") == 5
+    doublons = [e for e in registre.evenements() if e.type == "doublon"]
+    assert len(doublons) == 1
+    assert registre.verifier() == []
+
+
+def test_un_changement_d_uidvalidity_ne_double_rien(
+    serveur_imap: serveurs.Dovecot, registre: Registre, url_base: str, tmp_path: Path
+) -> None:
+    deposer(serveur_imap, 4, "Arrivee")
+    client = client_imap(serveur_imap)
+    avant = client.select_folder("Arrivee")[b"UIDVALIDITY"]
+    client.logout()
+    code = releve_tuee(
+        serveur_imap, url_base, tmp_path / "donnees", "apres_enregistrement:2", "Arrivee"
+    )
+    assert code == -9
+    assert registre.nombre() == 2
+    # La boîte est restaurée : dossier recréé, mêmes messages, nouveaux UID et UIDVALIDITY.
+    client = client_imap(serveur_imap)
+    client.delete_folder("Arrivee")
+    client.logout()
+    deposer(serveur_imap, 4, "Arrivee")
+    client = client_imap(serveur_imap)
+    apres = client.select_folder("Arrivee")[b"UIDVALIDITY"]
+    client.logout()
+    assert apres != avant
+
+    releve_imap(serveur_imap.port, url_base, tmp_path / "donnees", "Arrivee")
+    assert registre.nombre() == 4
+    assert compter(serveur_imap, "Arrivee") == 0
+    assert registre.verifier() == []
+
+
+def test_un_mot_de_passe_refuse_est_dit_en_francais(serveur_imap: serveurs.Dovecot) -> None:
+    p = parametres_imap(serveur_imap.port)
+    source = SourceImap(type(p)(**{**p.__dict__, "mot_de_passe": "mauvais"}))
+    with pytest.raises(ErreurImap, match="refuse l'identifiant ou le mot de passe"):
+        list(source.elements())
+
+
+def test_un_serveur_injoignable_est_une_panne_passagere() -> None:
+    source = SourceImap(parametres_imap(serveurs.port_libre()))
+    with pytest.raises(ErreurImapPassagere, match="ne répond pas"):
+        list(source.elements())

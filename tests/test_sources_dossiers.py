@@ -1,0 +1,108 @@
+"""Les dossiers de dépôt : scans du copieur et fichiers .eml / mbox."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from connecteurs.dossiers import SourceEml, SourceScans
+from courrier.extraction import lire_entetes
+from courrier.releve import relever_source
+from registre.registre import Registre
+
+
+def vieillir(chemin: Path, secondes: float = 3600) -> None:
+    moment = time.time() - secondes
+    os.utime(chemin, (moment, moment))
+
+
+def test_un_scan_en_cours_d_ecriture_attend_la_releve_suivante(
+    registre: Registre, tmp_path: Path
+) -> None:
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    (depot / "ancien.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    vieillir(depot / "ancien.pdf")
+    (depot / "frais.pdf").write_bytes(b"%PDF-1.4\n")  # le copieur écrit encore
+    (depot / "copie.pdf.part").write_bytes(b"%PDF")
+    vieillir(depot / "copie.pdf.part")
+    (depot / ".cache").write_bytes(b"x")
+    vieillir(depot / ".cache")
+
+    bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.en_attente) == (1, 1)
+    assert sorted(p.name for p in depot.iterdir()) == [
+        ".cache",
+        "copie.pdf.part",
+        "frais.pdf",
+        "traites",
+    ]
+    assert [p.name for p in (depot / "traites").iterdir()] == ["ancien.pdf"]
+    (courrier,) = registre.courriers()
+    assert courrier.canal == "scan" and courrier.nom_fichier == "ancien.pdf"
+    assert abs(courrier.recu_le.timestamp() - (time.time() - 3600)) < 5
+
+    vieillir(depot / "frais.pdf")
+    bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
+    assert bilan.nouveaux == 1
+    assert registre.nombre() == 2
+
+
+def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(
+    registre: Registre, tmp_path: Path
+) -> None:
+    depot = tmp_path / "scans"
+    (depot / "traites").mkdir(parents=True)
+    (depot / "traites" / "lettre.png").write_bytes(b"ancienne")
+    (depot / "lettre.png").write_bytes(b"nouvelle")
+    relever_source(SourceScans(depot, 0), registre, lire_entetes)
+    noms = sorted(p.name for p in (depot / "traites").iterdir())
+    assert noms == ["lettre-1.png", "lettre.png"]
+    assert (depot / "traites" / "lettre.png").read_bytes() == b"ancienne"
+
+
+def test_un_nom_de_fichier_hostile_est_enregistre_et_rien_ne_sort_du_dossier(
+    registre: Registre, tmp_path: Path
+) -> None:
+    depot = tmp_path / "eml"
+    depot.mkdir()
+    hostile = "facture\x07\x1b[31m..\nurgente .eml"
+    (depot / hostile).write_bytes(b"Subject: test\r\n\r\ncorps\r\n")
+    (depot / "vide.eml").write_bytes(b"")
+    lien = depot / "lien.eml"
+    lien.symlink_to("/etc/passwd")
+    avant = set(tmp_path.iterdir())
+
+    bilan = relever_source(SourceEml(depot, 0), registre, lire_entetes)
+    assert bilan.nouveaux == 2  # le lien symbolique n'est pas suivi
+    noms = {c.nom_fichier for c in registre.courriers()}
+    assert "vide.eml" in noms
+    assert all(c.isprintable() for nom in noms for c in nom)
+    assert set(tmp_path.iterdir()) - avant <= {tmp_path / "donnees"}
+    assert sorted(p.name for p in depot.iterdir()) == ["lien.eml", "traites"]
+    assert lien.is_symlink()
+
+
+def test_une_boite_mbox_donne_un_courrier_par_message(registre: Registre, tmp_path: Path) -> None:
+    depot = tmp_path / "eml"
+    depot.mkdir()
+    messages = []
+    for i in range(3):
+        messages.append(
+            f"From habitant{i}@exemple.fr Mon Nov 16 08:0{i}:00 2026\n"
+            f"From: habitant{i}@exemple.fr\nSubject: Message {i} de la boîte\n"
+            f"Message-ID: <m{i}@exemple.fr>\n\nBonjour {i}\n"
+        )
+    (depot / "archive.mbox").write_text("\n".join(messages), encoding="utf-8")
+    bilan = relever_source(SourceEml(depot, 0), registre, lire_entetes)
+    assert bilan.nouveaux == 3
+    courriers = registre.courriers()
+    assert [c.objet for c in courriers] == [f"Message {i} de la boîte" for i in range(3)]
+    assert courriers[0].recu_le.isoformat().startswith("2026-11-16T08:00")
+    assert courriers[0].reference == "archive.mbox (message 1/3)"
+    assert (depot / "traites" / "archive.mbox").exists()
+    # relancer ne double rien, même si le fichier revient dans le dépôt
+    (depot / "traites" / "archive.mbox").rename(depot / "archive.mbox")
+    bilan = relever_source(SourceEml(depot, 0), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.doublons) == (0, 3)
