@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pytesseract
 from PIL import Image
@@ -128,7 +128,7 @@ def lecture_depuis_tsv(tsv: str) -> LectureOCR:
     return lecture_depuis_donnees(donnees)
 
 
-def lecture_depuis_donnees(donnees: Mapping[str, Sequence[Any]]) -> LectureOCR:
+def lecture_depuis_donnees(donnees: Mapping[str, Sequence[str | float]]) -> LectureOCR:
     """Recompose le texte ligne à ligne depuis la sortie TSV de Tesseract.
 
     Les lignes d'un même paragraphe sont séparées par un saut de ligne, les paragraphes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -81,8 +82,6 @@ def construire_source(nom: str, r: Reglages) -> Source:
 
 @lru_cache(maxsize=4)
 def _registre(url: str, donnees: str) -> Registre:
-    from pathlib import Path
-
     return Registre.ouvrir(url, Path(donnees))
 
 

@@ -23,6 +23,8 @@ from PIL import Image, ImageDraw, ImageFont
 from connecteurs.ocr import Tesseract
 from courrier.domaine import EntetesCourrier, Limites, ResultatExtraction
 from courrier.extraction import extraire_courriel, lire_entetes
+from courrier.extraction.mime import decoder_mots_encodes
+from courrier.extraction.texte import decoder_octets, html_en_texte
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 COURRIELS = CORPUS / "emails"
@@ -155,8 +157,7 @@ def test_au_dela_de_la_limite_les_pieces_sont_conservees_sans_etre_analysees(
         assert piece.erreur is not None and "Pièce non analysée" in piece.erreur
         assert piece.empreinte in archive.objets
     assert any(
-        f"seules les 10 premières ont été analysées" in e and "compte" in e
-        for e in resultat.erreurs
+        "seules les 10 premières ont été analysées" in e and "compte" in e for e in resultat.erreurs
     )
 
 
@@ -269,6 +270,15 @@ def test_une_frontiere_mime_introuvable_est_retrouvee_dans_le_corps(ocr: Tessera
     assert outlook.texte == "Hello\nThis is an outlook test\n\nSo there.\n\nMe."
 
 
+def test_une_piece_rejetee_dans_l_epilogue_est_retrouvee(ocr: Tesseract) -> None:
+    # MANIFEST 07 : l'alternative réutilise la frontière de sa mère ; le zip est « perdu ».
+    resultat = extraire(du_corpus("07_"), ocr)
+    assert resultat.texte == "--Sent from my iPhone"
+    (piece,) = resultat.pieces
+    assert piece.nom == "20160523_916527.jpg_.zip" and piece.methode == "liste"
+    assert piece.texte == "Archive ZIP (1 fichiers) :\n- 20160523_211439.jpg_.jpg.exe"
+
+
 def test_une_ligne_d_en_tete_invalide_ne_fait_pas_perdre_les_en_tetes_suivants(
     ocr: Tesseract,
 ) -> None:
@@ -308,8 +318,8 @@ def test_un_message_transfere_encode_en_base64_est_decode(ocr: Tesseract) -> Non
     assert par_nom["Hello from SwiftMailer.pdf"].methode == "pdf"
     assert par_nom["Hello from SwiftMailer.pdf"].texte == "Hello from SwiftMailer !"
     for bureautique in ("Hello from SwiftMailer.docx", "Hello from SwiftMailer.odt"):
-        assert par_nom[bureautique].erreur is not None
-        assert par_nom[bureautique].erreur.startswith("Document bureautique conservé, non lu")
+        erreur = par_nom[bureautique].erreur or ""
+        assert erreur.startswith("Document bureautique conservé, non lu")
     eml = par_nom["test-localhost.eml"]
     assert eml.methode == "texte" and "Objet : test-localhost" in eml.texte
     assert "UmV0dXJu" not in resultat.texte + eml.texte
@@ -524,7 +534,8 @@ def test_les_messages_transferes_trop_imbriques_ne_sont_pas_relus(ocr: Tesseract
             b"From: c@d.fr\r\nSubject: niveau %d\r\n"
             b'Content-Type: multipart/mixed; boundary="f%d"\r\n\r\n'
             b"--f%d\r\nContent-Type: text/plain\r\n\r\ncorps %d\r\n"
-            b"--f%d\r\nContent-Type: message/rfc822\r\n\r\n" % ((niveau,) * 5)
+            b"--f%d\r\nContent-Type: message/rfc822\r\n\r\n"
+            % ((niveau,) * 5)
             + message
             + b"\r\n--f%d--\r\n" % niveau
         )
@@ -548,3 +559,58 @@ def test_une_structure_mime_imbriquee_a_l_extreme_ne_fait_pas_tomber_l_extractio
     resultat = extraire(contenu, ocr)
     assert resultat.erreurs
     assert lire_entetes(contenu).objet == "poupees"
+
+
+# --- Décodage et HTML ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("octets", "charset", "attendu"),
+    [
+        ("Été à Noël".encode("gb18030"), "gb2312", "Été à Noël"),
+        ("안녕하세요".encode("cp949"), "ks_c_5601-1987", "안녕하세요"),
+        ("שלום".encode("iso-8859-8"), "iso-8859-8-i", "שלום"),
+        ("Привет".encode("mac-cyrillic"), "x-mac-cyrillic", "Привет"),
+        ("façon".encode("cp1252"), "x-unknown", "façon"),
+        ("façon".encode("cp1252"), "iso-2022-jp", "façon"),  # étiquette 7 bits, octets 8 bits
+        ("œuvre – 5 €".encode("cp1252"), "iso-8859-1", "œuvre – 5 €"),
+        ("Noël".encode("utf-16"), None, "Noël"),
+        ("Noël".encode("utf-16-le"), "utf-16le", "Noël"),
+        ("Noël".encode("utf-16-le"), None, "Noël"),
+        ("Bâle".encode(), "big5", "Bâle"),  # UTF-8 valide étiqueté autrement
+        (b"\\x41\\u0042", "unicode_escape", "\\x41\\u0042"),  # jamais d'échappements interprétés
+        (b"\xff\xfe\xfd", "utf-8", "ÿþý"),
+    ],
+)
+def test_les_octets_sont_decodes_malgre_les_etiquettes(
+    octets: bytes, charset: str | None, attendu: str
+) -> None:
+    assert decoder_octets(octets, charset) == attendu
+
+
+def test_un_caractere_coupe_entre_deux_mots_encodes_est_recolle() -> None:
+    # « é » (C3 A9) coupé entre deux mots encodés, comme le font certains logiciels.
+    assert decoder_mots_encodes("=?utf-8?B?ww==?= =?utf-8?B?qQ==?=") == "é"
+    assert decoder_mots_encodes("=?UTF-8?Q?=C3?=\r\n =?utf-8?Q?=A9t=C3=A9?=") == "été"
+    assert decoder_mots_encodes("Re: =?iso-8859-1?Q?Fouch=E9?= et =?bogus?Q?x?=") == (
+        "Re: Fouché et x"
+    )
+
+
+def test_le_html_devient_du_texte_sans_script_ni_style_ni_entete() -> None:
+    html = (
+        "<html><head><title>Titre</title><style>p{color:red}</style></head><body>"
+        "<script>alert('x')</script><h1>Mairie</h1><p>Salle des f&ecirc;tes&nbsp;: "
+        "r&eacute;servation &amp; tarifs</p><ul><li>Samedi</li><li>Dimanche</li></ul>"
+        "<table><tr><td>Tarif</td><td>50 &euro;</td></tr></table><br>Fin<!-- secret -->"
+        "</body></html>"
+    )
+    assert html_en_texte(html) == (
+        "Mairie\n\nSalle des fêtes : réservation & tarifs\n\n- Samedi\n\n- Dimanche\n\n"
+        "Tarif\t50 €\n\nFin"
+    )
+
+
+def test_un_courriel_enregistre_avec_un_bom_est_lu() -> None:
+    contenu = b"\xef\xbb\xbfFrom: a@b.fr\r\nSubject: =?utf-8?Q?R=C3=A9union?=\r\n\r\nCorps"
+    assert lire_entetes(contenu).objet == "Réunion"

@@ -52,12 +52,16 @@ def lire_scan(nom: str) -> ResultatExtraction:
     return extraire_document((SCANS / nom).read_bytes(), nom, ne_rien_deposer, Limites(), moteur())
 
 
-def lire(contenu: bytes, nom: str = "document", limites: Limites | None = None) -> ResultatExtraction:
+def lire(
+    contenu: bytes, nom: str = "document", limites: Limites | None = None
+) -> ResultatExtraction:
     return extraire_document(contenu, nom, ne_rien_deposer, limites or Limites(), moteur())
 
 
 def similarite(texte: str, reference: str) -> float:
-    return difflib.SequenceMatcher(None, " ".join(texte.split()), " ".join(reference.split())).ratio()
+    return difflib.SequenceMatcher(
+        None, " ".join(texte.split()), " ".join(reference.split())
+    ).ratio()
 
 
 # --- Le corpus entier -------------------------------------------------------------------------
@@ -170,7 +174,9 @@ def pdf_a_la_main(pages: list[bytes], ressources: list[bytes], chiffrement: byte
     objets: list[bytes] = []
     nb = len(pages)
     premier_annexe = 3 + 2 * nb
-    xobjets = b" ".join(b"/Im%d %d 0 R" % (i, premier_annexe + 1 + i) for i in range(len(ressources) - 1))
+    xobjets = b" ".join(
+        b"/Im%d %d 0 R" % (i, premier_annexe + 1 + i) for i in range(len(ressources) - 1)
+    )
     objets.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     enfants = b" ".join(b"%d 0 R" % (3 + 2 * i) for i in range(nb))
     objets.append(b"<< /Type /Pages /Kids [" + enfants + b"] /Count %d >>" % nb)
@@ -195,7 +201,7 @@ def pdf_a_la_main(pages: list[bytes], ressources: list[bytes], chiffrement: byte
 
 
 POLICE_PDF = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-PAGE_TEXTE = b"BT /F1 18 Tf 72 700 Td (Objet : demande de raccordement au reseau d'eau) Tj ET"
+PAGE_TEXTE = b"BT /F1 18 Tf 72 700 Td (Objet : demande de raccordement au reseau public) Tj ET"
 
 
 def image_de_texte(lignes: list[str], largeur: int = 1700, format_: str = "PNG") -> bytes:
@@ -215,17 +221,21 @@ def image_de_texte(lignes: list[str], largeur: int = 1700, format_: str = "PNG")
 def test_un_pdf_mixte_est_lu_par_sa_couche_texte_et_par_ocr() -> None:
     jpeg = image_de_texte(["Arrêté municipal de circulation", "Rue de la Fontaine"], 1500, "JPEG")
     largeur, hauteur = Image.open(io.BytesIO(jpeg)).size
-    image = b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray " % (
-        largeur,
-        hauteur,
-    ) + b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg) + jpeg + (
-        b"\nendstream"
+    image = (
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        % (
+            largeur,
+            hauteur,
+        )
+        + b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg)
+        + jpeg
+        + (b"\nendstream")
     )
     page_image = b"q 360 0 0 %d 72 500 cm /Im0 Do Q" % round(360 * hauteur / largeur)
     pdf = pdf_a_la_main([PAGE_TEXTE, page_image], [POLICE_PDF, image])
     resultat = lire(pdf, "mixte.pdf")
     assert resultat.methode == "pdf+ocr" and resultat.pages == 2
-    assert "demande de raccordement au reseau d'eau" in resultat.texte
+    assert "demande de raccordement au reseau public" in resultat.texte
     assert "Arrêté municipal de circulation" in resultat.texte
     assert resultat.confiance_ocr is not None
 
@@ -239,7 +249,9 @@ def test_un_pdf_protege_par_mot_de_passe_donne_une_raison_en_francais() -> None:
     )
     identifiant = os.urandom(16).hex().encode()
     pdf = pdf_a_la_main(
-        [PAGE_TEXTE], [POLICE_PDF, cle], b"/Encrypt 6 0 R /ID [<%s> <%s>]" % (identifiant, identifiant)
+        [PAGE_TEXTE],
+        [POLICE_PDF, cle],
+        b"/Encrypt 6 0 R /ID [<%s> <%s>]" % (identifiant, identifiant),
     )
     resultat = lire(pdf, "protege.pdf")
     assert resultat.echec and resultat.texte == ""
@@ -303,7 +315,7 @@ def test_un_tiff_multipage_est_lu_page_par_page() -> None:
     assert resultat.texte.index("Première page") < resultat.texte.index("Deuxième page")
     limite = lire(tampon.getvalue(), "scan.tif", Limites(pages_max_ocr=1))
     assert "Deuxième" not in limite.texte
-    assert limite.erreurs == ["Seules les 1 premières images ont été lues (le fichier en compte 2)."]
+    assert limite.erreurs == ["Seule la première image a été lue (le fichier en compte 2)."]
 
 
 def test_les_limites_de_pages_sont_respectees_et_dites() -> None:
@@ -313,7 +325,7 @@ def test_les_limites_de_pages_sont_respectees_et_dites() -> None:
     assert resultat.pages == 6
     assert resultat.erreurs == [
         "Seules les 2 premières pages ont été lues (le document en compte 6).",
-        "1 page(s) sans texte n'ont pas été passées à l'OCR (limite de 1 pages par document).",
+        "1 page sans texte n'a pas été passée à l'OCR (limite de 1 par document).",
     ]
     assert "tip-toeing" in resultat.texte
 

@@ -155,7 +155,8 @@ def test_la_demo_enregistre_le_courrier_d_exemple_sans_trace(
 def test_montrer_en_json_donne_le_texte_complet(demo: tuple[Path, dict[str, str], str]) -> None:
     tmp, env, _ = demo
     base = sqlite3.connect(tmp / "demo" / "donnees" / "registre.sqlite3")
-    (numero,) = base.execute("SELECT numero FROM courriers WHERE nom_fichier = 'lettre-cimetiere.png'").fetchone()
+    requete = "SELECT numero FROM courriers WHERE nom_fichier = 'lettre-cimetiere.png'"
+    (numero,) = base.execute(requete).fetchone()
     resultat = lancer("montrer", numero, "--json", env=env, cwd=tmp)
     assert resultat.returncode == 0, resultat.stderr
     fiche = json.loads(resultat.stdout)
@@ -250,3 +251,17 @@ def test_l_aide_est_en_francais(tmp_path: Path) -> None:
     aide = lancer("--help", env=env, cwd=tmp_path).stdout
     for commande in ("demo", "releve", "montrer", "registre"):
         assert commande in aide
+
+
+def test_seules_les_pannes_d_entree_sortie_sont_retentees() -> None:
+    from prefect.states import Failed
+
+    from connecteurs.imap import ErreurImap, ErreurImapPassagere
+    from courrier.erreurs import RegistreErreur
+    from flows.releve import _reessayer, relever
+
+    assert relever.retries == 2
+    assert _reessayer(None, None, Failed(data=ErreurImapPassagere("coupure")))
+    assert not _reessayer(None, None, Failed(data=ErreurImap("mot de passe refusé")))
+    assert not _reessayer(None, None, Failed(data=RegistreErreur("base verrouillée")))
+    assert not _reessayer(None, None, Failed(data=ValueError("bogue")))

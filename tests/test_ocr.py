@@ -103,7 +103,7 @@ def test_une_page_blanche_donne_un_texte_vide_et_aucune_confiance(
 
 
 def test_les_lignes_sont_recomposees_depuis_les_numeros_de_bloc_paragraphe_et_ligne() -> None:
-    donnees = {
+    donnees: dict[str, list[str | int]] = {
         "page_num": [1, 1, 1, 1, 1, 1, 1],
         "block_num": [1, 1, 1, 1, 1, 2, 1],
         "par_num": [0, 1, 1, 1, 1, 1, 1],
@@ -127,7 +127,7 @@ def test_une_ligne_tsv_sans_texte_final_ne_decale_pas_les_colonnes() -> None:
 
 
 def test_les_mots_sans_confiance_ne_comptent_pas_dans_la_moyenne() -> None:
-    donnees = {
+    donnees: dict[str, list[str | int]] = {
         "page_num": [1, 1],
         "block_num": [1, 1],
         "par_num": [1, 1],
@@ -148,9 +148,7 @@ def test_le_dpi_connu_est_transmis_a_tesseract(
         "level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\tleft\\ttop\\twidth"
         "\\theight\\tconf\\ttext\\n5\\t1\\t1\\t1\\t1\\t1\\t0\\t0\\t9\\t9\\t96.5\\tBonjour\\n"
     )
-    script = faux_tesseract(
-        tmp_path, f'echo "$@" > "{arguments}"\nprintf "{tsv}" > "$2.tsv"'
-    )
+    script = faux_tesseract(tmp_path, f'echo "$@" > "{arguments}"\nprintf "{tsv}" > "$2.tsv"')
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
     image = tmp_path / "page.png"
     Image.new("L", (10, 10), 255).save(image)

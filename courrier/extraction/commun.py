@@ -26,6 +26,18 @@ def nombre(n: float) -> str:
     return f"{int(n):,}".replace(",", "\u00a0")
 
 
+def seules_les_premieres(lues: int, total: int, nom: str, verbe: str, contenant: str) -> str:
+    """« Seules les 30 premières pages ont été lues (le document en compte 5 000). »
+
+    `nom` est au singulier féminin (page, image, pièce…), `verbe` au participe féminin.
+    """
+    if lues == 1:
+        debut = f"Seule la première {nom} a été {verbe}"
+    else:
+        debut = f"Seules les {nombre(lues)} premières {nom}s ont été {verbe}s"
+    return f"{debut} ({contenant} en compte {nombre(total)})."
+
+
 def taille_lisible(octets: int) -> str:
     if octets >= 1024 * 1024:
         return f"{octets / (1024 * 1024):.1f} Mo".replace(".", ",")

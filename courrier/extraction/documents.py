@@ -24,6 +24,7 @@ from courrier.extraction.commun import (
     format_par_signature,
     nombre,
     resultat_depuis,
+    seules_les_premieres,
     taille_lisible,
 )
 from courrier.extraction.pdf import lire_pdf
@@ -132,8 +133,7 @@ def lire_image(octets: bytes, format_: str, limites: Limites, ocr: MoteurOCR) ->
             a_lire = min(nb_images, max(limites.pages_max_ocr, 1))
             if nb_images > a_lire:
                 lecture.erreurs.append(
-                    f"Seules les {nombre(a_lire)} premières images ont été lues "
-                    f"(le fichier en compte {nombre(nb_images)})."
+                    seules_les_premieres(a_lire, nb_images, "image", "lue", "le fichier")
                 )
             textes: list[str] = []
             confiances: list[float] = []
@@ -226,7 +226,9 @@ def _ocr_image(
             "conservée, non lue."
         )
     if not multi and pixels <= limites.pixels_max:
-        # Tesseract lit le fichier d'origine : rien à décoder ni à ré-encoder ici.
+        # Tesseract lit le fichier d'origine : rien à décoder ni à ré-encoder ici. Sans DPI
+        # dans le fichier, il l'estime seul ; imposer 300 dpi n'aide pas (mesuré sur
+        # ocrmypdf__typewriter.png : confiance 82,1 sans, 81,6 avec, même texte).
         try:
             lu = ocr.lire(source, None)
             return lu.texte, lu.confiance

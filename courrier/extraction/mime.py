@@ -210,13 +210,18 @@ def lire_entetes(contenu: bytes) -> EntetesCourrier:
         return EntetesCourrier()
 
 
+def _debut(contenu: bytes) -> bytes:
+    """Sans BOM UTF-8 (fichiers .eml enregistrés sous Windows) ni lignes vides de tête."""
+    return contenu.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+
+
 def _commence_par_un_entete(contenu: bytes) -> bool:
-    return bool(_LIGNE_ENTETE.match(contenu.lstrip(b"\r\n")[:1000]))
+    return bool(_LIGNE_ENTETE.match(_debut(contenu[:1000])))
 
 
 def _separer(contenu: bytes) -> tuple[bytes, bytes]:
     """(bloc d'en-têtes, reste) ; les lignes vides de tête sont sautées."""
-    contenu = contenu.lstrip(b"\r\n")
+    contenu = _debut(contenu)
     # Groupe atomique : « \r\n » suivi d'une ligne non vide n'est pas une ligne vide.
     fin = re.search(rb"(?>\r\n|\n|\r)(?:\r\n|\n|\r)", contenu)
     if fin is None:
@@ -534,8 +539,14 @@ def _refus_non_mime(contenu: bytes) -> str | None:
     if not contenu or not contenu.strip():
         return "Le fichier est vide : rien à lire."
     if contenu.startswith(OLE2):
+        # Un .msg range ses propriétés dans des flux « __substg1.0_… » (noms en UTF-16).
+        if "__substg1.0_".encode("utf-16-le") in contenu:
+            return (
+                "Fichier Outlook .msg (format propriétaire, pas un courriel MIME) : "
+                "conservé tel quel, texte non lu."
+            )
         return (
-            "Fichier Outlook .msg (format propriétaire, pas un courriel MIME) : "
+            "Document Microsoft Office de l'ancien format (OLE2), pas un courriel : "
             "conservé tel quel, texte non lu."
         )
     if _commence_par_un_entete(contenu):
@@ -657,9 +668,16 @@ def _texte_de_partie(partie: Message, octets: bytes, html: bool) -> str:
 
 
 def _lire_message(message: Message, contexte: _Contexte, profondeur: int) -> tuple[str, str]:
-    segments = _rendre(message, contexte, profondeur, 0, False)
-    texte = "\n\n".join(t.strip("\n") for t, _ in segments if t.strip())
-    methodes = {m for t, m in segments if t.strip()}
+    segments = []
+    vus: set[str] = set()
+    for texte_segment, methode_segment in _rendre(message, contexte, profondeur, 0, False):
+        # Une structure cassée met côte à côte le texte et le HTML d'une même alternative.
+        cle = " ".join(texte_segment.split())
+        if cle and cle not in vus:
+            vus.add(cle)
+            segments.append((texte_segment, methode_segment))
+    texte = "\n\n".join(t.strip("\n") for t, _ in segments)
+    methodes = {m for _, m in segments}
     methode = "texte" if "plain" in methodes else "html" if "html" in methodes else "aucune"
     return texte.strip(), methode
 
@@ -685,6 +703,13 @@ def _rendre(
         enfants = [e for e in partie.get_payload() if isinstance(e, Message)]
         related = dans_related or type_ == "multipart/related"
         rendus = [_rendre(e, contexte, profondeur, niveau + 1, related) for e in enfants]
+        epilogue = partie.epilogue or ""
+        if len(epilogue) > 20 and "\n--" in epilogue:
+            # Corpus (07) : une sous-partie réutilise la frontière de sa mère et la ferme trop
+            # tôt ; la pièce jointe suivante atterrit dans l'épilogue, où Python l'ignore.
+            perdues = _recuperer_multipart(epilogue, "multipart/mixed")
+            if perdues is not None:
+                rendus.append(_rendre(perdues, contexte, profondeur, niveau + 1, related))
         if type_ == "multipart/alternative":
             return _choisir_alternative(rendus)
         return [segment for rendu in rendus for segment in rendu]
@@ -855,6 +880,8 @@ def _analyser_octets(
         _appliquer(piece, lire_pdf(octets, limites, contexte.ocr), limites)
     elif format_ in FORMATS_IMAGE or (format_ is None and principal == "image"):
         _piece_image(piece, octets, format_, en_ligne, contexte)
+    elif ext in EXTENSIONS_CONNUES and format_ in (None, "ole2"):
+        _ajouter_erreur(piece, EXTENSIONS_CONNUES[ext])
     elif bureautique:
         _ajouter_erreur(piece, f"Document bureautique conservé, non lu ({bureautique}).")
     elif format_ == "zip" or ext == "zip" or type_ in ("application/zip", "application/x-zip"):

@@ -18,7 +18,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from connecteurs.ocr import MoteurOCR
 from courrier.domaine import Limites
 from courrier.erreurs import ConnecteurErreur
-from courrier.extraction.commun import Lecture, nombre
+from courrier.extraction.commun import Lecture, nombre, seules_les_premieres
 
 # pdfminer écrit un avertissement par objet cassé : du bruit pour un fichier hostile.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -151,10 +151,7 @@ def _lire_pages(
     lecture.pages = total
     a_lire = min(total, limites.pages_max_texte)
     if total > a_lire:
-        lecture.erreurs.append(
-            f"Seules les {nombre(a_lire)} premières pages ont été lues "
-            f"(le document en compte {nombre(total)})."
-        )
+        lecture.erreurs.append(seules_les_premieres(a_lire, total, "page", "lue", "le document"))
 
     textes: list[str] = []
     confiances: list[float] = []
@@ -162,18 +159,24 @@ def _lire_pages(
     pages_ocr = 0
     pages_sans_ocr = 0
     pages_en_erreur: list[int] = []
+    echecs_ocr: dict[str, list[int]] = {}  # même raison, pages regroupées : une seule phrase
     with tempfile.TemporaryDirectory(prefix="courrier-pdf-") as dossier:
         for i in range(a_lire):
-            texte, police_ocr = _texte_de_page(plumber, document, i)
-            if texte is None:
+            texte_lu, police_ocr = _texte_de_page(plumber, document, i)
+            texte = texte_lu or ""
+            if texte_lu is None and (document is None or pages_ocr >= limites.pages_max_ocr):
+                # Page cassée que l'OCR ne rattrapera pas : elle est perdue, on le dit.
                 pages_en_erreur.append(i + 1)
-                texte = ""
             if _couche_texte_utile(texte) and not police_ocr:
                 textes.append(texte)
                 pages_texte += 1
                 continue
             if document is None or pages_ocr >= limites.pages_max_ocr:
-                if len(texte.strip()) == 0:
+                if document is None:
+                    echecs_ocr.setdefault(
+                        "le PDF ne peut pas être rendu en image pour l'OCR.", []
+                    ).append(i + 1)
+                elif not texte.strip():
                     pages_sans_ocr += 1
                 textes.append(texte)
                 if texte.strip():
@@ -182,7 +185,7 @@ def _lire_pages(
             pages_ocr += 1
             resultat = _ocr_page(document, i, Path(dossier), limites, ocr)
             if isinstance(resultat, str):
-                lecture.erreurs.append(f"Page {i + 1} : {resultat}")
+                echecs_ocr.setdefault(resultat, []).append(i + 1)
                 textes.append(texte)
                 continue
             lu, confiance = resultat
@@ -195,12 +198,17 @@ def _lire_pages(
                 confiances.append(confiance)
 
     if pages_en_erreur:
-        liste = ", ".join(str(n) for n in pages_en_erreur[:20])
-        lecture.erreurs.append(f"Texte illisible sur certaines pages ({liste}).")
+        lecture.erreurs.append(f"Texte illisible sur {_liste_pages(pages_en_erreur)}.")
+    for raison, pages in echecs_ocr.items():
+        lecture.erreurs.append(f"{_liste_pages(pages).capitalize()} : {raison}")
     if pages_sans_ocr:
+        sans = (
+            "1 page sans texte n'a pas été passée"
+            if pages_sans_ocr == 1
+            else f"{nombre(pages_sans_ocr)} pages sans texte n'ont pas été passées"
+        )
         lecture.erreurs.append(
-            f"{nombre(pages_sans_ocr)} page(s) sans texte n'ont pas été passées à l'OCR "
-            f"(limite de {nombre(limites.pages_max_ocr)} pages par document)."
+            f"{sans} à l'OCR (limite de {nombre(limites.pages_max_ocr)} par document)."
         )
     lecture.texte = "\n\n".join(t.strip("\n") for t in textes).strip()
     if pages_ocr and pages_texte:
@@ -215,6 +223,13 @@ def _lire_pages(
     if a_lire == 0:
         lecture.echec = True
         lecture.erreurs.append("Le PDF ne contient aucune page.")
+
+
+def _liste_pages(pages: list[int]) -> str:
+    if len(pages) == 1:
+        return f"la page {pages[0]}"
+    liste = ", ".join(str(n) for n in pages[:20]) + ("…" if len(pages) > 20 else "")
+    return f"les pages {liste}"
 
 
 def _couche_texte_utile(texte: str) -> bool:
