@@ -211,19 +211,28 @@ def _afficher_bilan(bilan: BilanReleve) -> None:
 def _afficher_registre(registre: Registre) -> None:
     from registre.registre import heure_de_paris
 
-    table = Table(title="Registre du courrier arrivé")
-    for colonne in ("N°", "Reçu le", "Canal", "Expéditeur", "Objet", "Statut"):
-        table.add_column(colonne, overflow="ellipsis", no_wrap=colonne != "Objet")
+    etroit = console.width < 120  # un terminal de 80 colonnes garde l'essentiel lisible
+    table = Table(title="Registre du courrier arrivé", expand=not etroit)
+    table.add_column("N°", no_wrap=True, min_width=10)
+    table.add_column("Reçu le", no_wrap=True, min_width=10 if etroit else 16)
+    if not etroit:
+        table.add_column("Canal", no_wrap=True)
+    table.add_column(
+        "Expéditeur", no_wrap=True, overflow="ellipsis", max_width=18 if etroit else 32
+    )
+    table.add_column("Objet", overflow="fold", ratio=1)
+    table.add_column("Statut", no_wrap=True, min_width=7)
     for c in registre.courriers():
-        table.add_row(
-            c.numero,
-            heure_de_paris(c.recu_le),
-            c.canal,
+        recu = heure_de_paris(c.recu_le)
+        ligne = [c.numero, recu[:10] if etroit else recu]
+        if not etroit:
+            ligne.append(c.canal)
+        ligne += [
             escape(_nom_court(c.expediteur)),
             escape(c.objet or f"(fichier {c.nom_fichier})"),
             c.statut,
-            style="red" if c.statut == "erreur" else None,
-        )
+        ]
+        table.add_row(*ligne, style="red" if c.statut == "erreur" else None)
     console.print(table)
 
 
