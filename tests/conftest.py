@@ -14,8 +14,15 @@ from registre.registre import Registre
 from tests import serveurs
 
 RACINE = Path(__file__).resolve().parents[1]
-# Les entrées réelles écrites par d'autres (voir ../shared/corpus/*/MANIFEST.tsv).
-CORPUS = RACINE.parent / "shared" / "corpus"
+# Les entrées réelles écrites par d'autres (voir ../shared/corpus/*/MANIFEST.tsv), à côté du
+# dépôt ; COURRIER_CORPUS désigne un autre emplacement. Sans corpus, la suite échoue à la
+# collecte plutôt que de sauter en silence les tests qui en dépendent.
+CORPUS = Path(os.environ.get("COURRIER_CORPUS") or RACINE.parent / "shared" / "corpus")
+if not (CORPUS / "emails" / "MANIFEST.tsv").is_file():
+    raise pytest.UsageError(
+        f"Corpus partagé introuvable : {CORPUS}. Placez shared/corpus à côté du dépôt "
+        "ou indiquez son chemin dans COURRIER_CORPUS."
+    )
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -25,8 +25,8 @@ from courrier.domaine import EntetesCourrier, Limites, ResultatExtraction
 from courrier.extraction import extraire_courriel, lire_entetes
 from courrier.extraction.mime import decoder_mots_encodes
 from courrier.extraction.texte import decoder_octets, html_en_texte
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 COURRIELS = CORPUS / "emails"
 FICHIERS = (
     sorted(p.name for p in COURRIELS.iterdir() if p.name != "MANIFEST.tsv")

@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from connecteurs.ocr import Tesseract
 from courrier.domaine import Limites, ResultatExtraction
 from courrier.extraction import extraire_document
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SCANS = CORPUS / "scans"
 FICHIERS = (
     sorted(p.name for p in SCANS.iterdir() if p.is_file() and p.name != "MANIFEST.tsv")
