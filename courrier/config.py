@@ -46,6 +46,24 @@ class Reglages(BaseSettings):
     # Un fichier modifié depuis moins longtemps est peut-être encore en cours d'écriture.
     depot_delai_stabilite_s: float = Field(default=30.0, ge=0)
 
+    llm_url: str | None = None
+    llm_cle: SecretStr | None = None
+    llm_modele: str | None = None
+    llm_parallele: int = Field(default=2, ge=1, le=64)
+    llm_delai_s: float = Field(default=60.0, gt=0)
+    llm_tentatives: int = Field(default=3, ge=1, le=10)
+    llm_budget_jetons: int = Field(default=6000, ge=500)
+    # Vide : activée dès que le point d'accès n'est pas sur cette machine.
+    llm_pseudonymiser: bool | None = None
+
+    regles: Path | None = None  # dossier des règles ; par défaut celles livrées avec Courrier
+    commune: str = "Commune"
+    maire: str = ""
+    commune_adresse: str = ""
+    commune_telephone: str = ""
+    commune_email: str = ""
+    signataire: str = ""
+
     ocr_langues: str = "fra"
     ocr_processus: int = Field(default=0, ge=0)  # 0 : un par cœur
     taille_max_piece_mo: int = Field(default=50, ge=1)
@@ -53,14 +71,22 @@ class Reglages(BaseSettings):
     pages_max_texte: int = Field(default=500, ge=1)
     pixels_max: int = Field(default=60_000_000, ge=1_000_000)
 
-    @field_validator("imap_hote", "imap_utilisateur", "base_de_donnees", mode="before")
+    @field_validator(
+        "imap_hote",
+        "imap_utilisateur",
+        "base_de_donnees",
+        "llm_url",
+        "llm_modele",
+        "llm_pseudonymiser",
+        mode="before",
+    )
     @classmethod
     def _vide_devient_absent(cls, valeur: object) -> object:
         if isinstance(valeur, str) and not valeur.strip():
             return None
         return valeur
 
-    @field_validator("depot_scans", "depot_eml", mode="before")
+    @field_validator("depot_scans", "depot_eml", "regles", mode="before")
     @classmethod
     def _chemin_vide_absent(cls, valeur: object) -> object:
         if isinstance(valeur, str) and not valeur.strip():
@@ -97,7 +123,29 @@ class Reglages(BaseSettings):
     def processus_ocr(self) -> int:
         return self.ocr_processus or max(1, os.cpu_count() or 1)
 
+    @property
+    def llm_configure(self) -> bool:
+        return bool(self.llm_url)
+
+    @property
+    def pseudonymisation(self) -> bool:
+        if self.llm_pseudonymiser is not None:
+            return self.llm_pseudonymiser
+        from courrier.pseudonymisation import pseudonymiser_par_defaut
+
+        return pseudonymiser_par_defaut(self.llm_url or "")
+
     def verifier_coherence(self) -> None:
+        if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
+            raise ConfigurationErreur(
+                "COURRIER_LLM_URL doit commencer par http:// ou https:// "
+                f"(reçu « {self.llm_url} »)."
+            )
+        if self.llm_url and not self.llm_modele:
+            raise ConfigurationErreur(
+                "COURRIER_LLM_URL est renseigné mais COURRIER_LLM_MODELE manque "
+                "(le nom du modèle chez ce fournisseur, par exemple mistral-small-latest)."
+            )
         if self.imap_hote and not self.imap_utilisateur:
             raise ConfigurationErreur(
                 "COURRIER_IMAP_HOTE est renseigné mais COURRIER_IMAP_UTILISATEUR manque."
@@ -110,6 +158,7 @@ class Reglages(BaseSettings):
         for nom, chemin in (
             ("COURRIER_DEPOT_SCANS", self.depot_scans),
             ("COURRIER_DEPOT_EML", self.depot_eml),
+            ("COURRIER_REGLES", self.regles),
         ):
             if chemin is not None and not chemin.is_dir():
                 raise ConfigurationErreur(
@@ -125,6 +174,7 @@ _MESSAGES = {
     "less_than_equal": "est trop grand",
     "greater_than": "doit être positif",
     "path_type": "doit être un chemin de dossier",
+    "bool_parsing": "doit valoir oui/non (true, false, 1 ou 0)",
 }
 
 

@@ -41,9 +41,16 @@ def sha256_texte(texte: str) -> str:
     return hashlib.sha256(texte.encode("utf-8")).hexdigest()
 
 
-def sceau_courrier(champs: Mapping[str, Any], pieces: Sequence[Mapping[str, Any]]) -> str:
+def sceau_courrier(
+    champs: Mapping[str, Any],
+    pieces: Sequence[Mapping[str, Any]],
+    brouillons: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """Empreinte de tout ce que le registre dit d'un courrier à un instant."""
-    return sha256_texte(json_canonique({"courrier": champs, "pieces": list(pieces)}))
+    contenu: dict[str, Any] = {"courrier": champs, "pieces": list(pieces)}
+    if brouillons:  # absent des sceaux posés avant l'arrivée des brouillons
+        contenu["brouillons"] = list(brouillons)
+    return sha256_texte(json_canonique(contenu))
 
 
 def empreinte_evenement(

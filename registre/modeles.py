@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -79,8 +80,26 @@ class Courrier(Base):
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     extrait_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
 
+    # Analyse (règles ou LLM) ; `analyse` garde l'enregistrement complet en JSON.
+    categorie: Mapped[str] = mapped_column(String(40), default="", index=True)
+    service: Mapped[str] = mapped_column(Text, default="")
+    urgence: Mapped[str] = mapped_column(String(16), default="")
+    resume: Mapped[str] = mapped_column(Text, default="")
+    demande: Mapped[str] = mapped_column(Text, default="")
+    reponse_attendue: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    est_demande_usager: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    echeance: Mapped[date | None] = mapped_column(Date, nullable=True)
+    confiance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    moteur: Mapped[str] = mapped_column(String(120), default="")
+    alertes: Mapped[str] = mapped_column(Text, default="")  # identifiants séparés par des virgules
+    analyse: Mapped[str] = mapped_column(Text, default="")
+    analyse_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+
     pieces: Mapped[list[Piece]] = relationship(
         back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"
+    )
+    brouillons: Mapped[list[BrouillonLigne]] = relationship(
+        back_populates="courrier", order_by="BrouillonLigne.rang", cascade="all, delete-orphan"
     )
 
 
@@ -105,6 +124,28 @@ class Piece(Base):
     en_ligne: Mapped[bool] = mapped_column(Boolean, default=False)
 
     courrier: Mapped[Courrier] = relationship(back_populates="pieces")
+
+
+class BrouillonLigne(Base):
+    """Un brouillon (réponse ou accusé de réception) qui attend la validation humaine."""
+
+    __tablename__ = "brouillons"
+    __table_args__ = (UniqueConstraint("courrier_id", "rang", name="uq_brouillons_courrier_rang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    courrier_id: Mapped[int] = mapped_column(ForeignKey("courriers.id"), index=True)
+    rang: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    objet: Mapped[str] = mapped_column(Text, default="")
+    corps: Mapped[str] = mapped_column(Text, default="")
+    auteur: Mapped[str] = mapped_column(String(160))
+    prepare_par_ia: Mapped[bool] = mapped_column(Boolean, default=False)
+    destinataire: Mapped[str] = mapped_column(Text, default="")
+    statut: Mapped[str] = mapped_column(String(16), default="a_valider", index=True)
+    dates: Mapped[str] = mapped_column(Text, default="{}")  # JSON : reception, decision_implicite…
+    cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+
+    courrier: Mapped[Courrier] = relationship(back_populates="brouillons")
 
 
 class Identite(Base):

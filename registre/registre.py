@@ -43,6 +43,8 @@ from registre.modeles import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
+# Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
+CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
 ACTEUR_RELEVE = "releve"
 
 
@@ -65,24 +67,28 @@ def formater_numero(annee: int, rang: int) -> str:
     return f"{annee}-{rang:05d}"
 
 
+def _colonnes(ligne: Any, exclues: set[str]) -> dict[str, Any]:
+    # Un champ vide n'entre pas dans le sceau : une colonne ajoutée par une migration (vide sur
+    # les lignes anciennes) ne change pas le sceau de ce qui était déjà scellé.
+    return {
+        colonne.key: valeur
+        for colonne in type(ligne).__table__.columns
+        if colonne.key not in exclues
+        and (valeur := getattr(ligne, colonne.key)) is not None
+        and valeur != ""
+    }
+
+
 def champs_scelles(courrier: Courrier) -> dict[str, Any]:
-    return {
-        colonne.key: getattr(courrier, colonne.key)
-        for colonne in Courrier.__table__.columns
-        if colonne.key != "id"
-    }
-
-
-def champs_piece(piece: Piece) -> dict[str, Any]:
-    return {
-        colonne.key: getattr(piece, colonne.key)
-        for colonne in Piece.__table__.columns
-        if colonne.key not in {"id", "courrier_id"}
-    }
+    return _colonnes(courrier, {"id"})
 
 
 def sceau(courrier: Courrier) -> str:
-    return sceau_courrier(champs_scelles(courrier), [champs_piece(p) for p in courrier.pieces])
+    return sceau_courrier(
+        champs_scelles(courrier),
+        [_colonnes(p, {"id", "courrier_id"}) for p in courrier.pieces],
+        [_colonnes(b, {"id", "courrier_id"}) for b in courrier.brouillons],
+    )
 
 
 class Registre:
@@ -290,7 +296,7 @@ class Registre:
     ) -> str:
         """Écrit le texte lu et les pièces ; rend le statut final."""
         with self._transaction() as (session, tete):
-            courrier = session.get_one(Courrier, ident, options=[selectinload(Courrier.pieces)])
+            courrier = session.get_one(Courrier, ident, options=CHARGER_TOUT)
             if courrier.statut != Statut.ENREGISTRE.value:
                 return courrier.statut  # une autre relève l'a déjà fait
             statut = Statut.ERREUR if resultat.echec else Statut.EXTRAIT
@@ -338,7 +344,7 @@ class Registre:
     def consigner_erreur(self, ident: int, raison: str, acteur: str = ACTEUR_RELEVE) -> None:
         """Une étape a échoué pour ce courrier : il garde ses octets et dit pourquoi."""
         with self._transaction() as (session, tete):
-            courrier = session.get_one(Courrier, ident, options=[selectinload(Courrier.pieces)])
+            courrier = session.get_one(Courrier, ident, options=CHARGER_TOUT)
             courrier.statut = Statut.ERREUR.value
             courrier.erreur = _propre(raison)
             courrier.extrait_le = maintenant()
@@ -359,7 +365,7 @@ class Registre:
             return list(
                 session.execute(
                     select(Courrier)
-                    .options(selectinload(Courrier.pieces))
+                    .options(*CHARGER_TOUT)
                     .order_by(Courrier.annee, Courrier.rang)
                 ).scalars()
             )
@@ -368,7 +374,7 @@ class Registre:
         with Session(self.moteur, expire_on_commit=False) as session:
             return session.execute(
                 select(Courrier)
-                .options(selectinload(Courrier.pieces))
+                .options(*CHARGER_TOUT)
                 .where(Courrier.numero == numero)
             ).scalar_one_or_none()
 
@@ -429,7 +435,7 @@ class Registre:
             courriers = (
                 session.execute(
                     select(Courrier)
-                    .options(selectinload(Courrier.pieces))
+                    .options(*CHARGER_TOUT)
                     .order_by(Courrier.annee, Courrier.rang)
                 )
                 .scalars()

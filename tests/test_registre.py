@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -155,4 +157,17 @@ def test_une_extraction_en_echec_garde_la_raison(registre: Registre) -> None:
     assert statut == "erreur" and courrier is not None
     assert courrier.erreur == "PDF illisible ou tronqué."
     assert registre.a_extraire() == []
+    assert registre.verifier() == []
+
+
+def test_un_registre_de_la_premiere_version_migre_et_reste_verifiable(tmp_path: Path) -> None:
+    # Fabriqué par le code du premier commit (schéma 20261122_0001, sceaux sans les champs
+    # vides) : 3 courriers lus. La migration suivante ajoute des colonnes vides.
+    copie = tmp_path / "v1.sqlite3"
+    shutil.copy(Path(__file__).with_name("donnees") / "registre_v1.sqlite3", copie)
+    registre = Registre.ouvrir(f"sqlite:///{copie}", tmp_path / "donnees")
+    assert registre.nombre() == 3
+    assert registre.verifier() == []
+    suivant = registre.enregistrer(element(b"apres migration"), None)
+    assert suivant.numero.endswith("-00004")
     assert registre.verifier() == []
