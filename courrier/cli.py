@@ -62,6 +62,7 @@ def _preparer_journalisation(r: Reglages) -> Path:
     gestionnaire.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     racine = logging.getLogger("courrier")
     racine.setLevel(logging.INFO)
+    racine.propagate = False  # Prefect pose un gestionnaire console sur la racine
     if not any(isinstance(h, logging.FileHandler) for h in racine.handlers):
         racine.addHandler(gestionnaire)
     return chemin
@@ -70,7 +71,9 @@ def _preparer_journalisation(r: Reglages) -> Path:
 def _preparer_prefect(r: Reglages) -> None:
     """Prefect, discret et hors ligne : son dossier dans les données, ses journaux tus."""
     os.environ.setdefault("PREFECT_HOME", str((r.donnees / "prefect").resolve()))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Les erreurs de tâche arrivent ici comme exceptions et vont, avec leur trace, dans
+    # donnees/journaux/courrier.log : la console de la secrétaire n'en montre aucune.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -103,7 +106,6 @@ def commande(fonction: Callable[P, R]) -> Callable[P, R]:
                 chemin = _journal_fichier(reglages())
             except CourrierErreur:
                 chemin = _journal_fichier(None)
-            logging.getLogger("courrier").exception("erreur inattendue")
             with chemin.open("a", encoding="utf-8") as f:
                 import traceback
 
@@ -199,12 +201,19 @@ def _afficher_bilan(bilan: BilanReleve) -> None:
     console.print(
         f"Lecture : {ex.extraits} courrier(s) lu(s), {len(ex.en_erreur)} avec une erreur."
     )
+    an = bilan.analyse
+    if an.analyses or an.erreurs:
+        repli = f", {an.replis} par les règles faute de LLM" if an.replis else ""
+        console.print(
+            f"Analyse : {an.analyses} courrier(s) analysé(s){repli} ; "
+            f"{an.brouillons} brouillon(s) à valider (courrier file)."
+        )
     for b in bilan.sources:
         for raison in b.erreurs:
             console.print(
                 f"  • {NOMS_SOURCES.get(b.source, b.source)} : {escape(raison)}", highlight=False
             )
-    for numero, raison in ex.en_erreur:
+    for numero, raison in [*ex.en_erreur, *an.erreurs]:
         console.print(f"  • {numero} : {escape(raison[:300])}", highlight=False)
 
 
@@ -221,6 +230,8 @@ def _afficher_registre(registre: Registre) -> None:
         "Expéditeur", no_wrap=True, overflow="ellipsis", max_width=18 if etroit else 32
     )
     table.add_column("Objet", overflow="fold", ratio=1)
+    if not etroit:
+        table.add_column("Catégorie", no_wrap=True)
     table.add_column("Statut", no_wrap=True, min_width=7)
     for c in registre.courriers():
         recu = heure_de_paris(c.recu_le)
@@ -230,8 +241,10 @@ def _afficher_registre(registre: Registre) -> None:
         ligne += [
             escape(_nom_court(c.expediteur)),
             escape(c.objet or f"(fichier {c.nom_fichier})"),
-            c.statut,
         ]
+        if not etroit:
+            ligne.append(c.categorie)
+        ligne.append(c.statut)
         table.add_row(*ligne, style="red" if c.statut == "erreur" else None)
     console.print(table)
 
@@ -290,6 +303,15 @@ def demo(
             "COURRIER_IMAP_UTILISATEUR": "",
             "COURRIER_DEPOT_EML": str(dossier / "depot-eml"),
             "COURRIER_DEPOT_SCANS": str(dossier / "depot-scans"),
+            "COURRIER_LLM_URL": "",
+            "COURRIER_LLM_MODELE": "",
+            # La commune fictive du courrier d'exemple (téléphone dans une tranche réservée
+            # à la fiction).
+            "COURRIER_COMMUNE": "Saint-Aubin-sur-Loire",
+            "COURRIER_MAIRE": "Hélène Marchand",
+            "COURRIER_COMMUNE_ADRESSE": "1 place de la Mairie\n45570 Saint-Aubin-sur-Loire",
+            "COURRIER_COMMUNE_TELEPHONE": "02 61 91 00 00",
+            "COURRIER_COMMUNE_EMAIL": "mairie@saint-aubin-sur-loire.fr",
         }
     )
     reglages.cache_clear()
@@ -364,6 +386,21 @@ def montrer(
                 }
                 for p in c.pieces
             ],
+            "analyse": json.loads(c.analyse) if c.analyse else None,
+            "brouillons": [
+                {
+                    "rang": b.rang,
+                    "type": b.type,
+                    "statut": b.statut,
+                    "auteur": b.auteur,
+                    "prepare_par_ia": b.prepare_par_ia,
+                    "destinataire": b.destinataire,
+                    "objet": b.objet,
+                    "corps": b.corps,
+                    "dates": json.loads(b.dates or "{}"),
+                }
+                for b in c.brouillons
+            ],
             "journal": [
                 {
                     "n": e.id,
@@ -393,6 +430,20 @@ def montrer(
     ):
         if valeur:
             console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
+    if c.analyse_le is not None:
+        console.rule("Analyse")
+        for libelle, valeur in (
+            ("Catégorie", c.categorie),
+            ("Service", c.service),
+            ("Urgence", c.urgence),
+            ("Échéance", c.echeance.strftime("%d/%m/%Y") if c.echeance else ""),
+            ("Résumé", c.resume),
+            ("Demande", c.demande),
+            ("Analysé par", _moteur_lisible(c.moteur)),
+            ("Alertes", c.alertes),
+        ):
+            if valeur:
+                console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
     console.rule("Texte")
     console.print(c.texte or "(aucun texte lu)", highlight=False, markup=False)
     if c.pieces:
@@ -404,6 +455,11 @@ def montrer(
                 highlight=False,
                 markup=False,
             )
+    for b in c.brouillons:
+        console.rule(f"Brouillon {b.rang} — {LIBELLES_BROUILLON.get(b.type, b.type)} ({b.statut})")
+        if b.prepare_par_ia:
+            console.print("Préparé avec l'aide d'une IA : à relire.", style="yellow")
+        console.print(b.corps, highlight=False, markup=False)
     console.rule("Journal")
     for e in evenements:
         console.print(
@@ -411,6 +467,47 @@ def montrer(
             highlight=False,
             markup=False,
         )
+
+
+LIBELLES_BROUILLON = {"reponse": "réponse", "accuse_reception": "accusé de réception"}
+
+
+def _moteur_lisible(moteur: str) -> str:
+    if moteur.startswith("llm:"):
+        return f"IA ({moteur[4:]})"
+    return "règles" if moteur == "regles" else moteur
+
+
+@app.command("file")
+@commande
+def file_d_attente() -> None:
+    """Liste les brouillons qui attendent la validation de la secrétaire, urgents d'abord."""
+    attente = _ouvrir_registre().brouillons_a_valider()
+    if not attente:
+        console.print("Aucun brouillon n'attend de validation.")
+        return
+    ordre = {"haute": 0, "normale": 1, "basse": 2}
+    attente.sort(key=lambda cb: (ordre.get(cb[0].urgence, 1), cb[0].annee, cb[0].rang))
+    table = Table(title=f"File d'attente : {len(attente)} brouillon(s) à valider")
+    table.add_column("N°", no_wrap=True, min_width=10)
+    table.add_column("Urgence", no_wrap=True)
+    table.add_column("Brouillon", no_wrap=True)
+    table.add_column("Expéditeur", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("Objet", overflow="fold", ratio=1)
+    table.add_column("Échéance", no_wrap=True)
+    table.add_column("Préparé par", no_wrap=True)
+    for c, b in attente:
+        table.add_row(
+            c.numero,
+            c.urgence,
+            LIBELLES_BROUILLON.get(b.type, b.type),
+            escape(_nom_court(c.expediteur)),
+            escape(c.objet or f"(fichier {c.nom_fichier})"),
+            c.echeance.strftime("%d/%m/%Y") if c.echeance else "",
+            escape(_moteur_lisible(b.auteur) if b.auteur.startswith("llm:") else "modèle"),
+            style="bold red" if c.urgence == "haute" else None,
+        )
+    console.print(table)
 
 
 class FormatExport(StrEnum):

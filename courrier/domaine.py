@@ -26,6 +26,7 @@ class Statut(enum.StrEnum):
     ENREGISTRE = "enregistre"  # ligne validée, texte pas encore lu
     EXTRAIT = "extrait"  # texte lu (éventuellement en partie : voir `erreur`)
     ERREUR = "erreur"  # rien n'a pu être lu ; l'octet brut est gardé, la raison est dite
+    ANALYSE = "analyse"  # classé, résumé ; ses brouillons éventuels attendent la secrétaire
 
 
 class TypeEvenement(enum.StrEnum):
@@ -34,6 +35,8 @@ class TypeEvenement(enum.StrEnum):
     EXTRAIT = "extrait"
     ERREUR = "erreur"
     DOUBLON = "doublon"
+    ANALYSE = "analyse"
+    BROUILLON = "brouillon"
 
 
 @dataclass(frozen=True)

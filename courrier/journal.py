@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 ORIGINE = "0" * 64  # « précédent » du tout premier événement
@@ -22,6 +22,8 @@ def _normaliser(valeur: Any) -> Any:
         if valeur.tzinfo is None:
             valeur = valeur.replace(tzinfo=UTC)
         return valeur.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(valeur, date):
+        return valeur.isoformat()
     if isinstance(valeur, float):
         return round(valeur, 4)
     if isinstance(valeur, Mapping):

@@ -17,6 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.imap import ParametresImap, SourceImap
 from connecteurs.source import Source
+from courrier.analyse import Commune
+from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
+from courrier.brouillons import charger_crpa
 from courrier.config import Reglages, reglages
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
@@ -31,6 +34,8 @@ from courrier.releve import (
     relever_source,
 )
 from registre.registre import Registre
+from regles.chargement import charger_regles
+from regles.moteur import MoteurRegles
 
 _rapport: Rapport = RapportMuet()
 
@@ -45,6 +50,7 @@ def definir_rapport(rapport: Rapport | None) -> None:
 class BilanReleve:
     sources: list[BilanSource] = field(default_factory=list)
     extraction: BilanExtraction = field(default_factory=BilanExtraction)
+    analyse: BilanAnalyse = field(default_factory=BilanAnalyse)
 
 
 def sources_configurees(r: Reglages) -> list[str]:
@@ -90,6 +96,35 @@ def registre_courant() -> Registre:
     return _registre(r.url_base, str(r.donnees))
 
 
+def construire_analyseur(r: Reglages) -> Analyseur:
+    """Règles, accusés de réception, voix de la commune et, s'il est configuré, le LLM."""
+    from connecteurs.llm import ClientLLM, ParametresLLM
+
+    llm = None
+    if r.llm_url and r.llm_modele:
+        llm = ClientLLM(
+            ParametresLLM(
+                url=r.llm_url,
+                cle=r.llm_cle.get_secret_value() if r.llm_cle else "",
+                modele=r.llm_modele,
+                parallele=r.llm_parallele,
+                delai_s=r.llm_delai_s,
+                tentatives=r.llm_tentatives,
+                budget_jetons=r.llm_budget_jetons,
+                pseudonymiser=r.pseudonymisation,
+            )
+        )
+    commune = Commune(
+        nom=r.commune,
+        maire=r.maire,
+        adresse=r.commune_adresse,
+        telephone=r.commune_telephone,
+        email=r.commune_email,
+        signataire=r.signataire,
+    )
+    return Analyseur(MoteurRegles(charger_regles(r.regles)), charger_crpa(r.regles), commune, llm)
+
+
 def _reessayer(_task: Any, _task_run: Any, state: Any) -> bool:
     try:
         erreur = state.result(raise_on_failure=False)
@@ -118,9 +153,17 @@ def extraire() -> BilanExtraction:
     return extraire_en_attente(registre_courant(), r.limites, r.processus_ocr, _rapport)
 
 
+@task(name="analyser et préparer les brouillons", cache_policy=NO_CACHE)
+def analyser() -> BilanAnalyse:
+    r = reglages()
+    return analyser_en_attente(
+        registre_courant(), construire_analyseur(r), r.llm_parallele, _rapport
+    )
+
+
 @flow(name="releve", log_prints=False)
 def releve() -> BilanReleve:
-    """La relève de la nuit : chaque source, puis la lecture de tout ce qui attend."""
+    """La relève de la nuit : chaque source, la lecture, puis l'analyse et les brouillons."""
     bilan = BilanReleve()
     for nom in sources_configurees(reglages()):
         etat = relever(nom, return_state=True)
@@ -141,4 +184,5 @@ def releve() -> BilanReleve:
             continue
         bilan.sources.append(resultat)
     bilan.extraction = extraire()
+    bilan.analyse = analyser()
     return bilan

@@ -30,6 +30,15 @@ COLONNES = [
     "confiance_ocr",
     "pages",
     "pieces",
+    "categorie",
+    "service",
+    "urgence",
+    "resume",
+    "reponse_attendue",
+    "echeance",
+    "moteur",
+    "alertes",
+    "brouillons",
 ]
 
 
@@ -53,7 +62,20 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
         "confiance_ocr": courrier.confiance_ocr,
         "pages": courrier.pages,
         "pieces": len(courrier.pieces),
+        "categorie": courrier.categorie,
+        "service": courrier.service,
+        "urgence": courrier.urgence,
+        "resume": courrier.resume,
+        "reponse_attendue": _oui_non(courrier.reponse_attendue),
+        "echeance": courrier.echeance.isoformat() if courrier.echeance else "",
+        "moteur": courrier.moteur,
+        "alertes": courrier.alertes,
+        "brouillons": ", ".join(f"{b.type} ({b.statut})" for b in courrier.brouillons),
     }
+
+
+def _oui_non(valeur: bool | None) -> str:
+    return "" if valeur is None else ("oui" if valeur else "non")
 
 
 def tableau(courriers: list[Courrier]) -> pd.DataFrame:

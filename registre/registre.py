@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from courrier.analyse import Analyse, Brouillon, CourrierALire
 from courrier.domaine import (
     ElementRecu,
     EntetesCourrier,
@@ -33,6 +34,7 @@ from courrier.pannes import point
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
 from registre.modeles import (
+    BrouillonLigne,
     Compteur,
     Courrier,
     Evenement,
@@ -358,24 +360,137 @@ class Registre:
                 etat=sceau(courrier),
             )
 
+    # --- Analyse et brouillons ------------------------------------------------------------
+
+    def a_analyser(self) -> list[tuple[int, CourrierALire]]:
+        """Les courriers lus (même en erreur de lecture) et pas encore analysés."""
+        with Session(self.moteur) as session:
+            courriers = session.execute(
+                select(Courrier)
+                .options(selectinload(Courrier.pieces))
+                .where(Courrier.extrait_le.is_not(None), Courrier.analyse_le.is_(None))
+                .order_by(Courrier.id)
+            ).scalars()
+            return [
+                (
+                    c.id,
+                    CourrierALire(
+                        numero=c.numero,
+                        canal=c.canal,
+                        recu_le=c.recu_le,
+                        objet=c.objet,
+                        expediteur=c.expediteur,
+                        expediteur_adresse=c.expediteur_adresse,
+                        texte=c.texte,
+                        pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
+                    ),
+                )
+                for c in courriers
+            ]
+
+    def consigner_analyse(
+        self,
+        ident: int,
+        analyse: Analyse,
+        brouillons: list[Brouillon],
+        acteur: str = ACTEUR_RELEVE,
+        objet: str = "",
+    ) -> None:
+        """Écrit l'analyse et les brouillons d'un courrier, chacun avec son événement.
+
+        Une lettre papier n'a ni en-tête From ni Subject : l'expéditeur et l'objet lus dans
+        son texte complètent alors la ligne du registre.
+        """
+        with self._transaction() as (session, tete):
+            courrier = session.get_one(Courrier, ident, options=CHARGER_TOUT)
+            if courrier.analyse_le is not None:
+                return  # une autre relève l'a déjà fait
+            if not courrier.expediteur and analyse.expediteur.nom:
+                courrier.expediteur = _propre(analyse.expediteur.nom)[:200]
+            if not courrier.objet and objet:
+                courrier.objet = _propre(objet)[:300]
+            courrier.categorie = analyse.categorie
+            courrier.service = _propre(analyse.service)
+            courrier.urgence = analyse.urgence.value
+            courrier.resume = _propre(analyse.resume)
+            courrier.demande = _propre(analyse.demande)
+            courrier.reponse_attendue = analyse.reponse_attendue
+            courrier.est_demande_usager = analyse.est_demande_usager
+            courrier.echeance = analyse.echeance
+            courrier.confiance = _arrondi(analyse.confiance)
+            courrier.moteur = analyse.moteur
+            courrier.alertes = ",".join(a.value for a in analyse.alertes)
+            courrier.analyse = _propre(analyse.model_dump_json())
+            courrier.analyse_le = maintenant()
+            if courrier.statut == Statut.EXTRAIT.value:
+                courrier.statut = Statut.ANALYSE.value
+            session.flush()
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.ANALYSE,
+                acteur,
+                {
+                    "moteur": analyse.moteur,
+                    "categorie": analyse.categorie,
+                    "urgence": analyse.urgence.value,
+                    "alertes": [a.value for a in analyse.alertes],
+                },
+                courrier=courrier,
+                etat=sceau(courrier),
+            )
+            for rang, brouillon in enumerate(brouillons, start=len(courrier.brouillons) + 1):
+                courrier.brouillons.append(
+                    BrouillonLigne(
+                        rang=rang,
+                        type=brouillon.type.value,
+                        objet=_propre(brouillon.objet),
+                        corps=_propre(brouillon.corps),
+                        auteur=brouillon.auteur,
+                        prepare_par_ia=brouillon.prepare_par_ia,
+                        destinataire=_propre(brouillon.destinataire),
+                        statut="a_valider",
+                        dates=json_canonique(
+                            {k: v.isoformat() for k, v in brouillon.dates.items()}
+                        ),
+                        cree_le=maintenant(),
+                    )
+                )
+                session.flush()
+                self._evenement(
+                    session,
+                    tete,
+                    TypeEvenement.BROUILLON,
+                    acteur,
+                    {"rang": rang, "type": brouillon.type.value, "auteur": brouillon.auteur},
+                    courrier=courrier,
+                    etat=sceau(courrier),
+                )
+
+    def brouillons_a_valider(self) -> list[tuple[Courrier, BrouillonLigne]]:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            lignes = session.execute(
+                select(Courrier, BrouillonLigne)
+                .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
+                .where(BrouillonLigne.statut == "a_valider")
+                .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
+            ).all()
+            return [(c, b) for c, b in lignes]
+
     # --- Lecture --------------------------------------------------------------------------
 
     def courriers(self) -> list[Courrier]:
         with Session(self.moteur, expire_on_commit=False) as session:
             return list(
                 session.execute(
-                    select(Courrier)
-                    .options(*CHARGER_TOUT)
-                    .order_by(Courrier.annee, Courrier.rang)
+                    select(Courrier).options(*CHARGER_TOUT).order_by(Courrier.annee, Courrier.rang)
                 ).scalars()
             )
 
     def courrier(self, numero: str) -> Courrier | None:
         with Session(self.moteur, expire_on_commit=False) as session:
             return session.execute(
-                select(Courrier)
-                .options(*CHARGER_TOUT)
-                .where(Courrier.numero == numero)
+                select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
             ).scalar_one_or_none()
 
     def evenements(self, numero: str | None = None) -> list[Evenement]:
@@ -434,9 +549,7 @@ class Registre:
 
             courriers = (
                 session.execute(
-                    select(Courrier)
-                    .options(*CHARGER_TOUT)
-                    .order_by(Courrier.annee, Courrier.rang)
+                    select(Courrier).options(*CHARGER_TOUT).order_by(Courrier.annee, Courrier.rang)
                 )
                 .scalars()
                 .all()

@@ -149,7 +149,10 @@ def test_la_demo_enregistre_le_courrier_d_exemple_sans_trace(
     )
     base = sqlite3.connect(tmp / "demo" / "donnees" / "registre.sqlite3")
     lignes = base.execute("SELECT statut, COUNT(*) FROM courriers GROUP BY statut").fetchall()
-    assert dict(lignes) == {"extrait": attendus}
+    assert dict(lignes) == {"analyse": attendus}
+    categories = dict(base.execute("SELECT nom_fichier, categorie FROM courriers").fetchall())
+    assert categories["lettre-cimetiere.png"] == "cimetiere"
+    assert categories["07-publicite-illuminations.eml"] == "publicite"
 
 
 def test_montrer_en_json_donne_le_texte_complet(demo: tuple[Path, dict[str, str], str]) -> None:
@@ -164,7 +167,26 @@ def test_montrer_en_json_donne_le_texte_complet(demo: tuple[Path, dict[str, str]
     assert fiche["numero"] == numero and fiche["canal"] == "scan"
     assert "Monsieur le Maire" in fiche["texte"]
     assert "concession au cimetière communal" in fiche["texte"]
-    assert [e["type"] for e in fiche["journal"]] == ["recu", "enregistre", "extrait"]
+    assert [e["type"] for e in fiche["journal"]][:4] == ["recu", "enregistre", "extrait", "analyse"]
+    assert fiche["analyse"]["categorie"] == "cimetiere"
+    assert fiche["analyse"]["moteur"] == "regles"
+    accuse = next(b for b in fiche["brouillons"] if b["type"] == "accuse_reception")
+    assert accuse["statut"] == "a_valider" and not accuse["prepare_par_ia"]
+    assert set(accuse["dates"]) >= {"reception", "decision_implicite"}
+    assert "Saint-Aubin-sur-Loire" in accuse["corps"] and numero in accuse["corps"]
+    assert "recours gracieux" in accuse["corps"]
+
+
+def test_la_file_d_attente_montre_les_brouillons_urgents_d_abord(
+    demo: tuple[Path, dict[str, str], str],
+) -> None:
+    tmp, env, _ = demo
+    resultat = lancer("file", env={**env, "COLUMNS": "160"}, cwd=tmp)
+    assert resultat.returncode == 0, resultat.stderr
+    lignes = [ligne for ligne in resultat.stdout.splitlines() if "-000" in ligne]
+    assert lignes and "haute" in lignes[0]
+    assert "accusé de réception" in resultat.stdout
+    assert "Urbanéo" not in resultat.stdout  # la publicité n'appelle aucun brouillon
 
 
 @pytest.mark.parametrize("format_", ["csv", "xlsx"])
@@ -183,6 +205,14 @@ def test_l_export_du_registre_a_les_colonnes_attendues(
         else pd.read_excel(sortie)
     )
     colonnes = {
+        "categorie",
+        "service",
+        "urgence",
+        "resume",
+        "reponse_attendue",
+        "echeance",
+        "moteur",
+        "alertes",
         "numero",
         "canal",
         "recu_le",

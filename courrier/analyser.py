@@ -1,0 +1,128 @@
+"""L'analyse et la rédaction des brouillons, après la lecture.
+
+Avec un LLM configuré : un appel par courrier pour l'analyse, vérifiée ensuite par les règles
+(catégorie connue, service de la table de routage, décisions forcées, injection) ; s'il échoue,
+les règles font tout et le courrier est signalé. Sans LLM, les règles font tout : c'est le
+fonctionnement par défaut. Rien n'est envoyé ici : les brouillons attendent la secrétaire.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire
+from courrier.brouillons import ReglesCrpa, rediger
+from courrier.erreurs import ConnecteurErreur
+from regles.moteur import MoteurRegles
+
+if TYPE_CHECKING:
+    from connecteurs.llm import ClientLLM
+    from courrier.releve import Rapport
+    from registre.registre import Registre
+
+journal = logging.getLogger("courrier.analyse")
+
+
+@dataclass
+class BilanAnalyse:
+    analyses: int = 0
+    par_llm: int = 0
+    replis: int = 0  # le LLM a échoué : les règles ont pris le relais
+    brouillons: int = 0
+    erreurs: list[tuple[str, str]] = field(default_factory=list)  # (numéro, raison)
+
+
+class Analyseur:
+    def __init__(
+        self,
+        moteur: MoteurRegles,
+        crpa: ReglesCrpa,
+        commune: Commune,
+        llm: ClientLLM | None = None,
+    ) -> None:
+        self.moteur = moteur
+        self.crpa = crpa
+        self.commune = commune
+        self.llm = llm
+
+    def analyser(self, courrier: CourrierALire) -> Analyse:
+        if self.llm is None:
+            return self.moteur.analyser(courrier)
+        try:
+            brute = self.llm.analyser(courrier, self.moteur.categories(), self.moteur.services())
+        except ConnecteurErreur as e:
+            journal.warning("LLM indisponible pour %s : %s", courrier.numero, e)
+            analyse = self.moteur.analyser(courrier)
+            alertes = [*analyse.alertes, Alerte.LLM_INDISPONIBLE]
+            return analyse.model_copy(update={"alertes": list(dict.fromkeys(alertes))})
+        return self.moteur.valider(brute, courrier)
+
+    def traiter(self, courrier: CourrierALire) -> tuple[Analyse, list[Brouillon]]:
+        analyse = self.analyser(courrier)
+        # Un texte qui tente de donner des ordres ne nourrit pas la rédaction générative.
+        redacteur = (
+            self.llm.rediger
+            if self.llm is not None
+            and analyse.moteur.startswith("llm:")
+            and Alerte.INJECTION_SUSPECTEE not in analyse.alertes
+            else None
+        )
+        brouillons = rediger(courrier, analyse, self.commune, self.crpa, redacteur_llm=redacteur)
+        return analyse, brouillons
+
+
+_OBJET = re.compile(r"^\s*(?:objet|obj\.)\s*[:：]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def objet_du_texte(courrier: CourrierALire) -> str:
+    """La ligne « Objet : … » d'une lettre (papier), quand le courrier n'a pas d'objet."""
+    if courrier.objet:
+        return ""
+    trouve = _OBJET.search(courrier.texte[:5000])
+    return " ".join(trouve.group(1).split())[:300] if trouve else ""
+
+
+def analyser_en_attente(
+    registre: Registre,
+    analyseur: Analyseur,
+    parallele: int,
+    rapport: Rapport | None = None,
+) -> BilanAnalyse:
+    """Analyse tout ce qui est lu et pas encore analysé, même d'une nuit interrompue.
+
+    Les appels au LLM attendent le réseau : ils tournent dans des fils, bornés par le client ;
+    les écritures au registre restent dans ce fil-ci, une transaction par courrier.
+    """
+    from courrier.releve import RapportMuet
+
+    rapport = rapport or RapportMuet()
+    bilan = BilanAnalyse()
+    a_faire = registre.a_analyser()
+    rapport.debut("Analyse et brouillons", len(a_faire))
+    if not a_faire:
+        return bilan
+    with ThreadPoolExecutor(max_workers=max(1, parallele)) as pool:
+        futurs: list[tuple[int, CourrierALire, Future[tuple[Analyse, list[Brouillon]]]]] = [
+            (ident, courrier, pool.submit(analyseur.traiter, courrier))
+            for ident, courrier in a_faire
+        ]
+        for ident, courrier, futur in futurs:
+            try:
+                analyse, brouillons = futur.result()
+            except Exception as e:  # un courrier ne doit pas arrêter la nuit
+                raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
+                journal.exception("analyse de %s", courrier.numero)
+                bilan.erreurs.append((courrier.numero, raison))
+                rapport.avance("Analyse et brouillons")
+                continue
+            registre.consigner_analyse(ident, analyse, brouillons, objet=objet_du_texte(courrier))
+            bilan.analyses += 1
+            bilan.par_llm += analyse.moteur.startswith("llm:")
+            bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes
+            bilan.brouillons += len(brouillons)
+            rapport.avance("Analyse et brouillons")
+    return bilan

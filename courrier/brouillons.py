@@ -1,0 +1,668 @@
+"""Les brouillons : accusé de réception (CRPA) et réponse, par gabarit ou par le LLM.
+
+Rien n'est envoyé ici : chaque `Brouillon` attend la validation de la secrétaire. Les règles
+(délais, sens du silence, recours, rédaction par le LLM permise) viennent de `regles/crpa.yaml`,
+les gabarits Jinja2 de `regles/modeles/` seulement. Le texte venu du courrier (objet, noms,
+demande) est une donnée insérée dans le gabarit, jamais un gabarit : un objet
+« {{ 7*7 }} » s'imprime tel quel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+import regles
+from courrier.analyse import Analyse, Brouillon, Commune, CourrierALire, TypeBrouillon
+from courrier.calendrier import date_en_lettres, fin_de_delai
+from courrier.erreurs import ConfigurationErreur
+
+journal = logging.getLogger(__name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+DOSSIER_REGLES = Path(regles.__file__).resolve().parent
+A_COMPLETER = "[à compléter]"
+ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
+ATTESTATION_CRPA = "article L. 232-3 du code des relations entre le public et l'administration"
+GABARIT_AR = "accuse_reception"
+GABARIT_LLM = "reponse_llm"  # mise en page autour d'une lettre rédigée par le LLM
+GABARIT_PAR_DEFAUT = "autre"
+# Au-delà, la réponse du LLM est tenue pour aberrante : le gabarit prend le relais.
+LONGUEUR_MAX_LLM = 20_000
+
+Sens = Literal["acceptation", "rejet", "aucune"]
+RedacteurLlm = Callable[[CourrierALire, Analyse, Commune], str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Les règles, lues de regles/crpa.yaml
+
+
+@dataclass(frozen=True)
+class RegleSilence:
+    """Ce que vaut le silence de la mairie sur une demande, et au bout de quel délai."""
+
+    nom: str
+    sens: Sens
+    delai_mois: int = 2
+    delai_jours: int = 0
+    jours_ouvres: bool = False
+    recours: str = "droit_commun"
+    reference: str = ""
+    mention: str = ""
+    attestation: str = ATTESTATION_CRPA  # qui délivre l'attestation d'une acceptation tacite
+    categories: tuple[str, ...] = ()
+    mots_cles: tuple[str, ...] = ()  # normalisés (sans accents, minuscules)
+    et_mots_cles: tuple[str, ...] = ()
+
+    def convient(self, categorie: str, texte_normalise: str) -> bool:
+        if self.categories and categorie not in self.categories:
+            return False
+        if self.mots_cles and not _contient_un(texte_normalise, self.mots_cles):
+            return False
+        return not self.et_mots_cles or _contient_un(texte_normalise, self.et_mots_cles)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Le service chargé du dossier et ses coordonnées (CRPA, R112-5, 2°)."""
+
+    nom: str
+    adresse: str = ""
+    email: str = ""
+    telephone: str = ""
+
+
+@dataclass(frozen=True)
+class ReglesCrpa:
+    general: RegleSilence = field(
+        default_factory=lambda: RegleSilence(nom="general", sens="acceptation")
+    )
+    exceptions: tuple[RegleSilence, ...] = ()
+    proroger: bool = True
+    alsace_moselle: bool = False
+    tribunal_administratif: str = f"tribunal administratif de {A_COMPLETER}"
+    recours: Mapping[str, str] = field(default_factory=dict)
+    services: Mapping[str, Contact] = field(default_factory=dict)  # par nom de service
+    redaction_llm: Mapping[str, bool] = field(default_factory=dict)  # par catégorie
+    sans_brouillon: frozenset[str] = frozenset()
+    service_par_categorie: Mapping[str, str] = field(default_factory=dict)  # categories.yaml
+    fichier: Path | None = None
+
+    def regle_pour(self, categorie: str, objet: str = "", demande: str = "") -> RegleSilence:
+        """La première exception qui convient, sinon la règle générale."""
+        texte = _normaliser(f"{objet} \n {demande}")
+        for regle in self.exceptions:
+            if regle.convient(categorie, texte):
+                return regle
+        return self.general
+
+    def date_decision(self, recu_le: date, regle: RegleSilence) -> date | None:
+        """Le jour à la fin duquel naît la décision implicite ; None sans décision implicite."""
+        if regle.sens == "aucune":
+            return None
+        return fin_de_delai(
+            recu_le,
+            mois=regle.delai_mois,
+            jours=regle.delai_jours,
+            jours_ouvres=regle.jours_ouvres,
+            proroger=self.proroger,
+            alsace_moselle=self.alsace_moselle,
+        )
+
+    def texte_recours(self, nom: str) -> str:
+        texte = self.recours.get(nom) or self.recours.get("droit_commun") or _RECOURS_SECOURS
+        return texte.replace("{tribunal_administratif}", self.tribunal_administratif)
+
+
+_RECOURS_SECOURS = (
+    "Toute décision prise sur votre demande peut être contestée dans un délai de deux mois, par "
+    "un recours gracieux adressé au maire ou par un recours contentieux devant le "
+    "{tribunal_administratif} (application Télérecours citoyens : www.telerecours.fr)."
+)
+
+
+class _RegleYaml(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nom: str = Field(default="", max_length=100)
+    categories: list[str] = Field(default_factory=list)
+    mots_cles: list[str] = Field(default_factory=list)
+    et_mots_cles: list[str] = Field(default_factory=list)
+    sens: Sens
+    delai_mois: int | None = Field(default=None, ge=0, le=60)
+    delai_jours: int | None = Field(default=None, ge=0, le=366)
+    jours_ouvres: bool = False
+    recours: str = "droit_commun"
+    reference: str = ""
+    mention: str = ""
+    attestation: str = ATTESTATION_CRPA
+
+
+class _SilenceYaml(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    general: _RegleYaml
+    proroger: bool = True
+    exceptions: list[_RegleYaml] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _exceptions_ciblees(self) -> _SilenceYaml:
+        for i, regle in enumerate(self.exceptions, start=1):
+            if not (regle.categories or regle.mots_cles):
+                raise ValueError(
+                    f"l'exception n° {i} ({regle.nom or 'sans nom'}) n'a ni `categories` "
+                    "ni `mots_cles` : elle s'appliquerait à tout"
+                )
+        return self
+
+
+class _ContactYaml(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    adresse: str = ""
+    email: str = ""
+    telephone: str = ""
+
+
+class _CrpaYaml(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    silence: _SilenceYaml
+    tribunal_administratif: str = f"tribunal administratif de {A_COMPLETER}"
+    recours: dict[str, str] = Field(default_factory=dict)
+    services: dict[str, _ContactYaml] = Field(default_factory=dict)
+    alsace_moselle: bool = False
+    redaction_llm: dict[str, bool] = Field(default_factory=dict)
+    sans_brouillon: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _recours_connus(self) -> _CrpaYaml:
+        if "droit_commun" not in self.recours:
+            raise ValueError("la section `recours` doit contenir `droit_commun`")
+        for regle in [self.silence.general, *self.silence.exceptions]:
+            if regle.recours not in self.recours:
+                raise ValueError(
+                    f"la règle {regle.nom or 'générale'} cite le recours « {regle.recours} », "
+                    "absent de la section `recours`"
+                )
+        return self
+
+
+def _regle(source: _RegleYaml, defaut: RegleSilence | None, nom: str) -> RegleSilence:
+    sans_delai = source.delai_mois is None and source.delai_jours is None
+    if sans_delai and defaut is not None:
+        mois, jours = defaut.delai_mois, defaut.delai_jours
+    else:
+        mois, jours = source.delai_mois or 0, source.delai_jours or 0
+    return RegleSilence(
+        nom=source.nom or nom,
+        sens=source.sens,
+        delai_mois=mois,
+        delai_jours=jours,
+        jours_ouvres=source.jours_ouvres,
+        recours=source.recours,
+        reference=_une_ligne(source.reference, 300),
+        mention=_une_ligne(source.mention, 1000),
+        attestation=_une_ligne(source.attestation, 300),
+        categories=tuple(source.categories),
+        mots_cles=tuple(_normaliser(m) for m in source.mots_cles if m.strip()),
+        et_mots_cles=tuple(_normaliser(m) for m in source.et_mots_cles if m.strip()),
+    )
+
+
+def _lire_yaml(fichier: Path) -> Any:
+    try:
+        return yaml.safe_load(fichier.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigurationErreur(f"Le fichier de règles {fichier} est introuvable.") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigurationErreur(f"Le fichier de règles {fichier} est illisible.") from e
+    except yaml.YAMLError as e:
+        ligne = getattr(getattr(e, "problem_mark", None), "line", None)
+        ou = f" (ligne {ligne + 1})" if ligne is not None else ""
+        raise ConfigurationErreur(
+            f"Le fichier de règles {fichier} n'est pas un YAML valide{ou}."
+        ) from e
+
+
+def _services_des_categories(dossier: Path) -> dict[str, str]:
+    fichier = dossier / "categories.yaml"
+    if not fichier.is_file():
+        return {}
+    donnees = _lire_yaml(fichier)
+    categories = donnees.get("categories") if isinstance(donnees, dict) else None
+    if not isinstance(categories, dict):
+        raise ConfigurationErreur(f"Le fichier de règles {fichier} n'a pas de section categories.")
+    return {
+        str(cle): str(valeur["service"])
+        for cle, valeur in categories.items()
+        if isinstance(valeur, dict) and isinstance(valeur.get("service"), str)
+    }
+
+
+def charger_crpa(dossier: Path | None = None) -> ReglesCrpa:
+    """Lit `crpa.yaml` (et les services de `categories.yaml`) du dossier de règles.
+
+    Un fichier absent, mal formé ou incohérent lève ConfigurationErreur, qui nomme le fichier.
+    """
+    dossier = dossier or DOSSIER_REGLES
+    fichier = dossier / "crpa.yaml"
+    donnees = _lire_yaml(fichier)
+    try:
+        lu = _CrpaYaml.model_validate(donnees)
+    except ValidationError as e:
+        premiere = e.errors()[0]
+        ou = ".".join(str(p) for p in premiere["loc"]) or "racine"
+        raison = premiere["msg"].removeprefix("Value error, ")
+        raise ConfigurationErreur(
+            f"Le fichier de règles {fichier} est invalide ({ou}) : {raison}."
+        ) from e
+    general = _regle(lu.silence.general, None, "general")
+    return ReglesCrpa(
+        general=general,
+        exceptions=tuple(
+            _regle(r, general, f"exception_{i}") for i, r in enumerate(lu.silence.exceptions, 1)
+        ),
+        proroger=lu.silence.proroger,
+        alsace_moselle=lu.alsace_moselle,
+        tribunal_administratif=_une_ligne(lu.tribunal_administratif, 200) or A_COMPLETER,
+        recours={nom: " ".join(texte.split()) for nom, texte in lu.recours.items()},
+        services={
+            nom: Contact(nom=nom, adresse=c.adresse, email=c.email, telephone=c.telephone)
+            for nom, c in lu.services.items()
+        },
+        redaction_llm=dict(lu.redaction_llm),
+        sans_brouillon=frozenset(lu.sans_brouillon),
+        service_par_categorie=_services_des_categories(dossier),
+        fichier=fichier,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Gabarits
+
+
+@lru_cache(maxsize=8)
+def _environnement(dossier: str) -> SandboxedEnvironment:
+    # Texte brut : pas d'échappement HTML ; une variable absente est une erreur, pas un vide.
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(dossier, encoding="utf-8"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=True,
+    )
+    env.filters["date_fr"] = date_en_lettres
+    return env
+
+
+def _rendre(modeles: Path, gabarit: str, contexte: Mapping[str, object]) -> str:
+    fichier = modeles / f"{gabarit}.txt.j2"
+    try:
+        texte = _environnement(str(modeles)).get_template(fichier.name).render(contexte)
+    except jinja2.TemplateNotFound as e:
+        raise ConfigurationErreur(f"Le gabarit {fichier} est introuvable.") from e
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigurationErreur(
+            f"Le gabarit {e.filename or fichier} est invalide (ligne {e.lineno}) : {e.message}."
+        ) from e
+    except jinja2.TemplateError as e:
+        raise ConfigurationErreur(f"Le gabarit {fichier} n'a pas pu être rempli : {e}.") from e
+    return _mettre_en_page(texte)
+
+
+def _mettre_en_page(texte: str) -> str:
+    lignes = [ligne.rstrip() for ligne in texte.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lignes)).strip("\n") + "\n"
+
+
+def _gabarit_de_categorie(modeles: Path, categorie: str) -> str:
+    if re.fullmatch(r"[a-z0-9_]{1,40}", categorie) and (modeles / f"{categorie}.txt.j2").is_file():
+        return categorie
+    return GABARIT_PAR_DEFAUT
+
+
+# ---------------------------------------------------------------------------------------------
+# Ce que les gabarits reçoivent
+
+
+def _normaliser(texte: str) -> str:
+    decompose = unicodedata.normalize("NFKD", texte.casefold())
+    sans_accents = "".join(c for c in decompose if not unicodedata.combining(c))
+    return " ".join(sans_accents.replace("’", "'").replace("ʼ", "'").split())
+
+
+def _contient_un(texte: str, mots: tuple[str, ...]) -> bool:
+    return any(re.search(r"(?<!\w)" + re.escape(mot), texte) for mot in mots)
+
+
+def _une_ligne(texte: str, longueur: int) -> str:
+    """Une valeur venue d'ailleurs, sur une seule ligne, sans caractères de contrôle, bornée."""
+    propre = "".join(c if c.isprintable() else " " for c in texte)
+    propre = " ".join(propre.split())
+    return propre if len(propre) <= longueur else propre[: longueur - 1].rstrip() + "…"
+
+
+def _lignes(texte: str, longueur: int = 120, nombre: int = 8) -> list[str]:
+    lignes = (_une_ligne(ligne, longueur) for ligne in texte.splitlines())
+    return [ligne for ligne in lignes if ligne][:nombre]
+
+
+def _date_paris(moment: datetime) -> date:
+    if moment.tzinfo is None:  # le registre donne de l'UTC ; une date naïve l'est aussi
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(PARIS).date()
+
+
+def aujourd_hui() -> date:
+    return datetime.now(PARIS).date()
+
+
+def mairie_de(nom: str) -> str:
+    """« Mairie de Saint-Aubin », « Mairie du Mans », « Mairie des Ulis », « Mairie d'Orléans »."""
+    nom = _une_ligne(nom, 120) or "la commune"
+    if nom.startswith("Le "):
+        return f"Mairie du {nom[3:]}"
+    if nom.startswith("Les "):
+        return f"Mairie des {nom[4:]}"
+    if _normaliser(nom[:1]) in ("a", "e", "i", "o", "u", "y"):
+        return f"Mairie d'{nom}"
+    return f"Mairie de {nom}"
+
+
+_NOMBRES = (
+    *("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"),
+    *("onze", "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit"),
+    *("dix-neuf", "vingt"),
+)
+
+
+def _en_lettres(n: int) -> str:
+    return _NOMBRES[n] if 0 <= n < len(_NOMBRES) else str(n)
+
+
+def duree_en_lettres(regle: RegleSilence) -> str:
+    """« deux mois », « un mois et dix jours », « cinq jours ouvrés »."""
+    parties = []
+    if regle.delai_mois:
+        parties.append(f"{_en_lettres(regle.delai_mois)} mois")
+    if regle.delai_jours:
+        unite = "jour" if regle.delai_jours == 1 else "jours"
+        ouvres = (" ouvré" if regle.delai_jours == 1 else " ouvrés") if regle.jours_ouvres else ""
+        parties.append(f"{_en_lettres(regle.delai_jours)} {unite}{ouvres}")
+    return " et ".join(parties) or "zéro jour"
+
+
+def _de(texte: str) -> str:
+    """« de deux mois », « d'un mois » (onze et huit n'élident pas)."""
+    return f"d'{texte}" if texte.startswith("un") else f"de {texte}"
+
+
+def _salutation(nom: str) -> str:
+    """« Madame », « Monsieur » quand la civilité est connue, sinon « Madame, Monsieur »."""
+    debut = _normaliser(nom)
+    if re.search(r"\b(et|&)\b", debut):
+        return "Madame, Monsieur"
+    if re.match(r"(madame|mme|mlle|mademoiselle)\b", debut):
+        return "Madame"
+    if re.match(r"(monsieur|m\.|mr\.?)(\s|$)", debut):
+        return "Monsieur"
+    return "Madame, Monsieur"
+
+
+def _nom_expediteur(courrier: CourrierALire, analyse: Analyse) -> str:
+    nom = analyse.expediteur.nom or parseaddr(courrier.expediteur)[0]
+    return _une_ligne(nom, 120)
+
+
+def destinataire(courrier: CourrierALire, analyse: Analyse) -> str:
+    """L'adresse électronique de l'expéditeur ; l'adresse postale pour un courrier papier."""
+    email = _une_ligne(analyse.expediteur.email or courrier.expediteur_adresse, 320)
+    postale = "\n".join(
+        [_nom_expediteur(courrier, analyse), *_lignes(analyse.expediteur.adresse)]
+    ).strip()
+    postale = postale if analyse.expediteur.adresse.strip() else ""
+    if courrier.canal == "scan":
+        return postale or email
+    return email or postale
+
+
+def _contact_service(analyse: Analyse, commune: Commune, crpa: ReglesCrpa) -> Contact:
+    nom = (
+        _une_ligne(analyse.service, 120)
+        or crpa.service_par_categorie.get(analyse.categorie, "")
+        or "Secrétariat de la mairie"
+    )
+    propre = crpa.services.get(nom, Contact(nom=nom))
+    adresse_mairie = ", ".join([mairie_de(commune.nom), *_lignes(commune.adresse)])
+    return Contact(
+        nom=nom,
+        adresse=propre.adresse or (adresse_mairie if commune.adresse.strip() else A_COMPLETER),
+        email=propre.email or commune.email or A_COMPLETER,
+        telephone=propre.telephone or commune.telephone or A_COMPLETER,
+    )
+
+
+def _signature(commune: Commune) -> list[str]:
+    if commune.signataire.strip():
+        return _lignes(commune.signataire)
+    maire = _une_ligne(commune.maire, 120)
+    return ["Le Maire,", maire] if maire else ["Le Maire"]
+
+
+def _contexte(
+    courrier: CourrierALire,
+    analyse: Analyse,
+    commune: Commune,
+    crpa: ReglesCrpa,
+    le: date | None,
+) -> dict[str, object]:
+    nom = _nom_expediteur(courrier, analyse)
+    return {
+        "commune": commune,
+        "mairie": mairie_de(commune.nom),
+        "commune_adresse": _lignes(commune.adresse),
+        "lieu_date": f"{_une_ligne(commune.nom, 120)}, le {date_en_lettres(le or aujourd_hui())}",
+        "destinataire": [ligne for ligne in [nom, *_lignes(analyse.expediteur.adresse)] if ligne],
+        "salutation": _salutation(nom),
+        "numero": _une_ligne(courrier.numero, 40),
+        "objet": _une_ligne(courrier.objet, 150),
+        "demande": _une_ligne(analyse.demande, 300),
+        "categorie": analyse.categorie,
+        "recu_le": _date_paris(courrier.recu_le),
+        "service": _contact_service(analyse, commune, crpa),
+        "signature": _signature(commune),
+    }
+
+
+def _objet_reponse(courrier: CourrierALire) -> str:
+    objet = _une_ligne(courrier.objet, 150)
+    if not objet:
+        return f"Votre courrier n° {_une_ligne(courrier.numero, 40)}"
+    return objet if re.match(r"(re|tr|fwd?)\s?:", objet, re.IGNORECASE) else f"Re: {objet}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Les brouillons
+
+
+def accuse_reception(
+    courrier: CourrierALire,
+    analyse: Analyse,
+    commune: Commune,
+    crpa: ReglesCrpa,
+    modeles: Path | None = None,
+    *,
+    le: date | None = None,
+) -> Brouillon:
+    """L'accusé de réception d'une demande du public, avec les mentions de l'art. R112-5 CRPA."""
+    modeles = modeles or DOSSIER_REGLES / "modeles"
+    contexte = _contexte(courrier, analyse, commune, crpa, le)
+    recu = _date_paris(courrier.recu_le)
+    regle = crpa.regle_pour(analyse.categorie, courrier.objet, analyse.demande)
+    decision = crpa.date_decision(recu, regle)
+    contexte |= {
+        "regle": regle,
+        "decision_implicite": decision,
+        "delai_de": _de(duree_en_lettres(regle)),
+        "recours": crpa.texte_recours(regle.recours),
+    }
+    dates = {"reception": recu}
+    if decision is not None:
+        dates["decision_implicite"] = decision
+    return Brouillon(
+        type=TypeBrouillon.ACCUSE_RECEPTION,
+        objet=f"Accusé de réception de votre demande n° {contexte['numero']}",
+        corps=_rendre(modeles, GABARIT_AR, contexte),
+        auteur=f"modele:{GABARIT_AR}",
+        destinataire=destinataire(courrier, analyse),
+        dates=dates,
+    )
+
+
+def _dates_reponse(recu: date, analyse: Analyse) -> dict[str, date]:
+    dates = {"reception": recu}
+    if analyse.echeance is not None:
+        dates["echeance"] = analyse.echeance
+    return dates
+
+
+def reponse_modele(
+    courrier: CourrierALire,
+    analyse: Analyse,
+    commune: Commune,
+    crpa: ReglesCrpa,
+    modeles: Path | None = None,
+    *,
+    le: date | None = None,
+) -> Brouillon:
+    """La réponse tirée du gabarit de la catégorie (`autre` si la catégorie n'en a pas)."""
+    modeles = modeles or DOSSIER_REGLES / "modeles"
+    gabarit = _gabarit_de_categorie(modeles, analyse.categorie)
+    contexte = _contexte(courrier, analyse, commune, crpa, le)
+    return Brouillon(
+        type=TypeBrouillon.REPONSE,
+        objet=_objet_reponse(courrier),
+        corps=_rendre(modeles, gabarit, contexte),
+        auteur=f"modele:{gabarit}",
+        destinataire=destinataire(courrier, analyse),
+        dates=_dates_reponse(_date_paris(courrier.recu_le), analyse),
+    )
+
+
+def _auteur_llm(redacteur: RedacteurLlm, analyse: Analyse) -> str:
+    # Le rédacteur est une méthode liée d'un client : son modèle, s'il le dit, fait foi
+    # (`moteur` = "llm:<modèle>" comme connecteurs.llm.ClientLLM, ou `modele`).
+    client = getattr(redacteur, "__self__", None)
+    try:
+        moteur = getattr(client, "moteur", None)
+        modele = getattr(client, "modele", None)
+    except Exception:  # une propriété du client qui échoue ne change rien au brouillon
+        moteur = modele = None
+    if isinstance(moteur, str) and moteur.startswith("llm:") and moteur[4:].strip():
+        return _une_ligne(moteur, 120)
+    if isinstance(modele, str) and modele.strip():
+        return f"llm:{_une_ligne(modele, 100)}"
+    if analyse.moteur.startswith("llm:") and analyse.moteur[4:].strip():
+        return analyse.moteur
+    return "llm"
+
+
+def _texte_llm(texte: object) -> str | None:
+    if not isinstance(texte, str):
+        return None
+    texte = texte.replace("\r\n", "\n").replace("\r", "\n")
+    texte = "".join(c for c in texte if c in "\n\t" or c.isprintable())
+    texte = _mettre_en_page(texte)
+    if not texte.strip() or len(texte) > LONGUEUR_MAX_LLM:
+        return None
+    return texte
+
+
+def reponse_llm(
+    courrier: CourrierALire,
+    analyse: Analyse,
+    commune: Commune,
+    crpa: ReglesCrpa,
+    redacteur_llm: RedacteurLlm,
+    modeles: Path | None = None,
+    *,
+    le: date | None = None,
+) -> Brouillon | None:
+    """La réponse rédigée par le LLM, marquée comme telle ; None s'il échoue ou répond mal.
+
+    Le LLM écrit la lettre (appel, corps, politesse, signature) ; l'en-tête, la date, le
+    destinataire et les références viennent de la mise en page de la mairie (reponse_llm.txt.j2).
+    """
+    try:
+        texte = _texte_llm(redacteur_llm(courrier, analyse, commune))
+    except Exception as e:  # toute panne du LLM se rabat sur le gabarit, jamais sur l'étape
+        journal.warning(
+            "Courrier %s : rédaction par le LLM impossible (%s), gabarit utilisé.",
+            courrier.numero,
+            type(e).__name__,
+        )
+        return None
+    if texte is None:
+        journal.warning(
+            "Courrier %s : réponse du LLM vide ou aberrante, gabarit utilisé.", courrier.numero
+        )
+        return None
+    contexte = _contexte(courrier, analyse, commune, crpa, le) | {"texte_llm": texte}
+    lettre = _rendre(modeles or DOSSIER_REGLES / "modeles", GABARIT_LLM, contexte)
+    return Brouillon(
+        type=TypeBrouillon.REPONSE,
+        objet=_objet_reponse(courrier),
+        corps=f"{ETIQUETTE_IA}\n\n{lettre}",
+        auteur=_auteur_llm(redacteur_llm, analyse),
+        prepare_par_ia=True,
+        destinataire=destinataire(courrier, analyse),
+        dates=_dates_reponse(_date_paris(courrier.recu_le), analyse),
+    )
+
+
+def rediger(
+    courrier: CourrierALire,
+    analyse: Analyse,
+    commune: Commune,
+    crpa: ReglesCrpa,
+    redacteur_llm: RedacteurLlm | None = None,
+    modeles: Path | None = None,
+    *,
+    le: date | None = None,
+) -> list[Brouillon]:
+    """L'étape de rédaction : accusé de réception et/ou réponse, selon l'analyse.
+
+    Aucun brouillon pour une catégorie de `sans_brouillon` (publicité), ni quand l'analyse
+    n'attend ni réponse ni accusé. La réponse est rédigée par le LLM si on en fournit un et si
+    la catégorie le permet ; sinon, ou s'il échoue, par le gabarit. Rien n'est envoyé.
+    """
+    if analyse.categorie in crpa.sans_brouillon:
+        return []
+    brouillons = []
+    if analyse.est_demande_usager:
+        brouillons.append(accuse_reception(courrier, analyse, commune, crpa, modeles, le=le))
+    if analyse.reponse_attendue:
+        reponse = None
+        if redacteur_llm is not None and crpa.redaction_llm.get(analyse.categorie, False):
+            reponse = reponse_llm(courrier, analyse, commune, crpa, redacteur_llm, modeles, le=le)
+        if reponse is None:
+            reponse = reponse_modele(courrier, analyse, commune, crpa, modeles, le=le)
+        brouillons.append(reponse)
+    return brouillons

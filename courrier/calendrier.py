@@ -1,0 +1,148 @@
+"""Le calendrier français des délais : jours fériés, jours ouvrés, délais en mois. Sans I/O.
+
+Jours fériés : article L3133-1 du code du travail (onze jours, dont trois calculés depuis Pâques) ;
+Alsace-Moselle en option (Vendredi saint et Saint-Étienne, article L3134-13).
+Délais en mois : article 641 du code de procédure civile (même quantième du mois d'arrivée, ou
+dernier jour de ce mois s'il n'en a pas) ; prorogation de l'article 642 (un délai qui finirait un
+samedi, un dimanche ou un jour férié va jusqu'au premier jour ouvré suivant).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from functools import lru_cache
+
+MOIS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def paques(annee: int) -> date:
+    """Le dimanche de Pâques du calendrier grégorien (algorithme dit « anonyme », Meeus)."""
+    if annee < 1583:
+        raise ValueError(f"calendrier grégorien seulement (année {annee})")
+    a = annee % 19
+    b, c = divmod(annee, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - nom de l'algorithme publié
+    m = (a + 11 * h + 22 * l) // 451
+    mois, jour = divmod(h + l - 7 * m + 114, 31)
+    return date(annee, mois, jour + 1)
+
+
+@lru_cache(maxsize=256)
+def _feries(annee: int, alsace_moselle: bool) -> tuple[tuple[date, str], ...]:
+    p = paques(annee)
+    jours = [
+        (date(annee, 1, 1), "Jour de l'an"),
+        (p + timedelta(days=1), "Lundi de Pâques"),
+        (date(annee, 5, 1), "Fête du Travail"),
+        (date(annee, 5, 8), "Victoire 1945"),
+        (p + timedelta(days=39), "Ascension"),
+        (p + timedelta(days=50), "Lundi de Pentecôte"),
+        (date(annee, 7, 14), "Fête nationale"),
+        (date(annee, 8, 15), "Assomption"),
+        (date(annee, 11, 1), "Toussaint"),
+        (date(annee, 11, 11), "Armistice 1918"),
+        (date(annee, 12, 25), "Noël"),
+    ]
+    if alsace_moselle:
+        jours += [(p - timedelta(days=2), "Vendredi saint"), (date(annee, 12, 26), "Saint-Étienne")]
+    return tuple(sorted(jours))
+
+
+def jours_feries(annee: int, alsace_moselle: bool = False) -> dict[date, str]:
+    """Les jours fériés légaux de l'année, par date, avec leur nom."""
+    return dict(_feries(annee, alsace_moselle))
+
+
+def est_ferie(d: date, alsace_moselle: bool = False) -> bool:
+    return any(jour == d for jour, _ in _feries(d.year, alsace_moselle))
+
+
+def est_ouvre(d: date, alsace_moselle: bool = False) -> bool:
+    """Du lundi au vendredi, hors jours fériés."""
+    return d.weekday() < 5 and not est_ferie(d, alsace_moselle)
+
+
+def prochain_jour_ouvre(d: date, alsace_moselle: bool = False) -> date:
+    """`d` s'il est ouvré, sinon le premier jour ouvré qui le suit (prorogation, art. 642 CPC)."""
+    while not est_ouvre(d, alsace_moselle):
+        d += timedelta(days=1)
+    return d
+
+
+def ajouter_mois(d: date, n: int) -> date:
+    """`d` plus `n` mois : même quantième, ou dernier jour du mois s'il n'existe pas (art. 641)."""
+    annee, mois = divmod(d.year * 12 + (d.month - 1) + n, 12)
+    dernier = calendar.monthrange(annee, mois + 1)[1]
+    return date(annee, mois + 1, min(d.day, dernier))
+
+
+def ajouter_jours_ouvres(d: date, n: int, alsace_moselle: bool = False) -> date:
+    """Le `n`-ième jour ouvré après `d` (`d` ne compte pas) ; `n` négatif : avant `d`."""
+    pas = timedelta(days=1 if n >= 0 else -1)
+    restants = abs(n)
+    while restants:
+        d += pas
+        if est_ouvre(d, alsace_moselle):
+            restants -= 1
+    return d
+
+
+def date_decision_implicite(
+    recu_le: date,
+    delai_mois: int = 2,
+    proroger: bool = True,
+    alsace_moselle: bool = False,
+) -> date:
+    """Le jour à la fin duquel le silence gardé sur une demande reçue le `recu_le` vaut décision.
+
+    Délai en mois à compter de la réception (CRPA art. L231-1, computé selon l'art. 641 CPC) ;
+    avec `proroger`, la fin tombant un samedi, un dimanche ou un jour férié est reportée au
+    premier jour ouvré suivant (art. 642 CPC).
+    """
+    fin = ajouter_mois(recu_le, delai_mois)
+    return prochain_jour_ouvre(fin, alsace_moselle) if proroger else fin
+
+
+def fin_de_delai(
+    depart: date,
+    *,
+    mois: int = 0,
+    jours: int = 0,
+    jours_ouvres: bool = False,
+    proroger: bool = True,
+    alsace_moselle: bool = False,
+) -> date:
+    """Fin d'un délai de `mois` mois puis `jours` jours (ouvrés si `jours_ouvres`) dès `depart`."""
+    fin = ajouter_mois(depart, mois)
+    if jours_ouvres:
+        fin = ajouter_jours_ouvres(fin, jours, alsace_moselle)
+    else:
+        fin += timedelta(days=jours)
+    return prochain_jour_ouvre(fin, alsace_moselle) if proroger else fin
+
+
+def date_en_lettres(d: date, jour_semaine: bool = False) -> str:
+    """« 23 novembre 2026 », « 1er mai 2026 » ; sans dépendre de la locale du système."""
+    jour = "1er" if d.day == 1 else str(d.day)
+    texte = f"{jour} {MOIS[d.month - 1]} {d.year}"
+    return f"{JOURS[d.weekday()]} {texte}" if jour_semaine else texte

@@ -1,0 +1,363 @@
+"""Un serveur compatible OpenAI pour les tests, sur 127.0.0.1, qui répond d'une table.
+
+    with ServeurLLM() as serveur:
+        serveur.scenario = ["429", "ok"]
+        ClientLLM(ParametresLLM(url=serveur.url, ...)).analyser(...)
+        serveur.requetes  # les corps JSON reçus
+
+Chaque requête prend le premier comportement de `scenario` (puis `defaut`, « ok ») :
+- "ok" : une analyse tirée de la table (mot-clé trouvé dans la requête), ou un brouillon
+  quand la requête ne demande pas de JSON ;
+- "lent:SECONDES" : la même chose, après une pause ;
+- "429" (avec Retry-After: 1), "500", "401", "400" (sans rapport avec response_format) ;
+- "json_invalide" : de la prose qui n'est pas du JSON ; "tronque" : un JSON coupé
+  (finish_reason « length ») ; "categorie_inconnue" : une catégorie hors des règles ;
+- "refus_json_schema" : 400 si la requête demande json_schema, comme un serveur sans sortie
+  structurée (`refuser_json_schema = True` rend ce refus permanent) ;
+- "alertes_systeme" : des alertes que seul Courrier peut lever (decision_forcee…) ;
+- "cloture_markdown" : le JSON dans une clôture ```json, précédé d'une phrase.
+
+L'analyse « ok » recopie les marques de pseudonymisation vues dans la requête ([PERSONNE_1]…),
+comme le ferait un vrai modèle, pour que les tests vérifient leur restauration.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+# Les réponses de la table, choisies par un mot-clé du courrier (en minuscules).
+ANALYSES: dict[str, dict[str, Any]] = {
+    "nid de poule": {
+        "categorie": "voirie",
+        "service": "Services techniques",
+        "urgence": "haute",
+        "resume": "Un habitant signale un nid de poule dangereux devant chez lui.",
+        "demande": "Reboucher le nid de poule.",
+        "reponse_attendue": True,
+        "est_demande_usager": True,
+        "echeance": None,
+        "confiance": 0.92,
+        "alertes": [],
+    },
+    "acte de naissance": {
+        "categorie": "etat_civil",
+        "service": "État civil",
+        "urgence": "normale",
+        "resume": "Demande d'une copie intégrale d'acte de naissance.",
+        "demande": "Recevoir une copie intégrale de l'acte de naissance.",
+        "reponse_attendue": True,
+        "est_demande_usager": True,
+        "echeance": "2026-04-15",
+        "confiance": 0.95,
+        "alertes": [],
+    },
+    "loto": {
+        "categorie": "salles_associations",
+        "service": "Secrétariat",
+        "urgence": "basse",
+        "resume": "Une association demande la salle des fêtes pour un loto.",
+        "demande": "Réserver la salle des fêtes.",
+        "reponse_attendue": True,
+        "est_demande_usager": True,
+        "echeance": None,
+        "confiance": 0.88,
+        "alertes": [],
+    },
+    "bruit": {
+        "categorie": "tranquillite",
+        "service": "Police municipale",
+        "urgence": "normale",
+        "resume": "Plainte pour des nuisances sonores nocturnes.",
+        "demande": "Faire cesser le bruit.",
+        "reponse_attendue": True,
+        "est_demande_usager": True,
+        "echeance": None,
+        "confiance": 0.8,
+        "alertes": [],
+    },
+}
+ANALYSE_PAR_DEFAUT: dict[str, Any] = {
+    "categorie": "autre",
+    "service": "Secrétariat",
+    "urgence": "normale",
+    "resume": "Courrier sans objet particulier.",
+    "demande": "",
+    "reponse_attendue": False,
+    "est_demande_usager": False,
+    "echeance": None,
+    "confiance": 0.4,
+    "alertes": [],
+}
+
+_MARQUES = ("PERSONNE", "EMAIL", "TEL", "ADRESSE", "NIR", "IBAN")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+class ServeurLLM:
+    """Serveur HTTP dans un fil démon ; s'arrête à la sortie du bloc `with`."""
+
+    def __init__(self) -> None:
+        self.scenario: list[str] = []
+        self.defaut = "ok"
+        self.refuser_json_schema = False
+        self.requetes: list[dict[str, Any]] = []
+        self.corps: list[str] = []  # corps bruts, tels que reçus (JSON échappé)
+        self.entetes: list[dict[str, str]] = []
+        self.concurrence_max = 0
+        self._en_cours = 0
+        self._verrou = threading.Lock()
+        self._arret = threading.Event()
+        self._numeros = itertools.count(1)
+        self._serveur: ThreadingHTTPServer | None = None
+        self._fil: threading.Thread | None = None
+        self.url = ""
+
+    def __enter__(self) -> ServeurLLM:
+        proprietaire = self
+
+        class Gestionnaire(_Gestionnaire):
+            serveur_llm = proprietaire
+
+        self._serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
+        self._serveur.daemon_threads = True
+        # Un fil « lent » ne doit pas retenir la fin du test.
+        self._serveur.block_on_close = False
+        port = self._serveur.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self._fil = threading.Thread(
+            target=self._serveur.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._fil.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._arret.set()
+        if self._serveur is not None:
+            self._serveur.shutdown()
+            self._serveur.server_close()
+        if self._fil is not None:
+            self._fil.join(timeout=5)
+
+    @property
+    def nombre(self) -> int:
+        with self._verrou:
+            return len(self.requetes)
+
+    def formats(self) -> list[str | None]:
+        """Le type de response_format de chaque requête reçue (None sans format)."""
+        with self._verrou:
+            return [(r.get("response_format") or {}).get("type") for r in self.requetes]
+
+    # -- appelé par le gestionnaire ----------------------------------------------------------
+
+    def _prochain(self) -> str:
+        with self._verrou:
+            return self.scenario.pop(0) if self.scenario else self.defaut
+
+    def _entrer(self, corps: str, requete: dict[str, Any], entetes: dict[str, str]) -> None:
+        with self._verrou:
+            self.corps.append(corps)
+            self.requetes.append(requete)
+            self.entetes.append(entetes)
+            self._en_cours += 1
+            self.concurrence_max = max(self.concurrence_max, self._en_cours)
+
+    def _sortir(self) -> None:
+        with self._verrou:
+            self._en_cours -= 1
+
+    def _dormir(self, secondes: float) -> None:
+        self._arret.wait(secondes)
+
+
+class _Gestionnaire(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    serveur_llm: ServeurLLM
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": "modele-test", "object": "model"}]})
+        else:
+            self._erreur(404, "Chemin inconnu.", "not_found")
+
+    def do_POST(self) -> None:
+        longueur = int(self.headers.get("Content-Length") or 0)
+        brut = self.rfile.read(longueur).decode("utf-8", "replace")
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._erreur(404, "Chemin inconnu.", "not_found")
+            return
+        try:
+            requete = json.loads(brut)
+        except json.JSONDecodeError:
+            self._erreur(400, "Corps JSON invalide.", "invalid_request_error")
+            return
+        serveur = self.serveur_llm
+        serveur._entrer(brut, requete, {k.lower(): v for k, v in self.headers.items()})
+        try:
+            self._repondre(serveur, requete)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # le client a abandonné (délai dépassé) : rien à faire
+        finally:
+            serveur._sortir()
+
+    def _repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
+        comportement = serveur._prochain()
+        format_demande = (requete.get("response_format") or {}).get("type")
+        if comportement.startswith("lent:"):
+            serveur._dormir(float(comportement.split(":", 1)[1]))
+            comportement = "ok"
+        if format_demande == "json_schema" and (
+            serveur.refuser_json_schema or comportement == "refus_json_schema"
+        ):
+            self._erreur(
+                400,
+                "response_format of type 'json_schema' is not supported by this server",
+                "invalid_request_error",
+                param="response_format",
+            )
+            return
+        if comportement == "429":
+            self._erreur(429, "Rate limit reached.", "rate_limit_exceeded", {"Retry-After": "1"})
+            return
+        if comportement == "500":
+            self._erreur(500, "Internal server error.", "server_error")
+            return
+        if comportement == "401":
+            self._erreur(401, "Incorrect API key provided.", "invalid_api_key")
+            return
+        if comportement == "400":
+            self._erreur(400, "Invalid 'messages'.", "invalid_request_error", param="messages")
+            return
+        if format_demande is None:
+            self._completion(requete, _brouillon(requete))
+            return
+        analyse = _analyse(requete)
+        if comportement == "categorie_inconnue":
+            analyse["categorie"] = "jardinage_martien"
+        if comportement == "alertes_systeme":
+            analyse["alertes"] = ["decision_forcee", "llm_indisponible", "a_verifier"]
+        contenu = json.dumps(analyse, ensure_ascii=False)
+        if comportement == "cloture_markdown":
+            contenu = f"Voici l'analyse :\n```json\n{contenu}\n```"
+        elif comportement == "json_invalide":
+            contenu = "Voici mon analyse : {categorie: voirie, urgence: haute, résumé..."
+        elif comportement == "tronque":
+            self._completion(requete, contenu[: len(contenu) // 2], fin="length")
+            return
+        self._completion(requete, contenu)
+
+    # -- réponses ----------------------------------------------------------------------------
+
+    def _completion(self, requete: dict[str, Any], contenu: str, fin: str = "stop") -> None:
+        numero = next(self.serveur_llm._numeros)
+        entree = sum(len(str(m.get("content", ""))) for m in requete.get("messages", []))
+        self._json(
+            200,
+            {
+                "id": f"chatcmpl-test-{numero}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": requete.get("model", "modele-test"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": contenu},
+                        "finish_reason": fin,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": entree // 4,
+                    "completion_tokens": len(contenu) // 4,
+                    "total_tokens": (entree + len(contenu)) // 4,
+                },
+            },
+        )
+
+    def _erreur(
+        self,
+        statut: int,
+        message: str,
+        code: str,
+        entetes: dict[str, str] | None = None,
+        param: str | None = None,
+    ) -> None:
+        corps = {"error": {"message": message, "type": code, "param": param, "code": code}}
+        self._json(statut, corps, entetes)
+
+    def _json(self, statut: int, corps: object, entetes: dict[str, str] | None = None) -> None:
+        donnees = json.dumps(corps, ensure_ascii=False).encode()
+        self.send_response(statut)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(donnees)))
+        for nom, valeur in (entetes or {}).items():
+            self.send_header(nom, valeur)
+        self.end_headers()
+        self.wfile.write(donnees)
+
+
+def _message_utilisateur(requete: dict[str, Any]) -> str:
+    return "\n".join(
+        str(m.get("content", "")) for m in requete.get("messages", []) if m.get("role") == "user"
+    )
+
+
+def _premiere_marque(texte: str, genre: str) -> str:
+    m = re.search(rf"\[{genre}_\d+\]", texte)
+    return m.group(0) if m else ""
+
+
+def _analyse(requete: dict[str, Any]) -> dict[str, Any]:
+    texte = _message_utilisateur(requete)
+    bas = texte.lower()
+    modele = next((a for cle, a in ANALYSES.items() if cle in bas), ANALYSE_PAR_DEFAUT)
+    analyse = copy.deepcopy(modele)
+    format_demande = requete.get("response_format") or {}
+    schema = (format_demande.get("json_schema") or {}).get("schema") or {}
+    permises = schema.get("properties", {}).get("categorie", {}).get("enum")
+    if permises and analyse["categorie"] not in permises:
+        analyse["categorie"] = permises[0]
+    courriel = _premiere_marque(texte, "EMAIL")
+    if not courriel:
+        trouve = _EMAIL.search(texte)
+        courriel = trouve.group(0) if trouve else ""
+    analyse["expediteur"] = {
+        "nom": _premiere_marque(texte, "PERSONNE"),
+        "email": courriel,
+        "adresse": _premiere_marque(texte, "ADRESSE"),
+    }
+    # Les autres marques vues : recopiées dans le résumé, comme un modèle qui cite.
+    autres = [m for g in ("TEL", "NIR", "IBAN") if (m := _premiere_marque(texte, g))]
+    if autres:
+        analyse["resume"] += " Coordonnées citées : " + ", ".join(autres) + "."
+    if "ignore les instructions" in bas or "ignore all previous" in bas:
+        analyse["alertes"] = ["injection_suspectee"]
+    return analyse
+
+
+def _brouillon(requete: dict[str, Any]) -> str:
+    texte = _message_utilisateur(requete)
+    personne = _premiere_marque(texte, "PERSONNE")
+    appel = f"Madame, Monsieur {personne}," if personne else "Madame, Monsieur,"
+    return (
+        f"{appel}\n\n"
+        "Nous avons bien reçu votre courrier et vous en remercions. Votre demande a été "
+        "transmise au service compétent, qui l'examinera avec attention.\n\n"
+        "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations "
+        "distinguées."
+    )
