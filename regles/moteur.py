@@ -366,9 +366,10 @@ class MoteurRegles:
 
         - catégorie inconnue : celle des règles, alertes « à vérifier » et « LLM incohérent » ;
         - service : toujours celui de la table d'aiguillage ;
-        - injection d'instructions : alerte ; catégorie et urgence ne peuvent venir des phrases
-          injectées (une urgence « haute » sans vrai marqueur hors de ces phrases est ramenée à
-          celle des règles ; une vraie urgence n'est jamais abaissée) ;
+        - injection d'instructions : alerte ; la catégorie est celle des règles (calculée sans
+          les phrases injectées) dès que le LLM s'en écarte, avec « à vérifier » ; une urgence
+          « haute » sans vrai marqueur hors de ces phrases est ramenée à celle des règles ; une
+          vraie urgence n'est jamais abaissée ;
           résumé et demande sont ceux des règles, écrits sans les paragraphes hostiles ;
         - décisions forcées de l'intégrateur : appliquées en dernier, alerte « décision forcée » ;
         - champs laissés vides par le LLM (résumé, expéditeur, échéance) : ceux des règles.
@@ -385,8 +386,11 @@ class MoteurRegles:
         urgence = analyse.urgence
         if lecture.injection:
             alertes.append(Alerte.INJECTION_SUSPECTEE)
-            if categorie != propre.categorie and self._injecte_vers(lecture, categorie):
+            # Le LLM a lu les ordres : s'il s'écarte des règles (calculées sans les phrases
+            # injectées), c'est peut-être qu'il a obéi. Les règles tranchent, un humain vérifie.
+            if categorie != propre.categorie:
                 categorie = propre.categorie
+                confiance = min(confiance, propre.confiance)
                 alertes.append(Alerte.A_VERIFIER)
             if urgence == Urgence.HAUTE and propre.urgence != Urgence.HAUTE:
                 urgence = propre.urgence
@@ -549,21 +553,6 @@ class MoteurRegles:
         marge = (s1 - s2) / s1
         force = min(1.0, s1 / (4 * reglages.seuil_categorie))
         return meilleure, round(min(0.95, 0.3 + 0.65 * marge * force + 0.05), 2)
-
-    def _injecte_vers(self, lecture: _Lecture, categorie: str) -> bool:
-        """Vrai si les phrases injectées parlent de cette catégorie (nom, libellé, mots-clés) :
-        une catégorie que le LLM aurait pu prendre des ordres du texte."""
-        injecte = TexteNormalise("\n".join([*lecture.phrases_injectees, lecture.objet]))
-        fiche = self.regles.categories.get(categorie)
-        noms = {normaliser(categorie.replace("_", " "))}
-        if fiche is not None:
-            noms.add(normaliser(fiche.libelle))
-        if any(n and f" {n} " in f" {injecte.texte} " for n in noms):
-            return True
-        poids = sum(
-            m.poids for m in self._mots_cles.get(categorie, ()) if injecte.contient(m.expression)
-        )
-        return poids >= 2 or not lecture.phrases
 
     # ----------------------------------------------------------------------------------------
     # Urgence, demande, réponse

@@ -15,6 +15,8 @@ Chaque requête prend le premier comportement de `scenario` (puis `defaut`, « o
 - "refus_json_schema" : 400 si la requête demande json_schema, comme un serveur sans sortie
   structurée (`refuser_json_schema = True` rend ce refus permanent) ;
 - "alertes_systeme" : des alertes que seul Courrier peut lever (decision_forcee…) ;
+- "obeissant" : un modèle naïf qui obéit aux ordres du courrier (publicité, urgence haute,
+  aucune alerte) ;
 - "cloture_markdown" : le JSON dans une clôture ```json, précédé d'une phrase.
 
 L'analyse « ok » recopie les marques de pseudonymisation vues dans la requête ([PERSONNE_1]…),
@@ -252,6 +254,9 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             analyse["categorie"] = "jardinage_martien"
         if comportement == "alertes_systeme":
             analyse["alertes"] = ["decision_forcee", "llm_indisponible", "a_verifier"]
+        if comportement == "obeissant":
+            # Un modèle naïf qui suit les ordres glissés dans le courrier, sans rien signaler.
+            analyse.update(categorie="publicite", urgence="haute", alertes=[], confiance=0.99)
         contenu = json.dumps(analyse, ensure_ascii=False)
         if comportement == "cloture_markdown":
             contenu = f"Voici l'analyse :\n```json\n{contenu}\n```"
