@@ -86,6 +86,17 @@ class Reglages(BaseSettings):
             return None
         return valeur
 
+    @field_validator("llm_pseudonymiser", mode="before")
+    @classmethod
+    def _oui_non(cls, valeur: object) -> object:
+        if isinstance(valeur, str):
+            mot = valeur.strip().lower()
+            if mot in {"oui", "o", "vrai"}:
+                return True
+            if mot in {"non", "n", "faux"}:
+                return False
+        return valeur
+
     @field_validator("depot_scans", "depot_eml", "regles", mode="before")
     @classmethod
     def _chemin_vide_absent(cls, valeur: object) -> object:
@@ -174,7 +185,7 @@ _MESSAGES = {
     "less_than_equal": "est trop grand",
     "greater_than": "doit être positif",
     "path_type": "doit être un chemin de dossier",
-    "bool_parsing": "doit valoir oui/non (true, false, 1 ou 0)",
+    "bool_parsing": "doit valoir oui ou non",
 }
 
 

@@ -117,7 +117,7 @@ def construire_analyseur(r: Reglages) -> Analyseur:
     commune = Commune(
         nom=r.commune,
         maire=r.maire,
-        adresse=r.commune_adresse,
+        adresse=r.commune_adresse.replace("\\n", "\n"),  # « \n » écrit dans un .env ou un service
         telephone=r.commune_telephone,
         email=r.commune_email,
         signataire=r.signataire,

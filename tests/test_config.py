@@ -61,3 +61,41 @@ def test_le_fichier_env_est_lu_et_le_secret_reste_cache(
     r = config.charger()
     assert r.imap_configure and r.port_imap == 143
     assert "tres-secret" not in repr(r) and "tres-secret" not in str(r.model_dump())
+
+
+def test_un_llm_sans_modele_est_signale(env_courrier: pytest.MonkeyPatch) -> None:
+    env_courrier.setenv("COURRIER_LLM_URL", "https://api.exemple.fr/v1")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_MODELE manque"):
+        config.charger()
+
+
+def test_une_url_de_llm_sans_protocole_est_signalee(env_courrier: pytest.MonkeyPatch) -> None:
+    env_courrier.setenv("COURRIER_LLM_URL", "api.exemple.fr")
+    env_courrier.setenv("COURRIER_LLM_MODELE", "m")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_URL doit commencer par http"):
+        config.charger()
+
+
+@pytest.mark.parametrize(
+    ("url", "reglage", "attendu"),
+    [
+        ("https://api.mistral.ai/v1", None, True),
+        ("http://127.0.0.1:11434/v1", None, False),
+        ("http://localhost:8000/v1", "oui", True),
+        ("https://albert.api.etalab.gouv.fr/v1", "non", False),
+    ],
+)
+def test_la_pseudonymisation_est_active_des_que_le_llm_est_ailleurs(
+    env_courrier: pytest.MonkeyPatch, url: str, reglage: str | None, attendu: bool
+) -> None:
+    env_courrier.setenv("COURRIER_LLM_URL", url)
+    env_courrier.setenv("COURRIER_LLM_MODELE", "m")
+    if reglage is not None:
+        env_courrier.setenv("COURRIER_LLM_PSEUDONYMISER", reglage)
+    assert config.charger().pseudonymisation is attendu
+
+
+def test_un_oui_non_invalide_nomme_sa_variable(env_courrier: pytest.MonkeyPatch) -> None:
+    env_courrier.setenv("COURRIER_LLM_PSEUDONYMISER", "peut-être")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_PSEUDONYMISER doit valoir oui"):
+        config.charger()

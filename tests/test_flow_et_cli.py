@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 from courrier import config
 from tests import serveurs
 from tests.conftest import RACINE
+from tests.serveur_llm import ServeurLLM
 from tests.test_source_imap import compter, deposer
 
 pytestmark = pytest.mark.lent
@@ -31,7 +33,8 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_tout(
+def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_et_analyse_tout(
+    stack: ExitStack,
     prefect_harness: None,
     env_courrier: pytest.MonkeyPatch,
     serveur_imap: serveurs.Dovecot,
@@ -41,6 +44,7 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_tout(
     from flows.releve import registre_courant, releve
 
     deposer(serveur_imap, 3)
+    serveur_llm = stack.enter_context(ServeurLLM())
     scans, eml = tmp_path / "scans", tmp_path / "eml"
     scans.mkdir()
     eml.mkdir()
@@ -56,6 +60,10 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_tout(
         "COURRIER_IMAP_SECURITE": "aucune",
         "COURRIER_DEPOT_SCANS": str(scans),
         "COURRIER_DEPOT_EML": str(eml),
+        "COURRIER_LLM_URL": serveur_llm.url,
+        "COURRIER_LLM_MODELE": "modele-test",
+        "COURRIER_LLM_PSEUDONYMISER": "oui",
+        "COURRIER_COMMUNE": "Saint-Aubin-sur-Loire",
     }.items():
         env_courrier.setenv(cle, valeur)
     config.reglages.cache_clear()
@@ -74,6 +82,14 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_tout(
     assert "copie intégrale" in courriers["email"].texte
     assert courriers["depot"].pieces and courriers["depot"].pieces[0].type_mime == "application/pdf"
     assert compter(serveur_imap, "Traité") == 3
+    # analyse : un appel par courrier, sans les adresses des habitants
+    assert bilan.analyse.analyses == 5 and bilan.analyse.par_llm == 5
+    assert {c.moteur for c in registre.courriers()} == {"llm:modele-test"}
+    assert courriers["email"].categorie == "etat_civil"
+    corps = "\n".join(serveur_llm.corps)
+    assert "habitant0@exemple.fr" not in corps and "Habitant 0" not in corps
+    analyses = [r for r in serveur_llm.requetes if r.get("response_format")]
+    assert len(analyses) == 5
     assert registre.verifier() == []
 
     # La nuit suivante n'a rien de nouveau.
@@ -110,6 +126,12 @@ def test_une_source_en_panne_n_empeche_pas_les_autres(
     assert depot.nouveaux == 1 and bilan.extraction.extraits == 1
     erreurs = [e for e in module.registre_courant().evenements() if e.type == "erreur"]
     assert len(erreurs) == 1 and erreurs[0].numero == ""
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as pile:
+        yield pile
 
 
 def lancer(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
