@@ -54,8 +54,12 @@ class Analyseur:
             return self.moteur.analyser(courrier)
         try:
             brute = self.llm.analyser(courrier, self.moteur.categories(), self.moteur.services())
-        except ConnecteurErreur as e:
-            journal.warning("LLM indisponible pour %s : %s", courrier.numero, e)
+        except Exception as e:  # panne ou réponse imprévue : les règles prennent le relais
+            journal.warning(
+                "LLM indisponible pour %s : %s",
+                courrier.numero,
+                e if isinstance(e, ConnecteurErreur) else e.__class__.__name__,
+            )
             analyse = self.moteur.analyser(courrier)
             alertes = [*analyse.alertes, Alerte.LLM_INDISPONIBLE]
             return analyse.model_copy(update={"alertes": list(dict.fromkeys(alertes))})

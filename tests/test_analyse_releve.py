@@ -191,3 +191,21 @@ def test_une_lettre_qui_donne_des_ordres_garde_son_vrai_sujet(
     assert "prend en charge les frais" not in corps and "inscription acceptée" not in corps
     if avec_llm:
         assert len(serveur.requetes) == 1  # l'analyse seulement : pas d'appel de rédaction
+
+
+class LLMImprevisible:
+    """Un client dont la réponse déclenche un défaut imprévu (faux écrit à la main)."""
+
+    def analyser(self, *args: object) -> object:
+        raise ValueError("réponse inattendue")
+
+    def rediger(self, *args: object) -> str:
+        raise AssertionError("jamais appelé quand l'analyse a échoué")
+
+
+def test_un_defaut_imprevu_du_llm_retombe_aussi_sur_les_regles(registre: Registre) -> None:
+    deposer(registre, etiquete("etat-civil-passeport"))
+    bilan = analyser_en_attente(registre, analyseur(LLMImprevisible()), parallele=1)  # type: ignore[arg-type]
+    (c,) = registre.courriers()
+    assert bilan.erreurs == [] and bilan.replis == 1
+    assert c.moteur == "regles" and "llm_indisponible" in c.alertes
