@@ -37,6 +37,7 @@ class TypeEvenement(enum.StrEnum):
     DOUBLON = "doublon"
     ANALYSE = "analyse"
     BROUILLON = "brouillon"
+    DIGEST = "digest"
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,20 @@ class BrouillonLigne(Base):
     courrier: Mapped[Courrier] = relationship(back_populates="brouillons")
 
 
+class EnvoiDigest(Base):
+    """Le digest d'un jour : l'intention est écrite avant l'envoi, pour ne jamais l'envoyer deux
+    fois le même jour, même si le flow est relancé."""
+
+    __tablename__ = "envois_digest"
+
+    jour: Mapped[date] = mapped_column(Date, primary_key=True)
+    destinataires: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(String(16))  # prepare, envoye
+    prepare_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    envoye_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+
+
 class Identite(Base):
     """Une clé qui identifie un élément à sa source ; unique : rien n'est enregistré deux fois."""
 

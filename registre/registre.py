@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from registre.modeles import (
     BrouillonLigne,
     Compteur,
     Courrier,
+    EnvoiDigest,
     Evenement,
     Identite,
     Piece,
@@ -476,6 +477,67 @@ class Registre:
                 .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
             ).all()
             return [(c, b) for c, b in lignes]
+
+    # --- Digest du maire -------------------------------------------------------------------
+
+    def reserver_digest(self, jour: date, destinataires: str, message_id: str) -> bool:
+        """Écrit l'intention d'envoyer le digest du jour ; faux s'il est déjà réservé ou envoyé.
+
+        Appelée avant l'appel SMTP : une relance du flow, même après une panne entre l'envoi
+        et sa confirmation, ne renvoie jamais le même jour.
+        """
+        with self._transaction() as (session, tete):
+            if session.get(EnvoiDigest, jour) is not None:
+                return False
+            session.add(
+                EnvoiDigest(
+                    jour=jour,
+                    destinataires=_propre(destinataires),
+                    message_id=message_id,
+                    statut="prepare",
+                    prepare_le=maintenant(),
+                )
+            )
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.DIGEST,
+                "digest",
+                {"jour": jour, "etape": "prepare", "message_id": message_id},
+            )
+            return True
+
+    def confirmer_digest(self, jour: date) -> None:
+        with self._transaction() as (session, tete):
+            envoi = session.get_one(EnvoiDigest, jour)
+            envoi.statut = "envoye"
+            envoi.envoye_le = maintenant()
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.DIGEST,
+                "digest",
+                {"jour": jour, "etape": "envoye", "message_id": envoi.message_id},
+            )
+
+    def annuler_digest(self, jour: date, raison: str) -> None:
+        """L'envoi a échoué avant toute acceptation par le serveur : la relance pourra renvoyer."""
+        with self._transaction() as (session, tete):
+            envoi = session.get(EnvoiDigest, jour)
+            if envoi is None or envoi.statut == "envoye":
+                return
+            session.delete(envoi)
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.ERREUR,
+                "digest",
+                {"jour": jour, "etape": "annule", "raison": _propre(raison)[:300]},
+            )
+
+    def envoi_digest(self, jour: date) -> EnvoiDigest | None:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            return session.get(EnvoiDigest, jour)
 
     # --- Lecture --------------------------------------------------------------------------
 
