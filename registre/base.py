@@ -55,6 +55,9 @@ def mettre_a_niveau(moteur: Engine) -> None:
     """Applique les migrations manquantes ; une base injoignable devient une phrase claire."""
     try:
         with moteur.begin() as connexion:
+            if connexion.dialect.name == "postgresql":
+                # Plusieurs workers qui démarrent ensemble ne migrent pas en même temps.
+                connexion.exec_driver_sql("SELECT pg_advisory_xact_lock(7412060)")
             config = config_alembic(moteur)
             config.attributes["connection"] = connexion
             command.upgrade(config, "head")

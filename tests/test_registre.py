@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_un_registre_de_la_premiere_version_migre_et_reste_verifiable(tmp_path: 
     suivant = registre.enregistrer(element(b"apres migration"), None)
     assert suivant.numero.endswith("-00004")
     assert registre.verifier() == []
+
+
+def _ouvrir(url: str, donnees: str) -> None:
+    Registre.ouvrir(url, Path(donnees)).fermer()
+
+
+def test_deux_processus_qui_ouvrent_une_base_neuve_la_migrent_une_fois(
+    url_base: str, tmp_path: Path
+) -> None:
+    contexte = multiprocessing.get_context("spawn")
+    processus = [
+        contexte.Process(target=_ouvrir, args=(url_base, str(tmp_path / "d"))) for _ in range(3)
+    ]
+    for p in processus:
+        p.start()
+    for p in processus:
+        p.join(60)
+    assert [p.exitcode for p in processus] == [0, 0, 0]
+    registre = Registre.ouvrir(url_base, tmp_path / "d")
+    assert registre.enregistrer(element(b"premier"), None).numero.endswith("-00001")
