@@ -7,6 +7,7 @@ phrase française qui nomme la variable. Les secrets ne sont jamais écrits aill
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -71,6 +72,17 @@ class Reglages(BaseSettings):
     pages_max_texte: int = Field(default=500, ge=1)
     pixels_max: int = Field(default=60_000_000, ge=1_000_000)
 
+    # Envoi (digest du maire, plus tard les réponses validées).
+    smtp_hote: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_utilisateur: str | None = None
+    smtp_mot_de_passe: SecretStr | None = None
+    smtp_securite: Literal["ssl", "starttls", "aucune"] = "starttls"
+    smtp_delai_s: float = Field(default=60.0, gt=0)
+    adresse_mairie: str | None = None  # l'expéditeur (From) ; par défaut COURRIER_COMMUNE_EMAIL
+    destinataires_digest: str = ""  # adresses séparées par des virgules
+    url_publique: str | None = None  # adresse de la page web, pour les liens du digest
+
     @field_validator(
         "imap_hote",
         "imap_utilisateur",
@@ -96,6 +108,15 @@ class Reglages(BaseSettings):
             if mot in {"non", "n", "faux"}:
                 return False
         return valeur
+
+    @field_validator(
+        "smtp_hote", "smtp_utilisateur", "adresse_mairie", "url_publique", mode="before"
+    )
+    @classmethod
+    def _envoi_vide_absent(cls, valeur: object) -> object:
+        if isinstance(valeur, str) and not valeur.strip():
+            return None
+        return valeur.strip() if isinstance(valeur, str) else valeur
 
     @field_validator("depot_scans", "depot_eml", "regles", mode="before")
     @classmethod
@@ -146,6 +167,22 @@ class Reglages(BaseSettings):
 
         return pseudonymiser_par_defaut(self.llm_url or "")
 
+    @property
+    def port_smtp(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"ssl": 465, "starttls": 587, "aucune": 25}[self.smtp_securite]
+
+    @property
+    def expediteur_mairie(self) -> str | None:
+        return self.adresse_mairie or (self.commune_email.strip() or None)
+
+    @property
+    def liste_destinataires_digest(self) -> list[str]:
+        # Le point-virgule est accepté aussi : c'est le séparateur d'Outlook.
+        morceaux = self.destinataires_digest.replace(";", ",").split(",")
+        return [m.strip() for m in morceaux if m.strip()]
+
     def verifier_coherence(self) -> None:
         if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
             raise ConfigurationErreur(
@@ -166,6 +203,28 @@ class Reglages(BaseSettings):
                 "COURRIER_IMAP_MOT_DE_PASSE manque pour la boîte "
                 f"{self.imap_utilisateur} sur {self.imap_hote}."
             )
+        if self.smtp_utilisateur and self.smtp_mot_de_passe is None:
+            raise ConfigurationErreur(
+                "COURRIER_SMTP_MOT_DE_PASSE manque pour le compte d'envoi "
+                f"{self.smtp_utilisateur} sur {self.smtp_hote or '(serveur non renseigné)'}."
+            )
+        for adresse in self.liste_destinataires_digest:
+            if not est_une_adresse(adresse):
+                raise ConfigurationErreur(
+                    f"COURRIER_DESTINATAIRES_DIGEST contient « {adresse} », qui n'est pas une "
+                    "adresse électronique (attendu : des adresses séparées par des virgules, "
+                    "par exemple maire@commune.fr,adjoint@commune.fr)."
+                )
+        if self.adresse_mairie and not est_une_adresse(self.adresse_mairie):
+            raise ConfigurationErreur(
+                f"COURRIER_ADRESSE_MAIRIE vaut « {self.adresse_mairie} », qui n'est pas une "
+                "adresse électronique (par exemple mairie@commune.fr)."
+            )
+        if self.url_publique and not self.url_publique.startswith(("http://", "https://")):
+            raise ConfigurationErreur(
+                "COURRIER_URL_PUBLIQUE doit commencer par http:// ou https:// "
+                f"(reçu « {self.url_publique} »)."
+            )
         for nom, chemin in (
             ("COURRIER_DEPOT_SCANS", self.depot_scans),
             ("COURRIER_DEPOT_EML", self.depot_eml),
@@ -175,6 +234,14 @@ class Reglages(BaseSettings):
                 raise ConfigurationErreur(
                     f"{nom} désigne « {chemin} », qui n'est pas un dossier existant."
                 )
+
+
+_ADRESSE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}$")
+
+
+def est_une_adresse(texte: str) -> bool:
+    """Une adresse électronique nue (local@domaine.tld), sans nom affiché."""
+    return bool(_ADRESSE.match(texte))
 
 
 _MESSAGES = {

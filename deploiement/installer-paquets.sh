@@ -4,7 +4,7 @@
 set -euo pipefail
 
 cible="${1:-demo}"
-paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd)
+paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd fonts-dejavu-core)
 if [ "$cible" = "test" ]; then
   paquets+=(dovecot-imapd postgresql)
 fi

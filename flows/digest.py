@@ -1,0 +1,275 @@
+"""Le flow Prefect `digest` : le courriel du matin au maire. Il ne fait que relier les étapes.
+
+Lire le registre, construire le digest, le rendre ; puis écrire l'intention d'envoi au
+registre AVANT l'appel SMTP. Une relance le même jour trouve l'intention et n'envoie rien :
+le maire ne reçoit jamais deux fois le digest d'un jour. Si l'envoi échoue d'une façon qui
+garantit que rien n'est parti, l'intention est annulée et une relance pourra envoyer ; si le
+serveur a pu accepter le message, elle reste « prepare » et la secrétaire vérifie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from connecteurs.smtp import ClientSmtp, ErreurSmtp, ParametresSmtp
+from courrier.config import Reglages, reglages
+from courrier.digest import (
+    PARIS,
+    BrouillonEnAttente,
+    CourrierDigest,
+    Digest,
+    ErreurGenerale,
+    composer_message,
+    construire_digest,
+    graphique_volumes,
+)
+from courrier.domaine import TypeEvenement
+from courrier.erreurs import ConfigurationErreur
+from flows.releve import _reessayer, registre_courant
+from registre.modeles import Courrier, Evenement
+from registre.registre import Registre, details
+from regles.chargement import charger_regles
+
+NUIT_PAR_DEFAUT = timedelta(hours=24)  # sans digest précédent, « la nuit » = les dernières 24 h
+
+
+@dataclass(frozen=True)
+class ResultatDigest:
+    jour: date
+    statut: str  # envoye, deja_envoye, en_suspens (un envoi précédent non confirmé)
+    objet: str
+    nouveaux: int
+    urgents: int
+    message_id: str = ""
+    destinataires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preparation:
+    digest: Digest
+    graphique: bytes | None
+
+
+def aujourd_hui() -> date:
+    return datetime.now(PARIS).date()
+
+
+# --- Lecture du registre (les lignes ORM s'arrêtent ici) ------------------------------------
+
+
+def courrier_digest(c: Courrier) -> CourrierDigest:
+    return CourrierDigest(
+        numero=c.numero,
+        canal=c.canal,
+        recu_le=c.recu_le,
+        enregistre_le=c.enregistre_le,
+        statut=c.statut,
+        expediteur=c.expediteur,
+        objet=c.objet,
+        nom_fichier=c.nom_fichier,
+        categorie=c.categorie,
+        service=c.service,
+        urgence=c.urgence,
+        resume=c.resume,
+        echeance=c.echeance,
+        alertes=tuple(a for a in c.alertes.split(",") if a),
+        erreur=c.erreur,
+        brouillons=tuple((b.type, b.statut) for b in c.brouillons),
+    )
+
+
+def debut_de_la_nuit(
+    registre: Registre, evenements: list[Evenement], jour: date, maintenant: datetime
+) -> datetime:
+    """Le moment où le dernier digest envoyé avant `jour` a été préparé, sinon il y a 24 h."""
+    jours = set()
+    for ev in evenements:
+        if ev.type != TypeEvenement.DIGEST.value:
+            continue
+        d = details(ev)
+        try:
+            j = date.fromisoformat(str(d.get("jour")))
+        except ValueError:
+            continue
+        if d.get("etape") == "envoye" and j < jour:
+            jours.add(j)
+    for j in sorted(jours, reverse=True):
+        envoi = registre.envoi_digest(j)
+        if envoi is not None and envoi.statut == "envoye":
+            return envoi.prepare_le
+    return maintenant - NUIT_PAR_DEFAUT
+
+
+def lire_registre(
+    registre: Registre, evenements: list[Evenement]
+) -> tuple[list[CourrierDigest], list[BrouillonEnAttente], list[ErreurGenerale]]:
+    courriers = [courrier_digest(c) for c in registre.courriers()]
+    brouillons = [
+        BrouillonEnAttente(
+            numero=c.numero,
+            type=b.type,
+            cree_le=b.cree_le,
+            objet=c.objet,
+            expediteur=c.expediteur,
+            urgence=c.urgence,
+        )
+        for c, b in registre.brouillons_a_valider()
+    ]
+    erreurs = [
+        ErreurGenerale(horodatage=ev.horodatage, details=details(ev))
+        for ev in evenements
+        if ev.type == TypeEvenement.ERREUR.value and not ev.numero
+    ]
+    return courriers, brouillons, erreurs
+
+
+def preparer(
+    registre: Registre,
+    r: Reglages,
+    jour: date,
+    maintenant: datetime | None = None,
+) -> Preparation:
+    """Le digest du jour et son graphique, depuis le registre ; rien n'est écrit."""
+    maintenant = maintenant or datetime.now(UTC)
+    libelles = {ident: c.libelle for ident, c in charger_regles(r.regles).categories.items()}
+    evenements = registre.evenements()
+    courriers, brouillons, erreurs = lire_registre(registre, evenements)
+    digest = construire_digest(
+        courriers,
+        brouillons,
+        erreurs,
+        jour,
+        r.url_publique,
+        r.commune,
+        depuis=debut_de_la_nuit(registre, evenements, jour, maintenant),
+        libelles=libelles,
+    )
+    return Preparation(digest, graphique_volumes(courriers, jour, libelles))
+
+
+# --- Envoi ---------------------------------------------------------------------------------
+
+
+def parametres_smtp(r: Reglages) -> ParametresSmtp:
+    """Les réglages d'envoi, ou une phrase qui nomme la variable manquante."""
+    if not r.smtp_hote:
+        raise ConfigurationErreur(
+            "COURRIER_SMTP_HOTE manque : c'est le serveur d'envoi de la mairie "
+            "(par exemple smtp.commune.fr)."
+        )
+    return ParametresSmtp(
+        hote=r.smtp_hote,
+        port=r.port_smtp,
+        utilisateur=r.smtp_utilisateur or "",
+        mot_de_passe=r.smtp_mot_de_passe.get_secret_value() if r.smtp_mot_de_passe else "",
+        securite=r.smtp_securite,
+        delai_s=r.smtp_delai_s,
+    )
+
+
+def adresses_digest(r: Reglages) -> tuple[str, list[str]]:
+    destinataires = r.liste_destinataires_digest
+    if not destinataires:
+        raise ConfigurationErreur(
+            "COURRIER_DESTINATAIRES_DIGEST manque : l'adresse du maire (plusieurs adresses "
+            "séparées par des virgules)."
+        )
+    expediteur = r.expediteur_mairie
+    if not expediteur:
+        raise ConfigurationErreur(
+            "COURRIER_ADRESSE_MAIRIE manque : l'adresse d'où part le digest "
+            "(par exemple mairie@commune.fr)."
+        )
+    return expediteur, destinataires
+
+
+def verifier_envoi_possible(r: Reglages) -> None:
+    parametres_smtp(r)
+    adresses_digest(r)
+
+
+def publier_digest(
+    registre: Registre,
+    r: Reglages,
+    jour: date,
+    envoyer: Callable[[EmailMessage], None],
+    maintenant: datetime | None = None,
+) -> ResultatDigest:
+    """Construit, réserve, envoie, confirme. `envoyer` : le client SMTP (ou la tâche Prefect)."""
+    expediteur, destinataires = adresses_digest(r)
+    maintenant = maintenant or datetime.now(UTC)
+    preparation = preparer(registre, r, jour, maintenant)
+    d = preparation.digest
+    message = composer_message(
+        d, expediteur, destinataires, preparation.graphique, maintenant=maintenant
+    )
+    message_id = str(message["Message-ID"])
+
+    def resultat(statut: str) -> ResultatDigest:
+        return ResultatDigest(
+            jour=jour,
+            statut=statut,
+            objet=d.objet,
+            nouveaux=d.nouveaux,
+            urgents=d.urgents,
+            message_id=message_id,
+            destinataires=tuple(destinataires),
+        )
+
+    if not registre.reserver_digest(jour, ", ".join(destinataires), message_id):
+        envoi = registre.envoi_digest(jour)
+        statut = "deja_envoye" if envoi is None or envoi.statut == "envoye" else "en_suspens"
+        return resultat(statut)
+    try:
+        envoyer(message)
+    except ErreurSmtp as e:
+        if e.rien_envoye:
+            registre.annuler_digest(jour, str(e))
+            raise type(e)(
+                f"Le digest du {jour:%d/%m/%Y} n'est pas parti : {e} "
+                "Une relance l'enverra (courrier digest --envoyer).",
+                rien_envoye=True,
+            ) from e
+        raise type(e)(
+            f"Le digest du {jour:%d/%m/%Y} est peut-être parti : {e} "
+            "Il ne sera pas renvoyé aujourd'hui ; vérifiez la boîte du maire.",
+            rien_envoye=False,
+        ) from e
+    # Toute autre panne (bogue, interruption) ne prouve pas que rien n'est parti : l'intention
+    # reste « prepare », la secrétaire vérifie.
+    registre.confirmer_digest(jour)
+    return resultat("envoye")
+
+
+# --- Prefect -------------------------------------------------------------------------------
+
+
+@task(
+    name="envoyer le digest",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    # Seules les pannes passagères où rien n'est parti sont retentées (ErreurSmtpPassagere) :
+    # un doute sur l'envoi n'est jamais retenté, pour ne pas doubler le courriel.
+    retry_condition_fn=_reessayer,
+    cache_policy=NO_CACHE,
+)
+def envoyer_message(message: EmailMessage) -> None:
+    ClientSmtp(parametres_smtp(reglages())).envoyer(message)
+
+
+def _envoyer_par_la_tache(message: EmailMessage) -> None:
+    envoyer_message(message)  # l'échec, tentatives épuisées, remonte tel quel
+
+
+@flow(name="digest", log_prints=False)
+def digest(jour: date | None = None) -> ResultatDigest:
+    """Le digest du maire pour `jour` (aujourd'hui à Paris par défaut), envoyé une seule fois."""
+    r = reglages()
+    verifier_envoi_possible(r)
+    return publier_digest(registre_courant(), r, jour or aujourd_hui(), _envoyer_par_la_tache)
