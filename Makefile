@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test paquets-demo paquets-test venv lint clean
+.PHONY: demo test preuves paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
 
 test: paquets-test venv lint
 	bash tests/lancer.sh
+
+# Les 50 nuits tuées au hasard (la partie rapide tourne déjà dans `make test`).
+preuves: paquets-test venv
+	.venv/bin/python -m preuves.pannes --essais 50 --graine 2026
 
 paquets-demo:
 	@bash deploiement/installer-paquets.sh demo

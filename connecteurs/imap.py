@@ -19,6 +19,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from courrier.domaine import Canal, ElementRecu
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from courrier.pannes import point
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
 
@@ -115,6 +116,7 @@ class SourceImap:
                 recu_le = donnees.get(b"INTERNALDATE")
                 reference = f"{self.p.dossier} UID {uid} (UIDVALIDITY {self._uidvalidity})"
                 self._uids[reference] = uid
+                point("pendant_releve")
                 yield ElementRecu(
                     source=self.nom,
                     canal=Canal.EMAIL,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire
 from courrier.brouillons import ReglesCrpa, rediger
 from courrier.erreurs import ConnecteurErreur
+from courrier.pannes import point
 from regles.moteur import MoteurRegles
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Analyseur:
     def analyser(self, courrier: CourrierALire) -> Analyse:
         if self.llm is None:
             return self.moteur.analyser(courrier)
+        point("pendant_llm")
         try:
             brute = self.llm.analyser(courrier, self.moteur.categories(), self.moteur.services())
         except Exception as e:  # panne ou réponse imprévue : les règles prennent le relais
@@ -124,6 +126,7 @@ def analyser_en_attente(
                 rapport.avance("Analyse et brouillons")
                 continue
             registre.consigner_analyse(ident, analyse, brouillons, objet=objet_du_texte(courrier))
+            point("apres_analyse")
             bilan.analyses += 1
             bilan.par_llm += analyse.moteur.startswith("llm:")
             bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes

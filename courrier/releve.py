@@ -17,6 +17,9 @@ import logging
 import multiprocessing
 import os
 import resource
+import shutil
+import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -143,8 +146,12 @@ def relever_source(
 # --- Extraction -------------------------------------------------------------------------------
 
 
-def _initialiser_processus() -> None:
+def _initialiser_processus(temporaire: str) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Pages rasterisées et fichiers de Tesseract : dans le dossier de données, pas dans /tmp,
+    # pour qu'une relève tuée ne laisse pas de copies de lettres hors de notre ménage.
+    os.environ["TMPDIR"] = temporaire
+    tempfile.tempdir = temporaire
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (MEMOIRE_MAX_PROCESSUS, MEMOIRE_MAX_PROCESSUS))
 
@@ -211,30 +218,68 @@ def extraire_en_attente(
         rapport.avance("Lecture et OCR")
         return True
 
+    def plantage(element: AExtraire) -> None:
+        raison = _raison_plantage(BrokenProcessPool())
+        registre.consigner_erreur(element.id, raison)
+        bilan.en_erreur.append((element.numero, raison))
+        rapport.avance("Lecture et OCR")
+
     contexte = multiprocessing.get_context("forkserver")
+    temporaire = _dossier_temporaire(registre.archive.racine.parent / "tmp")
+    try:
+        _extraire_tout(
+            a_faire, consigner, plantage, racine, limites, processus, contexte, temporaire
+        )
+    finally:
+        shutil.rmtree(temporaire, ignore_errors=True)
+    return bilan
+
+
+def _dossier_temporaire(parent: Path) -> str:
+    """Un dossier par relève ; ceux qu'une relève tuée a laissés sont balayés après 6 h."""
+    parent.mkdir(parents=True, exist_ok=True)
+    limite = time.time() - 6 * 3600
+    for ancien in parent.iterdir():
+        with contextlib.suppress(OSError):
+            if ancien.stat().st_mtime < limite:
+                shutil.rmtree(ancien, ignore_errors=True)
+    return tempfile.mkdtemp(prefix="releve-", dir=parent)
+
+
+def _extraire_tout(
+    a_faire: list[AExtraire],
+    consigner: Callable[[AExtraire, Future[ResultatExtraction]], bool],
+    plantage: Callable[[AExtraire], None],
+    racine: str,
+    limites: Limites,
+    processus: int,
+    contexte: multiprocessing.context.BaseContext,
+    temporaire: str,
+) -> None:
     a_refaire: list[AExtraire] = []
     with ProcessPoolExecutor(
         max_workers=min(processus, len(a_faire)),
         mp_context=contexte,
         initializer=_initialiser_processus,
+        initargs=(temporaire,),
     ) as pool:
         futurs = [(el, pool.submit(extraire_un, racine, el, limites)) for el in a_faire]
         for element, futur in futurs:
+            point("pendant_ocr")
             if not consigner(element, futur):
                 a_refaire.append(element)
     # Un processus tombé emporte tous les travaux en cours : chacun est refait seul, pour
     # que seul le coupable soit marqué en erreur.
     for element in a_refaire:
         with ProcessPoolExecutor(
-            max_workers=1, mp_context=contexte, initializer=_initialiser_processus
+            max_workers=1,
+            mp_context=contexte,
+            initializer=_initialiser_processus,
+            initargs=(temporaire,),
         ) as pool:
             futur = pool.submit(extraire_un, racine, element, limites)
             if not consigner(element, futur):
-                raison = _raison_plantage(BrokenProcessPool())
-                registre.consigner_erreur(element.id, raison)
-                bilan.en_erreur.append((element.numero, raison))
-                rapport.avance("Lecture et OCR")
-    return bilan
+                plantage(element)
 
 
 def est_passagere(erreur: BaseException) -> bool:

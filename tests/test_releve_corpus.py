@@ -70,6 +70,8 @@ def test_chaque_fichier_du_corpus_a_sa_ligne_et_ses_octets_archives(
         assert c.statut in {"extrait", "erreur"}, nom
     assert registre.a_extraire() == []
     assert registre.verifier() == []
+    # les fichiers temporaires de l'OCR restent dans le dossier de données, et sont nettoyés
+    assert list((registre.archive.racine.parent / "tmp").iterdir()) == []
 
 
 def test_chaque_echec_dit_pourquoi_en_francais(

@@ -1,0 +1,47 @@
+"""Une nuit de relève, dans un processus à part que le banc d'essai peut tuer.
+
+Les mêmes corps de tâches que le flow Prefect `releve` (flows/releve.py), appelés sans le
+moteur Prefect (démarrer un serveur Prefect à chaque essai coûterait plus que l'essai) ;
+la boucle sur les sources reprend celle du flow. Tout se règle par l'environnement
+(`COURRIER_…`), comme en production ; `COURRIER_PANNE` désigne le point où mourir.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def nuit() -> dict[str, object]:
+    # Importés ici : chaque processus d'OCR (forkserver) réimporte le module principal, et
+    # Prefect n'a rien à y faire.
+    from courrier.config import reglages
+    from courrier.domaine import TypeEvenement
+    from courrier.erreurs import CourrierErreur, RegistreErreur
+    from flows.releve import analyser, extraire, registre_courant, relever, sources_configurees
+
+    bilan: dict[str, object] = {}
+    for nom in sources_configurees(reglages()):
+        try:
+            source = relever.fn(nom)
+        except RegistreErreur:
+            raise
+        except CourrierErreur as e:  # comme le flow : une source en panne n'arrête pas la nuit
+            registre_courant().evenement_general(
+                TypeEvenement.ERREUR, "releve", {"source": nom, "raison": str(e)}
+            )
+            bilan[nom] = {"erreur": str(e)}
+            continue
+        bilan[nom] = {"nouveaux": source.nouveaux, "doublons": source.doublons}
+    extraction = extraire.fn()
+    bilan["extraits"] = extraction.extraits
+    bilan["erreurs_lecture"] = len(extraction.en_erreur)
+    analyse = analyser.fn()
+    bilan["analyses"] = analyse.analyses
+    bilan["par_llm"] = analyse.par_llm
+    return bilan
+
+
+if __name__ == "__main__":
+    json.dump(nuit(), sys.stdout)
+    sys.stdout.write("\n")
