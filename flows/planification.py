@@ -1,0 +1,279 @@
+"""Les horaires de Courrier, déclarés une seule fois, et les deux façons de les faire tourner.
+
+- `servir()` : une seule machine. Un processus qui dure (le service systemd
+  `courrier-planification`) démarre lui-même un serveur Prefect sur 127.0.0.1 s'il n'en a pas
+  (une planification a besoin d'un vrai serveur : le serveur temporaire de Prefect ne
+  déclenche jamais rien), puis sert les déploiements.
+- `installer(api_url, file)` : plusieurs machines. Les déploiements sont inscrits sur un
+  serveur Prefect existant, dans une file de travail « process » où un worker les prend.
+
+Prefect n'est importé que dans les fonctions : `courrier planifier --liste` reste instantané.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from courrier.erreurs import ConfigurationErreur, CourrierErreur
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+FUSEAU = "Europe/Paris"
+PORT_PREFERE = 4200  # le port habituel de Prefect : l'interface reste à la même adresse
+DELAI_DEMARRAGE_S = 120.0  # un PREFECT_HOME neuf crée d'abord sa base (~15 s sur 2 cœurs)
+DELAI_ARRET_S = 10.0
+
+journal = logging.getLogger("courrier.planification")
+
+
+@dataclass(frozen=True)
+class Horaire:
+    flow: str  # le nom du flow Prefect, et celui du déploiement
+    module: str  # où le trouver : `module.flow`
+    cron: str
+    description: str  # en français, pour `courrier planifier --liste`
+    fuseau: str = FUSEAU
+
+
+HORAIRES: tuple[Horaire, ...] = (
+    Horaire("releve", "flows.releve", "0 2 * * *", "chaque jour à 02:00"),
+    Horaire("digest", "flows.digest", "30 7 * * 1-5", "du lundi au vendredi à 07:30"),
+    # Le flow `envoi` n'existe pas encore : son horaire est déclaré ici, mais son déploiement
+    # n'est créé que lorsque le module flows/envoi.py existe (voir flows_disponibles).
+    Horaire(
+        "envoi",
+        "flows.envoi",
+        "*/15 8-18 * * 1-5",
+        "du lundi au vendredi, toutes les 15 minutes de 08:00 à 18:45",
+    ),
+)
+
+
+def lignes_horaires() -> list[str]:
+    """Les horaires déclarés, une phrase par flow."""
+    return [f"{h.flow} : {h.description} ({h.fuseau})" for h in HORAIRES]
+
+
+def flows_disponibles() -> list[tuple[Horaire, Any]]:
+    """Chaque horaire dont le flow existe, avec ce flow ; les autres sont passés sous silence."""
+    trouves = []
+    for h in HORAIRES:
+        try:
+            module = importlib.import_module(h.module)
+        except ModuleNotFoundError as e:
+            if e.name != h.module:
+                raise  # une dépendance manque : c'est une panne, pas un flow à venir
+            journal.info("Flow %s absent (%s) : pas de déploiement.", h.flow, h.module)
+            continue
+        trouves.append((h, getattr(module, h.flow)))
+    return trouves
+
+
+def construire_deploiements() -> list[RunnerDeployment]:
+    """Un déploiement par flow existant : son cron à Paris, jamais deux exécutions à la fois."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.types.entrypoint import EntrypointType
+
+    deploiements = []
+    for h, flow in flows_disponibles():
+        deploiements.append(
+            flow.to_deployment(
+                name=h.flow,
+                schedule=CronSchedule(cron=h.cron, timezone=h.fuseau),
+                # Une relève encore en cours quand la suivante arrive : la nouvelle est
+                # annulée plutôt que mise en file, pour ne jamais relever deux fois à la fois.
+                concurrency_limit=ConcurrencyLimitConfig(
+                    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                ),
+                description=f"{h.description} ({h.fuseau})",
+                tags=["courrier"],
+                # Le flow est retrouvé par son module installé, quel que soit le dossier courant.
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return deploiements
+
+
+# --- Le serveur Prefect enfant (une seule machine) ------------------------------------------
+
+
+def _port_libre(prefere: int) -> int:
+    for port in (prefere, 0):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # comme uvicorn
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise CourrierErreur("Aucun port libre sur 127.0.0.1 pour le serveur Prefect.")
+
+
+def _sain(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as reponse:
+            return bool(reponse.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _arreter(processus: subprocess.Popen[bytes]) -> None:
+    """SIGTERM au groupe du serveur (il s'arrête en ~2 s), puis SIGKILL s'il traîne."""
+    if processus.poll() is not None:
+        return
+    try:
+        os.killpg(processus.pid, signal.SIGTERM)
+        processus.wait(timeout=DELAI_ARRET_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(processus.pid, signal.SIGKILL)
+        processus.wait(timeout=DELAI_ARRET_S)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def serveur_prefect(donnees: Path) -> Iterator[str]:
+    """Un serveur Prefect sur 127.0.0.1, enfant de ce processus ; rend l'URL de son API."""
+    journaux = donnees / "journaux"
+    journaux.mkdir(parents=True, exist_ok=True)
+    port = _port_libre(PORT_PREFERE)
+    url = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    commande = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with (journaux / "prefect-serveur.log").open("ab") as sortie:
+        processus = subprocess.Popen(
+            [*commande, "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=sortie,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # son propre groupe : un seul SIGTERM l'arrête en entier
+        )
+    try:
+        fin = time.monotonic() + DELAI_DEMARRAGE_S
+        while not _sain(url):
+            if processus.poll() is not None:
+                raise CourrierErreur(
+                    f"Le serveur Prefect s'est arrêté au démarrage (code {processus.returncode}) ;"
+                    f" voir {journaux / 'prefect-serveur.log'}."
+                )
+            if time.monotonic() > fin:
+                raise CourrierErreur(
+                    f"Le serveur Prefect ne répond pas après {DELAI_DEMARRAGE_S:.0f} s ;"
+                    f" voir {journaux / 'prefect-serveur.log'}."
+                )
+            time.sleep(0.25)
+        yield url
+    finally:
+        _arreter(processus)
+
+
+def _sigterm_comme_ctrl_c(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # systemd arrête par SIGTERM : même sortie propre que Ctrl+C
+
+
+def fichier_api_url(donnees: Path) -> Path:
+    """Où `servir` écrit l'adresse de l'API qu'il utilise (pour les autres commandes, les tests)."""
+    return donnees / "prefect" / "api_url"
+
+
+def servir(donnees: Path, annoncer: Any = print) -> None:
+    """Sert les déploiements jusqu'à SIGTERM ou Ctrl+C, avec un serveur Prefect enfant si besoin.
+
+    `annoncer` reçoit une phrase quand tout est prêt (l'adresse de l'API)."""
+    deja = os.environ.get("PREFECT_API_URL", "").strip()
+    precedent = signal.signal(signal.SIGTERM, _sigterm_comme_ctrl_c)
+    try:
+        if deja:
+            _servir_sur(deja, donnees, annoncer)
+        else:
+            with serveur_prefect(donnees) as url:
+                _servir_sur(url, donnees, annoncer)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, precedent)
+        fichier_api_url(donnees).unlink(missing_ok=True)
+
+
+def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
+    # Les exécutions partent dans des sous-processus qui lisent l'environnement ; ce processus-ci
+    # a peut-être déjà lu ses réglages Prefect : les deux sont mis à jour.
+    os.environ["PREFECT_API_URL"] = url
+    from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    class RunnerArretPropre(Runner):
+        # Celui de Prefect 3.8 appelle `stop()` sans l'attendre puis `sys.exit` : les horaires
+        # ne sont pas mis en pause. Comme Ctrl+C, l'arrêt passe par la sortie de `start()`.
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            # À l'arrêt, asyncio journalise (niveau ERROR, avec trace) l'annulation des
+            # connexions du canal de contrôle du Runner : sans conséquence, donc tue.
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+            raise KeyboardInterrupt
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        deploiements = construire_deploiements()
+        chemin = fichier_api_url(donnees)
+        chemin.parent.mkdir(parents=True, exist_ok=True)
+        chemin.write_text(url + "\n", encoding="utf-8")
+        noms = ", ".join(d.name for d in deploiements)
+        annoncer(f"Planification en service ({noms}) ; API Prefect : {url}.")
+        runner = RunnerArretPropre(pause_on_shutdown=True)
+        for d in deploiements:
+            runner.add_deployment(d)
+        asyncio.run(runner.start())
+
+
+# --- Plusieurs machines : inscrire les déploiements sur un serveur existant ------------------
+
+
+def installer(api_url: str, file: str = "courrier") -> list[str]:
+    """Crée ou met à jour les déploiements sur le serveur `api_url`, dans la file `file`.
+
+    La file (type « process ») est créée si elle n'existe pas ; un worker la sert :
+    `prefect worker start --pool courrier`, sur une machine où Courrier est installé.
+    Rend les noms des déploiements inscrits."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigurationErreur(
+            f"PREFECT_API_URL doit commencer par http:// ou https:// (reçu « {api_url} »)."
+        )
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        try:
+            with get_client(sync_client=True) as client:
+                try:
+                    client.read_work_pool(file)
+                except ObjectNotFound:
+                    client.create_work_pool(WorkPoolCreate(name=file, type="process"))
+            noms = []
+            for d in construire_deploiements():
+                d.apply(work_pool_name=file)
+                noms.append(f"{d.flow_name}/{d.name}")
+        except (OSError, RuntimeError) as e:
+            raise CourrierErreur(
+                f"Le serveur Prefect {api_url} ne répond pas ou refuse l'inscription : {e}"
+            ) from e
+    return noms

@@ -1,0 +1,188 @@
+"""Les horaires : déclarés une fois, lisibles en français, relus tels quels depuis l'API Prefect."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from courrier.cli import app
+from flows.planification import (
+    FUSEAU,
+    HORAIRES,
+    fichier_api_url,
+    flows_disponibles,
+    lignes_horaires,
+)
+
+CRONS_ATTENDUS = {"releve": "0 2 * * *", "digest": "30 7 * * 1-5", "envoi": "*/15 8-18 * * 1-5"}
+
+
+def test_la_declaration_donne_chaque_flow_son_cron_a_paris() -> None:
+    assert {h.flow: h.cron for h in HORAIRES} == CRONS_ATTENDUS
+    assert {h.fuseau for h in HORAIRES} == {"Europe/Paris"} == {FUSEAU}
+    assert all(h.description for h in HORAIRES)
+
+
+def test_planifier_liste_affiche_les_horaires_en_francais(env_courrier: pytest.MonkeyPatch) -> None:
+    resultat = CliRunner().invoke(app, ["planifier", "--liste"])
+    assert resultat.exit_code == 0, resultat.output
+    assert "releve : chaque jour à 02:00 (Europe/Paris)" in resultat.output
+    assert "digest : du lundi au vendredi à 07:30 (Europe/Paris)" in resultat.output
+    assert resultat.output.count("\n") == len(HORAIRES) == len(lignes_horaires())
+
+
+def test_planifier_sans_serveur_dit_quoi_faire_en_une_phrase(
+    env_courrier: pytest.MonkeyPatch,
+) -> None:
+    env_courrier.delenv("PREFECT_API_URL", raising=False)
+    resultat = CliRunner().invoke(app, ["planifier"])
+    assert resultat.exit_code == 1
+    assert "--servir" in resultat.output and "PREFECT_API_URL" in resultat.output
+    assert "Traceback" not in resultat.output
+
+
+def _processus_ecoutant(port: int) -> list[int]:
+    """Les processus dont la ligne de commande est celle du serveur Prefect sur ce port."""
+    trouves = []
+    for entree in Path("/proc").iterdir():
+        if not entree.name.isdigit():
+            continue
+        try:
+            ligne = (entree / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"server" in ligne and str(port).encode() in ligne:
+            trouves.append(int(entree.name))
+    return trouves
+
+
+def _port_ouvert(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def _deux_releves_a_la_fois(url: str) -> list[tuple[str, str]]:
+    """Deux exécutions de `releve` demandées ensemble ; leurs états finaux."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        async with get_client() as client:
+            d = await client.read_deployment_by_name("releve/releve")
+            ids = [(await client.create_flow_run_from_deployment(d.id)).id for _ in range(2)]
+            fin = time.monotonic() + 60
+            while time.monotonic() < fin:
+                runs = [await client.read_flow_run(i) for i in ids]
+                if all(r.state and r.state.is_final() for r in runs):
+                    break
+                await asyncio.sleep(0.5)
+            return sorted((r.state_name or "", (r.state and r.state.message) or "") for r in runs)
+
+
+async def _lire_deploiements(url: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        async with get_client() as client:
+            return list(await client.read_deployments())
+
+
+@pytest.mark.lent
+@pytest.mark.timeout(120)
+def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_proprement(
+    tmp_path: Path,
+) -> None:
+    donnees = tmp_path / "donnees"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
+    env |= {
+        "COURRIER_DONNEES": str(donnees),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "DO_NOT_TRACK": "1",
+    }
+    debut = time.monotonic()
+    processus = subprocess.Popen(
+        [sys.executable, "-m", "courrier", "planifier", "--servir"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        chemin = fichier_api_url(donnees)
+        deploiements: list[Any] = []
+        while time.monotonic() - debut < 90:
+            assert processus.poll() is None, processus.communicate()
+            if chemin.is_file():
+                url = chemin.read_text(encoding="utf-8").strip()
+                deploiements = asyncio.run(_lire_deploiements(url))
+                if len(deploiements) >= len(flows_disponibles()):
+                    break
+            time.sleep(0.5)
+        pret = time.monotonic() - debut
+        # `envoi` n'existe pas encore : seuls les flows présents ont un déploiement.
+        attendus = {h.flow: h.cron for h, _ in flows_disponibles()}
+        assert {"releve", "digest"} <= set(attendus)
+        lus = {d.name: d for d in deploiements}
+        assert set(lus) == set(attendus)
+        for nom, cron in attendus.items():
+            d = lus[nom]
+            assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in d.schedules] == [
+                (cron, "Europe/Paris", True)
+            ]
+            assert d.global_concurrency_limit is not None
+            assert d.global_concurrency_limit.limit == 1
+            assert d.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+        port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+        assert _processus_ecoutant(port)
+
+        # Le processus sert vraiment : une relève demandée tourne (le flow est retrouvé par son
+        # module) ; une seconde demandée en même temps est annulée, pas superposée.
+        etats = asyncio.run(_deux_releves_a_la_fois(url))
+        assert [nom for nom, _ in etats] == ["Cancelled", "Completed"], etats
+        assert "concurrency limit" in etats[0][1]
+    finally:
+        processus.send_signal(signal.SIGTERM)
+        sortie, erreur = processus.communicate(timeout=30)
+    assert processus.returncode == 0, erreur
+    texte = sortie.decode()
+    assert "Planification en service (releve, digest" in texte
+    assert "Planification arrêtée." in texte
+    assert "Traceback" not in erreur.decode()
+    assert not _port_ouvert(port)
+    assert _processus_ecoutant(port) == []
+    assert not chemin.exists()
+    print(f"prêt en {pret:.1f} s, arrêté en {time.monotonic() - debut - pret:.1f} s")
+
+
+@pytest.mark.lent
+@pytest.mark.timeout(120)
+def test_installer_inscrit_les_horaires_dans_une_file_sur_un_serveur_existant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.planification import installer, serveur_prefect
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    with serveur_prefect(tmp_path / "donnees") as url:
+        noms = installer(url, "courrier-essai")
+        assert noms == [f"{h.flow}/{h.flow}" for h, _ in flows_disponibles()]
+        installer(url, "courrier-essai")  # une deuxième fois : mis à jour, pas doublé
+        lus = {d.name: d for d in asyncio.run(_lire_deploiements(url))}
+    assert set(lus) == {h.flow for h, _ in flows_disponibles()}
+    for nom, d in lus.items():
+        assert d.work_pool_name == "courrier-essai"
+        assert d.entrypoint == f"flows.{nom}.{nom}"
+        assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [
+            (CRONS_ATTENDUS[nom], "Europe/Paris")
+        ]
