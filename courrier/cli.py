@@ -27,6 +27,7 @@ from courrier.erreurs import CourrierErreur
 
 if TYPE_CHECKING:
     from flows.releve import BilanReleve
+    from registre.modeles import Courrier
     from registre.registre import Registre
 
 app = typer.Typer(
@@ -217,7 +218,7 @@ def _afficher_bilan(bilan: BilanReleve) -> None:
         console.print(f"  • {numero} : {escape(raison[:300])}", highlight=False)
 
 
-def _afficher_registre(registre: Registre) -> None:
+def _afficher_registre(courriers: list[Courrier]) -> None:
     from registre.registre import heure_de_paris
 
     etroit = console.width < 120  # un terminal de 80 colonnes garde l'essentiel lisible
@@ -233,7 +234,7 @@ def _afficher_registre(registre: Registre) -> None:
     if not etroit:
         table.add_column("Catégorie", no_wrap=True)
     table.add_column("Statut", no_wrap=True, min_width=7)
-    for c in registre.courriers():
+    for c in courriers:
         recu = heure_de_paris(c.recu_le)
         ligne = [c.numero, recu[:10] if etroit else recu]
         if not etroit:
@@ -319,18 +320,15 @@ def demo(
     console.print(f"Démonstration dans {dossier}")
     bilan = _lancer_releve(r)
     _afficher_bilan(bilan)
-    _afficher_registre(_ouvrir_registre())
+    courriers = _ouvrir_registre().courriers()
+    _afficher_registre(courriers)
+    premier = courriers[0].numero if courriers else "AAAA-00001"
     console.print(
-        "Pour voir un courrier : "
-        f"COURRIER_DONNEES={r.donnees} courrier montrer {_premier_numero()}",
+        f"Pour voir un courrier : COURRIER_DONNEES={r.donnees} courrier montrer {premier}\n"
+        f"Pour voir les brouillons à valider : COURRIER_DONNEES={r.donnees} courrier file",
         highlight=False,
     )
     _taire_la_fermeture(r)
-
-
-def _premier_numero() -> str:
-    courriers = _ouvrir_registre().courriers()
-    return courriers[0].numero if courriers else "AAAA-00001"
 
 
 @app.command()
@@ -551,7 +549,7 @@ def registre_verifier() -> None:
 @commande
 def registre_lister() -> None:
     """Affiche le registre dans le terminal."""
-    _afficher_registre(_ouvrir_registre())
+    _afficher_registre(_ouvrir_registre().courriers())
 
 
 @app.command("digest")
