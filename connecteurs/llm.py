@@ -18,7 +18,8 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr, parsedate_to_datetime
@@ -224,8 +225,15 @@ transmise au service compétent ou qu'elle sera examinée ;
 class ClientLLM:
     """Un client OpenAI partagé par les fils d'exécution de l'appelant."""
 
-    def __init__(self, p: ParametresLLM) -> None:
+    def __init__(
+        self,
+        p: ParametresLLM,
+        limiteur: Callable[[], AbstractContextManager[object]] | None = None,
+    ) -> None:
+        """`limiteur` : une borne de plus, partagée entre machines (limite de concurrence
+        globale de Prefect quand la relève tourne sur plusieurs workers)."""
         self.p = p
+        self._limiteur = limiteur
         # Les nouvelles tentatives sont les nôtres (recul, Retry-After, message français).
         self._client = openai.OpenAI(
             base_url=p.url,
@@ -463,7 +471,7 @@ class ClientLLM:
             self._attendre_reprise()
             attente: float | None = None
             try:
-                with self._limite:
+                with self._limite, self._limiteur() if self._limiteur else nullcontext():
                     completion = self._client.chat.completions.create(
                         model=self.p.modele, messages=messages, **options
                     )

@@ -175,14 +175,9 @@ def _lancer_releve(r: Reglages) -> BilanReleve:
     return bilan
 
 
-NOMS_SOURCES = {
-    "imap": "Boîte IMAP",
-    "depot_scans": "Dossier des scans",
-    "depot_eml": "Dossier .eml / mbox",
-}
-
-
 def _afficher_bilan(bilan: BilanReleve) -> None:
+    from flows.releve import NOMS_SOURCES
+
     table = Table(title="Bilan de la relève")
     table.add_column("Source")
     table.add_column("Nouveaux", justify="right")

@@ -231,6 +231,10 @@ def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
             raise KeyboardInterrupt
 
     with temporary_settings(updates={PREFECT_API_URL: url}):
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            creer_limite_llm(client)
         deploiements = construire_deploiements()
         chemin = fichier_api_url(donnees)
         chemin.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +248,20 @@ def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
 
 
 # --- Plusieurs machines : inscrire les déploiements sur un serveur existant ------------------
+
+
+LIMITE_LLM = "courrier-llm"
+
+
+def creer_limite_llm(client: Any) -> None:
+    """La limite de concurrence globale des appels au LLM, à COURRIER_LLM_PARALLELE.
+
+    Avec plusieurs workers, chacun borne ses propres appels ; celle-ci borne leur somme, pour
+    rester sous le quota du fournisseur.
+    """
+    from courrier.config import reglages
+
+    client.upsert_global_concurrency_limit_by_name(LIMITE_LLM, reglages().llm_parallele)
 
 
 def installer(api_url: str, file: str = "courrier") -> list[str]:
@@ -268,6 +286,7 @@ def installer(api_url: str, file: str = "courrier") -> list[str]:
                     client.read_work_pool(file)
                 except ObjectNotFound:
                     client.create_work_pool(WorkPoolCreate(name=file, type="process"))
+                creer_limite_llm(client)
             noms = []
             for d in construire_deploiements():
                 d.apply(work_pool_name=file)

@@ -6,6 +6,8 @@ Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -96,7 +98,9 @@ def registre_courant() -> Registre:
     return _registre(r.url_base, str(r.donnees))
 
 
-def construire_analyseur(r: Reglages) -> Analyseur:
+def construire_analyseur(
+    r: Reglages, limiteur: Callable[[], AbstractContextManager[object]] | None = None
+) -> Analyseur:
     """Règles, accusés de réception, voix de la commune et, s'il est configuré, le LLM."""
     from connecteurs.llm import ClientLLM, ParametresLLM
 
@@ -112,7 +116,8 @@ def construire_analyseur(r: Reglages) -> Analyseur:
                 tentatives=r.llm_tentatives,
                 budget_jetons=r.llm_budget_jetons,
                 pseudonymiser=r.pseudonymisation,
-            )
+            ),
+            limiteur,
         )
     commune = Commune(
         nom=r.commune,
@@ -157,8 +162,18 @@ def extraire() -> BilanExtraction:
 def analyser() -> BilanAnalyse:
     r = reglages()
     return analyser_en_attente(
-        registre_courant(), construire_analyseur(r), r.llm_parallele, _rapport
+        registre_courant(), construire_analyseur(r, _limite_globale_llm), r.llm_parallele, _rapport
     )
+
+
+def _limite_globale_llm() -> AbstractContextManager[object]:
+    """Une place de la limite globale « courrier-llm » (créée par `courrier planifier`) ;
+    sans elle, rien n'est bloqué."""
+    from prefect.concurrency.sync import concurrency
+
+    from flows.planification import LIMITE_LLM
+
+    return concurrency(LIMITE_LLM, occupy=1, strict=False)
 
 
 @flow(name="releve", log_prints=False)
@@ -185,4 +200,57 @@ def releve() -> BilanReleve:
         bilan.sources.append(resultat)
     bilan.extraction = extraire()
     bilan.analyse = analyser()
+    _publier_bilan(bilan)
     return bilan
+
+
+NOMS_SOURCES = {
+    "imap": "Boîte IMAP",
+    "depot_scans": "Dossier des scans",
+    "depot_eml": "Dossier .eml / mbox",
+}
+
+
+def bilan_markdown(bilan: BilanReleve, url_publique: str | None) -> str:
+    """Le tableau de la nuit, en Markdown, pour l'interface de Prefect."""
+    lignes = [
+        "# Relève de la nuit",
+        "",
+        "| source | nouveaux | déjà enregistrés | en attente | erreurs |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for b in bilan.sources:
+        lignes.append(
+            f"| {NOMS_SOURCES.get(b.source, b.source)} | {b.nouveaux} | {b.doublons} | "
+            f"{b.en_attente} | {len(b.erreurs)} |"
+        )
+    ex, an = bilan.extraction, bilan.analyse
+    lignes += [
+        "",
+        f"Lecture : {ex.extraits} courrier(s) lu(s), {len(ex.en_erreur)} en erreur. "
+        f"Analyse : {an.analyses} courrier(s), dont {an.par_llm} par le LLM et {an.replis} par "
+        f"les règles faute de LLM ; {an.brouillons} brouillon(s) à valider.",
+    ]
+    erreurs = [(NOMS_SOURCES.get(b.source, b.source), r) for b in bilan.sources for r in b.erreurs]
+    erreurs += [*ex.en_erreur, *an.erreurs]
+    if erreurs:
+        lignes += ["", "## Erreurs", ""]
+        for qui, raison in erreurs:
+            lien = qui
+            if url_publique and "-" in qui and qui[:4].isdigit():
+                lien = f"[{qui}]({url_publique.rstrip('/')}/courrier/{qui})"
+            # Le texte vient de l'extérieur : une ligne, sans balises Markdown actives.
+            propre = " ".join(raison.split()).replace("|", "/").replace("[", "(")[:300]
+            lignes.append(f"- {lien} : {propre}")
+    return "\n".join(lignes) + "\n"
+
+
+def _publier_bilan(bilan: BilanReleve) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    r = reglages()
+    create_markdown_artifact(
+        key="releve-de-la-nuit",
+        markdown=bilan_markdown(bilan, r.url_publique),
+        description="Bilan de la relève : sources, lecture, analyse, erreurs",
+    )

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from courrier import config
+from flows.planification import LIMITE_LLM
 from tests import serveurs
 from tests.conftest import RACINE
 from tests.serveur_llm import ServeurLLM
@@ -63,10 +66,15 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_et_analyse_tout(
         "COURRIER_LLM_URL": serveur_llm.url,
         "COURRIER_LLM_MODELE": "modele-test",
         "COURRIER_LLM_PSEUDONYMISER": "oui",
+        "COURRIER_LLM_PARALLELE": "4",
         "COURRIER_COMMUNE": "Saint-Aubin-sur-Loire",
     }.items():
         env_courrier.setenv(cle, valeur)
     config.reglages.cache_clear()
+    serveur_llm.defaut = "lent:0.3"
+    # La limite globale (partagée par tous les workers) l'emporte sur COURRIER_LLM_PARALLELE=4.
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(LIMITE_LLM, 1)
 
     bilan = releve()
     assert [(b.source, b.nouveaux, b.erreurs) for b in bilan.sources] == [
@@ -90,6 +98,13 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_et_analyse_tout(
     assert "habitant0@exemple.fr" not in corps and "Habitant 0" not in corps
     analyses = [r for r in serveur_llm.requetes if r.get("response_format")]
     assert len(analyses) == 5
+    assert serveur_llm.concurrence_max == 1
+    # le bilan de la nuit est un artefact Markdown dans l'interface de Prefect
+    with get_client(sync_client=True) as client:
+        artefacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["releve-de-la-nuit"]))
+        )
+    assert artefacts and "| Boîte IMAP | 3 | 0 | 0 | 0 |" in str(artefacts[-1].data)
     assert registre.verifier() == []
 
     # La nuit suivante n'a rien de nouveau.
