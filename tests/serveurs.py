@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,3 +156,97 @@ def postgres() -> Iterator[str]:
             lancer([pg_ctl, "-D", str(donnees), "-m", "immediate", "-w", "stop"])
         finally:
             shutil.rmtree(dossier, ignore_errors=True)
+
+
+# --- Prefect : un vrai serveur et des workers, chacun dans son groupe de processus ----------
+
+
+def arreter_processus(processus: subprocess.Popen[bytes], signaux: int = 1) -> None:
+    """`signaux` SIGTERM au processus (un worker Prefect en veut deux), puis SIGKILL au groupe.
+
+    Le processus a été lancé avec `start_new_session=True` : son groupe contient aussi ce qu'il
+    a lancé (les exécutions d'un worker) ; rien n'y survit."""
+    import signal
+
+    for _ in range(signaux):
+        if processus.poll() is not None:
+            break
+        try:
+            processus.send_signal(signal.SIGTERM)
+            processus.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(processus.pid, signal.SIGKILL)  # ce qui resterait du groupe
+    if processus.poll() is None:
+        processus.wait(timeout=10)
+
+
+def _sain(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as reponse:
+            return bool(reponse.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def prefect_serveur(env: dict[str, str], journal: Path, delai: float = 90.0) -> Iterator[str]:
+    """`prefect server start` sur 127.0.0.1, port libre, journal dans `journal` ; rend l'URL de
+    l'API. `env` porte PREFECT_HOME (et, s'il le faut, la base de Prefect)."""
+    import sys
+
+    port = port_libre()
+    url = f"http://127.0.0.1:{port}/api"
+    commande = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with journal.open("ab") as sortie:
+        processus = subprocess.Popen(
+            [*commande, "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=sortie,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
+            start_new_session=True,
+        )
+    try:
+        fin = time.monotonic() + delai
+        while not _sain(url):
+            if processus.poll() is not None:
+                raise RuntimeError(f"le serveur Prefect s'est arrêté ; voir {journal}")
+            if time.monotonic() > fin:
+                raise RuntimeError(f"le serveur Prefect ne répond pas ; voir {journal}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        arreter_processus(processus, signaux=1)
+
+
+@contextmanager
+def prefect_worker(
+    pool: str, nom: str, env: dict[str, str], journal: Path, limite: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`prefect worker start --pool … --type process`, dans son propre groupe de processus.
+
+    `env` (PREFECT_API_URL, COURRIER_…) passe aux exécutions qu'il lance."""
+    import sys
+
+    commande = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool]
+    commande += ["--type", "process", "--name", nom]
+    if limite is not None:
+        commande += ["--limit", str(limite)]
+    with journal.open("ab") as sortie:
+        processus = subprocess.Popen(
+            commande,
+            stdin=subprocess.DEVNULL,
+            stdout=sortie,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        yield processus
+    finally:
+        arreter_processus(processus, signaux=2)

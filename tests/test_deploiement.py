@@ -1,0 +1,242 @@
+"""L'installation à plusieurs machines, en vrai sur 127.0.0.1 : PostgreSQL (pour Prefect et pour
+le registre), `prefect server start`, deux `prefect worker start --type process`, Dovecot.
+
+Une relève demandée par l'API est faite par un worker et écrit le registre dans PostgreSQL ;
+deux relèves à la fois, prises par les deux workers, ne font ni trou ni doublon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from registre.registre import Registre
+from tests import serveurs
+from tests.conftest import RACINE, client_imap
+from tests.test_source_imap import compter
+
+# Un nom propre à ce test : rien à confondre avec une autre exécution sur la même machine.
+FILE = f"courrier-essai-{uuid4().hex[:8]}"
+ARRIVEE = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+
+
+def _courriel(i: int) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Habitant {i} <habitant{i}@exemple.fr>"
+    m["To"] = "mairie@saint-aubin-sur-loire.fr"
+    m["Subject"] = f"Demande de stationnement n°{i}"
+    m["Message-ID"] = f"<stationnement-{i}@exemple.fr>"
+    m["Date"] = "Fri, 20 Nov 2026 22:00:00 +0100"
+    m.set_content(f"Madame, Monsieur,\nje demande une autorisation de stationnement ({i}).\n")
+    return m.as_bytes()
+
+
+def _deposer(d: serveurs.Dovecot, numeros: range) -> None:
+    client = client_imap(d)
+    for i in numeros:
+        client.append("INBOX", _courriel(i), msg_time=ARRIVEE + timedelta(minutes=i))
+    client.logout()
+
+
+def _creer_base(url_grappe: str, nom: str) -> str:
+    moteur = create_engine(url_grappe, isolation_level="AUTOCOMMIT")
+    with moteur.connect() as connexion:
+        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
+    moteur.dispose()
+    return url_grappe.rsplit("/", 1)[0] + f"/{nom}"
+
+
+def _avec_api(url: str) -> Any:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings(updates={PREFECT_API_URL: url})
+
+
+def _deploiement_sans_limite(url: str) -> str:
+    """Le même flow `releve`, sans la limite « une à la fois » : pour voir deux workers
+    travailler ensemble sur le même registre."""
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.types.entrypoint import EntrypointType
+
+    from flows.releve import releve
+
+    with _avec_api(url):
+        d = cast(
+            RunnerDeployment,
+            releve.to_deployment(
+                name="releve-concurrence", entrypoint_type=EntrypointType.MODULE_PATH
+            ),
+        )
+        d.apply(work_pool_name=FILE)
+    return "releve/releve-concurrence"
+
+
+async def _executer(url: str, nom: str, combien: int, delai: float) -> list[Any]:
+    """`combien` exécutions du déploiement demandées ensemble ; rendues une fois finies."""
+    from prefect.client.orchestration import get_client
+
+    with _avec_api(url):
+        async with get_client() as client:
+            d = await client.read_deployment_by_name(nom)
+            ids = await asyncio.gather(
+                *(client.create_flow_run_from_deployment(d.id) for _ in range(combien))
+            )
+            fin = time.monotonic() + delai
+            while True:
+                runs = [await client.read_flow_run(r.id) for r in ids]
+                if all(r.state and r.state.is_final() for r in runs):
+                    return runs
+                if time.monotonic() > fin:
+                    etats = [(str(r.id), r.state_name) for r in runs]
+                    raise AssertionError(f"exécutions non terminées après {delai:.0f} s : {etats}")
+                await asyncio.sleep(0.5)
+
+
+def _preneurs(journaux: dict[str, Path]) -> dict[UUID, str]:
+    """Quel worker a pris quelle exécution, d'après leurs journaux."""
+    motif = re.compile(r"Worker '([^']+)' submitting flow run '([0-9a-f-]{36})'")
+    pris: dict[UUID, str] = {}
+    for journal in journaux.values():
+        for nom, ident in motif.findall(journal.read_text(errors="replace")):
+            pris[UUID(ident)] = nom
+    return pris
+
+
+def _processus_restants(marques: list[str], environnement: str) -> list[str]:
+    """Les processus encore vivants dont la ligne de commande contient l'une des marques (le
+    serveur, les workers) ou dont l'environnement contient `environnement` (les workers et les
+    exécutions qu'ils ont lancées)."""
+    restants = []
+    for entree in Path("/proc").iterdir():
+        if not entree.name.isdigit() or int(entree.name) == os.getpid():
+            continue
+        try:
+            ligne = (entree / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            env = (entree / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(m in ligne for m in marques) or environnement.encode() in env:
+            restants.append(f"{entree.name}: {ligne}")
+    return restants
+
+
+def _verifier_registre(url_registre: str, donnees: Path, attendus: int) -> None:
+    registre = Registre.ouvrir(url_registre, donnees)
+    try:
+        courriers = registre.courriers()
+        assert len(courriers) == attendus
+        assert sorted(c.rang for c in courriers) == list(range(1, attendus + 1))
+        assert len({c.numero for c in courriers}) == attendus
+        assert sorted(c.message_id for c in courriers) == sorted(
+            f"<stationnement-{i}@exemple.fr>" for i in range(attendus)
+        )
+        assert {c.canal for c in courriers} == {"email"}
+        assert registre.verifier() == []
+    finally:
+        registre.fermer()
+
+
+@pytest.mark.lent
+@pytest.mark.timeout(240)
+def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: Path) -> None:
+    from flows.planification import installer
+
+    debut = time.monotonic()
+    donnees = tmp_path / "donnees"  # le dossier de données partagé par les workers
+    journaux = {nom: tmp_path / f"worker-{nom}.log" for nom in ("a", "b")}
+    journal_serveur = tmp_path / "prefect-serveur.log"
+    marques: list[str] = []
+    mesures: dict[str, float] = {}
+    try:
+        with serveurs.postgres() as grappe, serveurs.dovecot(["mairie"]) as imap:
+            url_registre = _creer_base(grappe, "courrier")
+            url_prefect = _creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
+            _deposer(imap, range(12))
+            base = {
+                k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))
+            }
+            base |= {
+                "PREFECT_HOME": str(tmp_path / "prefect"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+                "OMP_THREAD_LIMIT": "1",
+                "PYTHONPATH": str(RACINE),
+            }
+            env_serveur = base | {"PREFECT_API_DATABASE_CONNECTION_URL": url_prefect}
+            with serveurs.prefect_serveur(env_serveur, journal_serveur) as url:
+                port = url.rsplit(":", 1)[1].split("/", 1)[0]
+                marques += [f"--port {port}", f"--pool {FILE}"]
+                mesures["serveur prêt"] = time.monotonic() - debut
+                noms = installer(url, FILE)
+                assert "releve/releve" in noms
+                env_worker = base | {
+                    "PREFECT_API_URL": url,
+                    "PREFECT_WORKER_QUERY_SECONDS": "1",
+                    "COURRIER_BASE_DE_DONNEES": url_registre,
+                    "COURRIER_DONNEES": str(donnees),
+                    "COURRIER_IMAP_HOTE": "127.0.0.1",
+                    "COURRIER_IMAP_PORT": str(imap.port),
+                    "COURRIER_IMAP_UTILISATEUR": "mairie",
+                    "COURRIER_IMAP_MOT_DE_PASSE": imap.mot_de_passe,
+                    "COURRIER_IMAP_SECURITE": "aucune",
+                }
+                # Chaque worker fait une exécution à la fois : deux exécutions demandées
+                # ensemble vont à deux workers.
+                with (
+                    serveurs.prefect_worker(FILE, "a", env_worker, journaux["a"], limite=1),
+                    serveurs.prefect_worker(FILE, "b", env_worker, journaux["b"], limite=1),
+                ):
+                    # 1. Une relève demandée par l'API : faite par un worker, contre Dovecot,
+                    # écrite dans PostgreSQL (le worker passe son environnement COURRIER_… à
+                    # l'exécution : rien d'autre ne lui donne l'adresse du registre).
+                    t0 = time.monotonic()
+                    (run,) = asyncio.run(_executer(url, "releve/releve", 1, 90))
+                    mesures["une relève"] = time.monotonic() - t0
+                    assert run.state_name == "Completed", (run.state, _journaux(journaux))
+                    assert run.id in _preneurs(journaux)
+                    _verifier_registre(url_registre, donnees, 12)
+                    assert compter(imap, "INBOX") == 0
+                    assert compter(imap, "Traité") == 12
+
+                    # 2. Deux relèves à la fois sur le même registre et la même boîte.
+                    nom = _deploiement_sans_limite(url)
+                    _deposer(imap, range(12, 32))
+                    t0 = time.monotonic()
+                    runs = asyncio.run(_executer(url, nom, 2, 90))
+                    mesures["deux relèves"] = time.monotonic() - t0
+                    assert [r.state_name for r in runs] == ["Completed"] * 2, (
+                        [r.state for r in runs],
+                        _journaux(journaux),
+                    )
+                    preneurs = _preneurs(journaux)
+                    assert {preneurs.get(r.id) for r in runs} == {"a", "b"}, preneurs
+                    # Elles se sont chevauchées : chacune a commencé avant la fin de l'autre.
+                    a, b = runs
+                    assert a.start_time and b.start_time and a.end_time and b.end_time
+                    assert a.start_time < b.end_time and b.start_time < a.end_time
+                    _verifier_registre(url_registre, donnees, 32)
+                    assert compter(imap, "INBOX") == 0
+                    assert compter(imap, "Traité") == 32
+    finally:
+        restants = _processus_restants(marques, f"COURRIER_DONNEES={donnees}")
+    assert restants == []
+    if marques:
+        with serveurs.socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", int(marques[0].split()[1]))) != 0
+    mesures["total"] = time.monotonic() - debut
+    print(", ".join(f"{k} : {v:.1f} s" for k, v in mesures.items()), file=sys.stderr)
+
+
+def _journaux(journaux: dict[str, Path]) -> str:
+    return "\n".join(p.read_text(errors="replace")[-3000:] for p in journaux.values())
