@@ -99,3 +99,11 @@ def test_un_oui_non_invalide_nomme_sa_variable(env_courrier: pytest.MonkeyPatch)
     env_courrier.setenv("COURRIER_LLM_PSEUDONYMISER", "peut-être")
     with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_PSEUDONYMISER doit valoir oui"):
         config.charger()
+
+
+def test_chaque_reglage_est_documente_dans_l_exemple_de_configuration() -> None:
+    exemple = (Path(__file__).resolve().parents[1] / "deploiement" / ".env.exemple").read_text(
+        encoding="utf-8"
+    )
+    manquants = [n for n in config.Reglages.model_fields if f"COURRIER_{n.upper()}" not in exemple]
+    assert manquants == []
