@@ -408,7 +408,11 @@ def test_un_nul_et_un_en_tete_d_un_mega_octet_ne_passent_pas(ocr: Tesseract) -> 
     resultat = extraire(contenu, ocr)
     assert resultat.texte == "Bonjour, je voudrais réserver la salle des fêtes."
     assert resultat.entetes == entetes
-    assert resultat.erreurs == ["Un en-tête anormalement long (1,0 Mo) a été coupé à 64 Ko."]
+    assert resultat.erreurs == [
+        "Un en-tête anormalement long (1,0 Mo) a été coupé à 64 Ko.",
+        "Les en-têtes du courriel contiennent des octets nuls (NUL) : ils sont retirés des "
+        "valeurs lues ; l'original est conservé tel quel.",
+    ]
 
 
 def bombe_zip(taille_mo: int = 200) -> bytes:

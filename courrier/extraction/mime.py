@@ -510,7 +510,18 @@ def extraire_courriel(
             )
         )
     contexte = _Contexte(deposer=deposer, limites=limites, ocr=ocr, erreurs=list(remarques))
+    if b"\x00" in _separer(contenu)[0]:
+        contexte.signaler(
+            "Les en-têtes du courriel contiennent des octets nuls (NUL) : ils sont retirés des "
+            "valeurs lues ; l'original est conservé tel quel."
+        )
     resultat = ResultatExtraction(entetes=_entetes_depuis(message))
+    destinataires = resultat.entetes.destinataires if resultat.entetes else ""
+    if destinataires.endswith("…") and len(destinataires) >= LONGUEURS["destinataires"] - 50:
+        contexte.signaler(
+            "La liste des destinataires est anormalement longue : seul son début est gardé "
+            "dans le registre ; l'original complet est conservé."
+        )
     texte, methode = _lire_message(message, contexte, 0)
     texte, raison = tronquer(texte, limites)
     resultat.texte = texte
@@ -805,6 +816,11 @@ def _nouvelle_piece(
         empreinte=contexte.deposer(octets),
     )
     contexte.pieces.append(piece)
+    if nom and (re.search(r"[/\\]", nom) or any(ord(c) < 32 or ord(c) == 127 for c in nom)):
+        contexte.signaler(
+            f"Le nom annoncé de la pièce jointe {rang} contenait un chemin ou des caractères "
+            f"de contrôle : il a été réduit à « {piece.nom} »."
+        )
     limites = contexte.limites
     if contexte.analysees >= limites.pieces_max:
         contexte.non_analysees += 1
