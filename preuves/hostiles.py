@@ -29,6 +29,8 @@ from email.message import EmailMessage
 from io import BytesIO
 from pathlib import Path
 
+from preuves.pdf import assembler_pdf
+
 TAILLE_BOMBE = 200 * 1024 * 1024  # octets de zéros dans le seul fichier de la bombe ZIP
 PAGES_PDF = 5_000
 COTE_IMAGE = 30_000
@@ -44,26 +46,6 @@ _MO = 1024 * 1024
 
 
 # --- PDF écrits à la main ---------------------------------------------------------------------
-
-
-def _pdf(objets: list[bytes], trailer: bytes = b"") -> bytes:
-    """Un PDF dont l'objet 1 est le catalogue ; table xref exacte."""
-    morceaux = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
-    position = len(morceaux[0])
-    decalages = []
-    for rang, objet in enumerate(objets, start=1):
-        bloc = b"%d 0 obj\n%s\nendobj\n" % (rang, objet)
-        decalages.append(position)
-        morceaux.append(bloc)
-        position += len(bloc)
-    xref = [b"xref\n0 %d\n0000000000 65535 f \n" % (len(objets) + 1)]
-    xref.extend(b"%010d 00000 n \n" % d for d in decalages)
-    morceaux.extend(xref)
-    morceaux.append(
-        b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n"
-        % (len(objets) + 1, trailer, position)
-    )
-    return b"".join(morceaux)
 
 
 def _flux(texte: bytes) -> bytes:
@@ -88,7 +70,7 @@ def pdf_pages(pages: int, texte: bytes = b"Courrier de la mairie, page de test")
         _POLICE,
         *([page] * pages),
     ]
-    return _pdf(objets)
+    return assembler_pdf(objets)
 
 
 def pdf_chiffre() -> bytes:
@@ -104,7 +86,7 @@ def pdf_chiffre() -> bytes:
         _POLICE,
         b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -44 >>" % (o, u),
     ]
-    return _pdf(objets, b"/Encrypt 6 0 R /ID [<%s> <%s>] " % (ident, ident))
+    return assembler_pdf(objets, b"/Encrypt 6 0 R /ID [<%s> <%s>] " % (ident, ident))
 
 
 # --- Images -----------------------------------------------------------------------------------

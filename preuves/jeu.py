@@ -16,6 +16,8 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from preuves.pdf import assembler_pdf
+
 ARRIVEE = datetime(2026, 11, 19, 22, 15, tzinfo=UTC)
 DPI = 150  # assez pour Tesseract, et l'OCR d'une lettre reste sous la seconde
 
@@ -164,13 +166,4 @@ def pdf_de_texte(titre: str) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    sortie = b"%PDF-1.4\n"
-    positions = []
-    for numero, objet in enumerate(objets, 1):
-        positions.append(len(sortie))
-        sortie += b"%d 0 obj\n" % numero + objet + b"\nendobj\n"
-    debut_xref = len(sortie)
-    sortie += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objets) + 1)
-    sortie += b"".join(b"%010d 00000 n \n" % p for p in positions)
-    sortie += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objets) + 1)
-    return sortie + b"startxref\n%d\n%%%%EOF\n" % debut_xref
+    return assembler_pdf(objets)

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from connecteurs.ocr import Tesseract
 from courrier.domaine import Limites, ResultatExtraction
 from courrier.extraction import extraire_document
+from preuves.pdf import assembler_pdf
 from tests.conftest import CORPUS
 
 SCANS = CORPUS / "scans"
@@ -188,16 +189,7 @@ def pdf_a_la_main(pages: list[bytes], ressources: list[bytes], chiffrement: byte
         )
         objets.append(b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream")
     objets.extend(ressources)
-    sortie = b"%PDF-1.4\n"
-    positions = []
-    for numero, objet in enumerate(objets, 1):
-        positions.append(len(sortie))
-        sortie += b"%d 0 obj\n" % numero + objet + b"\nendobj\n"
-    debut_xref = len(sortie)
-    sortie += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objets) + 1)
-    sortie += b"".join(b"%010d 00000 n \n" % p for p in positions)
-    sortie += b"trailer\n<< /Size %d /Root 1 0 R %s >>\n" % (len(objets) + 1, chiffrement)
-    return sortie + b"startxref\n%d\n%%%%EOF\n" % debut_xref
+    return assembler_pdf(objets, chiffrement)
 
 
 POLICE_PDF = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
