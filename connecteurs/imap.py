@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.imapclient import SEEN, SENT
 
 from courrier.domaine import Canal, ElementRecu
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
@@ -156,3 +157,77 @@ def _en_utc(moment: object) -> datetime:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
     return datetime.now(UTC)
+
+
+class BoiteEnvoyes:
+    """Le dossier « Envoyés » de la boîte de la mairie : on y dépose la copie de chaque réponse,
+    et on y cherche une réponse dont on ne sait pas si elle est partie (par son Message-ID)."""
+
+    def __init__(self, parametres: ParametresImap, dossier: str = "") -> None:
+        self.p = parametres
+        self._dossier_voulu = dossier
+        self._client: IMAPClient | None = None
+        self.dossier = ""
+
+    def _connecter(self) -> IMAPClient:
+        if self._client is not None:
+            return self._client
+        p = self.p
+        try:
+            contexte = ssl.create_default_context()
+            client = IMAPClient(
+                p.hote,
+                port=p.port,
+                ssl=p.securite == "ssl",
+                ssl_context=contexte,
+                timeout=p.delai_s,
+            )
+            if p.securite == "starttls":
+                client.starttls(contexte)
+            client.login(p.utilisateur, p.mot_de_passe)
+            dossier = self._dossier_voulu
+            if not dossier:
+                # RFC 6154 : le serveur désigne lui-même son dossier des messages envoyés.
+                trouve = client.find_special_folder(SENT)
+                dossier = trouve or "Sent"
+            if not client.folder_exists(dossier):
+                client.create_folder(dossier)
+        except LoginError as e:
+            raise ErreurImap(
+                f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."
+            ) from e
+        except (TimeoutError, ConnectionError, OSError) as e:
+            raise ErreurImapPassagere(
+                f"Le serveur IMAP {p.hote}:{p.port} ne répond pas ({e.__class__.__name__})."
+            ) from e
+        except IMAPClientError as e:
+            raise ErreurImap(f"Le serveur IMAP {p.hote} a refusé : {e}.") from e
+        self.dossier = dossier
+        self._client = client
+        return client
+
+    def deposer(self, message: bytes, moment: datetime) -> None:
+        """Ajoute la copie d'un message envoyé (marqué lu) au dossier « Envoyés »."""
+        client = self._connecter()
+        try:
+            client.append(self.dossier, message, flags=(SEEN,), msg_time=moment)
+        except (IMAPClientError, OSError) as e:
+            raise ErreurImapPassagere(
+                f"La copie n'a pas pu être déposée dans « {self.dossier} » : {e}."
+            ) from e
+
+    def contient(self, message_id: str) -> bool:
+        """Vrai si un message de ce Message-ID est dans le dossier « Envoyés »."""
+        client = self._connecter()
+        try:
+            client.select_folder(self.dossier, readonly=True)
+            return bool(client.search(["HEADER", "Message-ID", message_id]))
+        except (IMAPClientError, OSError) as e:
+            raise ErreurImapPassagere(f"Recherche impossible dans « {self.dossier} » : {e}.") from e
+
+    def fermer(self) -> None:
+        if self._client is None:
+            return
+        with contextlib.suppress(IMAPClientError, OSError):
+            self._client.logout()
+        self._client = None

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from courrier.analyse import Commune
 from courrier.domaine import Limites
 from courrier.erreurs import ConfigurationErreur
 
@@ -40,6 +41,8 @@ class Reglages(BaseSettings):
     imap_securite: Literal["ssl", "starttls", "aucune"] = "ssl"
     imap_dossier: str = "INBOX"
     imap_dossier_traite: str = "Traité"
+    # Où déposer la copie des réponses envoyées ; vide : le dossier « \\Sent » du serveur.
+    imap_dossier_envoyes: str = ""
     imap_delai_s: float = Field(default=60.0, gt=0)
 
     depot_scans: Path | None = None
@@ -176,6 +179,17 @@ class Reglages(BaseSettings):
     @property
     def expediteur_mairie(self) -> str | None:
         return self.adresse_mairie or (self.commune_email.strip() or None)
+
+    def commune_de_la_mairie(self) -> Commune:
+        """La commune telle que les brouillons, les lettres et les réponses la nomment."""
+        return Commune(
+            nom=self.commune,
+            maire=self.maire,
+            adresse=self.commune_adresse.replace("\\n", "\n"),  # « \n » écrit dans un .env
+            telephone=self.commune_telephone,
+            email=self.commune_email,
+            signataire=self.signataire,
+        )
 
     @property
     def liste_destinataires_digest(self) -> list[str]:

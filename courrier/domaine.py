@@ -27,6 +27,19 @@ class Statut(enum.StrEnum):
     EXTRAIT = "extrait"  # texte lu (éventuellement en partie : voir `erreur`)
     ERREUR = "erreur"  # rien n'a pu être lu ; l'octet brut est gardé, la raison est dite
     ANALYSE = "analyse"  # classé, résumé ; ses brouillons éventuels attendent la secrétaire
+    REPONDU = "repondu"  # une réponse validée est partie (courriel) ou a été imprimée (papier)
+
+
+class StatutBrouillon(enum.StrEnum):
+    """La vie d'un brouillon : rien ne part sans qu'une personne l'ait validé."""
+
+    A_VALIDER = "a_valider"
+    VALIDE = "valide"  # validé pour un envoi par courriel ; l'envoi suivant le prendra
+    EN_ENVOI = "en_envoi"  # Message-ID et intention écrits, appel SMTP en cours
+    ENVOYE = "envoye"
+    A_VERIFIER = "a_verifier"  # envoi interrompu : la secrétaire doit vérifier s'il est parti
+    PAPIER = "papier"  # lettre PDF produite, à imprimer et poster
+    REJETE = "rejete"
 
 
 class TypeEvenement(enum.StrEnum):
@@ -38,6 +51,10 @@ class TypeEvenement(enum.StrEnum):
     ANALYSE = "analyse"
     BROUILLON = "brouillon"
     DIGEST = "digest"
+    CORRECTION = "correction"  # classement corrigé par une personne
+    DECISION = "decision"  # brouillon modifié, validé, rejeté
+    ENVOI = "envoi"  # réponse : intention, envoi, échec, vérification
+    COMPTE = "compte"  # compte de la page web créé, modifié
 
 
 @dataclass(frozen=True)

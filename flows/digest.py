@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connecteurs.smtp import ClientSmtp, ErreurSmtp, ParametresSmtp
+from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier.config import Reglages, reglages
 from courrier.digest import (
     PARIS,
@@ -30,6 +30,7 @@ from courrier.digest import (
     graphique_volumes,
 )
 from courrier.domaine import TypeEvenement
+from courrier.envoi import parametres_smtp
 from courrier.erreurs import ConfigurationErreur
 from flows.releve import _reessayer, registre_courant
 from registre.modeles import Courrier, Evenement
@@ -154,23 +155,6 @@ def preparer(
 
 
 # --- Envoi ---------------------------------------------------------------------------------
-
-
-def parametres_smtp(r: Reglages) -> ParametresSmtp:
-    """Les réglages d'envoi, ou une phrase qui nomme la variable manquante."""
-    if not r.smtp_hote:
-        raise ConfigurationErreur(
-            "COURRIER_SMTP_HOTE manque : c'est le serveur d'envoi de la mairie "
-            "(par exemple smtp.commune.fr)."
-        )
-    return ParametresSmtp(
-        hote=r.smtp_hote,
-        port=r.port_smtp,
-        utilisateur=r.smtp_utilisateur or "",
-        mot_de_passe=r.smtp_mot_de_passe.get_secret_value() if r.smtp_mot_de_passe else "",
-        securite=r.smtp_securite,
-        delai_s=r.smtp_delai_s,
-    )
 
 
 def adresses_digest(r: Reglages) -> tuple[str, list[str]]:

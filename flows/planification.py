@@ -55,8 +55,6 @@ class Horaire:
 HORAIRES: tuple[Horaire, ...] = (
     Horaire("releve", "flows.releve", "0 2 * * *", "chaque jour à 02:00"),
     Horaire("digest", "flows.digest", "30 7 * * 1-5", "du lundi au vendredi à 07:30"),
-    # Le flow `envoi` n'existe pas encore : son horaire est déclaré ici, mais son déploiement
-    # n'est créé que lorsque le module flows/envoi.py existe (voir flows_disponibles).
     Horaire(
         "envoi",
         "flows.envoi",

@@ -94,6 +94,8 @@ class Courrier(Base):
     alertes: Mapped[str] = mapped_column(Text, default="")  # identifiants séparés par des virgules
     analyse: Mapped[str] = mapped_column(Text, default="")
     analyse_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    # Réponse partie (courriel accepté par le serveur d'envoi, ou lettre papier produite).
+    repondu_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
 
     pieces: Mapped[list[Piece]] = relationship(
         back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"
@@ -144,8 +146,45 @@ class BrouillonLigne(Base):
     statut: Mapped[str] = mapped_column(String(16), default="a_valider", index=True)
     dates: Mapped[str] = mapped_column(Text, default="{}")  # JSON : reception, decision_implicite…
     cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    # Décision humaine et envoi. Tout est vide (ou NULL) tant que rien n'est décidé : un champ
+    # vide n'entre pas dans le sceau, les brouillons scellés avant cette migration restent
+    # vérifiables.
+    mode: Mapped[str] = mapped_column(String(16), default="")  # courriel, papier
+    decide_par: Mapped[str] = mapped_column(String(128), default="")
+    decide_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    raison: Mapped[str] = mapped_column(Text, default="")  # motif du rejet, dernier échec d'envoi
+    message_id_envoi: Mapped[str] = mapped_column(Text, default="")
+    tentatives: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    envoye_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    lettre_empreinte: Mapped[str] = mapped_column(String(64), default="")  # PDF dans l'archive
 
     courrier: Mapped[Courrier] = relationship(back_populates="brouillons")
+
+
+class Utilisateur(Base):
+    """Un compte de la page web : secrétaire, maire ou administrateur."""
+
+    __tablename__ = "utilisateurs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nom: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # secretaire, maire, admin
+    hachage: Mapped[str] = mapped_column(Text)  # argon2id
+    actif: Mapped[bool] = mapped_column(Boolean, default=True)
+    cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    derniere_connexion: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+
+
+class SessionWeb(Base):
+    """Une session ouverte : le cookie porte le jeton, la base n'en garde que l'empreinte."""
+
+    __tablename__ = "sessions_web"
+
+    jeton: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 du jeton
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateurs.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    expire_le: Mapped[datetime] = mapped_column(HorodatageUTC())
 
 
 class EnvoiDigest(Base):

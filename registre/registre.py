@@ -20,12 +20,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.analyse import Analyse, Brouillon, CourrierALire
+from courrier.analyse import CATEGORIES, Analyse, Brouillon, CourrierALire, Urgence
 from courrier.domaine import (
     ElementRecu,
     EntetesCourrier,
     ResultatExtraction,
     Statut,
+    StatutBrouillon,
     TypeEvenement,
 )
 from courrier.erreurs import RegistreErreur
@@ -49,6 +50,16 @@ PARIS = ZoneInfo("Europe/Paris")
 # Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
 ACTEUR_RELEVE = "releve"
+ACTEUR_ENVOI = "envoi"
+LIBELLES_STATUT_BROUILLON = {
+    StatutBrouillon.A_VALIDER: "à valider",
+    StatutBrouillon.VALIDE: "validé",
+    StatutBrouillon.EN_ENVOI: "en cours d'envoi",
+    StatutBrouillon.ENVOYE: "envoyé",
+    StatutBrouillon.A_VERIFIER: "envoi à vérifier",
+    StatutBrouillon.PAPIER: "lettre imprimée",
+    StatutBrouillon.REJETE: "rejeté",
+}
 
 
 @dataclass(frozen=True)
@@ -478,6 +489,311 @@ class Registre:
             ).all()
             return [(c, b) for c, b in lignes]
 
+    # --- Décisions de la secrétaire --------------------------------------------------------
+
+    def brouillon(self, ident: int) -> tuple[Courrier, BrouillonLigne] | None:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            ligne = session.get(BrouillonLigne, ident)
+            if ligne is None:
+                return None
+            courrier = session.get_one(Courrier, ligne.courrier_id, options=CHARGER_TOUT)
+            return courrier, ligne
+
+    @contextmanager
+    def _sur_brouillon(
+        self, ident: int
+    ) -> Iterator[tuple[Session, TeteJournal, Courrier, BrouillonLigne]]:
+        with self._transaction() as (session, tete):
+            ligne = session.get(BrouillonLigne, ident)
+            if ligne is None:
+                raise RegistreErreur(f"Le brouillon n°{ident} n'existe pas.")
+            courrier = session.get_one(Courrier, ligne.courrier_id, options=CHARGER_TOUT)
+            # La ligne chargée avec le courrier est la même instance (carte d'identité).
+            yield session, tete, courrier, ligne
+
+    def _decision(
+        self,
+        session: Session,
+        tete: TeteJournal,
+        courrier: Courrier,
+        ligne: BrouillonLigne,
+        type_: TypeEvenement,
+        acteur: str,
+        details: dict[str, Any],
+    ) -> None:
+        session.flush()
+        self._evenement(
+            session,
+            tete,
+            type_,
+            acteur,
+            {"brouillon": ligne.rang, **details},
+            courrier=courrier,
+            etat=sceau(courrier),
+        )
+
+    def corriger_analyse(
+        self,
+        numero: str,
+        acteur: str,
+        *,
+        categorie: str | None = None,
+        service: str | None = None,
+        urgence: str | None = None,
+    ) -> dict[str, tuple[str, str]]:
+        """Corrige le classement ; rend les champs changés (avant, après)."""
+        if categorie is not None and categorie not in CATEGORIES:
+            raise RegistreErreur(f"Catégorie inconnue : « {categorie} ».")
+        if urgence is not None and urgence not in {u.value for u in Urgence}:
+            raise RegistreErreur(f"Urgence inconnue : « {urgence} ».")
+        with self._transaction() as (session, tete):
+            courrier = session.execute(
+                select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
+            ).scalar_one_or_none()
+            if courrier is None:
+                raise RegistreErreur(f"Le courrier {numero} n'est pas au registre.")
+            changes: dict[str, tuple[str, str]] = {}
+            for champ, valeur in (
+                ("categorie", categorie),
+                ("service", service),
+                ("urgence", urgence),
+            ):
+                if valeur is None:
+                    continue
+                valeur = _propre(valeur).strip()[:120]
+                avant = getattr(courrier, champ) or ""
+                if valeur != avant:
+                    changes[champ] = (avant, valeur)
+                    setattr(courrier, champ, valeur)
+            if not changes:
+                return {}
+            session.flush()
+            self._evenement(
+                session,
+                tete,
+                TypeEvenement.CORRECTION,
+                acteur,
+                {champ: {"avant": a, "apres": b} for champ, (a, b) in changes.items()},
+                courrier=courrier,
+                etat=sceau(courrier),
+            )
+            return changes
+
+    def modifier_brouillon(self, ident: int, acteur: str, objet: str, corps: str) -> bool:
+        """Enregistre le texte corrigé d'un brouillon encore modifiable ; faux si rien ne change."""
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "modifié")
+            objet, corps = _propre(objet).strip()[:300], _texte_brouillon(corps)
+            if not corps:
+                raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
+            if (objet, corps) == (ligne.objet, ligne.corps):
+                return False
+            ligne.objet, ligne.corps = objet, corps
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.DECISION,
+                acteur,
+                {"action": "modifie", "caracteres": len(corps)},
+            )
+            return True
+
+    def valider_brouillon(
+        self,
+        ident: int,
+        acteur: str,
+        mode: str,
+        objet: str | None = None,
+        corps: str | None = None,
+    ) -> BrouillonLigne:
+        """Valide un brouillon (avec son dernier texte) pour un envoi par courriel ou sur papier.
+
+        Par courriel, il faut une adresse électronique ; l'envoi lui-même se fait ensuite
+        (flow `envoi`). Sur papier, la lettre PDF est produite puis consignée (`consigner_lettre`).
+        """
+        if mode not in ("courriel", "papier"):
+            raise RegistreErreur(f"Mode de réponse inconnu : « {mode} ».")
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "validé")
+            if objet is not None:
+                ligne.objet = _propre(objet).strip()[:300]
+            if corps is not None:
+                ligne.corps = _texte_brouillon(corps)
+            if not ligne.corps:
+                raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
+            if mode == "courriel":
+                adresse = adresse_de_reponse(courrier, ligne)
+                if not adresse:
+                    raise RegistreErreur(
+                        "Ce courrier n'a pas d'adresse électronique où répondre : "
+                        "choisissez la réponse papier."
+                    )
+                ligne.destinataire = adresse
+            ligne.mode = mode
+            ligne.statut = StatutBrouillon.VALIDE.value
+            ligne.decide_par = _propre(acteur)[:128]
+            ligne.decide_le = maintenant()
+            ligne.raison = ""
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.DECISION,
+                acteur,
+                {"action": "valide", "mode": mode},
+            )
+            return ligne
+
+    def rejeter_brouillon(self, ident: int, acteur: str, raison: str) -> None:
+        raison = " ".join(_propre(raison).split())[:500]
+        if not raison:
+            raise RegistreErreur("Dites pourquoi le brouillon est rejeté.")
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            _exiger(
+                ligne,
+                {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE, StatutBrouillon.A_VERIFIER},
+                "rejeté",
+            )
+            ligne.statut = StatutBrouillon.REJETE.value
+            ligne.raison = raison
+            ligne.decide_par = _propre(acteur)[:128]
+            ligne.decide_le = maintenant()
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.DECISION,
+                acteur,
+                {"action": "rejete", "raison": raison},
+            )
+
+    def consigner_lettre(self, ident: int, acteur: str, pdf: bytes) -> str:
+        """Garde la lettre PDF d'une réponse papier validée dans l'archive ; rend son empreinte."""
+        empreinte = self.archive.deposer(pdf)
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            _exiger(ligne, {StatutBrouillon.VALIDE, StatutBrouillon.PAPIER}, "imprimé")
+            if ligne.mode != "papier":
+                raise RegistreErreur("Ce brouillon a été validé pour un envoi par courriel.")
+            moment = maintenant()
+            ligne.statut = StatutBrouillon.PAPIER.value
+            ligne.lettre_empreinte = empreinte
+            ligne.envoye_le = ligne.envoye_le or moment
+            courrier.repondu_le = courrier.repondu_le or moment
+            courrier.statut = Statut.REPONDU.value
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.ENVOI,
+                acteur,
+                {"etape": "lettre", "empreinte": empreinte, "taille": len(pdf)},
+            )
+        return empreinte
+
+    # --- Envoi des réponses ----------------------------------------------------------------
+
+    def brouillons_par_statut(self, *statuts: StatutBrouillon) -> list[int]:
+        with Session(self.moteur) as session:
+            return list(
+                session.execute(
+                    select(BrouillonLigne.id)
+                    .where(BrouillonLigne.statut.in_([s.value for s in statuts]))
+                    .order_by(BrouillonLigne.id)
+                ).scalars()
+            )
+
+    def reserver_envoi(self, ident: int, message_id: str) -> bool:
+        """Écrit le Message-ID et l'intention d'envoyer, AVANT l'appel SMTP.
+
+        Faux si le brouillon n'est plus à envoyer (déjà pris par un autre envoi, rejeté…).
+        """
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            if ligne.statut != StatutBrouillon.VALIDE.value or ligne.mode != "courriel":
+                return False
+            ligne.statut = StatutBrouillon.EN_ENVOI.value
+            ligne.message_id_envoi = message_id
+            ligne.tentatives = (ligne.tentatives or 0) + 1
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.ENVOI,
+                ACTEUR_ENVOI,
+                {"etape": "prepare", "message_id": message_id, "tentative": ligne.tentatives},
+            )
+            return True
+
+    def confirmer_envoi(self, ident: int, comment: str, acteur: str = ACTEUR_ENVOI) -> None:
+        """Le serveur a accepté la réponse (ou elle est retrouvée dans « Envoyés »)."""
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            if ligne.statut == StatutBrouillon.ENVOYE.value:
+                return
+            _exiger(ligne, {StatutBrouillon.EN_ENVOI, StatutBrouillon.A_VERIFIER}, "confirmé")
+            moment = maintenant()
+            ligne.statut = StatutBrouillon.ENVOYE.value
+            ligne.envoye_le = moment
+            ligne.raison = ""
+            courrier.repondu_le = courrier.repondu_le or moment
+            courrier.statut = Statut.REPONDU.value
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.ENVOI,
+                acteur,
+                {"etape": "envoye", "message_id": ligne.message_id_envoi, "comment": comment},
+            )
+
+    def echec_envoi(self, ident: int, raison: str, rien_envoye: bool) -> None:
+        """L'envoi a échoué. Rien n'est parti : le brouillon redevient « validé » et le prochain
+        envoi réessaiera. Un doute (coupure pendant l'envoi) : la secrétaire doit vérifier."""
+        raison = " ".join(_propre(raison).split())[:500]
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            if ligne.statut != StatutBrouillon.EN_ENVOI.value:
+                return
+            ligne.raison = raison
+            if rien_envoye:
+                ligne.statut = StatutBrouillon.VALIDE.value
+                etape = "echec"
+            else:
+                ligne.statut = StatutBrouillon.A_VERIFIER.value
+                etape = "a_verifier"
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.ENVOI,
+                ACTEUR_ENVOI,
+                {"etape": etape, "raison": raison, "message_id": ligne.message_id_envoi},
+            )
+
+    def verification_faite(self, ident: int, acteur: str, parti: bool) -> None:
+        """La secrétaire a vérifié un envoi douteux : parti (rien à faire) ou à renvoyer."""
+        if parti:
+            self.confirmer_envoi(ident, "vérifié par la secrétaire", acteur=acteur)
+            return
+        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+            _exiger(ligne, {StatutBrouillon.A_VERIFIER}, "renvoyé")
+            ligne.statut = StatutBrouillon.VALIDE.value
+            ligne.raison = ""
+            self._decision(
+                session,
+                tete,
+                courrier,
+                ligne,
+                TypeEvenement.DECISION,
+                acteur,
+                {"action": "a_renvoyer"},
+            )
+
     # --- Digest du maire -------------------------------------------------------------------
 
     def reserver_digest(self, jour: date, destinataires: str, message_id: str) -> bool:
@@ -647,6 +963,30 @@ class Registre:
                         + ("…" if len(manquants) > 10 else "")
                     )
         return anomalies
+
+
+def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
+    """L'adresse électronique où répondre : celle du brouillon, sinon celle de l'expéditeur."""
+    for candidat in (ligne.destinataire, courrier.expediteur_adresse):
+        candidat = (candidat or "").strip()
+        if "@" in candidat and "\n" not in candidat and " " not in candidat:
+            return candidat
+    return ""
+
+
+def _exiger(ligne: BrouillonLigne, permis: set[StatutBrouillon], action: str) -> None:
+    if ligne.statut not in {s.value for s in permis}:
+        etat = LIBELLES_STATUT_BROUILLON.get(StatutBrouillon(ligne.statut), ligne.statut)
+        raise RegistreErreur(
+            f"Le brouillon n°{ligne.id} est « {etat} » : il ne peut plus être {action}."
+        )
+
+
+def _texte_brouillon(texte: str) -> str:
+    # Fins de ligne unifiées, caractères de contrôle retirés (sauf tabulation et saut de ligne).
+    texte = _propre(texte).replace("\r\n", "\n").replace("\r", "\n")
+    texte = "".join(c for c in texte if c in "\n\t" or c.isprintable())
+    return texte.strip()[:20000]
 
 
 def details(evenement: Evenement) -> dict[str, Any]:

@@ -5,6 +5,8 @@ Dovecot (IMAP) et PostgreSQL viennent des paquets Debian installés par `make te
 
 from __future__ import annotations
 
+import asyncio
+import email
 import glob
 import os
 import shutil
@@ -14,8 +16,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from connecteurs.smtp import ParametresSmtp
 
 MOT_DE_PASSE = "secret-de-test"
 
@@ -250,3 +259,56 @@ def prefect_worker(
         yield processus
     finally:
         arreter_processus(processus, signaux=2)
+
+
+# --- Serveur SMTP de test ---------------------------------------------------------------------
+
+
+@dataclass
+class Boite:
+    """Le gestionnaire aiosmtpd : garde chaque message reçu ; peut refuser ou faire attendre."""
+
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    refus_rcpt: str | None = None  # p. ex. "550 5.1.1 inconnu"
+    attente_data_s: float = 0.0
+
+    async def handle_RCPT(  # nom imposé par aiosmtpd
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.refus_rcpt:
+            return self.refus_rcpt
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.attente_data_s:
+            await asyncio.sleep(self.attente_data_s)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepte"
+
+
+@dataclass
+class ServeurSmtp:
+    boite: Boite
+    port: int
+
+    def parametres(self, delai_s: float = 5.0) -> ParametresSmtp:
+        return ParametresSmtp("127.0.0.1", self.port, securite="aucune", delai_s=delai_s)
+
+    def lus(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(contenu, policy=default)
+            for _, _, contenu in self.boite.messages
+        ]
+
+
+@contextmanager
+def serveur_smtp() -> Iterator[ServeurSmtp]:
+    """Un vrai serveur SMTP (aiosmtpd) sur 127.0.0.1, qui garde ce qu'il reçoit."""
+    boite = Boite()
+    controleur = Controller(boite, hostname="127.0.0.1", port=port_libre())
+    controleur.start()
+    try:
+        yield ServeurSmtp(boite, controleur.port)
+    finally:
+        controleur.stop()

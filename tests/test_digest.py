@@ -3,23 +3,19 @@ serveur SMTP (aiosmtpd) sur 127.0.0.1, relu, puis relancé le même jour sans ri
 
 from __future__ import annotations
 
-import asyncio
-import email
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import default
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, ParametresSmtp
 from courrier import config
@@ -31,7 +27,7 @@ from courrier.erreurs import ConfigurationErreur
 from flows.digest import preparer, publier_digest
 from registre.registre import Registre
 from tests.conftest import RACINE
-from tests.serveurs import port_libre
+from tests.serveurs import ServeurSmtp, port_libre, serveur_smtp
 
 JOUR = date(2026, 11, 23)  # un lundi
 URL = "https://courrier.saint-aubin.example/"
@@ -39,56 +35,11 @@ MAIRE = "maire@saint-aubin.example"
 ADJOINT = "adjoint@saint-aubin.example"
 HOSTILE = "<script>alert(1)</script>"
 
-# --- Serveur SMTP de test ---------------------------------------------------------------------
-
-
-@dataclass
-class Boite:
-    """Le gestionnaire aiosmtpd : garde chaque message reçu ; peut refuser ou faire attendre."""
-
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    refus_rcpt: str | None = None  # p. ex. "550 5.1.1 inconnu"
-    attente_data_s: float = 0.0
-
-    async def handle_RCPT(  # nom imposé par aiosmtpd
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.refus_rcpt:
-            return self.refus_rcpt
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.attente_data_s:
-            await asyncio.sleep(self.attente_data_s)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepte"
-
-
-@dataclass
-class ServeurSmtp:
-    boite: Boite
-    port: int
-
-    def parametres(self, delai_s: float = 5.0) -> ParametresSmtp:
-        return ParametresSmtp("127.0.0.1", self.port, securite="aucune", delai_s=delai_s)
-
-    def lus(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(contenu, policy=default)  # type: ignore[misc]
-            for _, _, contenu in self.boite.messages
-        ]
-
 
 @pytest.fixture
 def smtp() -> Iterator[ServeurSmtp]:
-    boite = Boite()
-    controleur = Controller(boite, hostname="127.0.0.1", port=port_libre())
-    controleur.start()
-    try:
-        yield ServeurSmtp(boite, controleur.port)
-    finally:
-        controleur.stop()
+    with serveur_smtp() as serveur:
+        yield serveur
 
 
 # --- Registre garni ---------------------------------------------------------------------------

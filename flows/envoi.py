@@ -1,0 +1,63 @@
+"""Le flow `envoi` : les réponses validées partent, chacune une seule fois.
+
+Planifié toutes les 15 minutes aux heures ouvrées (`courrier planifier`). Le travail lui-même
+est dans courrier/envoi.py ; ici, Prefect ajoute de nouvelles tentatives espacées (10 s, 20 s,
+40 s) pour les pannes passagères où le serveur n'a rien accepté. Un doute sur l'envoi n'est
+jamais retenté : le brouillon passe « à vérifier ».
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from connecteurs.smtp import ErreurSmtpPassagere
+from courrier.config import reglages
+from courrier.envoi import BilanEnvoi, Envoyeur, boite_envoyes, verrou_envoi
+from flows.releve import registre_courant
+
+
+class EnvoiARetenter(ErreurSmtpPassagere):
+    """Le serveur d'envoi n'a rien accepté, pour une raison passagère."""
+
+
+@task(
+    name="envoyer une réponse",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_condition_fn=lambda _t, _r, state: isinstance(
+        state.result(raise_on_failure=False), EnvoiARetenter
+    ),
+    cache_policy=NO_CACHE,
+)
+def envoyer_reponse(envoyeur: Envoyeur, ident: int, bilan: BilanEnvoi) -> None:
+    essai = BilanEnvoi()
+    envoyeur.envoyer(ident, essai)
+    if ident in essai.passagers:
+        raise EnvoiARetenter(essai.echecs[-1] if essai.echecs else "échec passager")
+    bilan.envoyes += essai.envoyes
+    bilan.a_verifier += essai.a_verifier
+    bilan.echecs += essai.echecs
+
+
+@flow(name="envoi", log_prints=False)
+def envoi() -> BilanEnvoi:
+    """Reprend les envois interrompus, puis envoie toutes les réponses validées."""
+    r = reglages()
+    registre = registre_courant()
+    bilan = BilanEnvoi()
+    with verrou_envoi(registre, r.donnees, attente_s=300):
+        envoyeur = Envoyeur(registre, r, envoyes=boite_envoyes(r))
+        try:
+            envoyeur.reprendre(bilan)
+            for ident in envoyeur.a_envoyer():
+                try:
+                    envoyer_reponse(envoyeur, ident, bilan)
+                except EnvoiARetenter as e:
+                    # Tentatives épuisées : le brouillon reste « validé » avec sa raison ;
+                    # le prochain passage (dans 15 minutes) réessaiera.
+                    bilan.echecs.append(str(e))
+        finally:
+            envoyeur.fermer()
+    return bilan
