@@ -192,3 +192,16 @@ def test_deux_processus_qui_ouvrent_une_base_neuve_la_migrent_une_fois(
     assert [p.exitcode for p in processus] == [0, 0, 0]
     registre = Registre.ouvrir(url_base, tmp_path / "d")
     assert registre.enregistrer(element(b"premier"), None).numero.endswith("-00001")
+
+
+def test_les_migrations_donnent_exactement_les_tables_des_modeles(registre: Registre) -> None:
+    """Une colonne ajoutée au modèle sans migration (ou l'inverse) se voit ici, sur les deux
+    bases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from registre.modeles import Base
+
+    with registre.moteur.connect() as connexion:
+        ecarts = compare_metadata(MigrationContext.configure(connexion), Base.metadata)
+    assert ecarts == []
