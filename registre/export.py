@@ -39,6 +39,7 @@ COLONNES = [
     "moteur",
     "alertes",
     "brouillons",
+    "repondu_le",
 ]
 
 
@@ -71,6 +72,7 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
         "moteur": courrier.moteur,
         "alertes": courrier.alertes,
         "brouillons": ", ".join(f"{b.type} ({b.statut})" for b in courrier.brouillons),
+        "repondu_le": _paris(courrier.repondu_le),
     }
 
 
