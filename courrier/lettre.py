@@ -432,10 +432,18 @@ def decouper_brouillon(texte: str, commune: Commune) -> tuple[str, str]:
     corps = lignes[debut:]
     while corps and not corps[-1].strip():
         corps.pop()
-    signature = _signature(commune, "")
-    if [ligne.strip() for ligne in corps[-len(signature) :]] == signature:
-        corps = corps[: -len(signature)]
+    # La signature finale (entière, ou son début : « Le Maire » tapé à la main) : la lettre
+    # ajoute la sienne.
+    signature = [_signe(ligne) for ligne in _signature(commune, "")]
+    for k in range(len(signature), 0, -1):
+        if len(corps) >= k and [_signe(ligne) for ligne in corps[-k:]] == signature[:k]:
+            corps = corps[:-k]
+            break
     return objet, "\n".join(corps).strip()
+
+
+def _signe(ligne: str) -> str:
+    return ligne.strip().rstrip(",.;").strip().casefold()
 
 
 # ---------------------------------------------------------------------------------------------

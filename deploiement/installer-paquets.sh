@@ -6,7 +6,8 @@ set -euo pipefail
 cible="${1:-demo}"
 paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd fonts-dejavu-core)
 if [ "$cible" = "test" ]; then
-  paquets+=(dovecot-imapd postgresql)
+  # chromium : les tests de la page web le pilotent sans écran (Playwright, executablePath).
+  paquets+=(dovecot-imapd postgresql chromium)
 fi
 # Sur une Debian neuve, le module venv de Python vient d'un paquet à part.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

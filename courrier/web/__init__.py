@@ -1,0 +1,1 @@
+"""La page web : file d'attente, courrier, brouillon, registre, comptes (`courrier serveur`)."""

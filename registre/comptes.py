@@ -1,0 +1,211 @@
+"""Les comptes de la page web et leurs sessions, dans la base du registre.
+
+Mots de passe hachés avec argon2id (argon2-cffi) ; une session est un jeton aléatoire de
+32 octets porté par le cookie, dont la base ne garde que l'empreinte sha256 : une copie de la
+base ne permet d'ouvrir aucune session. Créer ou désactiver un compte écrit un événement
+« compte » au journal, avec le nom de qui l'a fait.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from courrier.domaine import TypeEvenement
+from courrier.erreurs import RegistreErreur
+from registre.modeles import SessionWeb, Utilisateur, maintenant
+from registre.registre import Registre
+
+ROLES = ("secretaire", "maire", "admin")
+LIBELLES_ROLE = {"secretaire": "secrétaire", "maire": "maire", "admin": "administrateur"}
+MOT_DE_PASSE_MIN = 10
+DUREE_SESSION = timedelta(hours=12)
+_CARACTERES_NOM = set("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+
+
+@dataclass(frozen=True)
+class Compte:
+    """Ce que la page web sait d'un utilisateur (jamais son hachage)."""
+
+    id: int
+    nom: str
+    role: str
+    actif: bool
+    cree_le: datetime
+    derniere_connexion: datetime | None
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def libelle_role(self) -> str:
+        return LIBELLES_ROLE.get(self.role, self.role)
+
+
+@dataclass(frozen=True)
+class SessionOuverte:
+    compte: Compte
+    csrf: str
+    expire_le: datetime
+
+
+def _compte(u: Utilisateur) -> Compte:
+    return Compte(u.id, u.nom, u.role, u.actif, u.cree_le, u.derniere_connexion)
+
+
+def empreinte_jeton(jeton: str) -> str:
+    return hashlib.sha256(jeton.encode("utf-8", "replace")).hexdigest()
+
+
+def verifier_nom(nom: str) -> str:
+    nom = nom.strip().lower()
+    if not 2 <= len(nom) <= 64 or not set(nom) <= _CARACTERES_NOM:
+        raise RegistreErreur(
+            f"Le nom « {nom[:64]} » ne convient pas : de 2 à 64 caractères, lettres sans accent, "
+            "chiffres, point, tiret ou souligné (par exemple « secretaire » ou « j.martin »)."
+        )
+    return nom
+
+
+def verifier_mot_de_passe(mot_de_passe: str) -> None:
+    if len(mot_de_passe) < MOT_DE_PASSE_MIN:
+        raise RegistreErreur(
+            f"Le mot de passe est trop court : il faut au moins {MOT_DE_PASSE_MIN} caractères."
+        )
+
+
+class Comptes:
+    def __init__(self, registre: Registre, duree_session: timedelta = DUREE_SESSION) -> None:
+        self.registre = registre
+        self.moteur = registre.moteur
+        self.duree_session = duree_session
+        self._hacheur = PasswordHasher()  # argon2id, paramètres recommandés par la RFC 9106
+        # Un nom inconnu coûte le même temps qu'un mauvais mot de passe : on ne devine pas les
+        # noms existants au chronomètre.
+        self._leurre = self._hacheur.hash(secrets.token_hex(16))
+
+    # --- Comptes ------------------------------------------------------------------------------
+
+    def creer(self, nom: str, role: str, mot_de_passe: str, acteur: str) -> Compte:
+        nom = verifier_nom(nom)
+        if role not in ROLES:
+            raise RegistreErreur(f"Rôle inconnu : « {role} » (secretaire, maire ou admin).")
+        verifier_mot_de_passe(mot_de_passe)
+        utilisateur = Utilisateur(
+            nom=nom,
+            role=role,
+            hachage=self._hacheur.hash(mot_de_passe),
+            actif=True,
+            cree_le=maintenant(),
+        )
+        try:
+            with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+                if session.execute(select(Utilisateur.id).where(Utilisateur.nom == nom)).first():
+                    raise RegistreErreur(f"Le compte « {nom} » existe déjà.")
+                session.add(utilisateur)
+        except IntegrityError as e:
+            raise RegistreErreur(f"Le compte « {nom} » existe déjà.") from e
+        except SQLAlchemyError as e:
+            raise RegistreErreur(f"Le registre a refusé la création du compte « {nom} ».") from e
+        self.registre.evenement_general(
+            TypeEvenement.COMPTE, acteur, {"action": "cree", "nom": nom, "role": role}
+        )
+        return _compte(utilisateur)
+
+    def lister(self) -> list[Compte]:
+        with Session(self.moteur) as session:
+            return [
+                _compte(u)
+                for u in session.execute(select(Utilisateur).order_by(Utilisateur.nom)).scalars()
+            ]
+
+    def compte(self, nom: str) -> Compte | None:
+        with Session(self.moteur) as session:
+            u = session.execute(
+                select(Utilisateur).where(Utilisateur.nom == nom.strip().lower())
+            ).scalar_one_or_none()
+            return None if u is None else _compte(u)
+
+    def desactiver(self, nom: str, acteur: str) -> Compte:
+        """Le compte ne peut plus se connecter ; ses sessions ouvertes sont fermées."""
+        nom = nom.strip().lower()
+        with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+            u = session.execute(
+                select(Utilisateur).where(Utilisateur.nom == nom)
+            ).scalar_one_or_none()
+            if u is None:
+                raise RegistreErreur(f"Aucun compte ne s'appelle « {nom} ».")
+            if not u.actif:
+                raise RegistreErreur(f"Le compte « {nom} » est déjà désactivé.")
+            u.actif = False
+            session.execute(delete(SessionWeb).where(SessionWeb.utilisateur_id == u.id))
+        self.registre.evenement_general(
+            TypeEvenement.COMPTE, acteur, {"action": "desactive", "nom": nom}
+        )
+        return _compte(u)
+
+    # --- Connexion et sessions ----------------------------------------------------------------
+
+    def authentifier(self, nom: str, mot_de_passe: str) -> Compte | None:
+        """Le compte actif si le mot de passe est le bon ; sinon None (sans dire pourquoi)."""
+        with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+            u = session.execute(
+                select(Utilisateur).where(Utilisateur.nom == nom.strip().lower()[:64])
+            ).scalar_one_or_none()
+            hachage = u.hachage if u is not None and u.actif else self._leurre
+            try:
+                self._hacheur.verify(hachage, mot_de_passe)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return None
+            if u is None or not u.actif:
+                return None
+            if self._hacheur.check_needs_rehash(u.hachage):
+                u.hachage = self._hacheur.hash(mot_de_passe)
+            u.derniere_connexion = maintenant()
+            return _compte(u)
+
+    def ouvrir_session(self, compte: Compte) -> str:
+        """Rend le jeton à mettre dans le cookie ; la base n'en garde que l'empreinte."""
+        jeton = secrets.token_urlsafe(32)
+        moment = maintenant()
+        with Session(self.moteur) as session, session.begin():
+            session.execute(delete(SessionWeb).where(SessionWeb.expire_le < moment))
+            session.add(
+                SessionWeb(
+                    jeton=empreinte_jeton(jeton),
+                    utilisateur_id=compte.id,
+                    csrf=secrets.token_urlsafe(32),
+                    cree_le=moment,
+                    expire_le=moment + self.duree_session,
+                )
+            )
+        return jeton
+
+    def session(self, jeton: str) -> SessionOuverte | None:
+        if not jeton or len(jeton) > 200:
+            return None
+        with Session(self.moteur) as session:
+            trouve = session.execute(
+                select(SessionWeb, Utilisateur)
+                .join(Utilisateur, Utilisateur.id == SessionWeb.utilisateur_id)
+                .where(SessionWeb.jeton == empreinte_jeton(jeton))
+            ).first()
+            if trouve is None:
+                return None
+            s, u = trouve
+            if s.expire_le <= maintenant() or not u.actif:
+                return None
+            return SessionOuverte(_compte(u), s.csrf, s.expire_le)
+
+    def fermer_session(self, jeton: str) -> None:
+        with Session(self.moteur) as session, session.begin():
+            session.execute(delete(SessionWeb).where(SessionWeb.jeton == empreinte_jeton(jeton)))
