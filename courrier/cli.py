@@ -97,28 +97,82 @@ def commande(fonction: Callable[P, R]) -> Callable[P, R]:
         except typer.Exit:
             raise
         except CourrierErreur as e:
-            erreurs.print(f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False)
+            # Une seule ligne, quelle que soit la largeur du terminal.
+            erreurs.print(
+                f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             erreurs.print("Interrompu. Ce qui était enregistré le reste ; relancez pour finir.")
             raise typer.Exit(130) from None
         except Exception as e:
-            try:
-                chemin = _journal_fichier(reglages())
-            except CourrierErreur:
-                chemin = _journal_fichier(None)
-            with chemin.open("a", encoding="utf-8") as f:
-                import traceback
-
-                traceback.print_exc(file=f)
-            erreurs.print(
-                f"[bold red]Erreur inattendue[/] ({e.__class__.__name__}). "
-                f"Les détails sont dans {chemin}.",
-                highlight=False,
-            )
+            chemin = _consigner_la_trace()
+            if _disque_plein(e):
+                message = (
+                    "[bold red]Erreur :[/] le disque du dossier de données est plein. Libérez de "
+                    "la place, puis relancez : ce qui est enregistré le reste."
+                )
+            else:
+                message = f"[bold red]Erreur inattendue[/] ({e.__class__.__name__})." + (
+                    f" Les détails sont dans {chemin}." if chemin else ""
+                )
+            erreurs.print(message, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return enveloppe
+
+
+def _consigner_la_trace() -> Path | None:
+    """La trace de l'exception en cours, au journal ; None si le journal ne s'écrit pas (disque
+    plein, dossier en lecture seule) : la phrase affichée suffit alors."""
+    import traceback
+
+    try:
+        try:
+            chemin = _journal_fichier(reglages())
+        except CourrierErreur:
+            chemin = _journal_fichier(None)
+        with chemin.open("a", encoding="utf-8") as f:
+            traceback.print_exc(file=f)
+    except OSError:
+        return None
+    return chemin
+
+
+def _exiger_place_pour_prefect() -> None:
+    """Sur un disque plein, le serveur Prefect temporaire (sa base est dans PREFECT_HOME, par
+    défaut dans le dossier de données) ne démarre pas et remplit la console de traces : on
+    s'arrête avant, sur une phrase."""
+    dossier = Path(os.environ["PREFECT_HOME"])
+    while not dossier.exists() and dossier != dossier.parent:
+        dossier = dossier.parent
+    try:
+        libre = shutil.disk_usage(dossier).free
+    except OSError:
+        return
+    if libre < 20 * 1024 * 1024:
+        raise CourrierErreur(
+            f"Le disque de {dossier} est presque plein (il reste {libre // 1024} Ko) : "
+            "libérez de la place, puis relancez la relève. Rien n'a été relevé."
+        )
+
+
+def _disque_plein(e: BaseException) -> bool:
+    """Vrai si l'erreur vient d'un disque plein, ou si le dossier de données n'a plus de place
+    (le serveur Prefect temporaire, dont la base est dans ce dossier, ne démarre plus)."""
+    import errno
+
+    vue: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in vue:
+        vue.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    try:
+        return shutil.disk_usage(reglages().donnees).free < 1024 * 1024
+    except (CourrierErreur, OSError):
+        return False
 
 
 def _ouvrir_registre() -> Registre:
@@ -158,6 +212,7 @@ def _progression() -> Iterator[RapportRich]:
 
 def _lancer_releve(r: Reglages) -> BilanReleve:
     _preparer_prefect(r)
+    _exiger_place_pour_prefect()
     _preparer_journalisation(r)
     from flows.releve import definir_rapport, releve, sources_configurees
 
@@ -633,6 +688,37 @@ def digest_du_maire(
     _taire_la_fermeture(r)
 
 
+@app.command("envoyer")
+@commande
+def envoyer_reponses() -> None:
+    """Envoie maintenant les réponses validées (une tentative chacune) et reprend les envois
+    interrompus ; le flow planifié `envoi` fait de même toutes les 15 minutes."""
+    from courrier.envoi import envoyer_valides
+
+    r = reglages()
+    _preparer_journalisation(r)
+    bilan = envoyer_valides(_ouvrir_registre(), r)
+    if bilan.rien:
+        console.print("Aucune réponse validée à envoyer.")
+        return
+    for ligne in bilan.envoyes:
+        console.print(f"Envoyée : {escape(ligne)}", highlight=False)
+    for ligne in bilan.retrouves:
+        console.print(
+            f"Envoi interrompu, retrouvé dans « Envoyés » : {escape(ligne)}", highlight=False
+        )
+    for ligne in bilan.a_verifier:
+        erreurs.print(
+            f"[bold yellow]À vérifier :[/] {escape(ligne)} — l'envoi a été interrompu ; "
+            "la secrétaire doit vérifier s'il est parti.",
+            highlight=False,
+        )
+    for ligne in bilan.echecs:
+        erreurs.print(f"[bold red]Non envoyée :[/] {escape(ligne)}", highlight=False)
+    if bilan.echecs or bilan.a_verifier:
+        raise typer.Exit(1)
+
+
 @app.command()
 @commande
 def planifier(
@@ -685,6 +771,97 @@ def planifier(
         highlight=False,
         markup=False,
     )
+
+
+# --- La page web et ses comptes ---------------------------------------------------------------
+
+utilisateur_app = typer.Typer(
+    help="Les comptes de la page web : ajouter, lister, désactiver.", no_args_is_help=True
+)
+app.add_typer(utilisateur_app, name="utilisateur")
+
+
+class Role(StrEnum):
+    secretaire = "secretaire"
+    maire = "maire"
+    admin = "admin"
+
+
+def _comptes() -> Any:
+    from registre.comptes import Comptes
+
+    return Comptes(_ouvrir_registre())
+
+
+@utilisateur_app.command("ajouter")
+@commande
+def utilisateur_ajouter(
+    nom: Annotated[str, typer.Argument(help="Le nom de connexion, par exemple « secretaire ».")],
+    role: Annotated[Role, typer.Option("--role", help="secretaire, maire ou admin.")],
+) -> None:
+    """Crée un compte ; le mot de passe est demandé deux fois (ou lu dans COURRIER_MOT_DE_PASSE)."""
+    from registre.comptes import verifier_mot_de_passe, verifier_nom
+
+    nom = verifier_nom(nom)
+    mot_de_passe = os.environ.get("COURRIER_MOT_DE_PASSE", "")
+    if not mot_de_passe:
+        mot_de_passe = typer.prompt(
+            "Mot de passe (10 caractères au moins)",
+            hide_input=True,
+            confirmation_prompt="Le même mot de passe, encore",
+        )
+    verifier_mot_de_passe(mot_de_passe)
+    compte = _comptes().creer(nom, role.value, mot_de_passe, "cli")
+    console.print(f"Compte « {escape(compte.nom)} » créé ({compte.libelle_role}).", highlight=False)
+
+
+@utilisateur_app.command("lister")
+@commande
+def utilisateur_lister() -> None:
+    """Liste les comptes de la page web."""
+    from registre.registre import heure_de_paris
+
+    comptes = _comptes().lister()
+    if not comptes:
+        console.print("Aucun compte. Créez-en un : courrier utilisateur ajouter NOM --role admin")
+        return
+    table = Table(title=f"{len(comptes)} compte(s)")
+    for titre in ("Nom", "Rôle", "État", "Créé le", "Dernière connexion"):
+        table.add_column(titre, no_wrap=True)
+    for c in comptes:
+        table.add_row(
+            escape(c.nom),
+            c.libelle_role,
+            "actif" if c.actif else "désactivé",
+            heure_de_paris(c.cree_le),
+            heure_de_paris(c.derniere_connexion),
+        )
+    console.print(table)
+
+
+@utilisateur_app.command("desactiver")
+@commande
+def utilisateur_desactiver(
+    nom: Annotated[str, typer.Argument(help="Le nom de connexion du compte.")],
+) -> None:
+    """Désactive un compte : il ne peut plus se connecter, ses sessions sont fermées."""
+    compte = _comptes().desactiver(nom, "cli")
+    console.print(f"Compte « {escape(compte.nom)} » désactivé.", highlight=False)
+
+
+@app.command()
+@commande
+def serveur(
+    hote: Annotated[str, typer.Option("--hote", help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port d'écoute.", min=1, max=65535)] = 8000,
+) -> None:
+    """La page web de la secrétaire et du maire (file d'attente, courriers, registre)."""
+    from courrier.web.app import servir
+
+    r = reglages()
+    _preparer_journalisation(r)
+    console.print(f"Page web sur http://{hote}:{port}/ (Ctrl+C pour arrêter).", highlight=False)
+    servir(r, hote, port)
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
-"""Points de panne pour les preuves de robustesse : tuer le processus à un endroit précis.
+"""Points de panne pour les preuves de robustesse : tuer ou suspendre le processus à un endroit
+précis.
 
 `COURRIER_PANNE=apres_enregistrement:3` tue le processus (SIGKILL, comme une coupure de
-courant) au 3e passage par ce point. Sans la variable, un point ne coûte qu'une lecture
-de dictionnaire.
+courant) au 3e passage par ce point. `COURRIER_PANNE=apres_enregistrement:3:pause` le suspend
+(SIGSTOP) à la place : le banc d'essai fait alors tomber ce qu'il veut autour de lui (disque,
+base verrouillée ou arrêtée), puis le réveille (SIGCONT). Sans la variable, un point ne coûte
+qu'une lecture de dictionnaire.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ def point(nom: str) -> None:
     consigne = os.environ.get("COURRIER_PANNE")
     if not consigne:
         return
-    cible, _, rang = consigne.partition(":")
+    cible, _, reste = consigne.partition(":")
     if cible != nom:
         return
+    rang, _, action = reste.partition(":")
     _passages[nom] = _passages.get(nom, 0) + 1
-    if _passages[nom] >= int(rang or "1"):
+    if _passages[nom] == int(rang or "1") and action == "pause":
+        os.kill(os.getpid(), signal.SIGSTOP)
+    elif _passages[nom] >= int(rang or "1") and action != "pause":
         os.kill(os.getpid(), signal.SIGKILL)

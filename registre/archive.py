@@ -6,12 +6,33 @@ ne coûte rien (même contenu, même nom), un fichier manquant perdrait un courr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 from courrier.erreurs import RegistreErreur
+
+
+class ArchiveNonInscriptible(RegistreErreur):
+    """L'archive refuse l'écriture (disque plein, droits) : rien ne peut plus être enregistré,
+    la relève doit s'arrêter, pas marquer le courrier en erreur."""
+
+
+_RAISONS = {
+    errno.ENOSPC: "le disque est plein",
+    errno.EDQUOT: "le quota du disque est atteint",
+    errno.EACCES: "les droits du dossier ne le permettent pas",
+    errno.EPERM: "les droits du dossier ne le permettent pas",
+    errno.EROFS: "le disque est en lecture seule",
+    errno.EIO: "le disque a rendu une erreur de lecture ou d'écriture",
+}
+
+
+def raison_disque(e: OSError) -> str:
+    """La cause d'une erreur de fichier, en français."""
+    return _RAISONS.get(e.errno or 0, f"erreur système n° {e.errno}" if e.errno else str(e))
 
 
 class Archive:
@@ -43,9 +64,10 @@ class Archive:
                 raise
             _synchroniser_dossier(cible.parent)
         except OSError as e:
-            raise RegistreErreur(
-                f"Impossible d'écrire dans l'archive ({self.racine}) : {e.strerror or e}. "
-                "Vérifiez la place libre sur le disque et les droits du dossier de données."
+            raise ArchiveNonInscriptible(
+                f"Impossible d'écrire dans l'archive ({self.racine}) : {raison_disque(e)}. "
+                "Rien n'a été perdu : libérez de la place ou corrigez les droits du dossier de "
+                "données, puis relancez la relève."
             ) from e
         return empreinte
 

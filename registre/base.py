@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ def creer_moteur(url: str) -> Engine:
         chemin = url.split("///", 1)[-1]
         if chemin and chemin != ":memory:":
             Path(chemin).parent.mkdir(parents=True, exist_ok=True)
-        moteur = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+        delai = delai_verrou_s()
+        moteur = create_engine(url, connect_args={"timeout": delai, "isolation_level": None})
 
         @event.listens_for(moteur, "connect")
         def _pragmas(connexion: Any, _record: Any) -> None:
@@ -33,8 +35,11 @@ def creer_moteur(url: str) -> Engine:
             curseur.execute("PRAGMA journal_mode=WAL")
             curseur.execute("PRAGMA synchronous=FULL")
             curseur.execute("PRAGMA foreign_keys=ON")
-            curseur.execute("PRAGMA busy_timeout=60000")
+            curseur.execute(f"PRAGMA busy_timeout={int(delai * 1000)}")
             curseur.close()
+            # lower() de SQLite ne connaît que l'ASCII : « Élections » ne trouverait pas
+            # « élections » dans la recherche du registre. Celui de Python connaît les accents.
+            connexion.create_function("lower", 1, _minuscules, deterministic=True)
 
         @event.listens_for(moteur, "begin")
         def _begin(connexion: Any) -> None:
@@ -42,6 +47,22 @@ def creer_moteur(url: str) -> Engine:
 
         return moteur
     return create_engine(url, pool_pre_ping=True)
+
+
+def _minuscules(texte: object) -> object:
+    return texte.lower() if isinstance(texte, str) else texte
+
+
+def delai_verrou_s() -> float:
+    """Combien de temps une écriture SQLite attend qu'un autre programme lâche la base : 60 s.
+
+    `COURRIER_PANNE_DELAI_VERROU_S` le raccourcit pour les preuves de pannes (une base
+    verrouillée plus longtemps que ce délai arrête la relève) ; ce n'est pas un réglage.
+    """
+    try:
+        return max(0.1, float(os.environ.get("COURRIER_PANNE_DELAI_VERROU_S") or 60))
+    except ValueError:
+        return 60.0
 
 
 def config_alembic(moteur: Engine) -> Config:

@@ -130,8 +130,7 @@ class Registre:
                 yield session, tete
         except OperationalError as e:
             raise RegistreErreur(
-                "La base du registre est injoignable ou verrouillée : "
-                f"{_premiere_ligne(e)}. Rien n'a été validé ; relancez plus tard."
+                f"{_cause_base(e)} Rien n'a été validé ; relancez quand ce sera réglé."
             ) from e
         except SQLAlchemyError as e:
             raise RegistreErreur(f"Le registre a refusé l'écriture : {_premiere_ligne(e)}.") from e
@@ -1014,6 +1013,35 @@ def _arrondi(valeur: float | None) -> float | None:
 
 def _majuscule(texte: str) -> str:
     return texte[:1].upper() + texte[1:]
+
+
+def _cause_base(e: BaseException) -> str:
+    """La cause d'une panne de la base, en français (SQLite et PostgreSQL parlent anglais)."""
+    texte = _premiere_ligne(e)
+    bas = texte.lower()
+    if "disk is full" in bas or "no space left" in bas or "disk full" in bas:
+        return "Le disque du registre est plein."
+    if "database is locked" in bas or "database table is locked" in bas:
+        return "La base du registre est verrouillée par un autre programme depuis trop longtemps."
+    if "readonly" in bas or "read-only" in bas or "permission denied" in bas:
+        return "La base du registre ne peut pas être écrite (droits, disque en lecture seule)."
+    if "unable to open" in bas:
+        return "Le fichier de la base du registre ne peut pas être ouvert."
+    if any(
+        mot in bas
+        for mot in (
+            "connection refused",
+            "could not connect",
+            "server closed",
+            "terminating",
+            "connection",
+            "timeout",
+            "timed out",
+            "shutdown",
+        )
+    ):
+        return f"Le serveur de la base du registre ne répond pas ({texte[:160]})."
+    return f"La base du registre est injoignable ou verrouillée ({texte[:160]})."
 
 
 def _premiere_ligne(e: BaseException) -> str:
