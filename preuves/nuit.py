@@ -9,6 +9,7 @@ la boucle sur les sources reprend celle du flow. Tout se règle par l'environnem
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -39,7 +40,31 @@ def nuit() -> dict[str, object]:
     analyse = analyser.fn()
     bilan["analyses"] = analyse.analyses
     bilan["par_llm"] = analyse.par_llm
+    if os.environ.get("COURRIER_PREUVE_SECRETAIRE") == "oui":
+        bilan["envoi"] = valider_et_envoyer()
     return bilan
+
+
+def valider_et_envoyer() -> dict[str, int]:
+    """La secrétaire (simulée) valide par courriel chaque brouillon qui a une adresse ; puis
+    l'envoi, celui de la page web et de `courrier envoyer`, reprend les envois interrompus et
+    envoie. Une nuit tuée ici laisse des brouillons validés, ou « en envoi »."""
+    from courrier.config import reglages
+    from courrier.envoi import envoyer_valides
+    from flows.releve import registre_courant
+    from registre.registre import adresse_de_reponse
+
+    registre = registre_courant()
+    for courrier, ligne in registre.brouillons_a_valider():
+        if adresse_de_reponse(courrier, ligne):
+            registre.valider_brouillon(ligne.id, "secretaire", "courriel")
+    envoi = envoyer_valides(registre, reglages())
+    return {
+        "envoyes": len(envoi.envoyes),
+        "retrouves": len(envoi.retrouves),
+        "a_verifier": len(envoi.a_verifier),
+        "echecs": len(envoi.echecs),
+    }
 
 
 if __name__ == "__main__":

@@ -26,13 +26,20 @@ entre les deux laisserait le message dans les deux dossiers, et la nuit suivante
 reconnaît sans le réenregistrer) le copierait une seconde fois dans « Traité » ; ce cas n'est
 pas exercé ici.
 
-L'envoi des réponses n'existe pas encore : aucun point « pendant l'envoi ».
+Après l'analyse, la secrétaire (simulée) valide par courriel chaque brouillon qui a une adresse,
+et l'envoi part vers un vrai serveur SMTP (aiosmtpd, 127.0.0.1), avec la copie dans
+« Envoyés » de la boîte de l'essai. Trois points de panne tombent pendant l'envoi (avant
+l'appel SMTP, après son acceptation, après la copie). On vérifie aussi qu'aucune réponse n'est
+reçue deux fois, et que chaque brouillon validé finit envoyé (reçu une fois, sous son
+Message-ID) ou, seulement après une panne pendant l'envoi, « à vérifier » pour la secrétaire.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import email
+import email.policy
 import hashlib
 import math
 import os
@@ -57,7 +64,7 @@ from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
 from tests.serveur_llm import ServeurLLM
-from tests.serveurs import Dovecot, dovecot
+from tests.serveurs import Dovecot, ServeurSmtp, dovecot, serveur_smtp
 
 RACINE = Path(__file__).resolve().parents[1]
 PROCESSUS_OCR = 2
@@ -98,10 +105,18 @@ def _points() -> dict[str, Point]:
         "apres_extraction": Point("texte lu et consigné", 1, n),
         "pendant_llm": Point("juste avant l'appel au LLM", 1, n),
         "apres_analyse": Point("analyse et brouillons consignés", 1, n),
+        # L'envoi des réponses validées (la secrétaire simulée valide tout ce qui a une
+        # adresse) : il y en a au moins REPONSES_MIN par nuit.
+        "avant_smtp": Point("Message-ID et intention écrits, juste avant l'appel SMTP", 1, 3),
+        "apres_smtp": Point("réponse acceptée par le serveur SMTP, rien d'autre noté", 1, 3),
+        "apres_copie_envoyes": Point("copie dans « Envoyés », registre pas encore à jour", 1, 3),
     }
 
 
 POINTS = _points()
+POINTS_ENVOI = {"avant_smtp", "apres_smtp", "apres_copie_envoyes"}
+REPONSES_MIN = 3
+DOMAINE_MAIRIE = "saint-aubin.example"
 
 
 @dataclass(frozen=True)
@@ -178,7 +193,9 @@ def remplir(boite: Boite, dossier: Path) -> None:
         (depot / s.nom).write_bytes(s.contenu)
 
 
-def environnement(boite: Boite, dossier: Path, url_llm: str | None) -> dict[str, str]:
+def environnement(
+    boite: Boite, dossier: Path, url_llm: str | None, port_smtp: int | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURRIER_")}
     # Un processus tué ne range pas ses fichiers temporaires (copies des scans pour l'OCR,
     # sockets du forkserver) : ils restent dans le dossier de l'essai, pas dans /tmp.
@@ -204,6 +221,16 @@ def environnement(boite: Boite, dossier: Path, url_llm: str | None) -> dict[str,
         COURRIER_COMMUNE="Saint-Aubin-sur-Loire",
         COURRIER_MAIRE="Hélène Marchand",
     )
+    if port_smtp:
+        # Chaque essai envoie depuis sa propre adresse : le serveur SMTP commun les distingue.
+        env.update(
+            COURRIER_PREUVE_SECRETAIRE="oui",
+            COURRIER_SMTP_HOTE="127.0.0.1",
+            COURRIER_SMTP_PORT=str(port_smtp),
+            COURRIER_SMTP_SECURITE="aucune",
+            COURRIER_SMTP_DELAI_S="10",
+            COURRIER_ADRESSE_MAIRIE=f"{boite.utilisateur}@{DOMAINE_MAIRIE}",
+        )
     if url_llm:
         env.update(
             COURRIER_LLM_URL=url_llm,
@@ -359,7 +386,7 @@ def verifier_nuit(
             anomalies.append(f"{c.numero} : octets d'origine absents ou altérés dans l'archive")
         if c.canal == "email" and c.recu_le != arrivees.get(c.message_id):
             anomalies.append(f"{c.numero} : reçu le {c.recu_le}, pas à son INTERNALDATE")
-        if c.statut != "analyse" or c.extrait_le is None or c.analyse_le is None:
+        if c.statut not in ("analyse", "repondu") or c.extrait_le is None or c.analyse_le is None:
             anomalies.append(f"{c.numero} ({cle}) : statut « {c.statut} », {c.erreur[:120]}")
         for type_ in ("recu", "enregistre", "extrait", "analyse"):
             if etapes[(c.numero, type_)] != 1:
@@ -384,6 +411,47 @@ def verifier_nuit(
     return anomalies, signature
 
 
+def verifier_envoi(dossier: Path, recus: list[bytes], point_de_panne: str | None) -> list[str]:
+    """Aucune réponse reçue deux fois ; chaque brouillon validé fini : envoyé (et reçu une
+    fois, sous son Message-ID) ou, seulement après une panne pendant l'envoi, « à vérifier »
+    (et reçu au plus une fois)."""
+    anomalies: list[str] = []
+    messages = [email.message_from_bytes(m, policy=email.policy.default) for m in recus]
+    par_id = Counter(str(m["Message-ID"]).strip() for m in messages)
+    par_brouillon = Counter(
+        (str(m["X-Courrier-Numero"]), str(m["Subject"]).strip()) for m in messages
+    )
+    if doubles := sorted(k for k, n in par_brouillon.items() if n > 1):
+        anomalies.append(f"réponses reçues plusieurs fois : {doubles}")
+    donnees = dossier / "donnees"
+    registre = Registre(
+        creer_moteur(f"sqlite:///{donnees / 'registre.sqlite3'}"), Archive(donnees / "archive")
+    )
+    try:
+        courriers = registre.courriers()
+    finally:
+        registre.fermer()
+    valides = [(c, b) for c in courriers for b in c.brouillons if b.mode == "courriel"]
+    if len(valides) < REPONSES_MIN:
+        anomalies.append(f"{len(valides)} réponses validées, au moins {REPONSES_MIN} attendues")
+    for c, b in valides:
+        cle = (c.numero, " ".join(b.objet.split()))
+        if b.statut == "envoye":
+            if par_id[b.message_id_envoi] != 1:
+                anomalies.append(
+                    f"{c.numero} brouillon {b.rang} « envoyé », reçu {par_id[b.message_id_envoi]} "
+                    "fois sous son Message-ID"
+                )
+            if c.statut != "repondu" or c.repondu_le is None:
+                anomalies.append(f"{c.numero} : réponse envoyée, courrier « {c.statut} »")
+        elif b.statut == "a_verifier" and point_de_panne in POINTS_ENVOI:
+            if par_brouillon[cle] > 1:
+                anomalies.append(f"{c.numero} brouillon {b.rang} reçu {par_brouillon[cle]} fois")
+        else:
+            anomalies.append(f"{c.numero} brouillon {b.rang} fini « {b.statut} »")
+    return anomalies
+
+
 # --- Essais ----------------------------------------------------------------------------------
 
 
@@ -397,14 +465,16 @@ def _dossier_d_essai(nom: str, garder: Callable[[], bool]) -> Iterator[Path]:
             shutil.rmtree(dossier, ignore_errors=True)
 
 
-def jouer(essai: Essai | None, boite: Boite, url_llm: str | None) -> Resultat:
+def jouer(
+    essai: Essai | None, boite: Boite, url_llm: str | None, smtp: ServeurSmtp | None = None
+) -> Resultat:
     """Un essai ; sans essai, la nuit témoin (sans panne) du moteur d'analyse donné."""
     resultat = Resultat(essai, llm=url_llm is not None)
     debut = time.monotonic()
     with _dossier_d_essai(boite.utilisateur, lambda: not resultat.reussi) as dossier:
         try:
             remplir(boite, dossier)
-            env = environnement(boite, dossier, url_llm)
+            env = environnement(boite, dossier, url_llm, smtp.port if smtp else None)
             if essai is not None:
                 code = lancer_nuit(env, dossier, "nuit-tuee", essai.panne)
                 attendu = -signal.SIGKILL if POINTS[essai.point].tue_la_nuit else 0
@@ -421,6 +491,10 @@ def jouer(essai: Essai | None, boite: Boite, url_llm: str | None) -> Resultat:
             doublons = essai.doublons_attendus if essai else 0
             anomalies, resultat.signature = verifier_nuit(boite, dossier, doublons)
             resultat.anomalies += anomalies
+            if smtp is not None:
+                adresse = f"{boite.utilisateur}@{DOMAINE_MAIRIE}"
+                recus = [m for de, _, m in list(smtp.boite.messages) if de == adresse]
+                resultat.anomalies += verifier_envoi(dossier, recus, essai.point if essai else None)
         except Exception as e:  # le banc lui-même : dit comme un échec de l'essai
             resultat.anomalies.append(f"essai interrompu : {e.__class__.__name__}: {e}")
         if not resultat.reussi:
@@ -481,6 +555,7 @@ def campagne(
     comptes += [f"essai{e.numero:02d}" for e in essais]
     with (
         serveur_llm() as llm,
+        serveur_smtp() as smtp,
         dovecot(comptes) as serveur,
         ThreadPoolExecutor(max_workers=max(1, paralleles)) as pool,
     ):
@@ -490,12 +565,17 @@ def campagne(
                 None,
                 Boite(serveur, f"temoin-{'llm' if m else 'regles'}"),
                 llm.url if m else None,
+                smtp,
             )
             for m in modes
         }
         futurs = [
             pool.submit(
-                jouer, e, Boite(serveur, f"essai{e.numero:02d}"), llm.url if e.llm else None
+                jouer,
+                e,
+                Boite(serveur, f"essai{e.numero:02d}"),
+                llm.url if e.llm else None,
+                smtp,
             )
             for e in essais
         ]
