@@ -92,11 +92,8 @@ def _environnement() -> jinja2.Environment:
 
 def envoyer_en_tache(registre: Registre, reglages: Reglages, ident: int) -> None:
     """Après la réponse HTTP : l'envoi réel (courrier.envoi) ; un échec reste au registre."""
-    try:
-        from courrier.envoi import envoyer_valides
-    except ImportError:
-        journal.warning("envoi du brouillon %s : module d'envoi absent, le flow le prendra", ident)
-        return
+    from courrier.envoi import envoyer_valides
+
     try:
         envoyer_valides(registre, reglages, idents=[ident])
     except Exception:
