@@ -41,6 +41,7 @@ TAILLE_OBJET = 1024 * 1024
 NOM_SCAN_PIEGE = "lettre..\x07\x1b[31m..\nurgente.png"
 NOM_PIECE_PIEGE = "../../etc/passwd\x07"
 NORMAUX = ("normal_demande_acte.eml", "normal_salle_des_fetes.eml")
+CORPUS = "corpus partagé"
 
 _MO = 1024 * 1024
 
@@ -331,6 +332,8 @@ class Ligne:
             return False
         if not self.hostile:
             return self.statut == "extrait"
+        if self.hostile == CORPUS:  # lu, ou illisible avec sa raison
+            return self.statut == "extrait" or bool(self.erreur.strip())
         return self.statut in {"erreur", "extrait"} and bool(self.erreur.strip())
 
 
@@ -356,8 +359,22 @@ def _arreter_forkserver() -> None:
         arret()
 
 
-def lancer(racine: Path, processus: int = 2) -> Bilan:
-    """Génère le jeu sous `racine` et en fait une relève ; tout reste sous `racine`."""
+def copier_corpus(corpus: Path, dossier_eml: Path, dossier_scans: Path) -> dict[str, str]:
+    """Chaque fichier du corpus partagé (courriels, scans), à côté du jeu hostile."""
+    jeu: dict[str, str] = {}
+    for sous, cible in (("emails", dossier_eml), ("scans", dossier_scans)):
+        for fichier in sorted((corpus / sous).iterdir()):
+            if not fichier.is_file() or fichier.name in ("MANIFEST.tsv", "README.md"):
+                continue
+            nom = f"corpus-{fichier.name}"
+            (cible / nom).write_bytes(fichier.read_bytes())
+            jeu[nom] = CORPUS
+    return jeu
+
+
+def lancer(racine: Path, processus: int = 2, corpus: Path | None = None) -> Bilan:
+    """Génère le jeu sous `racine` (plus le corpus partagé, s'il est donné) et en fait une
+    relève ; tout reste sous `racine`."""
     from connecteurs.dossiers import SourceEml, SourceScans
     from courrier.domaine import Limites
     from courrier.extraction import lire_entetes
@@ -368,6 +385,8 @@ def lancer(racine: Path, processus: int = 2) -> Bilan:
     depart = time.monotonic()
     eml, scans = racine / "eml", racine / "scans"
     jeu = generer(eml, scans)
+    if corpus is not None:
+        jeu.update(copier_corpus(corpus, eml, scans))
     bilan.generation_s = time.monotonic() - depart
     empreintes = {}
     for nom in jeu:
@@ -408,12 +427,15 @@ def main(arguments: list[str] | None = None) -> int:
     analyse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     analyse.add_argument("--dossier", type=Path, help="dossier de travail (sinon temporaire)")
     analyse.add_argument("--json", action="store_true", help="bilan en JSON sur une ligne")
+    analyse.add_argument(
+        "--corpus", type=Path, help="ajouter chaque fichier de ce corpus (../shared/corpus)"
+    )
     options = analyse.parse_args(arguments)
     if options.dossier is not None:
-        bilan = lancer(options.dossier)
+        bilan = lancer(options.dossier, corpus=options.corpus)
     else:
         with tempfile.TemporaryDirectory(prefix="hostiles-") as dossier:
-            bilan = lancer(Path(dossier))
+            bilan = lancer(Path(dossier), corpus=options.corpus)
     reussis = sum(ligne.reussie for ligne in bilan.lignes)
     echecs = len(bilan.lignes) - reussis
     if options.json:
