@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test preuves paquets-demo paquets-test venv lint clean
+.PHONY: demo test preuves bench paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
@@ -11,9 +11,17 @@ demo: paquets-demo venv
 test: paquets-test venv lint
 	bash tests/lancer.sh
 
-# Les 50 nuits tuées au hasard (la partie rapide tourne déjà dans `make test`).
+# Les 50 nuits tuées au hasard, 4 nuits contre un LLM en panne, puis le jeu hostile et tout le
+# corpus partagé dans une même relève (les parties rapides tournent déjà dans `make test`).
 preuves: paquets-test venv
 	.venv/bin/python -m preuves.pannes --essais 50 --graine 2026
+	.venv/bin/python -m preuves.llm --nuits 4
+	OMP_THREAD_LIMIT=1 .venv/bin/python -m preuves.hostiles --corpus $${COURRIER_CORPUS:-../shared/corpus}
+
+# Le banc de performance (issue #6) : une nuit de 1 000 éléments, plus les paliers 250 et 500.
+# Imprime les ratios et leurs cibles, n'affirme rien. BANC='--echelle 250' pour un essai court.
+bench: paquets-test venv
+	OMP_THREAD_LIMIT=1 .venv/bin/python -m preuves.bench $(BANC)
 
 paquets-demo:
 	@bash deploiement/installer-paquets.sh demo

@@ -57,7 +57,10 @@ LIBELLES_STATUT_BROUILLON = {
     "valide": "validé",
     "modifie": "modifié",
     "rejete": "rejeté",
+    "en_envoi": "en cours d'envoi",
     "envoye": "envoyé",
+    "a_verifier": "à vérifier (envoi interrompu)",
+    "papier": "imprimé",
 }
 LIBELLES_ALERTE = {
     "injection_suspectee": "tentative de manipulation suspectée",

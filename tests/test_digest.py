@@ -537,3 +537,15 @@ def test_seul_un_echec_ou_rien_n_est_parti_est_retente() -> None:
     assert _reessayer(None, None, Failed(data=ErreurSmtpPassagere("connexion refusée")))
     assert not _reessayer(None, None, Failed(data=ErreurSmtp("mot de passe refusé")))
     assert not _reessayer(None, None, Failed(data=ErreurSmtp("doute", rien_envoye=False)))
+
+
+def test_chaque_etat_d_un_brouillon_se_dit_en_francais() -> None:
+    from courrier.digest import _etat_brouillon
+    from courrier.domaine import StatutBrouillon
+
+    assert _etat_brouillon("reponse", "papier") == "réponse imprimée"
+    assert _etat_brouillon("accuse_reception", "a_verifier") == (
+        "accusé de réception à vérifier (envoi interrompu)"
+    )
+    for statut in StatutBrouillon:
+        assert "_" not in _etat_brouillon("reponse", statut.value), statut
