@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -97,39 +100,67 @@ def analyser_en_attente(
     analyseur: Analyseur,
     parallele: int,
     rapport: Rapport | None = None,
+    lecture_en_cours: Callable[[], bool] | None = None,
+    attente_s: float = 1.0,
 ) -> BilanAnalyse:
     """Analyse tout ce qui est lu et pas encore analysé, même d'une nuit interrompue.
 
     Les appels au LLM attendent le réseau : ils tournent dans des fils, bornés par le client ;
-    les écritures au registre restent dans ce fil-ci, une transaction par courrier.
+    les écritures au registre restent dans ce fil-ci, une transaction par courrier, dans l'ordre
+    où les courriers ont été pris.
+
+    `lecture_en_cours` : tant qu'elle rend vrai, la lecture tourne à côté (flow `releve`) ; les
+    courriers lus sont repris toutes les `attente_s` secondes et analysés au fil de l'eau, pour
+    que la nuit dure la plus longue des deux étapes (OCR ou LLM) et non leur somme.
     """
     from courrier.releve import RapportMuet
 
     rapport = rapport or RapportMuet()
     bilan = BilanAnalyse()
+    # Lire l'état de la lecture avant la liste : finie avant, elle n'a rien laissé hors liste.
+    encore = lecture_en_cours is not None and lecture_en_cours()
     a_faire = registre.a_analyser()
-    rapport.debut("Analyse et brouillons", len(a_faire))
-    if not a_faire:
+    rapport.debut("Analyse et brouillons", None if encore else len(a_faire))
+    if not a_faire and not encore:
         return bilan
-    with ThreadPoolExecutor(max_workers=max(1, parallele)) as pool:
-        futurs: list[tuple[int, CourrierALire, Future[tuple[Analyse, list[Brouillon]]]]] = [
-            (ident, courrier, pool.submit(analyseur.traiter, courrier))
-            for ident, courrier in a_faire
-        ]
-        for ident, courrier, futur in futurs:
-            try:
-                analyse, brouillons = futur.result()
-            except Exception as e:  # un courrier ne doit pas arrêter la nuit
-                raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
-                journal.exception("analyse de %s", courrier.numero)
-                bilan.erreurs.append((courrier.numero, raison))
-                rapport.avance("Analyse et brouillons")
-                continue
-            registre.consigner_analyse(ident, analyse, brouillons, objet=objet_du_texte(courrier))
-            point("apres_analyse")
-            bilan.analyses += 1
-            bilan.par_llm += analyse.moteur.startswith("llm:")
-            bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes
-            bilan.brouillons += len(brouillons)
+    soumis: set[int] = set()
+    file: deque[tuple[int, CourrierALire, Future[tuple[Analyse, list[Brouillon]]]]] = deque()
+
+    def consigner(
+        ident: int, courrier: CourrierALire, futur: Future[tuple[Analyse, list[Brouillon]]]
+    ) -> None:
+        try:
+            analyse, brouillons = futur.result()
+        except Exception as e:  # un courrier ne doit pas arrêter la nuit
+            raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
+            journal.exception("analyse de %s", courrier.numero)
+            bilan.erreurs.append((courrier.numero, raison))
             rapport.avance("Analyse et brouillons")
-    return bilan
+            return
+        registre.consigner_analyse(ident, analyse, brouillons, objet=objet_du_texte(courrier))
+        point("apres_analyse")
+        bilan.analyses += 1
+        bilan.par_llm += analyse.moteur.startswith("llm:")
+        bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes
+        bilan.brouillons += len(brouillons)
+        rapport.avance("Analyse et brouillons")
+
+    with ThreadPoolExecutor(max_workers=max(1, parallele)) as pool:
+        while True:
+            for ident, courrier in a_faire:
+                if ident not in soumis:
+                    soumis.add(ident)
+                    file.append((ident, courrier, pool.submit(analyseur.traiter, courrier)))
+            # Lecture finie avant la liste ci-dessus : tout y était, il reste à vider la file.
+            while file and (not encore or file[0][2].done()):
+                consigner(*file.popleft())
+            if not encore:
+                return bilan
+            prochaine = time.monotonic() + attente_s
+            while file and time.monotonic() < prochaine:
+                wait([file[0][2]], timeout=max(0.0, prochaine - time.monotonic()))
+                while file and file[0][2].done():
+                    consigner(*file.popleft())
+            time.sleep(max(0.0, prochaine - time.monotonic()))
+            encore = lecture_en_cours is not None and lecture_en_cours()
+            a_faire = registre.a_analyser()

@@ -32,7 +32,7 @@ from courrier.domaine import Canal, EntetesCourrier, Limites, ResultatExtraction
 from courrier.erreurs import ErreurEntreeSortie, RegistreErreur
 from courrier.journal import sha256_texte
 from courrier.pannes import point
-from registre.archive import Archive
+from registre.archive import Archive, ArchiveNonInscriptible
 from registre.registre import AExtraire, Registre
 
 journal = logging.getLogger("courrier.releve")
@@ -190,7 +190,9 @@ def extraire_en_attente(
     """Lit tous les courriers enregistrés et pas encore lus, même ceux d'une nuit interrompue."""
     rapport = rapport or RapportMuet()
     bilan = BilanExtraction()
-    a_faire = registre.a_extraire()
+    # Les scans (tout en OCR) en dernier : les courriels, lus vite pour la plupart, passent
+    # d'abord à l'analyse (LLM), qui travaille pendant que les processus lisent les scans.
+    a_faire = sorted(registre.a_extraire(), key=lambda el: el.canal == Canal.SCAN.value)
     rapport.debut("Lecture et OCR", len(a_faire))
     if not a_faire:
         return bilan
@@ -202,6 +204,8 @@ def extraire_en_attente(
             resultat = futur.result()
         except BrokenProcessPool:
             return False
+        except ArchiveNonInscriptible:
+            raise  # disque plein : le courrier n'y est pour rien, la relève s'arrête
         except Exception as e:
             raison = _raison_plantage(e)
             journal.error("extraction de %s : %s", element.numero, e.__class__.__name__)

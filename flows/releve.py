@@ -1,4 +1,5 @@
-"""Le flow Prefect `releve` : sources → registre → extraction. Il ne fait que relier les étapes.
+"""Le flow Prefect `releve` : sources → registre → lecture et analyse (qui se recouvrent).
+Il ne fait que relier les étapes.
 
 Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'environnement
 (les secrets ne passent jamais en paramètre, ni dans l'interface de Prefect).
@@ -6,6 +7,8 @@ Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,7 +22,6 @@ from prefect.cache_policies import NO_CACHE
 from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.imap import ParametresImap, SourceImap
 from connecteurs.source import Source
-from courrier.analyse import Commune
 from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
 from courrier.brouillons import charger_crpa
 from courrier.config import Reglages, reglages
@@ -119,14 +121,7 @@ def construire_analyseur(
             ),
             limiteur,
         )
-    commune = Commune(
-        nom=r.commune,
-        maire=r.maire,
-        adresse=r.commune_adresse.replace("\\n", "\n"),  # « \n » écrit dans un .env ou un service
-        telephone=r.commune_telephone,
-        email=r.commune_email,
-        signataire=r.signataire,
-    )
+    commune = r.commune_de_la_mairie()
     return Analyseur(MoteurRegles(charger_regles(r.regles)), charger_crpa(r.regles), commune, llm)
 
 
@@ -158,11 +153,23 @@ def extraire() -> BilanExtraction:
     return extraire_en_attente(registre_courant(), r.limites, r.processus_ocr, _rapport)
 
 
+# Les lectures en cours dans ce processus, par clé : la tâche d'analyse reçoit la clé (un nom),
+# pas l'objet, et suit la lecture qui tourne à côté d'elle.
+_lectures_finies: dict[str, threading.Event] = {}
+
+
 @task(name="analyser et préparer les brouillons", cache_policy=NO_CACHE)
-def analyser() -> BilanAnalyse:
+def analyser(lecture: str | None = None) -> BilanAnalyse:
+    """Sans `lecture`, analyse ce qui est lu ; avec la clé d'une lecture en cours, analyse
+    aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
     r = reglages()
+    finie = _lectures_finies.get(lecture) if lecture else None
     return analyser_en_attente(
-        registre_courant(), construire_analyseur(r, _limite_globale_llm), r.llm_parallele, _rapport
+        registre_courant(),
+        construire_analyseur(r, _limiteur_llm()),
+        r.llm_parallele,
+        _rapport,
+        lecture_en_cours=(lambda: not finie.is_set()) if finie is not None else None,
     )
 
 
@@ -176,9 +183,29 @@ def _limite_globale_llm() -> AbstractContextManager[object]:
     return concurrency(LIMITE_LLM, occupy=1, strict=False)
 
 
+def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
+    """La limite globale, si `courrier planifier` l'a créée ; sinon rien, vérifié une fois par
+    nuit : sans limite, chaque appel au LLM ferait quand même deux allers-retours vers l'API
+    Prefect (20 à 80 ms de calcul chacun, pris aux cœurs de l'OCR)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.planification import LIMITE_LLM
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_global_concurrency_limit_by_name(LIMITE_LLM)
+    except ObjectNotFound:
+        return None
+    except Exception:  # API muette : chaque appel redemandera, comme sans cette vérification
+        return _limite_globale_llm
+    return _limite_globale_llm
+
+
 @flow(name="releve", log_prints=False)
 def releve() -> BilanReleve:
-    """La relève de la nuit : chaque source, la lecture, puis l'analyse et les brouillons."""
+    """La relève de la nuit : chaque source, puis la lecture et, au fil de la lecture,
+    l'analyse et les brouillons."""
     bilan = BilanReleve()
     for nom in sources_configurees(reglages()):
         etat = relever(nom, return_state=True)
@@ -198,8 +225,20 @@ def releve() -> BilanReleve:
             bilan.sources.append(BilanSource(source=nom, erreurs=[raison]))
             continue
         bilan.sources.append(resultat)
-    bilan.extraction = extraire()
-    bilan.analyse = analyser()
+    # Lecture (OCR, sur les cœurs) et analyse (LLM, en attente du réseau) se recouvrent :
+    # chaque courrier lu est analysé sans attendre la fin de la lecture des autres.
+    cle = uuid.uuid4().hex
+    finie = _lectures_finies[cle] = threading.Event()
+    try:
+        analyse = analyser.submit(cle)
+        try:
+            bilan.extraction = extraire()
+        finally:
+            finie.set()
+            analyse.wait()
+        bilan.analyse = analyse.result()
+    finally:
+        _lectures_finies.pop(cle, None)
     _publier_bilan(bilan)
     return bilan
 

@@ -19,6 +19,9 @@ Chaque requête prend le premier comportement de `scenario` (puis `defaut`, « o
   aucune alerte) ;
 - "cloture_markdown" : le JSON dans une clôture ```json, précédé d'une phrase.
 
+`latence_s` (ou `ServeurLLM(latence_s=1.0)`) : une pause fixe avant chaque réponse, comme un
+vrai modèle (banc de performance, `preuves/bench.py`).
+
 L'analyse « ok » recopie les marques de pseudonymisation vues dans la requête ([PERSONNE_1]…),
 comme le ferait un vrai modèle, pour que les tests vérifient leur restauration.
 """
@@ -106,7 +109,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 class ServeurLLM:
     """Serveur HTTP dans un fil démon ; s'arrête à la sortie du bloc `with`."""
 
-    def __init__(self) -> None:
+    def __init__(self, latence_s: float = 0.0) -> None:
+        self.latence_s = latence_s
         self.scenario: list[str] = []
         self.defaut = "ok"
         self.refuser_json_schema = False
@@ -220,6 +224,8 @@ class _Gestionnaire(BaseHTTPRequestHandler):
 
     def _repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
         comportement = serveur._prochain()
+        if serveur.latence_s > 0:
+            serveur._dormir(serveur.latence_s)
         format_demande = (requete.get("response_format") or {}).get("type")
         if comportement.startswith("lent:"):
             serveur._dormir(float(comportement.split(":", 1)[1]))
