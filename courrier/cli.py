@@ -375,7 +375,10 @@ def demo(
     premier = courriers[0].numero if courriers else "AAAA-00001"
     console.print(
         f"Pour voir un courrier : COURRIER_DONNEES={r.donnees} courrier montrer {premier}\n"
-        f"Pour voir les brouillons à valider : COURRIER_DONNEES={r.donnees} courrier file",
+        f"Pour voir les brouillons à valider : COURRIER_DONNEES={r.donnees} courrier file\n"
+        f"Pour les valider sur la page web : COURRIER_DONNEES={r.donnees} courrier utilisateur "
+        f"ajouter secretaire --role secretaire, puis COURRIER_DONNEES={r.donnees} courrier "
+        "serveur (http://127.0.0.1:8000)",
         highlight=False,
     )
     _taire_la_fermeture(r)
