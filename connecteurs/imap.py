@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -45,6 +46,54 @@ class ParametresImap:
     delai_s: float = 60.0
 
 
+T = TypeVar("T")
+
+
+def ouvrir(p: ParametresImap, preparer: Callable[[IMAPClient], T]) -> tuple[IMAPClient, T]:
+    """Connexion, chiffrement, identification, puis `preparer` (choix des dossiers) ; toute
+    panne devient une phrase française, passagère quand une nouvelle tentative a un sens."""
+    try:
+        return _ouvrir(p, preparer)
+    except (IMAPClientError, OSError) as e:
+        raise _traduire(p, e) from e
+
+
+def _ouvrir(p: ParametresImap, preparer: Callable[[IMAPClient], T]) -> tuple[IMAPClient, T]:
+    client: IMAPClient | None = None
+    try:
+        contexte = ssl.create_default_context()
+        client = IMAPClient(
+            p.hote,
+            port=p.port,
+            ssl=p.securite == "ssl",
+            ssl_context=contexte,
+            timeout=p.delai_s,
+        )
+        if p.securite == "starttls":
+            client.starttls(contexte)
+        client.login(p.utilisateur, p.mot_de_passe)
+        return client, preparer(client)
+    except BaseException:
+        if client is not None:  # pas de connexion laissée ouverte derrière une erreur
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+        raise
+
+
+def _traduire(p: ParametresImap, e: BaseException) -> BaseException:
+    if isinstance(e, LoginError):
+        return ErreurImap(
+            f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."
+        )
+    if isinstance(e, (TimeoutError, ConnectionError, OSError)):
+        return ErreurImapPassagere(
+            f"Le serveur IMAP {p.hote}:{p.port} ne répond pas ({e.__class__.__name__})."
+        )
+    if isinstance(e, IMAPClientError):
+        return ErreurImap(f"Le serveur IMAP {p.hote} a refusé : {e}.")
+    return e
+
+
 class SourceImap:
     nom = "imap"
 
@@ -62,33 +111,16 @@ class SourceImap:
         if self._client is not None:
             return self._client
         p = self.p
-        try:
-            contexte = ssl.create_default_context()
-            client = IMAPClient(
-                p.hote,
-                port=p.port,
-                ssl=p.securite == "ssl",
-                ssl_context=contexte,
-                timeout=p.delai_s,
-            )
-            if p.securite == "starttls":
-                client.starttls(contexte)
-            client.login(p.utilisateur, p.mot_de_passe)
+
+        def preparer(client: IMAPClient) -> dict[bytes, object]:
             client.normalise_times = False
-            reponse = client.select_folder(p.dossier)
+            reponse: dict[bytes, object] = client.select_folder(p.dossier)
             if not client.folder_exists(p.dossier_traite):
                 client.create_folder(p.dossier_traite)
-        except LoginError as e:
-            raise ErreurImap(
-                f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."
-            ) from e
-        except (TimeoutError, ConnectionError, OSError) as e:
-            raise ErreurImapPassagere(
-                f"Le serveur IMAP {p.hote}:{p.port} ne répond pas ({e.__class__.__name__})."
-            ) from e
-        except IMAPClientError as e:
-            raise ErreurImap(f"Le serveur IMAP {p.hote} a refusé : {e}.") from e
-        self._uidvalidity = int(reponse[b"UIDVALIDITY"])
+            return reponse
+
+        client, reponse = ouvrir(p, preparer)
+        self._uidvalidity = int(str(reponse[b"UIDVALIDITY"]))
         self._client = client
         return client
 
@@ -172,39 +204,16 @@ class BoiteEnvoyes:
     def _connecter(self) -> IMAPClient:
         if self._client is not None:
             return self._client
-        p = self.p
-        try:
-            contexte = ssl.create_default_context()
-            client = IMAPClient(
-                p.hote,
-                port=p.port,
-                ssl=p.securite == "ssl",
-                ssl_context=contexte,
-                timeout=p.delai_s,
-            )
-            if p.securite == "starttls":
-                client.starttls(contexte)
-            client.login(p.utilisateur, p.mot_de_passe)
-            dossier = self._dossier_voulu
-            if not dossier:
-                # RFC 6154 : le serveur désigne lui-même son dossier des messages envoyés.
-                trouve = client.find_special_folder(SENT)
-                dossier = trouve or "Sent"
+
+        def preparer(client: IMAPClient) -> str:
+            # RFC 6154 : sans réglage, le serveur désigne lui-même son dossier des envoyés.
+            dossier = self._dossier_voulu or client.find_special_folder(SENT) or "Sent"
             if not client.folder_exists(dossier):
                 client.create_folder(dossier)
-        except LoginError as e:
-            raise ErreurImap(
-                f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."
-            ) from e
-        except (TimeoutError, ConnectionError, OSError) as e:
-            raise ErreurImapPassagere(
-                f"Le serveur IMAP {p.hote}:{p.port} ne répond pas ({e.__class__.__name__})."
-            ) from e
-        except IMAPClientError as e:
-            raise ErreurImap(f"Le serveur IMAP {p.hote} a refusé : {e}.") from e
-        self.dossier = dossier
-        self._client = client
-        return client
+            return str(dossier)
+
+        self._client, self.dossier = ouvrir(self.p, preparer)
+        return self._client
 
     def deposer(self, message: bytes, moment: datetime) -> None:
         """Ajoute la copie d'un message envoyé (marqué lu) au dossier « Envoyés »."""

@@ -10,7 +10,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from courrier.analyse import Commune
 from courrier.domaine import Limites
 from courrier.erreurs import ConfigurationErreur
+
+if TYPE_CHECKING:
+    from connecteurs.imap import ParametresImap
 
 PREFIXE = "COURRIER_"
 
@@ -179,6 +182,22 @@ class Reglages(BaseSettings):
     @property
     def expediteur_mairie(self) -> str | None:
         return self.adresse_mairie or (self.commune_email.strip() or None)
+
+    def parametres_imap(self) -> ParametresImap:
+        """La boîte de la mairie ; à n'appeler que si `imap_configure` (mot de passe vérifié)."""
+        from connecteurs.imap import ParametresImap
+
+        assert self.imap_hote and self.imap_utilisateur and self.imap_mot_de_passe is not None
+        return ParametresImap(
+            hote=self.imap_hote,
+            port=self.port_imap,
+            utilisateur=self.imap_utilisateur,
+            mot_de_passe=self.imap_mot_de_passe.get_secret_value(),
+            securite=self.imap_securite,
+            dossier=self.imap_dossier,
+            dossier_traite=self.imap_dossier_traite,
+            delai_s=self.imap_delai_s,
+        )
 
     def commune_de_la_mairie(self) -> Commune:
         """La commune telle que les brouillons, les lettres et les réponses la nomment."""

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from connecteurs.imap import BoiteEnvoyes, ErreurImap, ParametresImap
+from connecteurs.imap import BoiteEnvoyes, ErreurImap
 from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, ParametresSmtp
 from courrier.config import Reglages
 from courrier.domaine import StatutBrouillon
@@ -150,20 +150,7 @@ def parametres_smtp(r: Reglages) -> ParametresSmtp:
 def boite_envoyes(r: Reglages) -> BoiteEnvoyes | None:
     if not r.imap_configure or r.imap_mot_de_passe is None:
         return None
-    assert r.imap_hote and r.imap_utilisateur
-    return BoiteEnvoyes(
-        ParametresImap(
-            hote=r.imap_hote,
-            port=r.port_imap,
-            utilisateur=r.imap_utilisateur,
-            mot_de_passe=r.imap_mot_de_passe.get_secret_value(),
-            securite=r.imap_securite,
-            dossier=r.imap_dossier,
-            dossier_traite=r.imap_dossier_traite,
-            delai_s=r.imap_delai_s,
-        ),
-        r.imap_dossier_envoyes,
-    )
+    return BoiteEnvoyes(r.parametres_imap(), r.imap_dossier_envoyes)
 
 
 # --- Le verrou -------------------------------------------------------------------------------

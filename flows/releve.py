@@ -20,7 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from connecteurs.dossiers import SourceEml, SourceScans
-from connecteurs.imap import ParametresImap, SourceImap
+from connecteurs.imap import SourceImap
 from connecteurs.source import Source
 from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
 from courrier.brouillons import charger_crpa
@@ -70,19 +70,7 @@ def sources_configurees(r: Reglages) -> list[str]:
 
 def construire_source(nom: str, r: Reglages) -> Source:
     if nom == "imap":
-        assert r.imap_hote and r.imap_utilisateur and r.imap_mot_de_passe is not None
-        return SourceImap(
-            ParametresImap(
-                hote=r.imap_hote,
-                port=r.port_imap,
-                utilisateur=r.imap_utilisateur,
-                mot_de_passe=r.imap_mot_de_passe.get_secret_value(),
-                securite=r.imap_securite,
-                dossier=r.imap_dossier,
-                dossier_traite=r.imap_dossier_traite,
-                delai_s=r.imap_delai_s,
-            )
-        )
+        return SourceImap(r.parametres_imap())
     if nom == "depot_scans" and r.depot_scans is not None:
         return SourceScans(r.depot_scans, r.depot_delai_stabilite_s)
     if nom == "depot_eml" and r.depot_eml is not None:
