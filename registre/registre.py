@@ -681,8 +681,7 @@ class Registre:
             ligne.statut = StatutBrouillon.PAPIER.value
             ligne.lettre_empreinte = empreinte
             ligne.envoye_le = ligne.envoye_le or moment
-            courrier.repondu_le = courrier.repondu_le or moment
-            courrier.statut = Statut.REPONDU.value
+            _repondu(courrier, moment)
             self._decision(
                 session,
                 tete,
@@ -738,8 +737,7 @@ class Registre:
             ligne.statut = StatutBrouillon.ENVOYE.value
             ligne.envoye_le = moment
             ligne.raison = ""
-            courrier.repondu_le = courrier.repondu_le or moment
-            courrier.statut = Statut.REPONDU.value
+            _repondu(courrier, moment)
             self._decision(
                 session,
                 tete,
@@ -971,6 +969,12 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
         if "@" in candidat and "\n" not in candidat and " " not in candidat:
             return candidat
     return ""
+
+
+def _repondu(courrier: Courrier, moment: datetime) -> None:
+    """Une réponse est partie (ou imprimée) : la première date compte."""
+    courrier.repondu_le = courrier.repondu_le or moment
+    courrier.statut = Statut.REPONDU.value
 
 
 def _exiger(ligne: BrouillonLigne, permis: set[StatutBrouillon], action: str) -> None:
