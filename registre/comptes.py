@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from courrier.domaine import TypeEvenement
@@ -107,17 +106,15 @@ class Comptes:
             actif=True,
             cree_le=maintenant(),
         )
-        try:
-            with Session(self.moteur, expire_on_commit=False) as session, session.begin():
-                if session.execute(select(Utilisateur.id).where(Utilisateur.nom == nom)).first():
-                    raise RegistreErreur(f"Le compte « {nom} » existe déjà.")
-                session.add(utilisateur)
-        except IntegrityError as e:
-            raise RegistreErreur(f"Le compte « {nom} » existe déjà.") from e
-        except SQLAlchemyError as e:
-            raise RegistreErreur(f"Le registre a refusé la création du compte « {nom} ».") from e
+
+        def ajouter(session: Session) -> None:
+            if session.execute(select(Utilisateur.id).where(Utilisateur.nom == nom)).first():
+                raise RegistreErreur(f"Le compte « {nom} » existe déjà.")
+            session.add(utilisateur)
+
+        # Le compte et son événement au journal : ensemble ou pas du tout.
         self.registre.evenement_general(
-            TypeEvenement.COMPTE, acteur, {"action": "cree", "nom": nom, "role": role}
+            TypeEvenement.COMPTE, acteur, {"action": "cree", "nom": nom, "role": role}, ajouter
         )
         return _compte(utilisateur)
 
@@ -138,7 +135,9 @@ class Comptes:
     def desactiver(self, nom: str, acteur: str) -> Compte:
         """Le compte ne peut plus se connecter ; ses sessions ouvertes sont fermées."""
         nom = nom.strip().lower()
-        with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+        trouve: list[Utilisateur] = []
+
+        def desactiver(session: Session) -> None:
             u = session.execute(
                 select(Utilisateur).where(Utilisateur.nom == nom)
             ).scalar_one_or_none()
@@ -148,9 +147,12 @@ class Comptes:
                 raise RegistreErreur(f"Le compte « {nom} » est déjà désactivé.")
             u.actif = False
             session.execute(delete(SessionWeb).where(SessionWeb.utilisateur_id == u.id))
+            trouve.append(u)
+
         self.registre.evenement_general(
-            TypeEvenement.COMPTE, acteur, {"action": "desactive", "nom": nom}
+            TypeEvenement.COMPTE, acteur, {"action": "desactive", "nom": nom}, desactiver
         )
+        u = trouve[0]
         return _compte(u)
 
     # --- Connexion et sessions ----------------------------------------------------------------

@@ -8,7 +8,7 @@ pas du tout. Aucun trou, aucun doublon, même à plusieurs relèves en même tem
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -282,9 +282,22 @@ class Registre:
             point("avant_validation")
             return Enregistrement(courrier.numero, nouveau=True)
 
-    def evenement_general(self, type_: TypeEvenement, acteur: str, details: dict[str, Any]) -> None:
-        """Un événement qui ne concerne aucun courrier (une source en panne, par exemple)."""
+    def evenement_general(
+        self,
+        type_: TypeEvenement,
+        acteur: str,
+        details: dict[str, Any],
+        avec: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Un événement qui ne concerne aucun courrier (une source en panne, un compte créé).
+
+        `avec` écrit dans la même transaction ce que l'événement raconte (le compte lui-même) :
+        les deux sont validés ensemble, ou rien.
+        """
         with self._transaction() as (session, tete):
+            if avec is not None:
+                avec(session)
+                session.flush()
             self._evenement(session, tete, type_, acteur, details)
 
     # --- Extraction -----------------------------------------------------------------------
