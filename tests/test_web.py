@@ -639,3 +639,24 @@ def test_apres_la_connexion_on_revient_a_la_page_demandee_et_jamais_ailleurs(
     compte = expirees.compte("maire")
     assert compte is not None
     assert expirees.session(expirees.ouvrir_session(compte)) is None
+
+
+def test_une_page_geante_est_rendue_a_la_taille_de_l_ecran(corpus: Path) -> None:
+    """L'affiche du corpus (un très grand format) n'est pas rendue en une image de centaines
+    de mégapixels dans le processus de la page web, puis réduite : elle est rendue petite."""
+    import pypdfium2
+
+    from courrier.web.images import LARGEUR_MAX, RESOLUTION_PDF, echelle_pdf, page_png
+
+    affiche = (corpus / "scans" / "ocrmypdf__poster.pdf").read_bytes()
+    document = pypdfium2.PdfDocument(affiche)
+    largeur, hauteur = document[0].get_size()
+    document.close()
+    assert largeur * RESOLUTION_PDF / 72 > 2 * LARGEUR_MAX  # à 150 ppp, elle déborderait
+    echelle = echelle_pdf(largeur, hauteur)
+    assert largeur * echelle <= LARGEUR_MAX and hauteur * echelle <= 2 * LARGEUR_MAX
+    assert echelle_pdf(595, 842) == RESOLUTION_PDF / 72  # une page A4 garde ses 150 ppp
+    for nom in ("ocrmypdf__poster.pdf", "ocrmypdf__2400dpi.pdf", "ocrmypdf__baiona.png"):
+        png = page_png((corpus / "scans" / nom).read_bytes(), 1)
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.width <= LARGEUR_MAX and image.height <= 2 * LARGEUR_MAX, nom

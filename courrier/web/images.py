@@ -40,6 +40,15 @@ def nombre_de_pages(contenu: bytes) -> int:
         return 0
 
 
+def echelle_pdf(largeur_pts: float, hauteur_pts: float) -> float:
+    """150 ppp, sans jamais dépasser la taille d'affichage (LARGEUR_MAX × 2 LARGEUR_MAX)."""
+    return min(
+        RESOLUTION_PDF / 72,
+        LARGEUR_MAX / max(largeur_pts, 1.0),
+        2 * LARGEUR_MAX / max(hauteur_pts, 1.0),
+    )
+
+
 def page_png(contenu: bytes, numero: int) -> bytes:
     """La page `numero` (à partir de 1) en PNG ; ImageErreur si absente ou illisible."""
     if not 1 <= numero <= PAGES_MAX:
@@ -51,7 +60,9 @@ def page_png(contenu: bytes, numero: int) -> bytes:
                 if numero > len(document):
                     raise ImageErreur(f"Le document n'a pas de page {numero}.")
                 page = document[numero - 1]
-                image = page.render(scale=RESOLUTION_PDF / 72).to_pil()
+                # Une affiche de 2 m rendue à 150 ppp ferait des centaines de mégapixels dans
+                # le processus de la page web : on ne rend jamais plus grand que l'affichage.
+                image = page.render(scale=echelle_pdf(*page.get_size())).to_pil()
                 page.close()
             finally:
                 document.close()
