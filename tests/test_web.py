@@ -660,3 +660,19 @@ def test_une_page_geante_est_rendue_a_la_taille_de_l_ecran(corpus: Path) -> None
         png = page_png((corpus / "scans" / nom).read_bytes(), 1)
         with Image.open(io.BytesIO(png)) as image:
             assert image.width <= LARGEUR_MAX and image.height <= 2 * LARGEUR_MAX, nom
+
+
+def test_une_image_demesuree_n_est_pas_decodee_par_la_page() -> None:
+    """Une image qui annonce 9 000 × 9 000 pixels (sous le seuil de Pillow, 178 millions, au-
+    dessus du nôtre) est refusée sur la foi de son en-tête, avec une phrase française, sans
+    être décodée ; au-delà du seuil de Pillow (le jeu hostile, 30 000²), elle n'a pas de page."""
+    from courrier.web.images import ImageErreur, nombre_de_pages, page_png
+    from preuves.hostiles import png, png_bombe
+
+    grande = png(9_000, 9_000, b"\x00" * 9_001 * 4)
+    assert nombre_de_pages(grande) == 1
+    with pytest.raises(ImageErreur, match="trop grande pour être affichée"):
+        page_png(grande, 1)
+    assert nombre_de_pages(png_bombe()) == 0
+    with pytest.raises(ImageErreur, match="ne peut pas être affichée"):
+        page_png(png_bombe(), 1)

@@ -16,6 +16,7 @@ from courrier.erreurs import CourrierErreur
 LARGEUR_MAX = 1400  # assez pour lire une lettre A4 sur un écran, léger sur un téléphone
 PAGES_MAX = 30
 RESOLUTION_PDF = 150
+PIXELS_MAX = 60_000_000  # comme Limites.pixels_max : une page A4 à 600 ppp en a 35 millions
 
 
 class ImageErreur(CourrierErreur):
@@ -70,9 +71,17 @@ def page_png(contenu: bytes, numero: int) -> bytes:
             with Image.open(io.BytesIO(contenu)) as source:
                 images = ImageSequence.Iterator(source)
                 try:
-                    image = images[numero - 1].copy()
+                    cadre = images[numero - 1]
                 except IndexError:
                     raise ImageErreur(f"Le document n'a pas de page {numero}.") from None
+                # La taille est dans l'en-tête : une image démesurée n'est pas décodée dans le
+                # processus de la page web (l'original reste téléchargeable).
+                if cadre.width * cadre.height > PIXELS_MAX:
+                    raise ImageErreur(
+                        f"La page {numero} est trop grande pour être affichée "
+                        f"({cadre.width} × {cadre.height} pixels) : téléchargez l'original."
+                    )
+                image = cadre.copy()
         if image.mode not in ("L", "RGB"):
             image = image.convert("RGB")
         image.thumbnail((LARGEUR_MAX, LARGEUR_MAX * 2))
