@@ -163,4 +163,4 @@ def analyser_en_attente(
                     consigner(*file.popleft())
             time.sleep(max(0.0, prochaine - time.monotonic()))
             encore = lecture_en_cours is not None and lecture_en_cours()
-            a_faire = registre.a_analyser()
+            a_faire = registre.a_analyser(deja=soumis)

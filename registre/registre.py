@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,6 +52,7 @@ PARIS = ZoneInfo("Europe/Paris")
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
 ACTEUR_RELEVE = "releve"
 ACTEUR_ENVOI = "envoi"
+LOT_LECTURE = 500  # courriers chargés par requête (IN borné, mémoire bornée)
 LIBELLES_STATUT_BROUILLON = {
     StatutBrouillon.A_VALIDER: "à valider",
     StatutBrouillon.VALIDE: "validé",
@@ -386,31 +388,48 @@ class Registre:
 
     # --- Analyse et brouillons ------------------------------------------------------------
 
-    def a_analyser(self) -> list[tuple[int, CourrierALire]]:
-        """Les courriers lus (même en erreur de lecture) et pas encore analysés."""
+    def a_analyser(self, deja: AbstractSet[int] = frozenset()) -> list[tuple[int, CourrierALire]]:
+        """Les courriers lus (même en erreur de lecture) et pas encore analysés, hors `deja`.
+
+        La liste des identifiants d'abord (légère), puis les textes des seuls nouveaux, par
+        lots : l'analyse qui suit la lecture au fil de l'eau interroge chaque seconde sans
+        relire les textes qu'elle a déjà pris.
+        """
         with Session(self.moteur) as session:
-            courriers = session.execute(
-                select(Courrier)
-                .options(selectinload(Courrier.pieces))
-                .where(Courrier.extrait_le.is_not(None), Courrier.analyse_le.is_(None))
-                .order_by(Courrier.id)
-            ).scalars()
-            return [
-                (
-                    c.id,
-                    CourrierALire(
-                        numero=c.numero,
-                        canal=c.canal,
-                        recu_le=c.recu_le,
-                        objet=c.objet,
-                        expediteur=c.expediteur,
-                        expediteur_adresse=c.expediteur_adresse,
-                        texte=c.texte,
-                        pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
-                    ),
-                )
-                for c in courriers
+            idents = [
+                i
+                for i in session.execute(
+                    select(Courrier.id)
+                    .where(Courrier.extrait_le.is_not(None), Courrier.analyse_le.is_(None))
+                    .order_by(Courrier.id)
+                ).scalars()
+                if i not in deja
             ]
+            resultat: list[tuple[int, CourrierALire]] = []
+            for debut in range(0, len(idents), LOT_LECTURE):
+                courriers = session.execute(
+                    select(Courrier)
+                    .options(selectinload(Courrier.pieces))
+                    .where(Courrier.id.in_(idents[debut : debut + LOT_LECTURE]))
+                    .order_by(Courrier.id)
+                ).scalars()
+                resultat += [
+                    (
+                        c.id,
+                        CourrierALire(
+                            numero=c.numero,
+                            canal=c.canal,
+                            recu_le=c.recu_le,
+                            objet=c.objet,
+                            expediteur=c.expediteur,
+                            expediteur_adresse=c.expediteur_adresse,
+                            texte=c.texte,
+                            pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
+                        ),
+                    )
+                    for c in courriers
+                ]
+            return resultat
 
     def consigner_analyse(
         self,
