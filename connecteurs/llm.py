@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Annotated, Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur, Urgence
+from courrier.calendrier import jour_de_paris
 from courrier.erreurs import ConnecteurErreur
 from courrier.pseudonymisation import Pseudonymiseur
 
@@ -45,11 +45,6 @@ DONNEES_MIN_CARACTERES = 2000
 BROUILLON_MAX_CARACTERES = 8000
 # Les seules alertes que le LLM peut lever ; les autres sont réservées au système.
 ALERTES_DU_LLM = (Alerte.INJECTION_SUSPECTEE.value, Alerte.A_VERIFIER.value)
-
-try:
-    _PARIS: ZoneInfo | None = ZoneInfo("Europe/Paris")
-except ZoneInfoNotFoundError:  # pragma: no cover - base tz absente : on reste en UTC
-    _PARIS = None
 
 
 class ErreurLLM(ConnecteurErreur):
@@ -573,11 +568,7 @@ def _messages(systeme: str, utilisateur: str) -> list[ChatCompletionMessageParam
 
 
 def _jour(instant: datetime) -> str:
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    if _PARIS is not None:
-        instant = instant.astimezone(_PARIS)
-    return instant.strftime("%d/%m/%Y")
+    return f"{jour_de_paris(instant):%d/%m/%Y}"
 
 
 def _contenu(completion: Any) -> str:

@@ -14,12 +14,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import jinja2
 import yaml
@@ -28,12 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 import regles
 from courrier.analyse import Analyse, Brouillon, Commune, CourrierALire, TypeBrouillon
-from courrier.calendrier import date_en_lettres, fin_de_delai
+from courrier.calendrier import aujourd_hui, date_en_lettres, fin_de_delai, jour_de_paris
 from courrier.erreurs import ConfigurationErreur
 
 journal = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 DOSSIER_REGLES = Path(regles.__file__).resolve().parent
 A_COMPLETER = "[à compléter]"
 ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
@@ -364,16 +362,6 @@ def _lignes(texte: str, longueur: int = 120, nombre: int = 8) -> list[str]:
     return [ligne for ligne in lignes if ligne][:nombre]
 
 
-def _date_paris(moment: datetime) -> date:
-    if moment.tzinfo is None:  # le registre donne de l'UTC ; une date naïve l'est aussi
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PARIS).date()
-
-
-def aujourd_hui() -> date:
-    return datetime.now(PARIS).date()
-
-
 def mairie_de(nom: str) -> str:
     """« Mairie de Saint-Aubin », « Mairie du Mans », « Mairie des Ulis », « Mairie d'Orléans »."""
     nom = _une_ligne(nom, 120) or "la commune"
@@ -485,7 +473,7 @@ def _contexte(
         "objet": _une_ligne(courrier.objet, 150),
         "demande": _une_ligne(analyse.demande, 300),
         "categorie": analyse.categorie,
-        "recu_le": _date_paris(courrier.recu_le),
+        "recu_le": jour_de_paris(courrier.recu_le),
         "service": _contact_service(analyse, commune, crpa),
         "signature": _signature(commune),
     }
@@ -514,7 +502,7 @@ def accuse_reception(
     """L'accusé de réception d'une demande du public, avec les mentions de l'art. R112-5 CRPA."""
     modeles = modeles or DOSSIER_REGLES / "modeles"
     contexte = _contexte(courrier, analyse, commune, crpa, le)
-    recu = _date_paris(courrier.recu_le)
+    recu = jour_de_paris(courrier.recu_le)
     regle = crpa.regle_pour(analyse.categorie, courrier.objet, analyse.demande)
     decision = crpa.date_decision(recu, regle)
     contexte |= {
@@ -562,7 +550,7 @@ def reponse_modele(
         corps=_rendre(modeles, gabarit, contexte),
         auteur=f"modele:{gabarit}",
         destinataire=destinataire(courrier, analyse),
-        dates=_dates_reponse(_date_paris(courrier.recu_le), analyse),
+        dates=_dates_reponse(jour_de_paris(courrier.recu_le), analyse),
     )
 
 
@@ -633,7 +621,7 @@ def reponse_llm(
         auteur=_auteur_llm(redacteur_llm, analyse),
         prepare_par_ia=True,
         destinataire=destinataire(courrier, analyse),
-        dates=_dates_reponse(_date_paris(courrier.recu_le), analyse),
+        dates=_dates_reponse(jour_de_paris(courrier.recu_le), analyse),
     )
 
 

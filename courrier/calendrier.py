@@ -1,4 +1,4 @@
-"""Le calendrier français des délais : jours fériés, jours ouvrés, délais en mois. Sans I/O.
+"""Le calendrier français : le jour à Paris, jours fériés, jours ouvrés, délais en mois. Sans I/O.
 
 Jours fériés : article L3133-1 du code du travail (onze jours, dont trois calculés depuis Pâques) ;
 Alsace-Moselle en option (Vendredi saint et Saint-Étienne, article L3134-13).
@@ -10,8 +10,11 @@ samedi, un dimanche ou un jour férié va jusqu'au premier jour ouvré suivant).
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
 
 MOIS = (
     "janvier",
@@ -28,6 +31,18 @@ MOIS = (
     "décembre",
 )
 JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def jour_de_paris(moment: datetime) -> date:
+    """Le jour civil à Paris d'un instant (le registre donne de l'UTC ; naïf, il l'est aussi)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(PARIS).date()
+
+
+def aujourd_hui() -> date:
+    """Aujourd'hui à Paris, quel que soit le fuseau de la machine."""
+    return datetime.now(PARIS).date()
 
 
 def paques(annee: int) -> date:

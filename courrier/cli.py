@@ -640,7 +640,8 @@ def digest_du_maire(
         from flows.digest import verifier_envoi_possible
 
         verifier_envoi_possible(r)  # une phrase qui nomme la variable manquante, avant tout
-    from flows.digest import aujourd_hui, preparer
+    from courrier.calendrier import aujourd_hui
+    from flows.digest import preparer
 
     le_jour = le_jour or aujourd_hui()
     if sortie is not None or not envoyer:

@@ -26,14 +26,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 
 from courrier.brouillons import mairie_de
-from courrier.calendrier import JOURS, MOIS, date_en_lettres
+from courrier.calendrier import JOURS, MOIS, PARIS, date_en_lettres, jour_de_paris
 
-PARIS = ZoneInfo("Europe/Paris")
 GABARITS = Path(__file__).resolve().parent / "gabarits"
 
 ECHEANCE_PROCHE_J = 7  # une échéance à 7 jours ou moins est « proche »
@@ -213,12 +211,6 @@ class Digest:
 
 # ---------------------------------------------------------------------------------------------
 # Construction
-
-
-def jour_de_paris(moment: datetime) -> date:
-    if moment.tzinfo is None:  # le registre donne de l'UTC ; une date naïve l'est aussi
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PARIS).date()
 
 
 def j_moins(echeance: date, jour: date) -> str:

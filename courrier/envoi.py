@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from connecteurs.imap import BoiteEnvoyes, ErreurImap
 from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, ParametresSmtp
+from courrier.calendrier import PARIS
 from courrier.config import Reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import ConfigurationErreur, CourrierErreur
@@ -43,7 +43,6 @@ from courrier.pannes import point
 from registre.modeles import BrouillonLigne, Courrier
 from registre.registre import Registre
 
-PARIS = ZoneInfo("Europe/Paris")
 CLE_VERROU_PG = 7412061  # voisin de celui des migrations (7412060)
 journal = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
+from courrier.calendrier import aujourd_hui
 from courrier.config import Reglages, reglages
 from courrier.digest import (
-    PARIS,
     BrouillonEnAttente,
     CourrierDigest,
     Digest,
@@ -55,10 +55,6 @@ class ResultatDigest:
 class Preparation:
     digest: Digest
     graphique: bytes | None
-
-
-def aujourd_hui() -> date:
-    return datetime.now(PARIS).date()
 
 
 # --- Lecture du registre (les lignes ORM s'arrêtent ici) ------------------------------------

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from courrier.calendrier import PARIS
 from courrier.erreurs import CourrierErreur
 from registre.modeles import Courrier
-from registre.registre import PARIS
 
 COLONNES = [
     "numero",

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from courrier.calendrier import PARIS
 from registre.modeles import Courrier
-from registre.registre import PARIS
 
 PAR_PAGE = 50
 EXPORT_MAX = 100_000

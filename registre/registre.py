@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from courrier.analyse import CATEGORIES, Analyse, Brouillon, CourrierALire, Urgence
+from courrier.calendrier import PARIS
 from courrier.domaine import (
     ElementRecu,
     EntetesCourrier,
@@ -47,7 +47,6 @@ from registre.modeles import (
     maintenant,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
 # Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
 ACTEUR_RELEVE = "releve"

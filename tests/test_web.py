@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from courrier.calendrier import aujourd_hui
 from courrier.web.app import COOKIE_SESSION, creer_app
-from courrier.web.vues import aujourd_hui
 from registre.comptes import Comptes
 from registre.modeles import SessionWeb, Utilisateur
 from registre.recherche import Filtres, rechercher

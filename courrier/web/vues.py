@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from courrier.digest import LIBELLES_ALERTE, j_moins, jour_de_paris, nom_court
+from courrier.digest import LIBELLES_ALERTE, j_moins, nom_court
 from courrier.domaine import StatutBrouillon
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import LIBELLES_STATUT_BROUILLON, heure_de_paris
@@ -160,10 +160,6 @@ def ligne_journal(ev: Evenement) -> LigneJournal:
 
 def heure(moment: datetime | None) -> str:
     return heure_de_paris(moment)
-
-
-def aujourd_hui() -> date:
-    return jour_de_paris(datetime.now().astimezone())
 
 
 _DANGEREUX = re.compile(r"[^A-Za-z0-9._-]+")
