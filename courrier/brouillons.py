@@ -447,7 +447,8 @@ def _contact_service(analyse: Analyse, commune: Commune, crpa: ReglesCrpa) -> Co
     )
 
 
-def _signature(commune: Commune) -> list[str]:
+def signature(commune: Commune) -> list[str]:
+    """Les lignes de signature des lettres de la commune (brouillons et lettres PDF)."""
     if commune.signataire.strip():
         return _lignes(commune.signataire)
     maire = _une_ligne(commune.maire, 120)
@@ -475,7 +476,7 @@ def _contexte(
         "categorie": analyse.categorie,
         "recu_le": jour_de_paris(courrier.recu_le),
         "service": _contact_service(analyse, commune, crpa),
-        "signature": _signature(commune),
+        "signature": signature(commune),
     }
 
 

@@ -26,6 +26,7 @@ from fpdf.enums import Align, XPos, YPos
 
 from courrier.analyse import Analyse, Commune
 from courrier.brouillons import mairie_de
+from courrier.brouillons import signature as signature_commune
 from courrier.calendrier import date_en_lettres
 
 # Paquet Debian fonts-dejavu-core, installé par deploiement/installer-paquets.sh.
@@ -250,11 +251,10 @@ class _Lettre(FPDF):
 
 
 def _signature(commune: Commune, signataire: str) -> list[str]:
-    choisi = _lignes(signataire) or _lignes(commune.signataire)
-    if choisi:
-        return choisi[:6]
-    maire = _une_ligne(commune.maire, 120)
-    return ["Le Maire,", maire] if maire else ["Le Maire"]
+    """Le signataire donné, sinon celui des brouillons de la commune (les mêmes lignes : la
+    signature recopiée à la fin d'un brouillon se reconnaît, voir `decouper_brouillon`)."""
+    choisi = _lignes(signataire) or [_une_ligne(ligne) for ligne in signature_commune(commune)]
+    return choisi[:6]
 
 
 def _en_tete(pdf: _Lettre, commune: Commune) -> None:
