@@ -94,12 +94,26 @@ def _traduire(p: ParametresImap, e: BaseException) -> BaseException:
     return e
 
 
-class SourceImap:
-    nom = "imap"
+class _SessionImap:
+    """Une connexion ouverte à la demande (`ouvrir`), fermée par `fermer`."""
 
     def __init__(self, parametres: ParametresImap) -> None:
         self.p = parametres
         self._client: IMAPClient | None = None
+
+    def fermer(self) -> None:
+        if self._client is None:
+            return
+        with contextlib.suppress(IMAPClientError, OSError):
+            self._client.logout()
+        self._client = None
+
+
+class SourceImap(_SessionImap):
+    nom = "imap"
+
+    def __init__(self, parametres: ParametresImap) -> None:
+        super().__init__(parametres)
         self._uidvalidity: int | None = None
         self._uids: dict[str, int] = {}
 
@@ -175,13 +189,6 @@ class SourceImap:
                 f"« {self.p.dossier_traite} » : {e}. Il le sera à la prochaine relève."
             ) from e
 
-    def fermer(self) -> None:
-        if self._client is None:
-            return
-        with contextlib.suppress(IMAPClientError, OSError):
-            self._client.logout()
-        self._client = None
-
 
 def _en_utc(moment: object) -> datetime:
     if isinstance(moment, datetime):
@@ -191,14 +198,13 @@ def _en_utc(moment: object) -> datetime:
     return datetime.now(UTC)
 
 
-class BoiteEnvoyes:
+class BoiteEnvoyes(_SessionImap):
     """Le dossier « Envoyés » de la boîte de la mairie : on y dépose la copie de chaque réponse,
     et on y cherche une réponse dont on ne sait pas si elle est partie (par son Message-ID)."""
 
     def __init__(self, parametres: ParametresImap, dossier: str = "") -> None:
-        self.p = parametres
+        super().__init__(parametres)
         self._dossier_voulu = dossier
-        self._client: IMAPClient | None = None
         self.dossier = ""
 
     def _connecter(self) -> IMAPClient:
@@ -233,10 +239,3 @@ class BoiteEnvoyes:
             return bool(client.search(["HEADER", "Message-ID", message_id]))
         except (IMAPClientError, OSError) as e:
             raise ErreurImapPassagere(f"Recherche impossible dans « {self.dossier} » : {e}.") from e
-
-    def fermer(self) -> None:
-        if self._client is None:
-            return
-        with contextlib.suppress(IMAPClientError, OSError):
-            self._client.logout()
-        self._client = None
