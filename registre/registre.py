@@ -51,6 +51,8 @@ from registre.modeles import (
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
 ACTEUR_RELEVE = "releve"
 ACTEUR_ENVOI = "envoi"
+# Écrit l'événement qui suit une décision sur un brouillon : (type, acteur, détails).
+Noter = Callable[[TypeEvenement, str, dict[str, Any]], None]
 LOT_LECTURE = 500  # courriers chargés par requête (IN borné, mémoire bornée)
 LIBELLES_STATUT_BROUILLON = {
     StatutBrouillon.A_VALIDER: "à valider",
@@ -270,14 +272,13 @@ class Registre:
                 },
                 courrier=courrier,
             )
-            self._evenement(
+            self._sceller(
                 session,
                 tete,
                 TypeEvenement.ENREGISTRE,
                 acteur,
                 {"numero": courrier.numero},
-                courrier=courrier,
-                etat=sceau(courrier),
+                courrier,
             )
             session.flush()
             point("avant_validation")
@@ -350,9 +351,8 @@ class Registre:
                         en_ligne=piece.en_ligne,
                     )
                 )
-            session.flush()
             type_ = TypeEvenement.ERREUR if resultat.echec else TypeEvenement.EXTRAIT
-            self._evenement(
+            self._sceller(
                 session,
                 tete,
                 type_,
@@ -363,8 +363,7 @@ class Registre:
                     "caracteres": len(courrier.texte),
                     "raisons": len(resultat.erreurs),
                 },
-                courrier=courrier,
-                etat=sceau(courrier),
+                courrier,
             )
             return statut.value
 
@@ -375,14 +374,13 @@ class Registre:
             courrier.statut = Statut.ERREUR.value
             courrier.erreur = _propre(raison)
             courrier.extrait_le = maintenant()
-            self._evenement(
+            self._sceller(
                 session,
                 tete,
                 TypeEvenement.ERREUR,
                 acteur,
                 {"etape": "extraction"},
-                courrier=courrier,
-                etat=sceau(courrier),
+                courrier,
             )
 
     # --- Analyse et brouillons ------------------------------------------------------------
@@ -466,8 +464,7 @@ class Registre:
             courrier.analyse_le = maintenant()
             if courrier.statut == Statut.EXTRAIT.value:
                 courrier.statut = Statut.ANALYSE.value
-            session.flush()
-            self._evenement(
+            self._sceller(
                 session,
                 tete,
                 TypeEvenement.ANALYSE,
@@ -478,8 +475,7 @@ class Registre:
                     "urgence": analyse.urgence.value,
                     "alertes": [a.value for a in analyse.alertes],
                 },
-                courrier=courrier,
-                etat=sceau(courrier),
+                courrier,
             )
             for rang, brouillon in enumerate(brouillons, start=len(courrier.brouillons) + 1):
                 courrier.brouillons.append(
@@ -498,15 +494,13 @@ class Registre:
                         cree_le=maintenant(),
                     )
                 )
-                session.flush()
-                self._evenement(
+                self._sceller(
                     session,
                     tete,
                     TypeEvenement.BROUILLON,
                     acteur,
                     {"rang": rang, "type": brouillon.type.value, "auteur": brouillon.auteur},
-                    courrier=courrier,
-                    etat=sceau(courrier),
+                    courrier,
                 )
 
     def brouillons_a_valider(self) -> list[tuple[Courrier, BrouillonLigne]]:
@@ -530,36 +524,37 @@ class Registre:
             return courrier, ligne
 
     @contextmanager
-    def _sur_brouillon(
-        self, ident: int
-    ) -> Iterator[tuple[Session, TeteJournal, Courrier, BrouillonLigne]]:
+    def _sur_brouillon(self, ident: int) -> Iterator[tuple[Courrier, BrouillonLigne, Noter]]:
+        """Une transaction sur un brouillon et son courrier ; `noter(type, acteur, détails)`
+        écrit l'événement qui scelle le courrier après la modification."""
         with self._transaction() as (session, tete):
             ligne = session.get(BrouillonLigne, ident)
             if ligne is None:
                 raise RegistreErreur(f"Le brouillon n°{ident} n'existe pas.")
             courrier = session.get_one(Courrier, ligne.courrier_id, options=CHARGER_TOUT)
             # La ligne chargée avec le courrier est la même instance (carte d'identité).
-            yield session, tete, courrier, ligne
 
-    def _decision(
+            def noter(type_: TypeEvenement, acteur: str, details: dict[str, Any]) -> None:
+                self._sceller(
+                    session, tete, type_, acteur, {"brouillon": ligne.rang, **details}, courrier
+                )
+
+            yield courrier, ligne, noter
+
+    def _sceller(
         self,
         session: Session,
         tete: TeteJournal,
-        courrier: Courrier,
-        ligne: BrouillonLigne,
         type_: TypeEvenement,
         acteur: str,
         details: dict[str, Any],
+        courrier: Courrier,
     ) -> None:
+        """L'événement qui suit une modification du courrier (ou de ses brouillons) et en scelle
+        le nouvel état."""
         session.flush()
         self._evenement(
-            session,
-            tete,
-            type_,
-            acteur,
-            {"brouillon": ligne.rang, **details},
-            courrier=courrier,
-            etat=sceau(courrier),
+            session, tete, type_, acteur, details, courrier=courrier, etat=sceau(courrier)
         )
 
     def corriger_analyse(
@@ -597,21 +592,19 @@ class Registre:
                     setattr(courrier, champ, valeur)
             if not changes:
                 return {}
-            session.flush()
-            self._evenement(
+            self._sceller(
                 session,
                 tete,
                 TypeEvenement.CORRECTION,
                 acteur,
                 {champ: {"avant": a, "apres": b} for champ, (a, b) in changes.items()},
-                courrier=courrier,
-                etat=sceau(courrier),
+                courrier,
             )
             return changes
 
     def modifier_brouillon(self, ident: int, acteur: str, objet: str, corps: str) -> bool:
         """Enregistre le texte corrigé d'un brouillon encore modifiable ; faux si rien ne change."""
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "modifié")
             objet, corps = _propre(objet).strip()[:300], _texte_brouillon(corps)
             if not corps:
@@ -619,15 +612,7 @@ class Registre:
             if (objet, corps) == (ligne.objet, ligne.corps):
                 return False
             ligne.objet, ligne.corps = objet, corps
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
-                TypeEvenement.DECISION,
-                acteur,
-                {"action": "modifie", "caracteres": len(corps)},
-            )
+            noter(TypeEvenement.DECISION, acteur, {"action": "modifie", "caracteres": len(corps)})
             return True
 
     def valider_brouillon(
@@ -645,7 +630,7 @@ class Registre:
         """
         if mode not in ("courriel", "papier"):
             raise RegistreErreur(f"Mode de réponse inconnu : « {mode} ».")
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "validé")
             if objet is not None:
                 ligne.objet = _propre(objet).strip()[:300]
@@ -663,25 +648,16 @@ class Registre:
                 ligne.destinataire = adresse
             ligne.mode = mode
             ligne.statut = StatutBrouillon.VALIDE.value
-            ligne.decide_par = _propre(acteur)[:128]
-            ligne.decide_le = maintenant()
+            _decide(ligne, acteur)
             ligne.raison = ""
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
-                TypeEvenement.DECISION,
-                acteur,
-                {"action": "valide", "mode": mode},
-            )
+            noter(TypeEvenement.DECISION, acteur, {"action": "valide", "mode": mode})
             return ligne
 
     def rejeter_brouillon(self, ident: int, acteur: str, raison: str) -> None:
         raison = " ".join(_propre(raison).split())[:500]
         if not raison:
             raise RegistreErreur("Dites pourquoi le brouillon est rejeté.")
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             _exiger(
                 ligne,
                 {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE, StatutBrouillon.A_VERIFIER},
@@ -689,22 +665,13 @@ class Registre:
             )
             ligne.statut = StatutBrouillon.REJETE.value
             ligne.raison = raison
-            ligne.decide_par = _propre(acteur)[:128]
-            ligne.decide_le = maintenant()
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
-                TypeEvenement.DECISION,
-                acteur,
-                {"action": "rejete", "raison": raison},
-            )
+            _decide(ligne, acteur)
+            noter(TypeEvenement.DECISION, acteur, {"action": "rejete", "raison": raison})
 
     def consigner_lettre(self, ident: int, acteur: str, pdf: bytes) -> str:
         """Garde la lettre PDF d'une réponse papier validée dans l'archive ; rend son empreinte."""
         empreinte = self.archive.deposer(pdf)
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.VALIDE, StatutBrouillon.PAPIER}, "imprimé")
             if ligne.mode != "papier":
                 raise RegistreErreur("Ce brouillon a été validé pour un envoi par courriel.")
@@ -713,11 +680,7 @@ class Registre:
             ligne.lettre_empreinte = empreinte
             ligne.envoye_le = ligne.envoye_le or moment
             _repondu(courrier, moment)
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
+            noter(
                 TypeEvenement.ENVOI,
                 acteur,
                 {"etape": "lettre", "empreinte": empreinte, "taille": len(pdf)},
@@ -741,17 +704,13 @@ class Registre:
 
         Faux si le brouillon n'est plus à envoyer (déjà pris par un autre envoi, rejeté…).
         """
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             if ligne.statut != StatutBrouillon.VALIDE.value or ligne.mode != "courriel":
                 return False
             ligne.statut = StatutBrouillon.EN_ENVOI.value
             ligne.message_id_envoi = message_id
             ligne.tentatives = (ligne.tentatives or 0) + 1
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
+            noter(
                 TypeEvenement.ENVOI,
                 ACTEUR_ENVOI,
                 {"etape": "prepare", "message_id": message_id, "tentative": ligne.tentatives},
@@ -760,7 +719,7 @@ class Registre:
 
     def confirmer_envoi(self, ident: int, comment: str, acteur: str = ACTEUR_ENVOI) -> None:
         """Le serveur a accepté la réponse (ou elle est retrouvée dans « Envoyés »)."""
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (courrier, ligne, noter):
             if ligne.statut == StatutBrouillon.ENVOYE.value:
                 return
             _exiger(ligne, {StatutBrouillon.EN_ENVOI, StatutBrouillon.A_VERIFIER}, "confirmé")
@@ -769,11 +728,7 @@ class Registre:
             ligne.envoye_le = moment
             ligne.raison = ""
             _repondu(courrier, moment)
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
+            noter(
                 TypeEvenement.ENVOI,
                 acteur,
                 {"etape": "envoye", "message_id": ligne.message_id_envoi, "comment": comment},
@@ -783,7 +738,7 @@ class Registre:
         """L'envoi a échoué. Rien n'est parti : le brouillon redevient « validé » et le prochain
         envoi réessaiera. Un doute (coupure pendant l'envoi) : la secrétaire doit vérifier."""
         raison = " ".join(_propre(raison).split())[:500]
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             if ligne.statut != StatutBrouillon.EN_ENVOI.value:
                 return
             ligne.raison = raison
@@ -793,11 +748,7 @@ class Registre:
             else:
                 ligne.statut = StatutBrouillon.A_VERIFIER.value
                 etape = "a_verifier"
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
+            noter(
                 TypeEvenement.ENVOI,
                 ACTEUR_ENVOI,
                 {"etape": etape, "raison": raison, "message_id": ligne.message_id_envoi},
@@ -808,19 +759,11 @@ class Registre:
         if parti:
             self.confirmer_envoi(ident, "vérifié par la secrétaire", acteur=acteur)
             return
-        with self._sur_brouillon(ident) as (session, tete, courrier, ligne):
+        with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.A_VERIFIER}, "renvoyé")
             ligne.statut = StatutBrouillon.VALIDE.value
             ligne.raison = ""
-            self._decision(
-                session,
-                tete,
-                courrier,
-                ligne,
-                TypeEvenement.DECISION,
-                acteur,
-                {"action": "a_renvoyer"},
-            )
+            noter(TypeEvenement.DECISION, acteur, {"action": "a_renvoyer"})
 
     # --- Digest du maire -------------------------------------------------------------------
 
@@ -1000,6 +943,11 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
         if "@" in candidat and "\n" not in candidat and " " not in candidat:
             return candidat
     return ""
+
+
+def _decide(ligne: BrouillonLigne, acteur: str) -> None:
+    ligne.decide_par = _propre(acteur)[:128]
+    ligne.decide_le = maintenant()
 
 
 def _repondu(courrier: Courrier, moment: datetime) -> None:
