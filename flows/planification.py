@@ -125,7 +125,8 @@ def _port_libre(prefere: int) -> int:
     raise CourrierErreur("Aucun port libre sur 127.0.0.1 pour le serveur Prefect.")
 
 
-def _sain(url: str) -> bool:
+def api_saine(url: str) -> bool:
+    """Vrai si l'API Prefect à `url` répond à /health."""
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as reponse:
             return bool(reponse.status == 200)
@@ -167,7 +168,7 @@ def serveur_prefect(donnees: Path) -> Iterator[str]:
         )
     try:
         fin = time.monotonic() + DELAI_DEMARRAGE_S
-        while not _sain(url):
+        while not api_saine(url):
             if processus.poll() is not None:
                 raise CourrierErreur(
                     f"Le serveur Prefect s'est arrêté au démarrage (code {processus.returncode}) ;"

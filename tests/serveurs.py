@@ -25,6 +25,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from connecteurs.smtp import ParametresSmtp
+from flows.planification import api_saine
 
 MOT_DE_PASSE = "secret-de-test"
 
@@ -191,17 +192,6 @@ def arreter_processus(processus: subprocess.Popen[bytes], signaux: int = 1) -> N
         processus.wait(timeout=10)
 
 
-def _sain(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as reponse:
-            return bool(reponse.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @contextmanager
 def prefect_serveur(env: dict[str, str], journal: Path, delai: float = 90.0) -> Iterator[str]:
     """`prefect server start` sur 127.0.0.1, port libre, journal dans `journal` ; rend l'URL de
@@ -222,7 +212,7 @@ def prefect_serveur(env: dict[str, str], journal: Path, delai: float = 90.0) -> 
         )
     try:
         fin = time.monotonic() + delai
-        while not _sain(url):
+        while not api_saine(url):
             if processus.poll() is not None:
                 raise RuntimeError(f"le serveur Prefect s'est arrêté ; voir {journal}")
             if time.monotonic() > fin:

@@ -43,6 +43,8 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from preuves.pannes import Boite as BoitePreuve
+from preuves.pannes import message_ids
 from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
@@ -148,23 +150,8 @@ class Banc:
         return Registre(creer_moteur(url), Archive(self.donnees / "archive"))
 
     def boite(self, dossier: str) -> list[str]:
-        client = IMAPClient("127.0.0.1", port=self.dovecot.port, ssl=False, timeout=10)
-        client.login("mairie", self.dovecot.mot_de_passe)
-        try:
-            if not client.folder_exists(dossier):
-                return []
-            client.select_folder(dossier, readonly=True)
-            uids = client.search(["ALL"])
-            if not uids:
-                return []
-            reponses = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-            ids = []
-            for donnees in reponses.values():
-                brut = next(v for k, v in donnees.items() if k.startswith(b"BODY[HEADER"))
-                ids.append(bytes(brut).decode().partition(":")[2].strip())
-            return ids
-        finally:
-            client.logout()
+        """Les Message-ID d'un dossier de la boîte « mairie »."""
+        return message_ids(BoitePreuve(self.dovecot, "mairie"), dossier)
 
 
 @pytest.fixture
