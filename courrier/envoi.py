@@ -255,9 +255,6 @@ class Envoyeur:
             bilan.a_verifier.append(f"{courrier.numero} → {ligne.destinataire}")
 
     def envoyer(self, ident: int, bilan: BilanEnvoi) -> None:
-        trouve = self.registre.brouillon(ident)
-        if trouve is None:
-            return
         message_id = nouveau_message_id(self.r)
         if not self.registre.reserver_envoi(ident, message_id):
             return  # plus à envoyer (rejeté, déjà pris)
