@@ -158,8 +158,7 @@ def _exiger_place_pour_prefect() -> None:
 
 
 def _disque_plein(e: BaseException) -> bool:
-    """Vrai si l'erreur vient d'un disque plein, ou si le dossier de données n'a plus de place
-    (le serveur Prefect temporaire, dont la base est dans ce dossier, ne démarre plus)."""
+    """Vrai si l'erreur vient d'un disque plein (ENOSPC, quota), elle ou l'une de ses causes."""
     import errno
 
     vue: set[int] = set()
@@ -169,10 +168,7 @@ def _disque_plein(e: BaseException) -> bool:
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         cause = cause.__cause__ or cause.__context__
-    try:
-        return shutil.disk_usage(reglages().donnees).free < 1024 * 1024
-    except (CourrierErreur, OSError):
-        return False
+    return False
 
 
 def _ouvrir_registre() -> Registre:
