@@ -676,3 +676,22 @@ def test_une_image_demesuree_n_est_pas_decodee_par_la_page() -> None:
     assert nombre_de_pages(png_bombe()) == 0
     with pytest.raises(ImageErreur, match="ne peut pas être affichée"):
         page_png(png_bombe(), 1)
+
+
+def test_le_lien_du_digest_ouvre_le_courrier_sur_la_page(
+    site_sqlite: tuple[TestClient, Registre, nv.Jeu],
+) -> None:
+    """Le maire clique dans son digest : le lien mène, après connexion, à la page du courrier."""
+    from urllib.parse import urlsplit
+
+    from courrier.digest import lien_courrier
+
+    client, _, jeu = site_sqlite
+    lien = lien_courrier("https://courrier.saint-aubin.example/", jeu.demande)
+    assert lien is not None
+    chemin = urlsplit(lien).path
+    anonyme = client.get(chemin, follow_redirects=False)
+    assert anonyme.status_code == 303 and "/connexion" in anonyme.headers["location"]
+    connecter(client, "maire")
+    page = client.get(chemin)
+    assert page.status_code == 200 and jeu.demande in page.text
