@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire
 from courrier.brouillons import ReglesCrpa, rediger
+from courrier.calendrier import Horloge, aujourd_hui, horloge_systeme
 from courrier.erreurs import ConnecteurErreur
 from courrier.pannes import point
 from regles.moteur import MoteurRegles
@@ -47,11 +48,13 @@ class Analyseur:
         crpa: ReglesCrpa,
         commune: Commune,
         llm: ClientLLM | None = None,
+        horloge: Horloge = horloge_systeme,
     ) -> None:
         self.moteur = moteur
         self.crpa = crpa
         self.commune = commune
         self.llm = llm
+        self.horloge = horloge  # la date des lettres rédigées
 
     def analyser(self, courrier: CourrierALire) -> Analyse:
         if self.llm is None:
@@ -80,7 +83,14 @@ class Analyseur:
             and Alerte.INJECTION_SUSPECTEE not in analyse.alertes
             else None
         )
-        brouillons = rediger(courrier, analyse, self.commune, self.crpa, redacteur_llm=redacteur)
+        brouillons = rediger(
+            courrier,
+            analyse,
+            self.commune,
+            self.crpa,
+            redacteur_llm=redacteur,
+            le=aujourd_hui(self.horloge),
+        )
         return analyse, brouillons
 
 

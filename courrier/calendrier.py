@@ -10,6 +10,7 @@ samedi, un dimanche ou un jour férié va jusqu'au premier jour ouvré suivant).
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -40,9 +41,19 @@ def jour_de_paris(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
-def aujourd_hui() -> date:
-    """Aujourd'hui à Paris, quel que soit le fuseau de la machine."""
-    return datetime.now(PARIS).date()
+# L'horloge est injectée (registre, page web, digest) : un test fixe l'instant au lieu de
+# dépendre du jour où la suite tourne.
+Horloge = Callable[[], datetime]
+
+
+def horloge_systeme() -> datetime:
+    """L'instant présent, en UTC avec son fuseau : l'horloge par défaut."""
+    return datetime.now(UTC)
+
+
+def aujourd_hui(horloge: Horloge = horloge_systeme) -> date:
+    """Aujourd'hui à Paris selon l'horloge, quel que soit le fuseau de la machine."""
+    return jour_de_paris(horloge())
 
 
 def paques(annee: int) -> date:

@@ -636,12 +636,12 @@ def digest_du_maire(
         from flows.digest import verifier_envoi_possible
 
         verifier_envoi_possible(r)  # une phrase qui nomme la variable manquante, avant tout
-    from courrier.calendrier import aujourd_hui
     from flows.digest import preparer
 
-    le_jour = le_jour or aujourd_hui()
+    registre = _ouvrir_registre()
+    le_jour = le_jour or registre.aujourd_hui()
     if sortie is not None or not envoyer:
-        preparation = preparer(_ouvrir_registre(), r, le_jour)
+        preparation = preparer(registre, r, le_jour)
         d = preparation.digest
         if sortie is None:
             sys.stdout.write(rendre_texte(d))

@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -262,7 +262,7 @@ class Envoyeur:
         trouve = self.registre.brouillon(ident)
         assert trouve is not None
         courrier, ligne = trouve
-        moment = datetime.now(UTC)
+        moment = self.registre.horloge()
         try:
             message = construire_reponse(courrier, ligne, self.r, message_id, moment)
             point("avant_smtp")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
-from courrier.calendrier import aujourd_hui
 from courrier.config import Reglages, reglages
 from courrier.digest import (
     BrouillonEnAttente,
@@ -133,7 +132,7 @@ def preparer(
     maintenant: datetime | None = None,
 ) -> Preparation:
     """Le digest du jour et son graphique, depuis le registre ; rien n'est écrit."""
-    maintenant = maintenant or datetime.now(UTC)
+    maintenant = maintenant or registre.horloge()
     libelles = {ident: c.libelle for ident, c in charger_regles(r.regles).categories.items()}
     evenements = registre.evenements()
     courriers, brouillons, erreurs = lire_registre(registre, evenements)
@@ -183,7 +182,7 @@ def publier_digest(
 ) -> ResultatDigest:
     """Construit, réserve, envoie, confirme. `envoyer` : le client SMTP (ou la tâche Prefect)."""
     expediteur, destinataires = adresses_digest(r)
-    maintenant = maintenant or datetime.now(UTC)
+    maintenant = maintenant or registre.horloge()
     preparation = preparer(registre, r, jour, maintenant)
     d = preparation.digest
     message = composer_message(
@@ -252,4 +251,5 @@ def digest(jour: date | None = None) -> ResultatDigest:
     """Le digest du maire pour `jour` (aujourd'hui à Paris par défaut), envoyé une seule fois."""
     r = reglages()
     verifier_envoi_possible(r)
-    return publier_digest(registre_courant(), r, jour or aujourd_hui(), _envoyer_par_la_tache)
+    registre = registre_courant()
+    return publier_digest(registre, r, jour or registre.aujourd_hui(), _envoyer_par_la_tache)

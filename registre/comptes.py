@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import RegistreErreur
-from registre.modeles import SessionWeb, Utilisateur, maintenant
+from registre.modeles import SessionWeb, Utilisateur
 from registre.registre import Registre
 
 ROLES = ("secretaire", "maire", "admin")
@@ -104,7 +104,7 @@ class Comptes:
             role=role,
             hachage=self._hacheur.hash(mot_de_passe),
             actif=True,
-            cree_le=maintenant(),
+            cree_le=self.registre.horloge(),
         )
 
         def ajouter(session: Session) -> None:
@@ -172,13 +172,13 @@ class Comptes:
                 return None
             if self._hacheur.check_needs_rehash(u.hachage):
                 u.hachage = self._hacheur.hash(mot_de_passe)
-            u.derniere_connexion = maintenant()
+            u.derniere_connexion = self.registre.horloge()
             return _compte(u)
 
     def ouvrir_session(self, compte: Compte) -> str:
         """Rend le jeton à mettre dans le cookie ; la base n'en garde que l'empreinte."""
         jeton = secrets.token_urlsafe(32)
-        moment = maintenant()
+        moment = self.registre.horloge()
         with Session(self.moteur) as session, session.begin():
             session.execute(delete(SessionWeb).where(SessionWeb.expire_le < moment))
             session.add(
@@ -204,7 +204,7 @@ class Comptes:
             if trouve is None:
                 return None
             s, u = trouve
-            if s.expire_le <= maintenant() or not u.actif:
+            if s.expire_le <= self.registre.horloge() or not u.actif:
                 return None
             return SessionOuverte(_compte(u), s.csrf, s.expire_le)
 

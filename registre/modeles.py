@@ -246,7 +246,3 @@ class TeteJournal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     dernier_id: Mapped[int] = mapped_column(Integer, default=0)
     empreinte: Mapped[str] = mapped_column(String(64))
-
-
-def maintenant() -> datetime:
-    return datetime.now(UTC)

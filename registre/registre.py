@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from courrier.analyse import CATEGORIES, Analyse, Brouillon, CourrierALire, Urgence
-from courrier.calendrier import PARIS
+from courrier.calendrier import PARIS, Horloge, aujourd_hui, horloge_systeme
 from courrier.domaine import (
     ElementRecu,
     EntetesCourrier,
@@ -44,7 +44,6 @@ from registre.modeles import (
     Identite,
     Piece,
     TeteJournal,
-    maintenant,
 )
 
 # Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
@@ -109,15 +108,24 @@ def sceau(courrier: Courrier) -> str:
 
 
 class Registre:
-    def __init__(self, moteur: Engine, archive: Archive) -> None:
+    def __init__(
+        self, moteur: Engine, archive: Archive, horloge: Horloge = horloge_systeme
+    ) -> None:
         self.moteur = moteur
         self.archive = archive
+        # Toute date écrite au registre (enregistrement, journal, décisions, chrono de l'année)
+        # vient de cette horloge.
+        self.horloge = horloge
 
     @classmethod
-    def ouvrir(cls, url: str, donnees: Path) -> Registre:
+    def ouvrir(cls, url: str, donnees: Path, horloge: Horloge = horloge_systeme) -> Registre:
         moteur = creer_moteur(url)
         mettre_a_niveau(moteur)
-        return cls(moteur, Archive(donnees / "archive"))
+        return cls(moteur, Archive(donnees / "archive"), horloge)
+
+    def aujourd_hui(self) -> date:
+        """Le jour à Paris selon l'horloge du registre."""
+        return aujourd_hui(self.horloge)
 
     def fermer(self) -> None:
         self.moteur.dispose()
@@ -149,7 +157,7 @@ class Registre:
         etat: str = "",
     ) -> Evenement:
         ident = tete.dernier_id + 1
-        horodatage = maintenant()
+        horodatage = self.horloge()
         numero = courrier.numero if courrier is not None else ""
         details_json = json_canonique(details)
         empreinte = empreinte_evenement(
@@ -217,7 +225,7 @@ class Registre:
                 )
                 return Enregistrement(existant.numero, nouveau=False)
 
-            enregistre_le = maintenant()
+            enregistre_le = self.horloge()
             annee = enregistre_le.astimezone(PARIS).year
             compteur = session.execute(
                 select(Compteur).where(Compteur.annee == annee).with_for_update()
@@ -334,7 +342,7 @@ class Registre:
             courrier.pages = resultat.pages
             courrier.erreur = _propre(" ".join(resultat.erreurs))
             courrier.statut = statut.value
-            courrier.extrait_le = maintenant()
+            courrier.extrait_le = self.horloge()
             for piece in resultat.pieces:
                 courrier.pieces.append(
                     Piece(
@@ -373,7 +381,7 @@ class Registre:
             courrier = session.get_one(Courrier, ident, options=CHARGER_TOUT)
             courrier.statut = Statut.ERREUR.value
             courrier.erreur = _propre(raison)
-            courrier.extrait_le = maintenant()
+            courrier.extrait_le = self.horloge()
             self._sceller(
                 session,
                 tete,
@@ -461,7 +469,7 @@ class Registre:
             courrier.moteur = analyse.moteur
             courrier.alertes = ",".join(a.value for a in analyse.alertes)
             courrier.analyse = _propre(analyse.model_dump_json())
-            courrier.analyse_le = maintenant()
+            courrier.analyse_le = self.horloge()
             if courrier.statut == Statut.EXTRAIT.value:
                 courrier.statut = Statut.ANALYSE.value
             self._sceller(
@@ -491,7 +499,7 @@ class Registre:
                         dates=json_canonique(
                             {k: v.isoformat() for k, v in brouillon.dates.items()}
                         ),
-                        cree_le=maintenant(),
+                        cree_le=self.horloge(),
                     )
                 )
                 self._sceller(
@@ -648,7 +656,7 @@ class Registre:
                 ligne.destinataire = adresse
             ligne.mode = mode
             ligne.statut = StatutBrouillon.VALIDE.value
-            _decide(ligne, acteur)
+            _decide(ligne, acteur, self.horloge())
             ligne.raison = ""
             noter(TypeEvenement.DECISION, acteur, {"action": "valide", "mode": mode})
             return ligne
@@ -665,7 +673,7 @@ class Registre:
             )
             ligne.statut = StatutBrouillon.REJETE.value
             ligne.raison = raison
-            _decide(ligne, acteur)
+            _decide(ligne, acteur, self.horloge())
             noter(TypeEvenement.DECISION, acteur, {"action": "rejete", "raison": raison})
 
     def consigner_lettre(self, ident: int, acteur: str, pdf: bytes) -> str:
@@ -675,7 +683,7 @@ class Registre:
             _exiger(ligne, {StatutBrouillon.VALIDE, StatutBrouillon.PAPIER}, "imprimé")
             if ligne.mode != "papier":
                 raise RegistreErreur("Ce brouillon a été validé pour un envoi par courriel.")
-            moment = maintenant()
+            moment = self.horloge()
             ligne.statut = StatutBrouillon.PAPIER.value
             ligne.lettre_empreinte = empreinte
             ligne.envoye_le = ligne.envoye_le or moment
@@ -723,7 +731,7 @@ class Registre:
             if ligne.statut == StatutBrouillon.ENVOYE.value:
                 return
             _exiger(ligne, {StatutBrouillon.EN_ENVOI, StatutBrouillon.A_VERIFIER}, "confirmé")
-            moment = maintenant()
+            moment = self.horloge()
             ligne.statut = StatutBrouillon.ENVOYE.value
             ligne.envoye_le = moment
             ligne.raison = ""
@@ -782,7 +790,7 @@ class Registre:
                     destinataires=_propre(destinataires),
                     message_id=message_id,
                     statut="prepare",
-                    prepare_le=maintenant(),
+                    prepare_le=self.horloge(),
                 )
             )
             self._evenement(
@@ -798,7 +806,7 @@ class Registre:
         with self._transaction() as (session, tete):
             envoi = session.get_one(EnvoiDigest, jour)
             envoi.statut = "envoye"
-            envoi.envoye_le = maintenant()
+            envoi.envoye_le = self.horloge()
             self._evenement(
                 session,
                 tete,
@@ -945,9 +953,9 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
     return ""
 
 
-def _decide(ligne: BrouillonLigne, acteur: str) -> None:
+def _decide(ligne: BrouillonLigne, acteur: str, moment: datetime) -> None:
     ligne.decide_par = _propre(acteur)[:128]
-    ligne.decide_le = maintenant()
+    ligne.decide_le = moment
 
 
 def _repondu(courrier: Courrier, moment: datetime) -> None:

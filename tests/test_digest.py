@@ -27,6 +27,7 @@ from courrier.erreurs import ConfigurationErreur
 from flows.digest import preparer, publier_digest
 from registre.registre import Registre
 from tests.conftest import RACINE
+from tests.horloge import HorlogeDeTest
 from tests.serveurs import ServeurSmtp, port_libre, serveur_smtp
 
 JOUR = date(2026, 11, 23)  # un lundi
@@ -208,11 +209,24 @@ def donnees(tmp_path: Path) -> Path:
     return tmp_path / "donnees"
 
 
+def au_matin(jour: date) -> datetime:
+    """L'heure du digest (7 h 30 à Paris en hiver) le jour donné."""
+    return datetime(jour.year, jour.month, jour.day, 6, 30, tzinfo=UTC)
+
+
 @pytest.fixture
-def registre_garni(donnees: Path) -> Iterator[tuple[Registre, Numeros]]:
-    registre = Registre.ouvrir(f"sqlite:///{donnees / 'registre.sqlite3'}", donnees)
+def horloge() -> HorlogeDeTest:
+    """La nuit du 23 novembre 2026 : la relève enregistre à 2 h 30 (heure de Paris)."""
+    return HorlogeDeTest(datetime(2026, 11, 23, 1, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def registre_garni(donnees: Path, horloge: HorlogeDeTest) -> Iterator[tuple[Registre, Numeros]]:
+    registre = Registre.ouvrir(f"sqlite:///{donnees / 'registre.sqlite3'}", donnees, horloge)
     try:
-        yield registre, garnir(registre)
+        numeros = garnir(registre)
+        horloge.regler(au_matin(JOUR))
+        yield registre, numeros
     finally:
         registre.fermer()
 
@@ -341,7 +355,7 @@ def test_le_digest_envoye_a_le_texte_et_le_html_urgent_d_abord_sans_ressource_ex
 
 
 def test_une_relance_le_meme_jour_n_envoie_rien_et_le_lendemain_sans_courrier_dit_rien_de_nouveau(
-    registre_garni: tuple[Registre, Numeros], smtp: ServeurSmtp
+    registre_garni: tuple[Registre, Numeros], smtp: ServeurSmtp, horloge: HorlogeDeTest
 ) -> None:
     registre, n = registre_garni
     r = reglages_de_test(smtp)
@@ -351,6 +365,7 @@ def test_une_relance_le_meme_jour_n_envoie_rien_et_le_lendemain_sans_courrier_di
     assert len(smtp.boite.messages) == 1
 
     lendemain = JOUR + timedelta(days=1)
+    horloge.regler(au_matin(lendemain))
     resultat = publier_digest(registre, r, lendemain, envoyer)
     assert resultat.statut == "envoye" and resultat.nouveaux == 0
     assert len(smtp.boite.messages) == 2

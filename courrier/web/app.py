@@ -30,7 +30,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from courrier.analyse import CATEGORIES, Urgence
-from courrier.calendrier import aujourd_hui
 from courrier.config import Reglages
 from courrier.domaine import Statut, StatutBrouillon
 from courrier.erreurs import CourrierErreur, RegistreErreur
@@ -342,7 +341,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
 
     @app.get("/")
     def file_d_attente(request: Request) -> Response:
-        jour = aujourd_hui()
+        jour = reg.aujourd_hui()
         entrees = [vues.entree_file(c, b, jour, categories) for c, b in reg.brouillons_a_valider()]
         for ident in reg.brouillons_par_statut(
             StatutBrouillon.VALIDE, StatutBrouillon.EN_ENVOI, StatutBrouillon.A_VERIFIER
@@ -384,7 +383,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             pages=pages,
             ia=vues.analyse_par_ia(c),
             alertes=vues.alertes(c),
-            echeance=vues.echeance(c, aujourd_hui()),
+            echeance=vues.echeance(c, reg.aujourd_hui()),
             brouillons=[
                 (
                     b,
@@ -492,7 +491,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             libelle_statut=vues.libelle_statut_brouillon(b.statut),
             ia=vues.prepare_par_ia(c, b),
             alertes=vues.alertes(c),
-            echeance=vues.echeance(c, aujourd_hui()),
+            echeance=vues.echeance(c, reg.aujourd_hui()),
             modifiable=modifiable,
             objet=b.objet if objet is None else objet,
             corps=b.corps if corps is None else corps,
@@ -519,7 +518,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             adresse.strip(),
             objet or b.objet,
             corps,
-            le=aujourd_hui(),
+            le=reg.aujourd_hui(),
             reference=c.numero,
         )
         reg.consigner_lettre(ident, nom, pdf)
@@ -682,7 +681,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             "csv": "text/csv; charset=utf-8",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
-        return _piece_jointe(contenu, f"registre-{aujourd_hui()}.{format_}", types[format_])
+        return _piece_jointe(contenu, f"registre-{reg.aujourd_hui()}.{format_}", types[format_])
 
     # --- Administration -------------------------------------------------------------------------
 
