@@ -578,20 +578,57 @@ def registre_export(
 @registre_app.command("verifier")
 @commande
 def registre_verifier() -> None:
-    """Vérifie que rien n'a été modifié ni supprimé dans le registre et son journal."""
+    """Vérifie le registre, son journal et chaque original de l'archive (relu en entier)."""
     registre = _ouvrir_registre()
-    anomalies = registre.verifier()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[volume]}"),
+        console=erreurs,
+        transient=True,
+        disable=not erreurs.is_terminal,
+    ) as barre:
+        tache = barre.add_task("Relecture de l'archive", total=None, volume="")
+
+        def avancer(fichiers: int, octets: int) -> None:
+            barre.update(
+                tache, completed=fichiers, volume=f"{fichiers} fichier(s), {_taille(octets)}"
+            )
+
+        verification = registre.verifier_tout(avancer)
+    anomalies = verification.anomalies
     if anomalies:
         premier = escape(anomalies[0])
-        erreurs.print(f"[bold red]Registre altéré.[/] Premier problème : {premier}")
-        for autre in anomalies[1:20]:
+        erreurs.print(
+            f"[bold red]Registre altéré[/] ({len(anomalies)} problème(s)). Premier problème : "
+            f"{premier}"
+        )
+        for autre in anomalies[1:50]:
             erreurs.print(f"  • {autre}", highlight=False, markup=False)
+        if len(anomalies) > 50:
+            erreurs.print(f"  … et {len(anomalies) - 50} autre(s).", highlight=False)
         raise typer.Exit(1)
+    archive = verification.archive
     console.print(
         f"Registre intact : {registre.nombre()} courrier(s), "
-        f"{len(registre.evenements())} événement(s) du journal vérifiés.",
+        f"{len(registre.evenements())} événement(s) du journal vérifiés, "
+        f"{archive.fichiers} fichier(s) de l'archive relus ({_taille(archive.octets)}).",
         highlight=False,
     )
+    if archive.depots_interrompus:
+        console.print(
+            f"{archive.depots_interrompus} fichier(s) provisoire(s) d'un dépôt interrompu par "
+            "une panne, sans effet sur la preuve.",
+            highlight=False,
+        )
+
+
+def _taille(octets: int) -> str:
+    if octets >= 1 << 30:
+        return f"{octets / (1 << 30):.1f} Gio".replace(".", ",")
+    if octets >= 1 << 20:
+        return f"{octets / (1 << 20):.1f} Mio".replace(".", ",")
+    return f"{octets / 1024:.0f} Kio" if octets >= 1024 else f"{octets} octet(s)"
 
 
 @registre_app.command("lister")

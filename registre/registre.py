@@ -35,6 +35,7 @@ from courrier.journal import ORIGINE, empreinte_evenement, json_canonique, sceau
 from courrier.pannes import point
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
+from registre.controle_archive import BilanArchive, Progression, verifier_archive
 from registre.modeles import (
     BrouillonLigne,
     Compteur,
@@ -105,6 +106,12 @@ def sceau(courrier: Courrier) -> str:
         [_colonnes(p, {"id", "courrier_id"}) for p in courrier.pieces],
         [_colonnes(b, {"id", "courrier_id"}) for b in courrier.brouillons],
     )
+
+
+@dataclass(frozen=True)
+class Verification:
+    anomalies: list[str]
+    archive: BilanArchive
 
 
 class Registre:
@@ -863,9 +870,14 @@ class Registre:
 
     # --- Vérification ---------------------------------------------------------------------
 
-    def verifier(self) -> list[str]:
-        """Refait la chaîne et les sceaux ; rend les anomalies, la première d'abord."""
+    def verifier(self, progression: Progression | None = None) -> list[str]:
+        """Refait la chaîne et les sceaux, relit l'archive ; les anomalies, la première d'abord."""
+        return self.verifier_tout(progression).anomalies
+
+    def verifier_tout(self, progression: Progression | None = None) -> Verification:
+        """La chaîne du journal, les sceaux, les numéros, puis chaque fichier de l'archive."""
         anomalies: list[str] = []
+        attendus: dict[str, str] = {}
         with Session(self.moteur) as session:
             tete = session.get_one(TeteJournal, 1)
             precedent = ORIGINE
@@ -915,6 +927,7 @@ class Registre:
             par_annee: dict[int, list[int]] = {}
             for courrier in courriers:
                 vus.add(courrier.numero)
+                _fichiers_cites(courrier, attendus)
                 par_annee.setdefault(courrier.annee, []).append(courrier.rang)
                 scelle = dernier_sceau.get(courrier.numero)
                 if scelle is None:
@@ -941,7 +954,8 @@ class Registre:
                         + ", ".join(formater_numero(annee, r) for r in manquants[:10])
                         + ("…" if len(manquants) > 10 else "")
                     )
-        return anomalies
+        bilan = verifier_archive(self.archive, attendus, progression)
+        return Verification([*anomalies, *bilan.anomalies], bilan)
 
 
 def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
@@ -951,6 +965,20 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
         if "@" in candidat and "\n" not in candidat and " " not in candidat:
             return candidat
     return ""
+
+
+def _fichiers_cites(courrier: Courrier, attendus: dict[str, str]) -> None:
+    """Les fichiers de l'archive qu'un courrier cite : original, pièces jointes, lettres."""
+    attendus.setdefault(courrier.empreinte, f"l'original du courrier {courrier.numero}")
+    for piece in courrier.pieces:
+        attendus.setdefault(
+            piece.empreinte, f"la pièce jointe {piece.rang} du courrier {courrier.numero}"
+        )
+    for b in courrier.brouillons:
+        if b.lettre_empreinte:
+            attendus.setdefault(
+                b.lettre_empreinte, f"la lettre du brouillon n°{b.id} (courrier {courrier.numero})"
+            )
 
 
 def _decide(ligne: BrouillonLigne, acteur: str, moment: datetime) -> None:
