@@ -22,11 +22,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from courrier.calendrier import PARIS
 from courrier.config import Reglages, reglages
-from courrier.erreurs import CourrierErreur
+from courrier.erreurs import ConfigurationErreur, CourrierErreur
 
 if TYPE_CHECKING:
     from flows.releve import BilanReleve
+    from registre.ancrage import BilanAncres
     from registre.modeles import Courrier
     from registre.registre import Registre
 
@@ -596,7 +598,8 @@ def registre_verifier() -> None:
             )
 
         verification = registre.verifier_tout(avancer)
-    anomalies = verification.anomalies
+    ancres = _verifier_ancres(registre)
+    anomalies = [*verification.anomalies, *ancres.anomalies]
     if anomalies:
         premier = escape(anomalies[0])
         erreurs.print(
@@ -615,12 +618,57 @@ def registre_verifier() -> None:
         f"{archive.fichiers} fichier(s) de l'archive relus ({_taille(archive.octets)}).",
         highlight=False,
     )
+    console.print(_phrase_ancres(ancres), highlight=False)
     if archive.depots_interrompus:
         console.print(
             f"{archive.depots_interrompus} fichier(s) provisoire(s) d'un dépôt interrompu par "
             "une panne, sans effet sur la preuve.",
             highlight=False,
         )
+
+
+def _verifier_ancres(registre: Registre) -> BilanAncres:
+    from connecteurs.horodatage import charger_racines
+    from registre.ancrage import verifier_ancres
+
+    r = reglages()
+    racines = charger_racines(r.horodatage_certificats) if r.horodatage_certificats else None
+    return verifier_ancres(registre, racines)
+
+
+def _phrase_ancres(bilan: BilanAncres) -> str:
+    if bilan.prouvee is None:
+        return (
+            "Aucune ancre horodatée : la chaîne n'est prouvée que par la base elle-même "
+            "(réglez COURRIER_HORODATAGE_URL pour l'ancrer chaque matin)."
+        )
+    p = bilan.prouvee
+    phrase = (
+        f"Chaîne prouvée jusqu'au {p.horodate_le.astimezone(PARIS):%d/%m/%Y à %H:%M:%S} "
+        f"(événement n°{p.evenement}) par {bilan.ancres} jeton(s) d'horodatage ({p.autorite})."
+    )
+    if bilan.signatures_non_verifiees:
+        phrase += (
+            " Signatures non vérifiées : indiquez le certificat de l'autorité dans "
+            "COURRIER_HORODATAGE_CERTIFICATS."
+        )
+    return phrase
+
+
+@registre_app.command("ancrer")
+@commande
+def registre_ancrer() -> None:
+    """Horodate tout de suite la tête du registre (RFC 3161), comme chaque matin avant le digest."""
+    from connecteurs.horodatage import ClientHorodatage
+    from registre.ancrage import ancrer
+
+    r = reglages()
+    if not r.horodatage_url:
+        raise ConfigurationErreur(
+            "COURRIER_HORODATAGE_URL manque : l'adresse du service d'horodatage (RFC 3161)."
+        )
+    client = ClientHorodatage(r.horodatage_url, r.horodatage_delai_s)
+    console.print(ancrer(_ouvrir_registre(), client.horodater, r.horodatage_url).phrase())
 
 
 def _taille(octets: int) -> str:

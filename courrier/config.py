@@ -88,6 +88,11 @@ class Reglages(BaseSettings):
     adresse_mairie: str | None = None  # l'expéditeur (From) ; par défaut COURRIER_COMMUNE_EMAIL
     destinataires_digest: str = ""  # adresses séparées par des virgules
     url_publique: str | None = None  # adresse de la page web, pour les liens du digest
+    # Ancrage du journal (RFC 3161) : le service d'horodatage et le certificat racine (PEM) qui
+    # permet de vérifier ses jetons ; sans URL, pas d'ancrage.
+    horodatage_url: str | None = None
+    horodatage_certificats: Path | None = None
+    horodatage_delai_s: float = Field(default=30.0, gt=0)
 
     @field_validator(
         "imap_hote",

@@ -203,6 +203,8 @@ class Digest:
     echeances: tuple[LigneEcheance, ...]
     erreurs: tuple[LigneErreur, ...]
     url_publique: str | None
+    # L'empreinte de tête du registre horodatée ce matin (RFC 3161), ou pourquoi elle ne l'est pas.
+    ancre: str = ""
 
     @property
     def rien_de_nouveau(self) -> bool:

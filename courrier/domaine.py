@@ -55,6 +55,7 @@ class TypeEvenement(enum.StrEnum):
     DECISION = "decision"  # brouillon modifié, validé, rejeté
     ENVOI = "envoi"  # réponse : intention, envoi, échec, vérification
     COMPTE = "compte"  # compte de la page web créé, modifié
+    ANCRAGE = "ancrage"  # tête du journal horodatée par une autorité (RFC 3161)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ serveur a pu accepter le message, elle reste « prepare » et la secrétaire vé
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
@@ -173,6 +173,23 @@ def verifier_envoi_possible(r: Reglages) -> None:
     adresses_digest(r)
 
 
+def ancrer_avant_digest(registre: Registre, r: Reglages) -> str:
+    """Horodate la tête du registre (si un service est réglé) ; la phrase pour le digest."""
+    if not r.horodatage_url:
+        return ""
+    from connecteurs.horodatage import ClientHorodatage, ErreurHorodatage
+    from registre.ancrage import ancrer
+
+    try:
+        client = ClientHorodatage(r.horodatage_url, r.horodatage_delai_s)
+        return ancrer(registre, client.horodater, r.horodatage_url).phrase()
+    except ErreurHorodatage as e:
+        registre.evenement_general(
+            TypeEvenement.ERREUR, "horodatage", {"etape": "ancrage", "raison": str(e)}
+        )
+        return f"Horodatage du registre impossible ce matin : {e}"
+
+
 def publier_digest(
     registre: Registre,
     r: Reglages,
@@ -183,8 +200,10 @@ def publier_digest(
     """Construit, réserve, envoie, confirme. `envoyer` : le client SMTP (ou la tâche Prefect)."""
     expediteur, destinataires = adresses_digest(r)
     maintenant = maintenant or registre.horloge()
+    # L'ancre d'abord : le digest imprime l'empreinte horodatée, qui vit alors hors de la base.
+    ancre = ancrer_avant_digest(registre, r) if registre.envoi_digest(jour) is None else ""
     preparation = preparer(registre, r, jour, maintenant)
-    d = preparation.digest
+    d = replace(preparation.digest, ancre=ancre)
     message = composer_message(
         d, expediteur, destinataires, preparation.graphique, maintenant=maintenant
     )

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -199,6 +200,20 @@ class EnvoiDigest(Base):
     statut: Mapped[str] = mapped_column(String(16))  # prepare, envoye
     prepare_le: Mapped[datetime] = mapped_column(HorodatageUTC())
     envoye_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+
+
+class Ancre(Base):
+    """La tête du journal horodatée par une autorité extérieure (RFC 3161) : qui réécrirait
+    toute la chaîne ne pourrait pas refaire ce jeton signé par un tiers."""
+
+    __tablename__ = "ancres"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evenement_id: Mapped[int] = mapped_column(Integer)  # le dernier événement couvert
+    empreinte: Mapped[str] = mapped_column(String(64))  # son empreinte, celle qui est horodatée
+    jeton: Mapped[bytes] = mapped_column(LargeBinary)  # TimeStampResp DER, tel que reçu
+    horodate_le: Mapped[datetime] = mapped_column(HorodatageUTC())  # genTime du jeton
+    autorite: Mapped[str] = mapped_column(Text)  # l'URL du service d'horodatage
 
 
 class Identite(Base):

@@ -843,6 +843,12 @@ class Registre:
 
     # --- Lecture --------------------------------------------------------------------------
 
+    def tete(self) -> tuple[int, str]:
+        """Le dernier événement du journal et son empreinte (celle qui scelle tout le reste)."""
+        with Session(self.moteur) as session:
+            tete = session.get_one(TeteJournal, 1)
+            return tete.dernier_id, tete.empreinte
+
     def courriers(self) -> list[Courrier]:
         with Session(self.moteur, expire_on_commit=False) as session:
             return list(
@@ -876,6 +882,13 @@ class Registre:
 
     def verifier_tout(self, progression: Progression | None = None) -> Verification:
         """La chaîne du journal, les sceaux, les numéros, puis chaque fichier de l'archive."""
+        anomalies, attendus = self.verifier_journal()
+        bilan = verifier_archive(self.archive, attendus, progression)
+        return Verification([*anomalies, *bilan.anomalies], bilan)
+
+    def verifier_journal(self) -> tuple[list[str], dict[str, str]]:
+        """La chaîne, les sceaux et les numéros ; rend aussi les fichiers que l'archive doit
+        contenir (empreinte → ce qui la cite)."""
         anomalies: list[str] = []
         attendus: dict[str, str] = {}
         with Session(self.moteur) as session:
@@ -954,8 +967,7 @@ class Registre:
                         + ", ".join(formater_numero(annee, r) for r in manquants[:10])
                         + ("…" if len(manquants) > 10 else "")
                     )
-        bilan = verifier_archive(self.archive, attendus, progression)
-        return Verification([*anomalies, *bilan.anomalies], bilan)
+        return anomalies, attendus
 
 
 def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from registre.registre import Registre
 from tests import serveurs
 
 RACINE = Path(__file__).resolve().parents[1]
+COURRIER = [sys.executable, "-m", "courrier"]
 # Les entrées réelles écrites par d'autres (voir ../shared/corpus/*/MANIFEST.tsv), à côté du
 # dépôt ; COURRIER_CORPUS désigne un autre emplacement. Sans corpus, la suite échoue à la
 # collecte plutôt que de sauter en silence les tests qui en dépendent.
@@ -88,3 +91,30 @@ def client_imap(d: serveurs.Dovecot, utilisateur: str = "mairie") -> IMAPClient:
     client = IMAPClient("127.0.0.1", port=d.port, ssl=False, timeout=10)
     client.login(utilisateur, d.mot_de_passe)
     return client
+
+
+# --- La démo, jouée une fois pour toute la suite (les tests qui la modifient en font une copie) --
+
+
+def lancer(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COURRIER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+    tmp = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
+    env["PYTHONPATH"] = str(RACINE)
+    resultat = lancer("demo", "--dossier", str(tmp / "demo"), env=env, cwd=tmp)
+    return (
+        tmp,
+        {**env, "COURRIER_DONNEES": str(tmp / "demo" / "donnees")},
+        (
+            resultat.stdout
+            + "\n=== stderr ===\n"
+            + resultat.stderr
+            + f"\ncode {resultat.returncode}"
+        ),
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,13 +17,11 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from courrier import config
 from flows.planification import LIMITE_LLM
 from tests import serveurs
-from tests.conftest import RACINE
+from tests.conftest import RACINE, lancer
 from tests.serveur_llm import ServeurLLM
 from tests.test_source_imap import compter, deposer
 
 pytestmark = pytest.mark.lent
-
-COURRIER = [sys.executable, "-m", "courrier"]
 
 
 @pytest.fixture(scope="module")
@@ -147,30 +143,6 @@ def test_une_source_en_panne_n_empeche_pas_les_autres(
 def stack() -> Iterator[ExitStack]:
     with ExitStack() as pile:
         yield pile
-
-
-def lancer(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COURRIER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
-    tmp = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
-    env["PYTHONPATH"] = str(RACINE)
-    resultat = lancer("demo", "--dossier", str(tmp / "demo"), env=env, cwd=tmp)
-    return (
-        tmp,
-        {**env, "COURRIER_DONNEES": str(tmp / "demo" / "donnees")},
-        (
-            resultat.stdout
-            + "\n=== stderr ===\n"
-            + resultat.stderr
-            + f"\ncode {resultat.returncode}"
-        ),
-    )
 
 
 def test_la_demo_enregistre_le_courrier_d_exemple_sans_trace(

@@ -15,7 +15,7 @@ import pytest
 
 from courrier.domaine import Canal, ElementRecu, PieceExtraite, ResultatExtraction
 from registre.registre import Registre
-from tests.test_flow_et_cli import demo, lancer  # noqa: F401 - la démo, fixture partagée
+from tests.conftest import lancer
 
 
 def _element(contenu: bytes) -> ElementRecu:
@@ -106,7 +106,7 @@ def test_le_reste_d_un_depot_interrompu_ne_fait_pas_echouer_la_verification(
 
 
 def test_la_commande_nomme_l_original_ecrase_et_le_supprime_puis_sort_en_erreur(
-    demo: tuple[Path, dict[str, str], str],  # noqa: F811
+    demo: tuple[Path, dict[str, str], str],
     tmp_path: Path,
 ) -> None:
     tmp, env, _ = demo
