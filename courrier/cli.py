@@ -949,5 +949,50 @@ def serveur(
     servir(r, hote, port)
 
 
+@app.command()
+@commande
+def sauvegarde(
+    sortie: Annotated[
+        Path | None,
+        typer.Option(
+            "--sortie", help="Le fichier .tar à écrire (par défaut dans le dossier courant)."
+        ),
+    ] = None,
+) -> None:
+    """Sauvegarde à chaud le registre (base et archive des originaux) dans un seul fichier."""
+    from registre.sauvegarde import sauvegarder
+
+    r = reglages()
+    registre = _ouvrir_registre()
+    sortie = sortie or Path(f"courrier-sauvegarde-{registre.horloge():%Y%m%d-%H%M%S}.tar")
+    bilan = sauvegarder(registre, r.url_base, sortie, r.commune)
+    console.print(
+        f"Sauvegarde écrite dans {bilan.fichier} : {bilan.courriers} courrier(s), "
+        f"{bilan.originaux} fichier(s) de l'archive ({_taille(bilan.octets)}). "
+        "Gardez-la hors de cette machine.",
+        highlight=False,
+    )
+
+
+@app.command()
+@commande
+def restaurer(
+    fichier: Annotated[
+        Path, typer.Argument(help="La sauvegarde (.tar) écrite par « courrier sauvegarde ».")
+    ],
+) -> None:
+    """Restaure une sauvegarde dans un dossier de données neuf, puis vérifie tout le registre."""
+    from registre.sauvegarde import restaurer as restaurer_sauvegarde
+
+    r = reglages()
+    bilan = restaurer_sauvegarde(fichier, r.donnees, r.url_base)
+    console.print(
+        f"Sauvegarde du {bilan.sauvegarde_du.astimezone(PARIS):%d/%m/%Y à %H:%M} restaurée "
+        f"dans {r.donnees} ({bilan.courriers} courrier(s)). Vérification…",
+        highlight=False,
+    )
+    registre_verifier()
+
+
 def main() -> None:
     app()
