@@ -562,18 +562,44 @@ def file_d_attente() -> None:
 class FormatExport(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
+    pdf = "pdf"
 
 
 @registre_app.command("export")
 @commande
 def registre_export(
-    format_: Annotated[FormatExport, typer.Option("--format", help="csv ou xlsx.")],
+    format_: Annotated[FormatExport, typer.Option("--format", help="csv, xlsx ou pdf.")],
     sortie: Annotated[Path, typer.Option("--sortie", help="Fichier à écrire.")],
+    annee: Annotated[
+        int | None,
+        typer.Option("--annee", help="PDF : l'année du registre (par défaut l'année en cours)."),
+    ] = None,
 ) -> None:
-    """Écrit tout le registre dans un fichier CSV ou XLSX."""
+    """Écrit le registre : tout en CSV ou XLSX, ou le registre annuel imprimable en PDF/A."""
+    registre = _ouvrir_registre()
+    if format_ is FormatExport.pdf:
+        from registre.export_pdf import Preuve, exporter_pdf
+
+        ancres = _verifier_ancres(registre)
+        dernier, tete = registre.tete()
+        preuve = Preuve(
+            dernier,
+            tete,
+            ancres.prouvee.phrase() if ancres.prouvee else "",
+            ancres.jeton,
+        )
+        annee = annee or registre.aujourd_hui().year
+        nombre = exporter_pdf(
+            registre.courriers(), sortie, reglages().commune, annee, preuve, registre.horloge()
+        )
+        console.print(
+            f"Registre {annee} : {nombre} courrier(s) écrit(s) dans {sortie} (PDF/A-2B).",
+            highlight=False,
+        )
+        return
     from registre.export import exporter
 
-    nombre = exporter(_ouvrir_registre().courriers(), format_.value, sortie)
+    nombre = exporter(registre.courriers(), format_.value, sortie)
     console.print(f"{nombre} ligne(s) écrite(s) dans {sortie}.", highlight=False)
 
 

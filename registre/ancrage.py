@@ -74,6 +74,7 @@ def ancrer(registre: Registre, horodater: Horodater, autorite: str) -> AncreFait
 class BilanAncres:
     ancres: int = 0
     prouvee: AncreFaite | None = None  # la plus récente qui tient
+    jeton: bytes = b""  # son jeton (DER), pour l'imprimer avec le registre
     anomalies: list[str] = field(default_factory=list)
     signatures_non_verifiees: bool = False  # aucun certificat racine fourni
 
@@ -118,4 +119,5 @@ def verifier_ancres(
             bilan.prouvee = AncreFaite(
                 ancre.evenement_id, ancre.empreinte, jeton.horodate_le, ancre.autorite
             )
+            bilan.jeton = ancre.jeton
     return bilan
