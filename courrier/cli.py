@@ -1020,5 +1020,66 @@ def restaurer(
     registre_verifier()
 
 
+conservation_app = typer.Typer(
+    help="Conservation et RGPD : purge à l'échéance, droit d'accès d'une personne.",
+    no_args_is_help=True,
+)
+app.add_typer(conservation_app, name="conservation")
+
+
+def _dossier_regles(r: Reglages) -> Path:
+    from courrier.brouillons import DOSSIER_REGLES
+
+    return r.regles or DOSSIER_REGLES
+
+
+@conservation_app.command("purger")
+@commande
+def conservation_purger(
+    essai: Annotated[
+        bool, typer.Option("--essai", help="Dire ce qui serait effacé, sans rien effacer.")
+    ] = False,
+) -> None:
+    """Efface les données personnelles des courriers dont la durée de conservation est passée."""
+    from registre.conservation import a_purger, charger_conservation, purger
+
+    r = reglages()
+    registre = _ouvrir_registre()
+    conservation = charger_conservation(_dossier_regles(r))
+    jour = registre.aujourd_hui()
+    if essai:
+        dus = a_purger(registre, conservation, jour)
+        for c in dus:
+            console.print(
+                f"  {c.numero} ({c.categorie or 'autre'}, reçu le "
+                f"{c.recu_le.astimezone(PARIS):%d/%m/%Y}) : {conservation.duree(c.categorie)} ans",
+                highlight=False,
+            )
+        console.print(f"{len(dus)} courrier(s) à purger ; rien n'a été effacé.", highlight=False)
+        return
+    bilan = purger(registre, conservation, jour)
+    console.print(
+        f"{len(bilan.purges)} courrier(s) purgé(s) (données personnelles effacées, preuve "
+        f"gardée), {bilan.fichiers_effaces} fichier(s) de l'archive effacé(s).",
+        highlight=False,
+    )
+
+
+@conservation_app.command("acces")
+@commande
+def conservation_acces(
+    personne: Annotated[str, typer.Argument(help="Adresse électronique ou nom de la personne.")],
+    sortie: Annotated[Path, typer.Option("--sortie", help="La page HTML à écrire.")],
+) -> None:
+    """Droit d'accès (RGPD, art. 15) : tout ce que le registre garde d'une personne, en une page."""
+    from registre.acces import ecrire_acces
+
+    courriers = ecrire_acces(_ouvrir_registre(), personne, reglages().commune, sortie)
+    console.print(
+        f"{len(courriers)} courrier(s) de « {escape(personne)} » écrit(s) dans {sortie}.",
+        highlight=False,
+    )
+
+
 def main() -> None:
     app()

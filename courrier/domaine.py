@@ -56,6 +56,7 @@ class TypeEvenement(enum.StrEnum):
     ENVOI = "envoi"  # réponse : intention, envoi, échec, vérification
     COMPTE = "compte"  # compte de la page web créé, modifié
     ANCRAGE = "ancrage"  # tête du journal horodatée par une autorité (RFC 3161)
+    PURGE = "purge"  # données personnelles effacées à l'échéance de conservation
 
 
 @dataclass(frozen=True)

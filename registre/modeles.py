@@ -97,6 +97,8 @@ class Courrier(Base):
     analyse_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
     # Réponse partie (courriel accepté par le serveur d'envoi, ou lettre papier produite).
     repondu_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    # Données personnelles effacées à l'échéance de conservation (l'empreinte d'origine reste).
+    purge_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
 
     pieces: Mapped[list[Piece]] = relationship(
         back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"

@@ -572,6 +572,28 @@ class Registre:
             session, tete, type_, acteur, details, courrier=courrier, etat=sceau(courrier)
         )
 
+    def modifier_et_sceller(
+        self,
+        numero: str,
+        type_: TypeEvenement,
+        acteur: str,
+        details: Callable[[Courrier], dict[str, Any]],
+        modifier: Callable[[Courrier], None],
+    ) -> None:
+        """L'unité de travail d'un changement qui n'est pas prévu ailleurs (l'effacement des
+        données personnelles) : `modifier` change le courrier chargé avec ses pièces et
+        brouillons, puis l'événement qui scelle le nouvel état est écrit, dans la même
+        transaction ; `details` est lu avant la modification."""
+        with self._transaction() as (session, tete):
+            courrier = session.execute(
+                select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
+            ).scalar_one_or_none()
+            if courrier is None:
+                raise RegistreErreur(f"Aucun courrier n'a le numéro {numero}.")
+            avant = details(courrier)
+            modifier(courrier)
+            self._sceller(session, tete, type_, acteur, avant, courrier)
+
     def corriger_analyse(
         self,
         numero: str,
@@ -980,7 +1002,10 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
 
 
 def _fichiers_cites(courrier: Courrier, attendus: dict[str, str]) -> None:
-    """Les fichiers de l'archive qu'un courrier cite : original, pièces jointes, lettres."""
+    """Les fichiers de l'archive qu'un courrier cite : original, pièces jointes, lettres.
+    Ceux d'un courrier purgé ont été effacés exprès (l'événement de purge le dit)."""
+    if courrier.purge_le is not None:
+        return
     attendus.setdefault(courrier.empreinte, f"l'original du courrier {courrier.numero}")
     for piece in courrier.pieces:
         attendus.setdefault(

@@ -1,0 +1,159 @@
+"""Conservation et RGPD : effacer à l'échéance les données personnelles d'un courrier sans casser
+la preuve, et rassembler ce que le registre sait d'une personne (droit d'accès, art. 15).
+
+L'effacement garde la ligne du registre (numéro, dates, canal, catégorie, suite donnée, taille,
+empreinte sha256 de l'original) et efface le reste : expéditeur, objet, texte lu, résumé,
+demande, noms et textes des pièces, brouillons, identifiants de messagerie, puis les fichiers de
+l'archive (original, pièces, lettres) que plus aucun courrier conservé ne cite. Il est scellé
+par un événement « purge » : `verifier` compare le courrier à ce dernier sceau, et ne cherche
+plus dans l'archive les fichiers effacés exprès. Le journal, lui, n'est jamais réécrit : ce que
+ses événements disent (nom du fichier reçu, motif d'un rejet) reste — c'est la limite, dite
+dans le README.
+
+Les fichiers sont effacés après la validation de la transaction : une panne entre les deux
+laisse des fichiers que `verifier` nomme « en trop » et que la purge suivante efface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from courrier.calendrier import PARIS
+from courrier.domaine import TypeEvenement
+from courrier.erreurs import ConfigurationErreur
+from registre.modeles import BrouillonLigne, Courrier, Piece
+from registre.registre import Registre
+
+EFFACE = "[effacé]"
+ACTEUR_PURGE = "conservation"
+
+
+@dataclass(frozen=True)
+class Conservation:
+    defaut_ans: int
+    categories: dict[str, int] = field(default_factory=dict)
+
+    def duree(self, categorie: str) -> int:
+        return self.categories.get(categorie or "autre", self.defaut_ans)
+
+    def echeance(self, courrier: Courrier) -> date | None:
+        """Le jour où les données personnelles peuvent être effacées (None : jamais)."""
+        ans = self.duree(courrier.categorie)
+        if ans <= 0:
+            return None
+        return date(courrier.recu_le.astimezone(PARIS).year + 1 + ans, 1, 1)
+
+
+def charger_conservation(dossier: Path) -> Conservation:
+    chemin = dossier / "conservation.yaml"
+    try:
+        brut = yaml.safe_load(chemin.read_text(encoding="utf-8")) or {}
+        categories = {str(k): int(v) for k, v in (brut.get("categories") or {}).items()}
+        return Conservation(int(brut.get("defaut_ans", 10)), categories)
+    except OSError as e:
+        raise ConfigurationErreur(f"Le fichier {chemin} est illisible.") from e
+    except (yaml.YAMLError, TypeError, ValueError, AttributeError) as e:
+        raise ConfigurationErreur(
+            f"{chemin} : les durées doivent être des nombres d'années (defaut_ans, categories)."
+        ) from e
+
+
+def a_purger(registre: Registre, conservation: Conservation, le: date) -> list[Courrier]:
+    return [
+        c
+        for c in registre.courriers()
+        if c.purge_le is None and (e := conservation.echeance(c)) is not None and e <= le
+    ]
+
+
+def _effacer(courrier: Courrier, moment: datetime) -> None:
+    for nom in ("expediteur", "expediteur_adresse", "destinataires", "objet", "reference"):
+        if getattr(courrier, nom):
+            setattr(courrier, nom, EFFACE)
+    for nom in ("message_id", "in_reply_to", "references", "nom_fichier", "texte", "resume"):
+        setattr(courrier, nom, "")
+    courrier.demande = ""
+    courrier.erreur = ""
+    courrier.purge_le = moment
+    for piece in courrier.pieces:
+        piece.nom = EFFACE
+        piece.texte = ""
+        piece.erreur = ""
+    for b in courrier.brouillons:
+        b.objet = EFFACE
+        b.corps = ""
+        b.destinataire = ""
+        b.raison = ""
+
+
+def _fichiers(courrier: Courrier) -> set[str]:
+    fichiers = {courrier.empreinte, *(p.empreinte for p in courrier.pieces)}
+    return fichiers | {b.lettre_empreinte for b in courrier.brouillons if b.lettre_empreinte}
+
+
+def _fichiers_conserves(registre: Registre) -> set[str]:
+    """Les fichiers qu'au moins un courrier non purgé cite encore (une pièce jointe reçue
+    deux fois n'est qu'un fichier)."""
+    with Session(registre.moteur) as session:
+        vivants = select(Courrier.id).where(Courrier.purge_le.is_(None))
+        cites = set(
+            session.execute(select(Courrier.empreinte).where(Courrier.id.in_(vivants))).scalars()
+        )
+        cites |= set(
+            session.execute(select(Piece.empreinte).where(Piece.courrier_id.in_(vivants))).scalars()
+        )
+        cites |= set(
+            session.execute(
+                select(BrouillonLigne.lettre_empreinte).where(
+                    BrouillonLigne.courrier_id.in_(vivants), BrouillonLigne.lettre_empreinte != ""
+                )
+            ).scalars()
+        )
+    return cites
+
+
+@dataclass
+class BilanPurge:
+    purges: list[str] = field(default_factory=list)
+    fichiers_effaces: int = 0
+
+
+def purger(registre: Registre, conservation: Conservation, le: date, motif: str = "") -> BilanPurge:
+    """Efface les données personnelles des courriers arrivés à échéance, puis les fichiers que
+    plus rien ne cite (y compris ceux qu'une purge interrompue aurait laissés)."""
+    bilan = BilanPurge()
+    for courrier in a_purger(registre, conservation, le):
+        ans = conservation.duree(courrier.categorie)
+
+        def details(c: Courrier, ans: int = ans) -> dict[str, Any]:
+            return {
+                "motif": motif or f"durée de conservation atteinte ({ans} ans, {c.categorie})",
+                "empreinte_origine": c.empreinte,
+                "fichiers": sorted(_fichiers(c)),
+            }
+
+        registre.modifier_et_sceller(
+            courrier.numero,
+            TypeEvenement.PURGE,
+            ACTEUR_PURGE,
+            details,
+            lambda c: _effacer(c, registre.horloge()),
+        )
+        bilan.purges.append(courrier.numero)
+    conserves = _fichiers_conserves(registre)
+    for courrier in registre.courriers():
+        if courrier.purge_le is None:
+            continue
+        for empreinte in sorted(_fichiers(courrier) - conserves):
+            chemin = registre.archive.chemin(empreinte)
+            if chemin.exists():
+                chemin.unlink()
+                bilan.fichiers_effaces += 1
+    return bilan
