@@ -11,7 +11,6 @@ Le texte d'un courrier est toujours montré échappé : le HTML d'origine n'est 
 from __future__ import annotations
 
 import logging
-import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -21,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
-from fastapi import BackgroundTasks, FastAPI, Form, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -33,10 +32,29 @@ from courrier.analyse import CATEGORIES, Urgence
 from courrier.calendrier import aujourd_hui
 from courrier.config import Reglages
 from courrier.domaine import Statut, StatutBrouillon
-from courrier.erreurs import CourrierErreur, RegistreErreur
+from courrier.erreurs import CourrierErreur, RegistreErreur, TexteTropLong
 from courrier.web import vues
 from courrier.web.images import ImageErreur, nombre_de_pages, page_png
-from courrier.web.securite import ENTETES, LimiteurConnexions, jeton_valide
+from courrier.web.parametres import (
+    Criteres,
+    IdentBrouillon,
+    NomCompte,
+    NumeroCourrier,
+    PageScan,
+    RangPiece,
+    criteres,
+)
+from courrier.web.securite import (
+    ENTETES,
+    HSTS,
+    EntetesDeMandataire,
+    JetonsDeConnexion,
+    LimiteCorps,
+    LimiteurConnexions,
+    jeton_valide,
+    origine,
+    origine_permise,
+)
 from registre.comptes import ROLES, Comptes, SessionOuverte
 from registre.recherche import Filtres, pour_export, rechercher
 from registre.registre import Registre
@@ -47,8 +65,17 @@ ICI = Path(__file__).resolve().parent
 GABARITS = ICI / "gabarits"
 STATIQUE = ICI / "statique"
 COOKIE_SESSION = "courrier_session"
-COOKIE_CSRF = "courrier_csrf"  # jeton du formulaire de connexion, avant toute session
+COOKIE_CSRF = "courrier_csrf"  # la pré-session de la page de connexion, avant toute session
 PUBLIQUES = ("/connexion",)
+# Le plus gros formulaire est un brouillon (20 000 caractères, jusqu'à 12 octets chacun une
+# fois encodés) : au-delà, la demande est refusée avant d'être lue en entier.
+TAILLE_MAX_CORPS = 1024 * 1024
+ERREUR_INATTENDUE = (
+    "Une erreur inattendue est survenue. L'action demandée n'a peut-être pas abouti : "
+    "vérifiez-la avant de recommencer ; si l'erreur revient, prévenez la personne qui "
+    "s'occupe de Courrier."
+)
+
 
 MESSAGES = {
     "enregistre": "Le brouillon est enregistré.",
@@ -167,6 +194,10 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     reg: Registre = registre
     comptes = Comptes(reg)
     limiteur = LimiteurConnexions()
+    jetons_connexion = JetonsDeConnexion()
+    # L'origine publique (COURRIER_URL_PUBLIQUE) est permise en plus de celle que la demande
+    # annonce : derrière un mandataire qui réécrirait l'en-tête Host, nos formulaires passent.
+    origines_publiques = {origine(reglages.url_publique)} if reglages.url_publique else set()
     gabarits = Jinja2Templates(env=_environnement())
     try:
         from regles.chargement import charger_regles
@@ -182,6 +213,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     app.state.comptes = comptes
     app.state.limiteur = limiteur
     app.mount("/statique", StaticFiles(directory=STATIQUE), name="statique")
+    app.add_middleware(LimiteCorps, taille_max=TAILLE_MAX_CORPS)
 
     def rendre(request: Request, gabarit: str, statut: int = 200, **contexte: Any) -> HTMLResponse:
         ouverte: SessionOuverte | None = getattr(request.state, "session", None)
@@ -204,21 +236,53 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     async def garde(request: Request, suite: Callable[[Request], Awaitable[Response]]) -> Response:
         chemin = request.url.path
         request.state.session = None
-        if chemin in PUBLIQUES or chemin.startswith("/statique/"):
-            reponse = await suite(request)
-        else:
-            jeton = request.cookies.get(COOKIE_SESSION, "")
-            ouverte = await run_in_threadpool(comptes.session, jeton) if jeton else None
-            if ouverte is None:
-                reponse = _non_connecte(request)
-            else:
-                request.state.session = ouverte
+        reponse: Response
+        try:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not origine_permise(
+                request.headers.get("origin"),
+                request.headers.get("referer"),
+                {origine(str(request.url)), *origines_publiques},
+            ):
+                reponse = rendre(
+                    request,
+                    "erreur.html.j2",
+                    403,
+                    erreur="Ce formulaire ne vient pas de cette page : ouvrez Courrier à son "
+                    "adresse habituelle et recommencez.",
+                )
+            elif chemin in PUBLIQUES or chemin.startswith("/statique/"):
                 reponse = await suite(request)
+            else:
+                jeton = request.cookies.get(COOKIE_SESSION, "")
+                ouverte = await run_in_threadpool(comptes.session, jeton) if jeton else None
+                if ouverte is None:
+                    reponse = _non_connecte(request)
+                else:
+                    request.state.session = ouverte
+                    reponse = await suite(request)
+        except Exception:
+            # Jamais de trace au visiteur : elle va au journal du serveur, la page dit quoi faire.
+            journal.exception("erreur inattendue : %s %s", request.method, chemin)
+            reponse = _page_erreur_inattendue(request)
+        _poser_entetes(request, reponse)
+        return reponse
+
+    def _page_erreur_inattendue(request: Request) -> Response:
+        try:
+            return rendre(request, "erreur.html.j2", 500, erreur=ERREUR_INATTENDUE)
+        except Exception:  # le gabarit lui-même en cause : une page sans gabarit
+            return HTMLResponse(
+                f"<!doctype html><html lang=fr><title>Erreur</title><p>{ERREUR_INATTENDUE}</p>",
+                status_code=500,
+            )
+
+    def _poser_entetes(request: Request, reponse: Response) -> None:
         for cle, valeur in ENTETES.items():
             reponse.headers.setdefault(cle, valeur)
-        if not chemin.startswith("/statique/"):
+        if request.url.scheme == "https":
+            reponse.headers.setdefault("Strict-Transport-Security", HSTS)
+        if not request.url.path.startswith("/statique/"):
             reponse.headers.setdefault("Cache-Control", "no-store")
-        return reponse
 
     def _non_connecte(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):
@@ -244,40 +308,60 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         message = {
             404: "Cette page n'existe pas.",
             405: "Cette action n'est pas permise ici.",
+            413: "La demande est trop volumineuse (un brouillon tient en 20 000 caractères).",
         }.get(e.status_code, "La demande n'a pas pu aboutir.")
-        return rendre(request, "erreur.html.j2", e.status_code, erreur=message)
+        statut = e.status_code if 400 <= e.status_code < 500 else 400
+        return rendre(request, "erreur.html.j2", statut, erreur=message)
 
     @app.exception_handler(RequestValidationError)
     async def _gerer_validation(request: Request, e: RequestValidationError) -> Response:
+        # Un numéro de chemin hors bornes désigne une page qui ne peut pas exister.
+        if any(erreur.get("loc", ("",))[0] == "path" for erreur in e.errors()):
+            return rendre(request, "erreur.html.j2", 404, erreur="Cette page n'existe pas.")
         return rendre(
             request, "erreur.html.j2", 400, erreur="La demande est incomplète ou mal formée."
         )
 
+    @app.exception_handler(Exception)
+    async def _gerer_inattendue(request: Request, e: Exception) -> Response:
+        # Dernier recours, hors de la garde (qui attrape déjà tout ce qui passe par elle).
+        reponse = HTMLResponse(
+            f"<!doctype html><html lang=fr><title>Erreur</title><p>{ERREUR_INATTENDUE}</p>",
+            status_code=500,
+        )
+        _poser_entetes(request, reponse)
+        return reponse
+
     # --- Connexion ------------------------------------------------------------------------------
+
+    def _cookie_presession(request: Request) -> str:
+        # En HTTPS, le préfixe __Host- interdit à un sous-domaine voisin de poser ce cookie.
+        return f"__Host-{COOKIE_CSRF}" if request.url.scheme == "https" else COOKIE_CSRF
 
     def _page_connexion(
         request: Request, erreur: str = "", statut: int = 200, nom: str = ""
     ) -> Response:
-        jeton = request.cookies.get(COOKIE_CSRF, "")
-        if len(jeton) < 20:
-            jeton = secrets.token_urlsafe(32)
+        presession = request.cookies.get(_cookie_presession(request), "")
+        if not (len(presession) == 32 and presession.replace("-", "").replace("_", "").isalnum()):
+            presession = jetons_connexion.nouvelle_presession()
         suite = request.query_params.get("suite", "")
         reponse = rendre(
             request,
             "connexion.html.j2",
             statut,
             erreur=erreur,
-            jeton_connexion=jeton,
+            jeton_connexion=jetons_connexion.emettre(presession),
             suite=suite if _suite_sure(suite) else "",
             nom=nom,
         )
+        https = request.url.scheme == "https"
         reponse.set_cookie(
-            COOKIE_CSRF,
-            jeton,
+            _cookie_presession(request),
+            presession,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/connexion",
+            secure=https,
+            path="/" if https else "/connexion",  # __Host- exige Path=/
         )
         return reponse
 
@@ -288,12 +372,12 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     @app.post("/connexion")
     def se_connecter(
         request: Request,
-        nom: Annotated[str, Form()] = "",
-        mot_de_passe: Annotated[str, Form()] = "",
-        csrf: Annotated[str, Form()] = "",
-        suite: Annotated[str, Form()] = "",
+        nom: Annotated[str, Form(max_length=200)] = "",
+        mot_de_passe: Annotated[str, Form(max_length=1000)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+        suite: Annotated[str, Form(max_length=1000)] = "",
     ) -> Response:
-        if not jeton_valide(request.cookies.get(COOKIE_CSRF, ""), csrf):
+        if not jetons_connexion.valide(request.cookies.get(_cookie_presession(request), ""), csrf):
             return _page_connexion(
                 request,
                 "Ce formulaire a expiré : recommencez (les cookies doivent être permis).",
@@ -327,7 +411,11 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             secure=request.url.scheme == "https",
             path="/",
         )
-        reponse.delete_cookie(COOKIE_CSRF, path="/connexion")
+        reponse.delete_cookie(
+            _cookie_presession(request),
+            path="/" if request.url.scheme == "https" else "/connexion",
+            secure=request.url.scheme == "https",
+        )
         return reponse
 
     @app.post("/deconnexion")
@@ -398,13 +486,13 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         )
 
     @app.get("/courrier/{numero}")
-    def courrier(request: Request, numero: str) -> Response:
+    def courrier(request: Request, numero: NumeroCourrier) -> Response:
         return _page_courrier(request, numero)
 
     @app.post("/courrier/{numero}/classement")
     def corriger_classement(
         request: Request,
-        numero: str,
+        numero: NumeroCourrier,
         csrf: Annotated[str, Form()] = "",
         categorie: Annotated[str, Form()] = "",
         service: Annotated[str, Form()] = "",
@@ -426,14 +514,14 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         return RedirectResponse(f"/courrier/{c.numero}?fait={fait}#analyse", status_code=303)
 
     @app.get("/courrier/{numero}/original")
-    def original(request: Request, numero: str) -> Response:
+    def original(request: Request, numero: NumeroCourrier) -> Response:
         c = _courrier(numero)
         defaut = f"courrier-{c.numero}" + (".eml" if c.canal != "scan" else "")
         nom = vues.nom_de_fichier_sur(c.nom_fichier, defaut) if c.nom_fichier else defaut
         return _piece_jointe(reg.archive.lire(c.empreinte), nom)
 
     @app.get("/courrier/{numero}/piece/{rang}")
-    def piece(request: Request, numero: str, rang: int) -> Response:
+    def piece(request: Request, numero: NumeroCourrier, rang: RangPiece) -> Response:
         c = _courrier(numero)
         for p in c.pieces:
             if p.rang == rang:
@@ -447,7 +535,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         return page_png(reg.archive.lire(empreinte), page)
 
     @app.get("/courrier/{numero}/page/{page}")
-    def page_numerisee(request: Request, numero: str, page: int) -> Response:
+    def page_numerisee(request: Request, numero: NumeroCourrier, page: PageScan) -> Response:
         c = _courrier(numero)
         if c.canal != "scan":
             raise Refuse(404, "Ce courrier n'est pas une lettre numérisée.")
@@ -472,7 +560,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
 
     def _page_brouillon(
         request: Request,
-        ident: int,
+        ident: IdentBrouillon,
         erreur: str = "",
         statut: int = 200,
         objet: str | None = None,
@@ -525,13 +613,13 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         reg.consigner_lettre(ident, nom, pdf)
 
     @app.get("/brouillon/{ident}")
-    def brouillon(request: Request, ident: int) -> Response:
+    def brouillon(request: Request, ident: IdentBrouillon) -> Response:
         return _page_brouillon(request, ident)
 
     @app.post("/brouillon/{ident}")
     def decider(
         request: Request,
-        ident: int,
+        ident: IdentBrouillon,
         taches: BackgroundTasks,
         csrf: Annotated[str, Form()] = "",
         action: Annotated[str, Form()] = "",
@@ -556,6 +644,8 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
                 reg.valider_brouillon(ident, nom, "papier", objet, corps)
                 _produire_lettre(ident, nom, adresse)
                 return RedirectResponse(f"/brouillon/{ident}?fait=lettre", status_code=303)
+        except TexteTropLong as e:
+            return _page_brouillon(request, ident, str(e), 422, objet, corps, adresse)
         except RegistreErreur as e:
             return _page_brouillon(request, ident, str(e), 409, objet, corps, adresse)
         raise Refuse(400, "Action inconnue.")
@@ -563,7 +653,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     @app.post("/brouillon/{ident}/lettre")
     def produire_lettre(
         request: Request,
-        ident: int,
+        ident: IdentBrouillon,
         csrf: Annotated[str, Form()] = "",
         adresse: Annotated[str, Form()] = "",
     ) -> Response:
@@ -577,7 +667,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         return RedirectResponse(f"/brouillon/{ident}?fait=lettre", status_code=303)
 
     @app.get("/brouillon/{ident}/lettre.pdf")
-    def lettre_pdf(request: Request, ident: int) -> Response:
+    def lettre_pdf(request: Request, ident: IdentBrouillon) -> Response:
         c, b = _brouillon(ident)
         if not b.lettre_empreinte:
             raise Refuse(404, "Aucune lettre n'a été produite pour ce brouillon.")
@@ -588,7 +678,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     @app.post("/brouillon/{ident}/rejeter")
     def rejeter(
         request: Request,
-        ident: int,
+        ident: IdentBrouillon,
         csrf: Annotated[str, Form()] = "",
         raison: Annotated[str, Form()] = "",
     ) -> Response:
@@ -602,7 +692,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     @app.post("/brouillon/{ident}/verification")
     def verification(
         request: Request,
-        ident: int,
+        ident: IdentBrouillon,
         taches: BackgroundTasks,
         csrf: Annotated[str, Form()] = "",
         parti: Annotated[str, Form()] = "",
@@ -622,27 +712,20 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
 
     # --- Le registre ----------------------------------------------------------------------------
 
-    def _filtres(request: Request) -> Filtres:
-        q = request.query_params
-        try:
-            page = int(q.get("page", "1") or 1)
-        except ValueError:
-            page = 1
-        categorie = q.get("categorie", "")
-        statut = q.get("statut", "")
+    def _filtres(c: Criteres) -> Filtres:
         return Filtres(
-            texte=q.get("texte", "")[:200],
-            expediteur=q.get("expediteur", "")[:200],
-            categorie=categorie if categorie in categories else "",
-            du=_date(q.get("du", ""), "du"),
-            au=_date(q.get("au", ""), "au"),
-            statut=statut if statut in {s.value for s in Statut} else "",
-            page=page,
+            texte=c.texte,
+            expediteur=c.expediteur,
+            categorie=c.categorie if c.categorie in categories else "",
+            du=_date(c.du, "du"),
+            au=_date(c.au, "au"),
+            statut=c.statut if c.statut in {s.value for s in Statut} else "",
+            page=c.page,
         )
 
     @app.get("/registre")
-    def registre_page(request: Request) -> Response:
-        f = _filtres(request)
+    def registre_page(request: Request, c: Annotated[Criteres, Depends(criteres)]) -> Response:
+        f = _filtres(c)
         resultat = rechercher(reg.moteur, f)
         criteres = {
             k: v
@@ -667,13 +750,16 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         )
 
     @app.get("/registre/export")
-    def registre_export(request: Request) -> Response:
+    def registre_export(
+        request: Request,
+        c: Annotated[Criteres, Depends(criteres)],
+        format_: Annotated[str, Query(alias="format", max_length=10)] = "csv",
+    ) -> Response:
         from registre.export import exporter
 
-        format_ = request.query_params.get("format", "csv")
         if format_ not in ("csv", "xlsx"):
             raise Refuse(400, "Format d'export inconnu (csv ou xlsx).")
-        courriers = pour_export(reg.moteur, _filtres(request))
+        courriers = pour_export(reg.moteur, _filtres(c))
         with tempfile.TemporaryDirectory(prefix="courrier-export-") as dossier:
             chemin = Path(dossier) / f"registre.{format_}"
             exporter(courriers, format_, chemin)
@@ -722,7 +808,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
 
     @app.post("/admin/utilisateurs/{nom}/desactiver")
     def desactiver_utilisateur(
-        request: Request, nom: str, csrf: Annotated[str, Form()] = ""
+        request: Request, nom: NomCompte, csrf: Annotated[str, Form()] = ""
     ) -> Response:
         ouverte = _exiger_admin(request)
         _exiger_csrf(request, csrf)
@@ -734,6 +820,8 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
             return _page_utilisateurs(request, str(e), 400)
         return RedirectResponse("/admin/utilisateurs?fait=compte_desactive", status_code=303)
 
+    # Le plus à l'extérieur : la garde voit déjà l'adresse réelle et le schéma (https).
+    app.add_middleware(EntetesDeMandataire, reseaux=reglages.reseaux_mandataires)
     return app
 
 
@@ -742,4 +830,8 @@ def servir(reglages: Reglages, hote: str, port: int) -> None:
     import uvicorn
 
     app = creer_app(reglages)
-    uvicorn.run(app, host=hote, port=port, log_level="warning", proxy_headers=True)
+    # Les en-têtes de mandataire sont lus par l'application (EntetesDeMandataire), d'après
+    # COURRIER_MANDATAIRES seulement : uvicorn, lui, croirait 127.0.0.1 par défaut.
+    uvicorn.run(
+        app, host=hote, port=port, log_level="warning", proxy_headers=False, server_header=False
+    )
