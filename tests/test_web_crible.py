@@ -258,7 +258,8 @@ def test_le_crible_ne_fait_jamais_d_erreur_500_ni_de_trace(
     assert malformees > 100
     with capsys.disabled():
         print(
-            f"\nCrible : {tirees} requêtes tirées du schéma sur {len(par_route)} routes "
+            f"\nCrible : {tirees} requêtes tirées du schéma sur {len(operations)} routes "
+            f"({len(par_route)} chemins) "
             f"(graine {GRAINE}), {malformees} malformées, en {time.monotonic() - debut:.0f} s ; "
             f"codes : {dict(sorted(crible.codes.items()))}"
         )
