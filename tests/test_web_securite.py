@@ -103,12 +103,19 @@ def test_derriere_un_mandataire_declare_on_compte_par_compte_et_par_adresse_reel
     assert (
         essayer(mandataire, "maire", nv.MOT_DE_PASSE, **{"X-Forwarded-For": "198.51.100.2"}) == 303
     )
-    # Une attaque répartie sur beaucoup d'adresses finit par bloquer le compte visé, lui seul.
+    # La secrétaire s'est déjà connectée depuis son poste (198.51.100.9).
+    poste = {"X-Forwarded-For": "198.51.100.9"}
+    assert essayer(mandataire, "secretaire", nv.MOT_DE_PASSE, **poste) == 303
+    # Une attaque répartie sur beaucoup d'adresses finit par bloquer le compte visé, lui seul…
     codes = [
         essayer(mandataire, "secretaire", "mauvais", **{"X-Forwarded-For": f"192.0.2.{i}"})
         for i in range(25)
     ]
     assert codes == [401] * 20 + [429] * 5
+    nouvelle = {"X-Forwarded-For": "198.51.100.10"}
+    assert essayer(mandataire, "secretaire", nv.MOT_DE_PASSE, **nouvelle) == 429
+    # … sauf depuis une adresse d'où ce compte s'est déjà connecté.
+    assert essayer(mandataire, "secretaire", nv.MOT_DE_PASSE, **poste) == 303
     assert essayer(mandataire, "admin", nv.MOT_DE_PASSE, **{"X-Forwarded-For": "192.0.2.1"}) == 303
     # Le même en-tête venu d'une adresse non déclarée n'est pas cru.
     autre = fabriquer("192.0.2.50", mandataires="127.0.0.1")

@@ -223,7 +223,9 @@ class LimiteurConnexions:
     - `essais` échecs d'un compte depuis une adresse en `fenetre_s` : ce compte est refusé à
       cette adresse ;
     - `essais_par_compte` échecs d'un compte, toutes adresses confondues : ce compte est
-      refusé partout (une attaque répartie sur beaucoup d'adresses).
+      refusé partout (une attaque répartie sur beaucoup d'adresses), sauf aux adresses d'où il
+      s'est déjà connecté (depuis le démarrage, `memoire_s` au plus) : une attaque répartie
+      ne ferme pas la porte à la secrétaire, à son poste habituel.
 
     Jamais de verrou par adresse seule : derrière un mandataire, ou dans une mairie où tous les
     postes sortent par la même adresse, il bloquerait tous les comptes à la fois. Un verrou ne
@@ -237,13 +239,16 @@ class LimiteurConnexions:
         fenetre_s: float = 15 * 60,
         essais_par_compte: int = 20,
         taille_max: int = 10_000,
+        memoire_s: float = 30 * 24 * 3600,
     ) -> None:
         self.essais = essais
         self.fenetre_s = fenetre_s
         self.essais_par_compte = essais_par_compte
         self.taille_max = taille_max
+        self.memoire_s = memoire_s
         self._par_paire: dict[tuple[str, str], deque[float]] = {}
         self._par_compte: dict[str, deque[float]] = {}
+        self._connues: dict[tuple[str, str], float] = {}  # (compte, adresse) → dernière réussite
         self._verrou = threading.Lock()
 
     def _recents(self, file: deque[float] | None, maintenant: float) -> int:
@@ -257,9 +262,14 @@ class LimiteurConnexions:
         nom = nom.strip().lower()
         maintenant = time.monotonic()
         with self._verrou:
+            if self._recents(self._par_paire.get((nom, adresse)), maintenant) >= self.essais:
+                return True
+            connue = (
+                maintenant - self._connues.get((nom, adresse), -self.memoire_s) < self.memoire_s
+            )
             return (
-                self._recents(self._par_paire.get((nom, adresse)), maintenant) >= self.essais
-                or self._recents(self._par_compte.get(nom), maintenant) >= self.essais_par_compte
+                not connue
+                and self._recents(self._par_compte.get(nom), maintenant) >= self.essais_par_compte
             )
 
     def echec(self, nom: str, adresse: str) -> None:
@@ -273,8 +283,15 @@ class LimiteurConnexions:
 
     def reussite(self, nom: str, adresse: str) -> None:
         # Le compteur du compte, toutes adresses, reste : d'autres essaient peut-être encore.
+        nom = nom.strip().lower()
         with self._verrou:
-            self._par_paire.pop((nom.strip().lower(), adresse), None)
+            self._par_paire.pop((nom, adresse), None)
+            if len(self._connues) >= self.taille_max:
+                for cle in sorted(self._connues, key=self._connues.__getitem__)[
+                    : len(self._connues) // 2
+                ]:
+                    del self._connues[cle]
+            self._connues[(nom, adresse)] = time.monotonic()
 
     def _borner(self, compteurs: dict[Any, deque[float]], maintenant: float) -> None:
         """Borne la mémoire face à un balayage de noms, sans tout effacer : d'abord les
