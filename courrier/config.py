@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -93,6 +94,10 @@ class Reglages(BaseSettings):
     horodatage_url: str | None = None
     horodatage_certificats: Path | None = None
     horodatage_delai_s: float = Field(default=30.0, gt=0)
+    # Les mandataires HTTPS (nginx, Caddy) dont les en-têtes X-Forwarded-For et
+    # X-Forwarded-Proto sont crus : adresses ou réseaux séparés par des virgules. Vide : aucun,
+    # car un en-tête venu de n'importe qui permettrait de changer d'adresse à chaque essai.
+    mandataires: str = ""
 
     @field_validator(
         "imap_hote",
@@ -221,6 +226,14 @@ class Reglages(BaseSettings):
         morceaux = self.destinataires_digest.replace(";", ",").split(",")
         return [m.strip() for m in morceaux if m.strip()]
 
+    @property
+    def reseaux_mandataires(self) -> list[IPv4Network | IPv6Network]:
+        reseaux = []
+        for morceau in self.mandataires.replace(";", ",").split(","):
+            if morceau.strip():
+                reseaux.append(ip_network(morceau.strip(), strict=False))
+        return reseaux
+
     def verifier_coherence(self) -> None:
         if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
             raise ConfigurationErreur(
@@ -263,6 +276,14 @@ class Reglages(BaseSettings):
                 "COURRIER_URL_PUBLIQUE doit commencer par http:// ou https:// "
                 f"(reçu « {self.url_publique} »)."
             )
+        try:
+            self.reseaux_mandataires  # noqa: B018 (la lecture est la vérification)
+        except ValueError:
+            raise ConfigurationErreur(
+                f"COURRIER_MANDATAIRES vaut « {self.mandataires} », qui n'est pas une liste "
+                "d'adresses IP ou de réseaux séparés par des virgules (par exemple "
+                "127.0.0.1 ou 10.0.0.0/8,::1)."
+            ) from None
         for nom, chemin in (
             ("COURRIER_DEPOT_SCANS", self.depot_scans),
             ("COURRIER_DEPOT_EML", self.depot_eml),

@@ -11,6 +11,11 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Un brouillon tient en quelques pages de lettre : plus long, il est refusé avec une phrase qui
+# le dit, jamais coupé en silence (la secrétaire enverrait une lettre tronquée sans le savoir).
+LONGUEUR_MAX_BROUILLON = 20_000
+LONGUEUR_MAX_OBJET = 300
+
 
 class Canal(enum.StrEnum):
     """Par où le courrier est arrivé (colonne `canal` du registre)."""

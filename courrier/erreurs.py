@@ -19,3 +19,7 @@ class ErreurEntreeSortie(ConnecteurErreur):
 
 class RegistreErreur(CourrierErreur):
     """Le registre (base de données ou archive) refuse une opération."""
+
+
+class TexteTropLong(RegistreErreur):
+    """Un texte dépasse sa longueur permise : refusé, jamais coupé en silence."""

@@ -7,7 +7,8 @@ cible="${1:-demo}"
 paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd fonts-dejavu-core)
 if [ "$cible" = "test" ]; then
   # chromium : les tests de la page web le pilotent sans écran (Playwright, executablePath).
-  paquets+=(dovecot-imapd postgresql chromium)
+  # nginx, caddy : les mandataires HTTPS de deploiement/, démarrés par les tests sur 127.0.0.1.
+  paquets+=(dovecot-imapd postgresql chromium nginx-light caddy)
 fi
 # Sur une Debian neuve, le module venv de Python vient d'un paquet à part.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

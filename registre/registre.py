@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, selectinload
 from courrier.analyse import CATEGORIES, Analyse, Brouillon, CourrierALire, Urgence
 from courrier.calendrier import PARIS, Horloge, aujourd_hui, horloge_systeme
 from courrier.domaine import (
+    LONGUEUR_MAX_BROUILLON,
+    LONGUEUR_MAX_OBJET,
     ElementRecu,
     EntetesCourrier,
     ResultatExtraction,
@@ -30,7 +32,7 @@ from courrier.domaine import (
     StatutBrouillon,
     TypeEvenement,
 )
-from courrier.erreurs import RegistreErreur
+from courrier.erreurs import RegistreErreur, TexteTropLong
 from courrier.journal import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
 from courrier.pannes import point
 from registre.archive import Archive
@@ -643,7 +645,7 @@ class Registre:
         """Enregistre le texte corrigé d'un brouillon encore modifiable ; faux si rien ne change."""
         with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "modifié")
-            objet, corps = _propre(objet).strip()[:300], _texte_brouillon(corps)
+            objet, corps = _objet_brouillon(objet), _texte_brouillon(corps)
             if not corps:
                 raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
             if (objet, corps) == (ligne.objet, ligne.corps):
@@ -670,7 +672,7 @@ class Registre:
         with self._sur_brouillon(ident) as (courrier, ligne, noter):
             _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "validé")
             if objet is not None:
-                ligne.objet = _propre(objet).strip()[:300]
+                ligne.objet = _objet_brouillon(objet)
             if corps is not None:
                 ligne.corps = _texte_brouillon(corps)
             if not ligne.corps:
@@ -1040,8 +1042,28 @@ def _exiger(ligne: BrouillonLigne, permis: set[StatutBrouillon], action: str) ->
 def _texte_brouillon(texte: str) -> str:
     # Fins de ligne unifiées, caractères de contrôle retirés (sauf tabulation et saut de ligne).
     texte = _propre(texte).replace("\r\n", "\n").replace("\r", "\n")
-    texte = "".join(c for c in texte if c in "\n\t" or c.isprintable())
-    return texte.strip()[:20000]
+    texte = "".join(c for c in texte if c in "\n\t" or c.isprintable()).strip()
+    if len(texte) > LONGUEUR_MAX_BROUILLON:
+        raise TexteTropLong(
+            f"Le texte du brouillon est trop long : {_milliers(len(texte))} caractères pour "
+            f"{_milliers(LONGUEUR_MAX_BROUILLON)} au plus. Raccourcissez-le ; rien n'a été "
+            "enregistré."
+        )
+    return texte
+
+
+def _milliers(n: int) -> str:
+    return f"{n:_}".replace("_", "\u202f")  # « 20 000 », l'espace fine des nombres français
+
+
+def _objet_brouillon(objet: str) -> str:
+    objet = _propre(objet).strip()
+    if len(objet) > LONGUEUR_MAX_OBJET:
+        raise TexteTropLong(
+            f"L'objet du brouillon est trop long : {len(objet)} caractères pour "
+            f"{LONGUEUR_MAX_OBJET} au plus. Raccourcissez-le ; rien n'a été enregistré."
+        )
+    return objet
 
 
 def details(evenement: Evenement) -> dict[str, Any]:

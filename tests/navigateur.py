@@ -286,8 +286,11 @@ def creer_comptes(registre: Registre) -> Comptes:
     return comptes
 
 
-def reglages_web(donnees: Path, url: str, smtp_port: int | None = None) -> Reglages:
+def reglages_web(
+    donnees: Path, url: str, smtp_port: int | None = None, **autres: object
+) -> Reglages:
     return config.charger(
+        **autres,
         _env_file=None,
         donnees=donnees,
         base_de_donnees=url,

@@ -276,7 +276,7 @@ def test_chaque_reponse_porte_une_politique_de_securite_stricte(
         ):
             assert directive in csp
         assert reponse.headers["x-content-type-options"] == "nosniff"
-        assert reponse.headers["referrer-policy"] == "no-referrer"
+        assert reponse.headers["referrer-policy"] == "same-origin"
     assert pages[1].status_code == 404
     assert "Cette page n'existe pas" in lu(pages[1])
 
