@@ -85,6 +85,7 @@ class CourrierALire:
     expediteur_adresse: str = ""
     texte: str = ""  # corps du courrier (ou texte OCR d'un scan)
     pieces: tuple[tuple[str, str], ...] = ()  # (nom, texte lu) de chaque pièce jointe
+    automatique: str = ""  # NatureAutomatique d'un message écrit par un programme, sinon vide
 
 
 class TypeBrouillon(enum.StrEnum):

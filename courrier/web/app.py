@@ -480,7 +480,11 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         adresse: str | None = None,
     ) -> Response:
         c, b = _brouillon(ident)
-        modifiable = b.statut in (StatutBrouillon.A_VALIDER.value, StatutBrouillon.VALIDE.value)
+        modifiable = b.statut in (
+            StatutBrouillon.A_VALIDER.value,
+            StatutBrouillon.VALIDE.value,
+            StatutBrouillon.NON_REMIS.value,
+        )
         return rendre(
             request,
             "brouillon.html.j2",
