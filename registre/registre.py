@@ -412,7 +412,7 @@ class Registre:
             return  # déjà rejetée, renvoyée, ou signalée par un premier avis
         ligne.statut = StatutBrouillon.NON_REMIS.value
         ligne.raison = _propre(raison_non_remis(avis, ligne.destinataire, avis_courrier.numero))
-        if not any(
+        if cible.statut == Statut.REPONDU.value and not any(
             b.statut in (StatutBrouillon.ENVOYE.value, StatutBrouillon.PAPIER.value)
             for b in cible.brouillons
         ):
