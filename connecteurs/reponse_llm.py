@@ -111,7 +111,8 @@ _AUTOUR = re.compile(
     r"^(?:(?:au plus tard|avant|pour|d'ici|jusqu'(?:au|à)|date limite\s*:?|[ée]ch[ée]ance\s*:?)"
     r"\s+)?(?:le\s+)?(.*?)(?:\s*,?\s*au plus tard)?\.?$"
 )
-# dateparser garde un cache partagé ; un verrou évite d'y entrer à plusieurs fils à la fois.
+# dateparser ne se dit pas sûr entre fils (caches de langues au niveau du module) ; les
+# analyses tournent dans des fils, un verrou les fait passer une à une (quelques ms).
 _VERROU_DATES = threading.Lock()
 
 
