@@ -21,15 +21,20 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr, parsedate_to_datetime
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur, Urgence
+from connecteurs.reponse_llm import (
+    ALERTES_DU_LLM,
+    ReponseInutilisable,
+    lire_reponse,
+    schema_analyse,
+)
+from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur
 from courrier.calendrier import jour_de_paris
 from courrier.erreurs import ConnecteurErreur
 from courrier.pseudonymisation import Pseudonymiseur
@@ -43,8 +48,6 @@ CARACTERES_PAR_JETON = 4  # estimation prudente pour le français (≈ 3,5 à 4,
 # Même avec un budget minuscule, le LLM doit voir assez du courrier pour le classer.
 DONNEES_MIN_CARACTERES = 2000
 BROUILLON_MAX_CARACTERES = 8000
-# Les seules alertes que le LLM peut lever ; les autres sont réservées au système.
-ALERTES_DU_LLM = (Alerte.INJECTION_SUSPECTEE.value, Alerte.A_VERIFIER.value)
 
 
 class ErreurLLM(ConnecteurErreur):
@@ -80,86 +83,6 @@ class ParametresLLM:
     pseudonymiser: bool = True
     attente_s: float = 1.0  # base du recul exponentiel entre deux tentatives
     attente_max_s: float = 60.0  # plafond d'une attente, Retry-After compris
-
-
-# -- ce que le LLM rend, lu avec indulgence puis borné -------------------------------------------
-
-
-def _texte_ou_vide(valeur: object) -> object:
-    return "" if valeur is None else valeur
-
-
-Texte = Annotated[str, BeforeValidator(_texte_ou_vide)]
-
-
-def _date_ou_rien(valeur: object) -> object:
-    return None if valeur in ("", "null", "aucune") else valeur
-
-
-class _ExpediteurLu(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    nom: Texte = ""
-    email: Texte = ""
-    adresse: Texte = ""
-
-
-class _AnalyseLue(BaseModel):
-    """La réponse brute du LLM ; les petits modèles en mode JSON mettent parfois null."""
-
-    model_config = ConfigDict(extra="ignore")
-    categorie: str
-    service: Texte = ""
-    urgence: Texte = "normale"
-    resume: Texte = ""
-    expediteur: Annotated[_ExpediteurLu, BeforeValidator(lambda v: v or {})] = Field(
-        default_factory=_ExpediteurLu
-    )
-    demande: Texte = ""
-    reponse_attendue: bool = False
-    est_demande_usager: bool = False
-    echeance: Annotated[date | None, BeforeValidator(_date_ou_rien)] = None
-    confiance: float = Field(default=0.5, ge=0.0, le=1.0)
-    alertes: Annotated[list[str], BeforeValidator(lambda v: v or [])] = Field(default_factory=list)
-
-
-def schema_analyse(categories: Sequence[str]) -> dict[str, Any]:
-    """Le schéma JSON (mode strict d'OpenAI : tout requis, rien en plus) de la réponse."""
-    chaine = {"type": "string"}
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "categorie": {"type": "string", "enum": list(categories)},
-            "service": chaine,
-            "urgence": {"type": "string", "enum": [u.value for u in Urgence]},
-            "resume": chaine,
-            "expediteur": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"nom": chaine, "email": chaine, "adresse": chaine},
-                "required": ["nom", "email", "adresse"],
-            },
-            "demande": chaine,
-            "reponse_attendue": {"type": "boolean"},
-            "est_demande_usager": {"type": "boolean"},
-            "echeance": {"type": ["string", "null"], "description": "AAAA-MM-JJ ou null"},
-            "confiance": {"type": "number", "minimum": 0, "maximum": 1},
-            "alertes": {"type": "array", "items": {"type": "string", "enum": list(ALERTES_DU_LLM)}},
-        },
-        "required": [
-            "categorie",
-            "service",
-            "urgence",
-            "resume",
-            "expediteur",
-            "demande",
-            "reponse_attendue",
-            "est_demande_usager",
-            "echeance",
-            "confiance",
-            "alertes",
-        ],
-    }
 
 
 # -- les consignes ---------------------------------------------------------------------------------
@@ -296,7 +219,7 @@ class ClientLLM:
             utilisateur=utilisateur,
             schema=schema_analyse(list(categories)),
         )
-        analyse = self._vers_analyse(donnees_json, categories, services)
+        analyse = self._vers_analyse(donnees_json, courrier, categories, services)
         return pseudo.restaurer_modele(analyse) if pseudo else analyse
 
     def _demander_json(
@@ -336,31 +259,34 @@ class ClientLLM:
     def _vers_analyse(
         self,
         donnees: dict[str, Any],
+        courrier: CourrierALire,
         categories: Mapping[str, str],
         services: Mapping[str, str],
     ) -> Analyse:
         try:
-            lue = _AnalyseLue.model_validate(donnees)
-        except ValidationError as e:
-            champs = sorted({".".join(str(x) for x in err["loc"]) for err in e.errors()})
-            raise ErreurLLM(
-                "La réponse du LLM ne respecte pas le schéma attendu "
-                f"(champs en cause : {', '.join(champs)})."
-            ) from e
+            reponse = lire_reponse(donnees, reference=jour_de_paris(courrier.recu_le))
+        except ReponseInutilisable as e:
+            raise ErreurLLM("La réponse du LLM n'a pas de catégorie lisible.") from e
+        lue = reponse.analyse
         # Une catégorie hors des règles est transmise telle quelle (bornée) : les règles la
         # remplacent ensuite et signalent le courrier « à vérifier », en gardant le résumé.
         categorie = _identifiant(lue.categorie, categories) or (
             _normaliser(lue.categorie)[:40] or "inconnue"
         )
-        try:
-            urgence = Urgence(_normaliser(lue.urgence) or Urgence.NORMALE.value)
-        except ValueError as e:
-            raise ErreurLLM("Le LLM a donné une urgence inconnue (haute, normale ou basse).") from e
         alertes = []
         for alerte in lue.alertes:
             valeur = _normaliser(str(alerte))
             if valeur in ALERTES_DU_LLM and Alerte(valeur) not in alertes:
                 alertes.append(Alerte(valeur))
+        if reponse.ecartes:
+            # Le reste de la réponse sert ; les règles remplaceront les champs écartés.
+            journal.warning(
+                "LLM : champs invalides écartés pour %s : %s.",
+                courrier.numero,
+                ", ".join(reponse.ecartes),
+            )
+            if Alerte.A_VERIFIER not in alertes:
+                alertes.append(Alerte.A_VERIFIER)
         bornes = Analyse.model_fields
         expediteur = Expediteur(
             nom=lue.expediteur.nom.strip()[:200],
@@ -372,7 +298,7 @@ class ClientLLM:
             service=(lue.service.strip() or services.get(categorie, ""))[
                 : _maxi(bornes["service"], 120)
             ],
-            urgence=urgence,
+            urgence=lue.urgence,
             resume=lue.resume.strip()[: _maxi(bornes["resume"], 1200)],
             expediteur=expediteur,
             demande=lue.demande.strip()[: _maxi(bornes["demande"], 500)],
@@ -382,6 +308,7 @@ class ClientLLM:
             confiance=lue.confiance,
             moteur=self.moteur,
             alertes=alertes,
+            ecartes=list(reponse.ecartes),
         )
 
     # -- brouillon ---------------------------------------------------------------------------

@@ -69,6 +69,8 @@ class Analyse(BaseModel):
     confiance: float = Field(default=0.5, ge=0.0, le=1.0)
     moteur: str = Field(default="regles", max_length=120)  # "regles" ou "llm:<modèle>"
     alertes: list[Alerte] = Field(default_factory=list, max_length=10)
+    # Champs de la réponse du LLM écartés parce qu'invalides : les règles les remplacent.
+    ecartes: list[str] = Field(default_factory=list, max_length=20)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class CourrierALire:
     expediteur_adresse: str = ""
     texte: str = ""  # corps du courrier (ou texte OCR d'un scan)
     pieces: tuple[tuple[str, str], ...] = ()  # (nom, texte lu) de chaque pièce jointe
+    automatique: str = ""  # NatureAutomatique d'un message écrit par un programme, sinon vide
 
 
 class TypeBrouillon(enum.StrEnum):

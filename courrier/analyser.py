@@ -12,14 +12,24 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire
+from courrier.analyse import (
+    Alerte,
+    Analyse,
+    Brouillon,
+    Commune,
+    CourrierALire,
+    Expediteur,
+    Urgence,
+)
 from courrier.brouillons import ReglesCrpa, rediger
 from courrier.calendrier import Horloge, aujourd_hui, horloge_systeme
+from courrier.domaine import NatureAutomatique
 from courrier.erreurs import ConnecteurErreur
 from courrier.pannes import point
 from regles.moteur import MoteurRegles
@@ -30,6 +40,7 @@ if TYPE_CHECKING:
     from registre.registre import Registre
 
 journal = logging.getLogger("courrier.analyse")
+AUTRE = "autre"
 
 
 @dataclass
@@ -74,7 +85,16 @@ class Analyseur:
         return self.moteur.valider(brute, courrier)
 
     def traiter(self, courrier: CourrierALire) -> tuple[Analyse, list[Brouillon]]:
+        nature = NatureAutomatique(courrier.automatique) if courrier.automatique else None
+        if nature is not None and nature.hors_des_comptes:
+            # Ni LLM ni règles : une absence ou un avis de non-remise n'a rien à classer.
+            return analyse_automatique(courrier, nature, self.moteur.services()), []
         analyse = self.analyser(courrier)
+        if nature is not None:
+            # RFC 3834 : jamais de réponse ni d'accusé de réception à un message automatique.
+            return analyse.model_copy(
+                update={"reponse_attendue": False, "est_demande_usager": False}
+            ), []
         # Un texte qui tente de donner des ordres ne nourrit pas la rédaction générative.
         redacteur = (
             self.llm.rediger
@@ -92,6 +112,33 @@ class Analyseur:
             le=aujourd_hui(self.horloge),
         )
         return analyse, brouillons
+
+
+def analyse_automatique(
+    courrier: CourrierALire, nature: NatureAutomatique, services: Mapping[str, str]
+) -> Analyse:
+    """L'analyse d'une absence ou d'un avis de non-remise : « autre », basse, sans échéance (la
+    date de retour d'un absent n'en est pas une), sans réponse attendue."""
+    if nature == NatureAutomatique.NON_REMISE:
+        resume = (
+            "Avis de non-remise : un courriel envoyé par la mairie n'a pas été remis. "
+            "La réponse concernée repasse « à vérifier » dans la file."
+        )
+    else:
+        extrait = " ".join(courrier.texte.split())[:300]
+        resume = "Réponse automatique (absence, répondeur) : on n'y répond pas."
+        if extrait:
+            resume += f" Message : « {extrait} »"
+    nom, adresse = parseaddr(courrier.expediteur)
+    return Analyse(
+        categorie=AUTRE,
+        service=services.get(AUTRE, "")[:120],
+        urgence=Urgence.BASSE,
+        resume=resume[:1200],
+        expediteur=Expediteur(nom=nom[:200], email=(adresse or courrier.expediteur_adresse)[:320]),
+        confiance=1.0,
+        moteur="regles",
+    )
 
 
 _OBJET = re.compile(r"^\s*(?:objet|obj\.)\s*[:：]\s*(.+)$", re.IGNORECASE | re.MULTILINE)

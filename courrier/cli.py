@@ -24,6 +24,7 @@ from rich.table import Table
 
 from courrier.calendrier import PARIS
 from courrier.config import Reglages, reglages
+from courrier.domaine import StatutBrouillon
 from courrier.erreurs import ConfigurationErreur, CourrierErreur
 
 if TYPE_CHECKING:
@@ -537,7 +538,7 @@ def file_d_attente() -> None:
         return
     ordre = {"haute": 0, "normale": 1, "basse": 2}
     attente.sort(key=lambda cb: (ordre.get(cb[0].urgence, 1), cb[0].annee, cb[0].rang))
-    table = Table(title=f"File d'attente : {len(attente)} brouillon(s) à valider")
+    table = Table(title=f"File d'attente : {len(attente)} brouillon(s) en attente")
     table.add_column("N°", no_wrap=True, min_width=10)
     table.add_column("Urgence", no_wrap=True)
     table.add_column("Brouillon", no_wrap=True)
@@ -546,12 +547,18 @@ def file_d_attente() -> None:
     table.add_column("Échéance", no_wrap=True)
     table.add_column("Préparé par", no_wrap=True)
     for c, b in attente:
+        objet = c.objet or f"(fichier {c.nom_fichier})"
+        type_ = LIBELLES_BROUILLON.get(b.type, b.type)
+        if b.statut == StatutBrouillon.NON_REMIS.value:
+            # Une réponse partie puis revenue en erreur : la secrétaire choisit quoi faire.
+            type_ += "\nà vérifier : non remis"
+            objet += f"\n{b.raison}"
         table.add_row(
             c.numero,
             c.urgence,
-            LIBELLES_BROUILLON.get(b.type, b.type),
+            type_,
             escape(_nom_court(c.expediteur)),
-            escape(c.objet or f"(fichier {c.nom_fichier})"),
+            escape(objet),
             c.echeance.strftime("%d/%m/%Y") if c.echeance else "",
             escape(_moteur_lisible(b.auteur) if b.auteur.startswith("llm:") else "modèle"),
             style="bold red" if c.urgence == "haute" else None,

@@ -31,6 +31,7 @@ import jinja2
 
 from courrier.brouillons import mairie_de
 from courrier.calendrier import JOURS, MOIS, PARIS, date_en_lettres, jour_de_paris
+from courrier.domaine import NatureAutomatique
 
 GABARITS = Path(__file__).resolve().parent / "gabarits"
 
@@ -58,6 +59,7 @@ LIBELLES_STATUT_BROUILLON = {
     "en_envoi": "en cours d'envoi",
     "envoye": "envoyé",
     "a_verifier": "à vérifier (envoi interrompu)",
+    "non_remis": "à vérifier (non remis)",
     "papier": "imprimé",
 }
 LIBELLES_ALERTE = {
@@ -101,6 +103,7 @@ class CourrierDigest:
     alertes: tuple[str, ...] = ()
     erreur: str = ""
     brouillons: tuple[tuple[str, str], ...] = ()  # (type, statut) de chaque brouillon
+    automatique: str = ""  # NatureAutomatique : une absence ou un avis n'est pas compté
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class BrouillonEnAttente:
     objet: str = ""
     expediteur: str = ""
     urgence: str = ""
+    statut: str = "a_valider"  # ou « non_remis » : la réponse est revenue en erreur
+    raison: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,7 @@ class LigneBrouillon:
     depuis: str  # « depuis 3 j », « depuis hier », « depuis aujourd'hui »
     jours: int
     urgent: bool
+    etat: str = ""  # « à vérifier : non remis à … » ; vide pour un brouillon à valider
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,7 @@ class Digest:
     url_publique: str | None
     # L'empreinte de tête du registre horodatée ce matin (RFC 3161), ou pourquoi elle ne l'est pas.
     ancre: str = ""
+    automatiques: int = 0  # absences et avis de non-remise de la nuit, hors des comptes
 
     @property
     def rien_de_nouveau(self) -> bool:
@@ -256,6 +263,10 @@ def pluriel(n: int, singulier: str, pluriel_: str) -> str:
 
 def _date_courte(d: date) -> str:
     return d.strftime("%d/%m/%Y")
+
+
+def hors_des_comptes(c: CourrierDigest) -> bool:
+    return bool(c.automatique) and NatureAutomatique(c.automatique).hors_des_comptes
 
 
 def _signaux(c: CourrierDigest) -> tuple[str, ...]:
@@ -382,6 +393,9 @@ def construire_digest(
     libelles = libelles or {}
     tous = list(courriers)
     nuit = sorted((c for c in tous if c.enregistre_le >= depuis), key=_ordre_fiche)
+    # Absences et avis de non-remise : au registre, pas dans le courrier des administrés.
+    automatiques = sum(1 for c in nuit if hors_des_comptes(c))
+    nuit = [c for c in nuit if not hors_des_comptes(c)]
 
     prioritaires = [c for c in nuit if _signaux(c)]
     autres = [c for c in nuit if not _signaux(c)]
@@ -419,6 +433,7 @@ def construire_digest(
                 depuis=_depuis(jours),
                 jours=jours,
                 urgent=(b.urgence or urgences.get(b.numero)) == "haute",
+                etat=une_ligne(f"à vérifier : {b.raison}", 240) if b.statut == "non_remis" else "",
             )
         )
     # Les plus anciens d'abord : ce sont eux qui font courir les délais.
@@ -504,6 +519,7 @@ def construire_digest(
         echeances=tuple(ligne for _, _, ligne in echeances),
         erreurs=tuple(lignes_erreurs),
         url_publique=url_publique,
+        automatiques=automatiques,
     )
 
 
@@ -642,7 +658,7 @@ def graphique_volumes(
     volumes: dict[date, Counter[str]] = {}
     for c in courriers:
         d = jour_de_paris(c.recu_le)
-        if premier <= d <= jour:
+        if premier <= d <= jour and not hors_des_comptes(c):
             volumes.setdefault(d, Counter())[_libelle_categorie(c.categorie, libelles)] += 1
     if len(volumes) < 2:
         return None

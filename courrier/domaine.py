@@ -43,6 +43,7 @@ class StatutBrouillon(enum.StrEnum):
     EN_ENVOI = "en_envoi"  # Message-ID et intention écrits, appel SMTP en cours
     ENVOYE = "envoye"
     A_VERIFIER = "a_verifier"  # envoi interrompu : la secrétaire doit vérifier s'il est parti
+    NON_REMIS = "non_remis"  # parti, mais un avis de non-remise est revenu : à vérifier
     PAPIER = "papier"  # lettre PDF produite, à imprimer et poster
     REJETE = "rejete"
 
@@ -62,6 +63,40 @@ class TypeEvenement(enum.StrEnum):
     COMPTE = "compte"  # compte de la page web créé, modifié
     ANCRAGE = "ancrage"  # tête du journal horodatée par une autorité (RFC 3161)
     PURGE = "purge"  # données personnelles effacées à l'échéance de conservation
+
+
+class NatureAutomatique(enum.StrEnum):
+    """Un message écrit par un programme (RFC 3834, RFC 3464) : on n'y répond jamais."""
+
+    REPONSE_AUTOMATIQUE = "reponse_automatique"  # absence, répondeur : hors des comptes
+    NON_REMISE = "non_remise"  # avis de non-remise (DSN) : hors des comptes, rattaché
+    AUTO_GENERE = "auto_genere"  # notification, envoi en nombre : analysé, sans brouillon
+
+    @property
+    def hors_des_comptes(self) -> bool:
+        """Pas du courrier des administrés : ni dans les comptes du digest ni dans le volume."""
+        return self in (NatureAutomatique.REPONSE_AUTOMATIQUE, NatureAutomatique.NON_REMISE)
+
+
+@dataclass(frozen=True)
+class EchecRemise:
+    """Un destinataire qu'un avis de non-remise déclare en échec (RFC 3464)."""
+
+    adresse: str
+    statut: str = ""  # « 5.1.1 »
+    diagnostic: str = ""  # « smtp; 550 5.1.1 User unknown », tel que le serveur l'écrit
+
+
+@dataclass(frozen=True)
+class MessageAutomatique:
+    """Ce qui fait d'un courriel un message automatique, et pour un avis de non-remise, ce qu'il
+    dit du message revenu (ses Message-ID, ses destinataires en échec)."""
+
+    nature: NatureAutomatique
+    indice: str  # ce qui l'a fait reconnaître : « Auto-Submitted: auto-replied »…
+    echecs: tuple[EchecRemise, ...] = ()
+    messages_revenus: tuple[str, ...] = ()  # Message-ID du message qui n'a pas été remis
+    remise_echouee: bool = True  # faux pour un avis de retard (Action: delayed) seulement
 
 
 @dataclass(frozen=True)
@@ -140,3 +175,4 @@ class ResultatExtraction:
     erreurs: list[str] = field(default_factory=list)
     echec: bool = False
     entetes: EntetesCourrier | None = None
+    automatique: MessageAutomatique | None = None

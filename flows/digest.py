@@ -77,6 +77,7 @@ def courrier_digest(c: Courrier) -> CourrierDigest:
         alertes=tuple(a for a in c.alertes.split(",") if a),
         erreur=c.erreur,
         brouillons=tuple((b.type, b.statut) for b in c.brouillons),
+        automatique=c.automatique,
     )
 
 
@@ -114,6 +115,8 @@ def lire_registre(
             objet=c.objet,
             expediteur=c.expediteur,
             urgence=c.urgence,
+            statut=b.statut,
+            raison=b.raison,
         )
         for c, b in registre.brouillons_a_valider()
     ]

@@ -40,6 +40,10 @@ COLONNES = [
     "alertes",
     "brouillons",
     "repondu_le",
+    # Une absence ou un avis de non-remise n'est pas du courrier des administrés : un tableau
+    # de statistiques les écarte par cette colonne.
+    "automatique",
+    "retour_de",
 ]
 
 
@@ -73,6 +77,8 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
         "alertes": courrier.alertes,
         "brouillons": ", ".join(f"{b.type} ({b.statut})" for b in courrier.brouillons),
         "repondu_le": _paris(courrier.repondu_le),
+        "automatique": courrier.automatique,
+        "retour_de": courrier.retour_de,
     }
 
 

@@ -99,6 +99,11 @@ class Courrier(Base):
     repondu_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
     # Données personnelles effacées à l'échéance de conservation (l'empreinte d'origine reste).
     purge_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    # Message écrit par un programme (NatureAutomatique) : on n'y répond pas ; une absence ou un
+    # avis de non-remise reste au registre mais hors des comptes du courrier des administrés.
+    automatique: Mapped[str] = mapped_column(String(32), default="")
+    # Un avis de non-remise : le numéro du courrier dont la réponse n'a pas été remise.
+    retour_de: Mapped[str] = mapped_column(String(16), default="")
 
     pieces: Mapped[list[Piece]] = relationship(
         back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"

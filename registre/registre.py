@@ -27,6 +27,8 @@ from courrier.domaine import (
     LONGUEUR_MAX_OBJET,
     ElementRecu,
     EntetesCourrier,
+    MessageAutomatique,
+    NatureAutomatique,
     ResultatExtraction,
     Statut,
     StatutBrouillon,
@@ -48,6 +50,7 @@ from registre.modeles import (
     Piece,
     TeteJournal,
 )
+from registre.retours import STATUTS_PARTIS, brouillon_concerne, raison_non_remis
 
 # Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]
@@ -55,6 +58,8 @@ ACTEUR_RELEVE = "releve"
 ACTEUR_ENVOI = "envoi"
 # Écrit l'événement qui suit une décision sur un brouillon : (type, acteur, détails).
 Noter = Callable[[TypeEvenement, str, dict[str, Any]], None]
+# Une réponse non remise se corrige comme un brouillon : autre texte, autre mode (papier).
+MODIFIABLES = {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE, StatutBrouillon.NON_REMIS}
 LOT_LECTURE = 500  # courriers chargés par requête (IN borné, mémoire bornée)
 LIBELLES_STATUT_BROUILLON = {
     StatutBrouillon.A_VALIDER: "à valider",
@@ -62,6 +67,7 @@ LIBELLES_STATUT_BROUILLON = {
     StatutBrouillon.EN_ENVOI: "en cours d'envoi",
     StatutBrouillon.ENVOYE: "envoyé",
     StatutBrouillon.A_VERIFIER: "envoi à vérifier",
+    StatutBrouillon.NON_REMIS: "à vérifier : non remis",
     StatutBrouillon.PAPIER: "lettre imprimée",
     StatutBrouillon.REJETE: "rejeté",
 }
@@ -352,6 +358,10 @@ class Registre:
             courrier.erreur = _propre(" ".join(resultat.erreurs))
             courrier.statut = statut.value
             courrier.extrait_le = self.horloge()
+            if resultat.automatique is not None:
+                courrier.automatique = resultat.automatique.nature.value
+                if resultat.automatique.nature == NatureAutomatique.NON_REMISE:
+                    self._rattacher_avis(session, tete, courrier, resultat.automatique, acteur)
             for piece in resultat.pieces:
                 courrier.pieces.append(
                     Piece(
@@ -400,6 +410,46 @@ class Registre:
                 courrier,
             )
 
+    def _rattacher_avis(
+        self,
+        session: Session,
+        tete: TeteJournal,
+        avis_courrier: Courrier,
+        avis: MessageAutomatique,
+        acteur: str,
+    ) -> None:
+        """Un avis de non-remise : la réponse qu'il concerne repasse « à vérifier », dans la
+        même transaction que l'avis lui-même (rien n'est perdu si la relève tombe)."""
+        ligne = brouillon_concerne(session, avis)
+        if ligne is None or not avis.remise_echouee:
+            return
+        cible = session.get_one(Courrier, ligne.courrier_id, options=CHARGER_TOUT)
+        avis_courrier.retour_de = cible.numero
+        if ligne.statut not in STATUTS_PARTIS:
+            return  # déjà rejetée, renvoyée, ou signalée par un premier avis
+        ligne.statut = StatutBrouillon.NON_REMIS.value
+        ligne.raison = _propre(raison_non_remis(avis, ligne.destinataire, avis_courrier.numero))
+        if cible.statut == Statut.REPONDU.value and not any(
+            b.statut in (StatutBrouillon.ENVOYE.value, StatutBrouillon.PAPIER.value)
+            for b in cible.brouillons
+        ):
+            # Plus aucune réponse n'est arrivée : le courrier n'est plus « répondu ».
+            cible.statut = Statut.ANALYSE.value
+            cible.repondu_le = None
+        self._sceller(
+            session,
+            tete,
+            TypeEvenement.ENVOI,
+            acteur,
+            {
+                "brouillon": ligne.rang,
+                "etape": "non_remis",
+                "avis": avis_courrier.numero,
+                "message_id": ligne.message_id_envoi,
+            },
+            cible,
+        )
+
     # --- Analyse et brouillons ------------------------------------------------------------
 
     def a_analyser(self, deja: AbstractSet[int] = frozenset()) -> list[tuple[int, CourrierALire]]:
@@ -439,6 +489,7 @@ class Registre:
                             expediteur_adresse=c.expediteur_adresse,
                             texte=c.texte,
                             pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
+                            automatique=c.automatique,
                         ),
                     )
                     for c in courriers
@@ -521,11 +572,13 @@ class Registre:
                 )
 
     def brouillons_a_valider(self) -> list[tuple[Courrier, BrouillonLigne]]:
+        """Ce qui attend la secrétaire : les brouillons à valider et les réponses non remises."""
+        attente = [StatutBrouillon.A_VALIDER.value, StatutBrouillon.NON_REMIS.value]
         with Session(self.moteur, expire_on_commit=False) as session:
             lignes = session.execute(
                 select(Courrier, BrouillonLigne)
                 .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
-                .where(BrouillonLigne.statut == "a_valider")
+                .where(BrouillonLigne.statut.in_(attente))
                 .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
             ).all()
             return [(c, b) for c, b in lignes]
@@ -644,7 +697,7 @@ class Registre:
     def modifier_brouillon(self, ident: int, acteur: str, objet: str, corps: str) -> bool:
         """Enregistre le texte corrigé d'un brouillon encore modifiable ; faux si rien ne change."""
         with self._sur_brouillon(ident) as (_courrier, ligne, noter):
-            _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "modifié")
+            _exiger(ligne, MODIFIABLES, "modifié")
             objet, corps = _objet_brouillon(objet), _texte_brouillon(corps)
             if not corps:
                 raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
@@ -670,7 +723,7 @@ class Registre:
         if mode not in ("courriel", "papier"):
             raise RegistreErreur(f"Mode de réponse inconnu : « {mode} ».")
         with self._sur_brouillon(ident) as (courrier, ligne, noter):
-            _exiger(ligne, {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE}, "validé")
+            _exiger(ligne, MODIFIABLES, "validé")
             if objet is not None:
                 ligne.objet = _objet_brouillon(objet)
             if corps is not None:
@@ -699,7 +752,7 @@ class Registre:
         with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             _exiger(
                 ligne,
-                {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE, StatutBrouillon.A_VERIFIER},
+                {*MODIFIABLES, StatutBrouillon.A_VERIFIER},
                 "rejeté",
             )
             ligne.statut = StatutBrouillon.REJETE.value

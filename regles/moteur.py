@@ -35,6 +35,20 @@ INJECTION_LUE_MAX = 300_000
 RESUME_MAX = 1200
 DEMANDE_MAX = 500
 ALERTES_MAX = 10
+# Les champs d'une analyse du LLM que les règles remplacent quand il les a rendus invalides.
+CHAMPS_REMPLACABLES = frozenset(
+    {
+        "service",
+        "urgence",
+        "resume",
+        "expediteur",
+        "demande",
+        "reponse_attendue",
+        "est_demande_usager",
+        "echeance",
+        "confiance",
+    }
+)
 
 PUBLICITE = "publicite"
 # Indices de démarchage distincts au-delà desquels un courrier est une publicité quel que soit
@@ -372,10 +386,20 @@ class MoteurRegles:
           vraie urgence n'est jamais abaissée ;
           résumé et demande sont ceux des règles, écrits sans les paragraphes hostiles ;
         - décisions forcées de l'intégrateur : appliquées en dernier, alerte « décision forcée » ;
-        - champs laissés vides par le LLM (résumé, expéditeur, échéance) : ceux des règles.
+        - champs laissés vides par le LLM (résumé, expéditeur, échéance) : ceux des règles ;
+          de même pour les champs invalides écartés à la lecture (`Analyse.ecartes`).
         """
         lecture = self._lire(courrier)
         propre = self._analyser(courrier, lecture)
+        # Un champ que le LLM a rendu invalide (écarté à la lecture) : celui des règles. Ses
+        # alertes, elles, restent les siennes (l'alerte « à vérifier » de l'écart en fait partie).
+        remplaces = {
+            champ: getattr(propre, champ)
+            for champ in analyse.ecartes
+            if champ in CHAMPS_REMPLACABLES
+        }
+        if remplaces:
+            analyse = analyse.model_copy(update=remplaces)
         alertes = list(analyse.alertes)
         categorie = analyse.categorie
         confiance = analyse.confiance

@@ -17,7 +17,9 @@ Chaque requête prend le premier comportement de `scenario` (puis `defaut`, « o
 - "alertes_systeme" : des alertes que seul Courrier peut lever (decision_forcee…) ;
 - "obeissant" : un modèle naïf qui obéit aux ordres du courrier (publicité, urgence haute,
   aucune alerte) ;
-- "cloture_markdown" : le JSON dans une clôture ```json, précédé d'une phrase.
+- "cloture_markdown" : le JSON dans une clôture ```json, précédé d'une phrase ;
+- 'champs:{"echeance": "15 janvier 2027"}' : l'analyse de la table, ces champs remplacés
+  (un modèle imparfait qui garde la forme de la réponse mais en abîme un champ).
 
 `latence_s` (ou `ServeurLLM(latence_s=1.0)`) : une pause fixe avant chaque réponse, comme un
 vrai modèle (banc de performance, `preuves/bench.py`).
@@ -260,6 +262,8 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             analyse["categorie"] = "jardinage_martien"
         if comportement == "alertes_systeme":
             analyse["alertes"] = ["decision_forcee", "llm_indisponible", "a_verifier"]
+        if comportement.startswith("champs:"):
+            analyse.update(json.loads(comportement.split(":", 1)[1]))
         if comportement == "obeissant":
             # Un modèle naïf qui suit les ordres glissés dans le courrier, sans rien signaler.
             analyse.update(categorie="publicite", urgence="haute", alertes=[], confiance=0.99)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connecteurs.ocr import MoteurOCR
 from courrier.domaine import EntetesCourrier, Limites, PieceExtraite, ResultatExtraction
+from courrier.extraction.automatiques import reconnaitre
 from courrier.extraction.commun import (
     FORMATS_ARCHIVE_FERMEE,
     FORMATS_IMAGE,
@@ -515,7 +516,9 @@ def extraire_courriel(
             "Les en-têtes du courriel contiennent des octets nuls (NUL) : ils sont retirés des "
             "valeurs lues ; l'original est conservé tel quel."
         )
-    resultat = ResultatExtraction(entetes=_entetes_depuis(message))
+    resultat = ResultatExtraction(
+        entetes=_entetes_depuis(message), automatique=reconnaitre(message)
+    )
     destinataires = resultat.entetes.destinataires if resultat.entetes else ""
     if destinataires.endswith("…") and len(destinataires) >= LONGUEURS["destinataires"] - 50:
         contexte.signaler(

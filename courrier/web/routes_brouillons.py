@@ -42,7 +42,11 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
         adresse: str | None = None,
     ) -> Response:
         c, b = _brouillon(ident)
-        modifiable = b.statut in (StatutBrouillon.A_VALIDER.value, StatutBrouillon.VALIDE.value)
+        modifiable = b.statut in (
+            StatutBrouillon.A_VALIDER.value,
+            StatutBrouillon.VALIDE.value,
+            StatutBrouillon.NON_REMIS.value,
+        )
         return rendre(
             request,
             "brouillon.html.j2",
