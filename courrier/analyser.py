@@ -29,6 +29,7 @@ from courrier.analyse import (
 )
 from courrier.brouillons import ReglesCrpa, rediger
 from courrier.calendrier import Horloge, aujourd_hui, horloge_systeme
+from courrier.delais import calculer, en_json
 from courrier.domaine import NatureAutomatique
 from courrier.erreurs import ConnecteurErreur
 from courrier.pannes import point
@@ -194,7 +195,13 @@ def analyser_en_attente(
             bilan.erreurs.append((courrier.numero, raison))
             rapport.avance("Analyse et brouillons")
             return
-        registre.consigner_analyse(ident, analyse, brouillons, objet=objet_du_texte(courrier))
+        registre.consigner_analyse(
+            ident,
+            analyse,
+            brouillons,
+            objet=objet_du_texte(courrier),
+            echeances_legales=en_json(calculer(courrier, analyse, analyseur.crpa)),
+        )
         point("apres_analyse")
         bilan.analyses += 1
         bilan.par_llm += analyse.moteur.startswith("llm:")

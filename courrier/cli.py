@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from functools import wraps
 from importlib import resources
@@ -545,8 +546,12 @@ def file_d_attente() -> None:
     table.add_column("Expéditeur", no_wrap=True, overflow="ellipsis", max_width=24)
     table.add_column("Objet", overflow="fold", ratio=1)
     table.add_column("Échéance", no_wrap=True)
+    table.add_column("Délai légal", no_wrap=True)
     table.add_column("Préparé par", no_wrap=True)
+    from courrier.delais import depuis_json, prochaine
+
     for c, b in attente:
+        legal = prochaine(depuis_json(c.echeances_legales))
         objet = c.objet or f"(fichier {c.nom_fichier})"
         type_ = LIBELLES_BROUILLON.get(b.type, b.type)
         if b.statut == StatutBrouillon.NON_REMIS.value:
@@ -560,6 +565,7 @@ def file_d_attente() -> None:
             escape(_nom_court(c.expediteur)),
             escape(objet),
             c.echeance.strftime("%d/%m/%Y") if c.echeance else "",
+            f"{legal.libelle}\n{legal.le:%d/%m/%Y}" if legal else "",
             escape(_moteur_lisible(b.auteur) if b.auteur.startswith("llm:") else "modèle"),
             style="bold red" if c.urgence == "haute" else None,
         )
@@ -1086,6 +1092,63 @@ def conservation_acces(
         f"{len(courriers)} courrier(s) de « {escape(personne)} » écrit(s) dans {sortie}.",
         highlight=False,
     )
+
+
+delai_app = typer.Typer(
+    help="Délais légaux : une demande de pièces les suspend, leur réception les relance.",
+    no_args_is_help=True,
+)
+app.add_typer(delai_app, name="delai")
+
+
+def _jour_option(jour: str | None, registre: Registre) -> date:
+    if not jour:
+        return registre.aujourd_hui()
+    try:
+        return date.fromisoformat(jour.strip())
+    except ValueError:
+        raise CourrierErreur(
+            f"Le jour « {jour} » n'est pas une date au format AAAA-MM-JJ (par exemple 2026-12-02)."
+        ) from None
+
+
+JourOption = Annotated[
+    str | None, typer.Option("--le", help="Le jour (AAAA-MM-JJ), aujourd'hui par défaut.")
+]
+
+
+def _afficher_delais(numero: str, echeances: list[Any]) -> None:
+    for e in echeances:
+        console.print(f"{numero} : {e.texte}.", highlight=False)
+
+
+@delai_app.command("pieces-demandees")
+@commande
+def delai_pieces_demandees(
+    numero: Annotated[str, typer.Argument(help="Le numéro du courrier (2026-00042).")],
+    le: JourOption = None,
+) -> None:
+    """Des pièces manquent et ont été demandées : le délai de décision est suspendu."""
+    from registre.delais import pieces_demandees
+
+    registre = _ouvrir_registre()
+    _afficher_delais(numero, pieces_demandees(registre, numero, _jour_option(le, registre), "cli"))
+
+
+@delai_app.command("pieces-recues")
+@commande
+def delai_pieces_recues(
+    numero: Annotated[str, typer.Argument(help="Le numéro du courrier (2026-00042).")],
+    le: JourOption = None,
+) -> None:
+    """Les pièces demandées sont arrivées : le délai de décision repart de ce jour."""
+    from courrier.brouillons import charger_crpa
+    from registre.delais import pieces_recues
+
+    registre = _ouvrir_registre()
+    crpa = charger_crpa(reglages().regles)
+    jour = _jour_option(le, registre)
+    _afficher_delais(numero, pieces_recues(registre, numero, jour, crpa, "cli"))
 
 
 def main() -> None:

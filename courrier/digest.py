@@ -38,6 +38,8 @@ GABARITS = Path(__file__).resolve().parent / "gabarits"
 ECHEANCE_PROCHE_J = 7  # une échéance à 7 jours ou moins est « proche »
 # Au-delà, une échéance dépassée ne reparaît plus chaque matin : le registre la garde.
 ECHEANCE_PASSEE_MAX_J = 30
+# Un délai légal (décision implicite…) est signalé dès J-7, et en alerte rouge à J-2.
+ALERTE_URGENTE_J = 2
 RESUME_MAX = 220  # environ deux lignes sur un téléphone
 # Gmail coupe un message de plus de 102 Ko ; au-delà de ce nombre de fiches, on renvoie au
 # registre plutôt que de perdre la fin du digest.
@@ -104,6 +106,8 @@ class CourrierDigest:
     erreur: str = ""
     brouillons: tuple[tuple[str, str], ...] = ()  # (type, statut) de chaque brouillon
     automatique: str = ""  # NatureAutomatique : une absence ou un avis n'est pas compté
+    # Les délais légaux (courrier/delais.py) : (libellé, jour), les délais suspendus exclus.
+    delais_legaux: tuple[tuple[str, date], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,8 @@ class LigneEcheance:
     date: str  # « 25/11/2026 »
     j: str  # « J-2 », « J », « dépassée de 3 j »
     depassee: bool
+    nature: str = ""  # vide : l'échéance annoncée par le courrier ; sinon le délai légal
+    alerte: str = ""  # « J-7 », « J-2 » : un délai légal qui approche
 
 
 @dataclass(frozen=True)
@@ -441,29 +447,37 @@ def construire_digest(
 
     echeances = []
     for c in tous:
-        if c.echeance is None:
-            continue
-        ecart = (c.echeance - jour).days
-        if ecart > ECHEANCE_PROCHE_J or ecart < -ECHEANCE_PASSEE_MAX_J:
-            continue
-        if any(statut == "envoye" for _, statut in c.brouillons):
-            continue  # la réponse est partie : l'échéance est tenue
-        echeances.append(
-            (
-                c.echeance,
-                c.numero,
-                LigneEcheance(
-                    numero=c.numero,
-                    lien=lien_courrier(url_publique, c.numero),
-                    objet=une_ligne(c.objet or "(sans objet)", 120),
-                    expediteur=nom_court(c.expediteur),
-                    service=une_ligne(c.service, 80),
-                    date=_date_courte(c.echeance),
-                    j=j_moins(c.echeance, jour),
-                    depassee=ecart < 0,
-                ),
+        a_suivre = [("", c.echeance)] if c.echeance is not None else []
+        # Un accusé de réception n'arrête pas un délai légal : seule la réponse le tient.
+        if not any(t == "reponse" and statut == "envoye" for t, statut in c.brouillons):
+            a_suivre += list(c.delais_legaux)
+        for nature, le in a_suivre:
+            ecart = (le - jour).days
+            if ecart > ECHEANCE_PROCHE_J or ecart < -ECHEANCE_PASSEE_MAX_J:
+                continue
+            if not nature and any(statut == "envoye" for _, statut in c.brouillons):
+                continue  # la réponse est partie : l'échéance est tenue
+            alerte = ""
+            if nature and ecart >= 0:
+                alerte = "J-2" if ecart <= ALERTE_URGENTE_J else "J-7"
+            echeances.append(
+                (
+                    le,
+                    c.numero,
+                    LigneEcheance(
+                        numero=c.numero,
+                        lien=lien_courrier(url_publique, c.numero),
+                        objet=une_ligne(c.objet or "(sans objet)", 120),
+                        expediteur=nom_court(c.expediteur),
+                        service=une_ligne(c.service, 80),
+                        date=_date_courte(le),
+                        j=j_moins(le, jour),
+                        depassee=ecart < 0,
+                        nature=nature,
+                        alerte=alerte,
+                    ),
+                )
             )
-        )
     echeances.sort(key=lambda e: (e[0], e[1]))
 
     lignes_erreurs = [

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier.config import Reglages, reglages
+from courrier.delais import depuis_json
 from courrier.digest import (
     BrouillonEnAttente,
     CourrierDigest,
@@ -78,6 +79,9 @@ def courrier_digest(c: Courrier) -> CourrierDigest:
         erreur=c.erreur,
         brouillons=tuple((b.type, b.statut) for b in c.brouillons),
         automatique=c.automatique,
+        delais_legaux=tuple(
+            (e.libelle, e.le) for e in depuis_json(c.echeances_legales) if e.suspendue_le is None
+        ),
     )
 
 

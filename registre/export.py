@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from courrier.calendrier import PARIS
+from courrier.delais import depuis_json
 from courrier.erreurs import CourrierErreur
 from registre.modeles import Courrier
 
@@ -36,6 +37,7 @@ COLONNES = [
     "resume",
     "reponse_attendue",
     "echeance",
+    "echeances_legales",
     "moteur",
     "alertes",
     "brouillons",
@@ -73,6 +75,9 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
         "resume": courrier.resume,
         "reponse_attendue": _oui_non(courrier.reponse_attendue),
         "echeance": courrier.echeance.isoformat() if courrier.echeance else "",
+        "echeances_legales": "; ".join(
+            f"{e.texte} ({e.reference})" for e in depuis_json(courrier.echeances_legales)
+        ),
         "moteur": courrier.moteur,
         "alertes": courrier.alertes,
         "brouillons": ", ".join(f"{b.type} ({b.statut})" for b in courrier.brouillons),

@@ -99,6 +99,8 @@ class Courrier(Base):
     repondu_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
     # Données personnelles effacées à l'échéance de conservation (l'empreinte d'origine reste).
     purge_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    # Les délais légaux (courrier/delais.py, JSON) : décision implicite, pièces à réclamer.
+    echeances_legales: Mapped[str] = mapped_column(Text, default="")
     # Message écrit par un programme (NatureAutomatique) : on n'y répond pas ; une absence ou un
     # avis de non-remise reste au registre mais hors des comptes du courrier des administrés.
     automatique: Mapped[str] = mapped_column(String(32), default="")

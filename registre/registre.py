@@ -503,6 +503,7 @@ class Registre:
         brouillons: list[Brouillon],
         acteur: str = ACTEUR_RELEVE,
         objet: str = "",
+        echeances_legales: str = "",
     ) -> None:
         """Écrit l'analyse et les brouillons d'un courrier, chacun avec son événement.
 
@@ -525,6 +526,7 @@ class Registre:
             courrier.reponse_attendue = analyse.reponse_attendue
             courrier.est_demande_usager = analyse.est_demande_usager
             courrier.echeance = analyse.echeance
+            courrier.echeances_legales = echeances_legales
             courrier.confiance = _arrondi(analyse.confiance)
             courrier.moteur = analyse.moteur
             courrier.alertes = ",".join(a.value for a in analyse.alertes)

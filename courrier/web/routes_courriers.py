@@ -67,6 +67,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             ia=vues.analyse_par_ia(c),
             alertes=vues.alertes(c),
             echeance=vues.echeance(c, reg.aujourd_hui()),
+            delais_legaux=vues.delais_legaux(c, reg.aujourd_hui()),
             brouillons=[
                 (
                     b,

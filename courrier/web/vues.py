@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from courrier.delais import depuis_json, prochaine
 from courrier.digest import LIBELLES_ALERTE, j_moins, nom_court
 from courrier.domaine import StatutBrouillon
 from registre.modeles import BrouillonLigne, Courrier, Evenement
@@ -70,6 +71,17 @@ def echeance(courrier: Courrier, aujourd_hui: date) -> str:
     return f"{j_moins(courrier.echeance, aujourd_hui)} ({courrier.echeance:%d/%m/%Y})"
 
 
+def delais_legaux(courrier: Courrier, aujourd_hui: date) -> list[str]:
+    """Chaque délai légal du courrier, lisible : « rejet implicite J-12 (15/01/2027) »."""
+    lignes = []
+    for e in depuis_json(courrier.echeances_legales):
+        if e.suspendue_le is not None:
+            lignes.append(e.texte)
+        else:
+            lignes.append(f"{e.libelle} {j_moins(e.le, aujourd_hui)} ({e.le:%d/%m/%Y})")
+    return lignes
+
+
 @dataclass(frozen=True)
 class EntreeFile:
     """Un brouillon dans la file d'attente."""
@@ -82,6 +94,7 @@ class EntreeFile:
     urgent: bool
     echeance: date | None
     j: str
+    delai_legal: str  # le plus proche : « acceptation implicite J-40 (02/02/2027) »
     ia: bool
     alertes: list[str]
     statut: str
@@ -90,14 +103,18 @@ class EntreeFile:
     mode: str
     categorie: str
 
+    limite: date | None = None  # la plus proche des échéances, annoncée ou légale
+
     @property
     def ordre(self) -> tuple[int, date, str, int]:
-        return (0 if self.urgent else 1, self.echeance or date.max, self.numero, self.ident)
+        return (0 if self.urgent else 1, self.limite or date.max, self.numero, self.ident)
 
 
 def entree_file(
     courrier: Courrier, ligne: BrouillonLigne, aujourd_hui: date, categories: Mapping[str, str]
 ) -> EntreeFile:
+    legal = prochaine(depuis_json(courrier.echeances_legales))
+    limites = [d for d in (courrier.echeance, legal.le if legal else None) if d is not None]
     return EntreeFile(
         ident=ligne.id,
         numero=courrier.numero,
@@ -107,6 +124,12 @@ def entree_file(
         urgent=courrier.urgence == "haute",
         echeance=courrier.echeance,
         j=j_moins(courrier.echeance, aujourd_hui) if courrier.echeance else "",
+        delai_legal=(
+            f"{legal.libelle} {j_moins(legal.le, aujourd_hui)} ({legal.le:%d/%m/%Y})"
+            if legal
+            else ""
+        ),
+        limite=min(limites, default=None),
         ia=prepare_par_ia(courrier, ligne),
         alertes=alertes(courrier),
         statut=ligne.statut,
