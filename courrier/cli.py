@@ -1151,5 +1151,20 @@ def delai_pieces_recues(
     _afficher_delais(numero, pieces_recues(registre, numero, jour, crpa, "cli"))
 
 
+@delai_app.command("transmis")
+@commande
+def delai_transmis(
+    numero: Annotated[str, typer.Argument(help="Le numéro du courrier (2026-00042).")],
+    a: Annotated[str, typer.Option("--a", help="L'autorité compétente (« la préfecture »).")],
+    le: JourOption = None,
+) -> None:
+    """La demande relève d'une autre autorité et lui a été transmise (CRPA L114-2)."""
+    from registre.delais import demande_transmise
+
+    registre = _ouvrir_registre()
+    jour = _jour_option(le, registre)
+    _afficher_delais(numero, demande_transmise(registre, numero, jour, a, "cli"))
+
+
 def main() -> None:
     app()

@@ -7,6 +7,8 @@
 - Pour une autorisation d'urbanisme, la date limite pour réclamer les pièces manquantes (un mois
   après le dépôt, R423-38 et R423-39 du code de l'urbanisme ; passé ce jour, le dossier est
   réputé complet).
+- Une demande transmise à l'autorité compétente (CRPA L114-2) ne fait plus courir de délai chez
+  nous : il court à sa réception par cette autorité (L114-3) ; la transmission est gardée.
 - Une demande de pièces suspend le délai (CRPA L114-5) ; à la réception des pièces, il repart
   de zéro. Pour un rejet implicite la loi dit « suspendu » (le délai reprend où il en était) :
   le faire repartir de zéro annonce une date plus tardive, jamais plus tôt — même prudence que
@@ -45,9 +47,15 @@ class EcheanceLegale:
     regle: str  # le nom de la règle de regles/crpa.yaml
     depart: date  # le jour d'où le délai court (réception, ou pièces reçues)
     suspendue_le: date | None = None  # pièces demandées ce jour, délai arrêté
+    transmise_a: str = ""  # CRPA L114-2 : demande transmise à l'autorité compétente
 
     @property
     def texte(self) -> str:
+        if self.transmise_a:
+            return (
+                f"{self.libelle} : demande transmise le {self.suspendue_le:%d/%m/%Y} à "
+                f"{self.transmise_a} (article L. 114-2 du CRPA), le délai court chez elle"
+            )
         if self.suspendue_le is not None:
             demandees = f"{self.suspendue_le:%d/%m/%Y}"
             return f"{self.libelle} : délai suspendu (pièces demandées le {demandees})"
@@ -99,6 +107,18 @@ def suspendre(echeances: Iterable[EcheanceLegale], le: date) -> list[EcheanceLeg
     return [replace(e, suspendue_le=le) for e in echeances if e.nature == DECISION]
 
 
+def transmettre(
+    echeances: Iterable[EcheanceLegale], le: date, autorite: str
+) -> list[EcheanceLegale]:
+    """La mairie n'est pas compétente et a transmis la demande (CRPA L114-2) : le délai de
+    décision ne court qu'à la réception par l'autorité compétente (L114-3), plus chez nous."""
+    return [
+        replace(e, suspendue_le=le, transmise_a=autorite[:200])
+        for e in echeances
+        if e.nature == DECISION
+    ]
+
+
 def reprendre(
     echeances: Iterable[EcheanceLegale], le: date, crpa: ReglesCrpa
 ) -> list[EcheanceLegale]:
@@ -138,6 +158,7 @@ def depuis_json(texte: str) -> list[EcheanceLegale]:
                 regle=ligne["regle"],
                 depart=date.fromisoformat(ligne["depart"]),
                 suspendue_le=date.fromisoformat(suspendue) if suspendue else None,
+                transmise_a=ligne.get("transmise_a", ""),
             )
         )
     return echeances

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from datetime import date
 
 from courrier.brouillons import ReglesCrpa
-from courrier.delais import EcheanceLegale, depuis_json, en_json, reprendre, suspendre
+from courrier.delais import (
+    EcheanceLegale,
+    depuis_json,
+    en_json,
+    reprendre,
+    suspendre,
+    transmettre,
+)
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import RegistreErreur
 from registre.modeles import Courrier
@@ -49,3 +56,14 @@ def pieces_recues(
 ) -> list[EcheanceLegale]:
     """Les pièces sont arrivées : le délai de décision repart de ce jour."""
     return _changer(registre, numero, acteur, "pieces_recues", le, lambda e: reprendre(e, le, crpa))
+
+
+def demande_transmise(
+    registre: Registre, numero: str, le: date, autorite: str, acteur: str
+) -> list[EcheanceLegale]:
+    """La demande relève d'une autre autorité et lui a été transmise (CRPA L114-2)."""
+    if not autorite.strip():
+        raise RegistreErreur("Indiquez à quelle autorité la demande a été transmise.")
+    return _changer(
+        registre, numero, acteur, "transmise", le, lambda e: transmettre(e, le, autorite.strip())
+    )

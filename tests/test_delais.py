@@ -230,3 +230,17 @@ def test_la_commande_suspend_puis_relance_le_delai_d_un_courrier_de_la_demo(
     assert mauvais.returncode == 1 and "AAAA-MM-JJ" in mauvais.stderr
     file = lancer("file", env={**env, "COLUMNS": "220"}, cwd=tmp)
     assert "Délai légal" in file.stdout
+
+
+def test_une_demande_transmise_a_l_autorite_competente_ne_court_plus_chez_nous(
+    demande_analysee: tuple[Registre, HorlogeDeTest, str],
+) -> None:
+    from registre.delais import demande_transmise
+
+    registre, _, numero = demande_analysee
+    (e,) = demande_transmise(registre, numero, date(2026, 12, 4), "la préfecture", "secretaire")
+    assert "transmise le 04/12/2026 à la préfecture (article L. 114-2 du CRPA)" in e.texte
+    c = registre.courrier(numero)
+    assert c is not None and courrier_digest(c).delais_legaux == ()
+    assert depuis_json(c.echeances_legales)[0].transmise_a == "la préfecture"
+    assert registre.verifier() == []
