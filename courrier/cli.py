@@ -1,34 +1,36 @@
-"""La commande `courrier`, en français. Une erreur : une phrase claire et un code non nul."""
+"""La commande `courrier`, en français. Une erreur : une phrase claire et un code non nul.
+
+La relève et la démonstration sont dans courrier/cli_releve.py, ce que partagent les
+commandes dans courrier/cli_commun.py.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
-from functools import wraps
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from courrier.config import Reglages, reglages
+from courrier import cli_releve
+from courrier.cli_commun import (
+    afficher_registre,
+    commande,
+    console,
+    erreurs,
+    nom_court,
+    ouvrir_registre,
+    preparer_journalisation,
+    preparer_prefect,
+    taire_la_fermeture,
+)
+from courrier.config import reglages
 from courrier.erreurs import CourrierErreur
-
-if TYPE_CHECKING:
-    from flows.releve import BilanReleve
-    from registre.modeles import Courrier
-    from registre.registre import Registre
 
 app = typer.Typer(
     help="Courrier : le courrier arrivé de la mairie, relevé, enregistré et lu.",
@@ -42,342 +44,8 @@ registre_app = typer.Typer(
 )
 app.add_typer(registre_app, name="registre")
 
-console = Console()
-erreurs = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-MARQUE_DEMO = ".courrier-demo"
-
-
-def _journal_fichier(r: Reglages | None) -> Path:
-    dossier = (r.donnees if r else Path("donnees")) / "journaux"
-    dossier.mkdir(parents=True, exist_ok=True)
-    return dossier / "courrier.log"
-
-
-def _preparer_journalisation(r: Reglages) -> Path:
-    chemin = _journal_fichier(r)
-    gestionnaire = logging.FileHandler(chemin, encoding="utf-8")
-    gestionnaire.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    racine = logging.getLogger("courrier")
-    racine.setLevel(logging.INFO)
-    racine.propagate = False  # Prefect pose un gestionnaire console sur la racine
-    if not any(isinstance(h, logging.FileHandler) for h in racine.handlers):
-        racine.addHandler(gestionnaire)
-    return chemin
-
-
-def _preparer_prefect(r: Reglages) -> None:
-    """Prefect, discret et hors ligne : son dossier dans les données, ses journaux tus."""
-    os.environ.setdefault("PREFECT_HOME", str((r.donnees / "prefect").resolve()))
-    # Les erreurs de tâche arrivent ici comme exceptions et vont, avec leur trace, dans
-    # donnees/journaux/courrier.log : la console de la secrétaire n'en montre aucune.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
-def _taire_la_fermeture(r: Reglages) -> None:
-    """Le serveur Prefect temporaire imprime des traces à l'arrêt : elles vont au journal."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    descripteur = os.open(_journal_fichier(r), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    os.dup2(descripteur, 2)
-
-
-def commande(fonction: Callable[P, R]) -> Callable[P, R]:
-    """Toute erreur devient une phrase française ; les détails techniques vont au journal."""
-
-    @wraps(fonction)
-    def enveloppe(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fonction(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except CourrierErreur as e:
-            # Une seule ligne, quelle que soit la largeur du terminal.
-            erreurs.print(
-                f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            erreurs.print("Interrompu. Ce qui était enregistré le reste ; relancez pour finir.")
-            raise typer.Exit(130) from None
-        except Exception as e:
-            chemin = _consigner_la_trace()
-            if _disque_plein(e):
-                message = (
-                    "[bold red]Erreur :[/] le disque du dossier de données est plein. Libérez de "
-                    "la place, puis relancez : ce qui est enregistré le reste."
-                )
-            else:
-                message = f"[bold red]Erreur inattendue[/] ({e.__class__.__name__})." + (
-                    f" Les détails sont dans {chemin}." if chemin else ""
-                )
-            erreurs.print(message, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return enveloppe
-
-
-def _consigner_la_trace() -> Path | None:
-    """La trace de l'exception en cours, au journal ; None si le journal ne s'écrit pas (disque
-    plein, dossier en lecture seule) : la phrase affichée suffit alors."""
-    import traceback
-
-    try:
-        try:
-            chemin = _journal_fichier(reglages())
-        except CourrierErreur:
-            chemin = _journal_fichier(None)
-        with chemin.open("a", encoding="utf-8") as f:
-            traceback.print_exc(file=f)
-    except OSError:
-        return None
-    return chemin
-
-
-def _exiger_place_pour_prefect() -> None:
-    """Sur un disque plein, le serveur Prefect temporaire (sa base est dans PREFECT_HOME, par
-    défaut dans le dossier de données) ne démarre pas et remplit la console de traces : on
-    s'arrête avant, sur une phrase."""
-    dossier = Path(os.environ["PREFECT_HOME"])
-    while not dossier.exists() and dossier != dossier.parent:
-        dossier = dossier.parent
-    try:
-        libre = shutil.disk_usage(dossier).free
-    except OSError:
-        return
-    if libre < 20 * 1024 * 1024:
-        raise CourrierErreur(
-            f"Le disque de {dossier} est presque plein (il reste {libre // 1024} Ko) : "
-            "libérez de la place, puis relancez la relève. Rien n'a été relevé."
-        )
-
-
-def _disque_plein(e: BaseException) -> bool:
-    """Vrai si l'erreur vient d'un disque plein (ENOSPC, quota), elle ou l'une de ses causes."""
-    import errno
-
-    vue: set[int] = set()
-    cause: BaseException | None = e
-    while cause is not None and id(cause) not in vue:
-        vue.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
-def _ouvrir_registre() -> Registre:
-    from registre.registre import Registre
-
-    r = reglages()
-    return Registre.ouvrir(r.url_base, r.donnees)
-
-
-class RapportRich:
-    """Barre de progression de la relève, dans le terminal."""
-
-    def __init__(self, progression: Progress) -> None:
-        self.progression = progression
-        self.taches: dict[str, Any] = {}
-
-    def debut(self, etape: str, total: int | None) -> None:
-        self.taches[etape] = self.progression.add_task(etape, total=total)
-
-    def avance(self, etape: str, pas: int = 1) -> None:
-        if etape in self.taches:
-            self.progression.advance(self.taches[etape], pas)
-
-
-@contextmanager
-def _progression() -> Iterator[RapportRich]:
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=False,
-    ) as progression:
-        yield RapportRich(progression)
-
-
-def _lancer_releve(r: Reglages) -> BilanReleve:
-    _preparer_prefect(r)
-    _exiger_place_pour_prefect()
-    _preparer_journalisation(r)
-    from flows.releve import definir_rapport, releve, sources_configurees
-
-    if not sources_configurees(r):
-        raise CourrierErreur(
-            "Aucune source n'est configurée : renseignez COURRIER_IMAP_HOTE (et l'utilisateur),"
-            " COURRIER_DEPOT_SCANS ou COURRIER_DEPOT_EML."
-        )
-    with _progression() as rapport:
-        definir_rapport(rapport)
-        try:
-            bilan = releve()
-        finally:
-            definir_rapport(None)
-    return bilan
-
-
-def _afficher_bilan(bilan: BilanReleve) -> None:
-    from flows.releve import NOMS_SOURCES
-
-    table = Table(title="Bilan de la relève")
-    table.add_column("Source")
-    table.add_column("Nouveaux", justify="right")
-    table.add_column("Déjà enregistrés", justify="right")
-    table.add_column("En attente", justify="right")
-    table.add_column("Erreurs", justify="right")
-    for b in bilan.sources:
-        table.add_row(
-            NOMS_SOURCES.get(b.source, b.source),
-            str(b.nouveaux),
-            str(b.doublons),
-            str(b.en_attente),
-            str(len(b.erreurs)),
-        )
-    console.print(table)
-    ex = bilan.extraction
-    console.print(
-        f"Lecture : {ex.extraits} courrier(s) lu(s), {len(ex.en_erreur)} avec une erreur."
-    )
-    an = bilan.analyse
-    if an.analyses or an.erreurs:
-        repli = f", {an.replis} par les règles faute de LLM" if an.replis else ""
-        console.print(
-            f"Analyse : {an.analyses} courrier(s) analysé(s){repli} ; "
-            f"{an.brouillons} brouillon(s) à valider (courrier file)."
-        )
-    for b in bilan.sources:
-        for raison in b.erreurs:
-            console.print(
-                f"  • {NOMS_SOURCES.get(b.source, b.source)} : {escape(raison)}", highlight=False
-            )
-    for numero, raison in [*ex.en_erreur, *an.erreurs]:
-        console.print(f"  • {numero} : {escape(raison[:300])}", highlight=False)
-
-
-def _afficher_registre(courriers: list[Courrier]) -> None:
-    from registre.registre import heure_de_paris
-
-    etroit = console.width < 120  # un terminal de 80 colonnes garde l'essentiel lisible
-    table = Table(title="Registre du courrier arrivé", expand=not etroit)
-    table.add_column("N°", no_wrap=True, min_width=10)
-    table.add_column("Reçu le", no_wrap=True, min_width=10 if etroit else 16)
-    if not etroit:
-        table.add_column("Canal", no_wrap=True)
-    table.add_column(
-        "Expéditeur", no_wrap=True, overflow="ellipsis", max_width=18 if etroit else 32
-    )
-    table.add_column("Objet", overflow="fold", ratio=1)
-    if not etroit:
-        table.add_column("Catégorie", no_wrap=True)
-    table.add_column("Statut", no_wrap=True, min_width=7)
-    for c in courriers:
-        recu = heure_de_paris(c.recu_le)
-        ligne = [c.numero, recu[:10] if etroit else recu]
-        if not etroit:
-            ligne.append(c.canal)
-        ligne += [
-            escape(_nom_court(c.expediteur)),
-            escape(c.objet or f"(fichier {c.nom_fichier})"),
-        ]
-        if not etroit:
-            ligne.append(c.categorie)
-        ligne.append(c.statut)
-        table.add_row(*ligne, style="red" if c.statut == "erreur" else None)
-    console.print(table)
-
-
-def _nom_court(expediteur: str) -> str:
-    """« Camille Lefèvre <c.l@exemple.fr> » devient « Camille Lefèvre »."""
-    nom = expediteur.split("<", 1)[0].strip().strip('"')
-    return nom or expediteur.strip("<>")
-
-
-@app.command()
-@commande
-def releve() -> None:
-    """Relève maintenant toutes les sources configurées, enregistre et lit le courrier."""
-    r = reglages()
-    bilan = _lancer_releve(r)
-    _afficher_bilan(bilan)
-    _taire_la_fermeture(r)
-    if any(b.erreurs for b in bilan.sources):
-        raise typer.Exit(1)
-
-
-@app.command()
-@commande
-def demo(
-    dossier: Annotated[Path, typer.Option(help="Dossier neuf où jouer la démonstration.")] = Path(
-        "demo-donnees"
-    ),
-) -> None:
-    """Relève le courrier d'exemple fourni dans un dossier neuf, puis montre le registre."""
-    dossier = dossier.resolve()
-    if dossier.exists():
-        if not (dossier / MARQUE_DEMO).exists() and any(dossier.iterdir()):
-            raise CourrierErreur(
-                f"Le dossier « {dossier} » existe et n'est pas un dossier de démonstration :"
-                " choisissez-en un autre avec --dossier."
-            )
-        shutil.rmtree(dossier)
-    dossier.mkdir(parents=True)
-    (dossier / MARQUE_DEMO).write_text("Dossier créé par « courrier demo ».\n", encoding="utf-8")
-    exemples = resources.files("courrier") / "demo"
-    ancien = time.time() - 3600  # des fichiers « posés depuis une heure », donc complets
-    for sous_dossier, cible in (("courriels", "depot-eml"), ("scans", "depot-scans")):
-        destination = dossier / cible
-        destination.mkdir()
-        for fichier in sorted((exemples / sous_dossier).iterdir(), key=lambda f: f.name):
-            if fichier.is_file():
-                chemin = destination / fichier.name
-                chemin.write_bytes(fichier.read_bytes())
-                os.utime(chemin, (ancien, ancien))
-    os.environ.update(
-        {
-            "COURRIER_DONNEES": str(dossier / "donnees"),
-            "COURRIER_BASE_DE_DONNEES": "",
-            "COURRIER_IMAP_HOTE": "",
-            "COURRIER_IMAP_UTILISATEUR": "",
-            "COURRIER_DEPOT_EML": str(dossier / "depot-eml"),
-            "COURRIER_DEPOT_SCANS": str(dossier / "depot-scans"),
-            "COURRIER_LLM_URL": "",
-            "COURRIER_LLM_MODELE": "",
-            # La commune fictive du courrier d'exemple (téléphone dans une tranche réservée
-            # à la fiction).
-            "COURRIER_COMMUNE": "Saint-Aubin-sur-Loire",
-            "COURRIER_MAIRE": "Hélène Marchand",
-            "COURRIER_COMMUNE_ADRESSE": "1 place de la Mairie\n45570 Saint-Aubin-sur-Loire",
-            "COURRIER_COMMUNE_TELEPHONE": "02 61 91 00 00",
-            "COURRIER_COMMUNE_EMAIL": "mairie@saint-aubin-sur-loire.fr",
-        }
-    )
-    reglages.cache_clear()
-    r = reglages()
-    console.print(f"Démonstration dans {dossier}")
-    bilan = _lancer_releve(r)
-    _afficher_bilan(bilan)
-    courriers = _ouvrir_registre().courriers()
-    _afficher_registre(courriers)
-    premier = courriers[0].numero if courriers else "AAAA-00001"
-    console.print(
-        f"Pour voir un courrier : COURRIER_DONNEES={r.donnees} courrier montrer {premier}\n"
-        f"Pour voir les brouillons à valider : COURRIER_DONNEES={r.donnees} courrier file\n"
-        f"Pour les valider sur la page web : COURRIER_DONNEES={r.donnees} courrier utilisateur "
-        f"ajouter secretaire --role secretaire, puis COURRIER_DONNEES={r.donnees} courrier "
-        "serveur (http://127.0.0.1:8000)",
-        highlight=False,
-    )
-    _taire_la_fermeture(r)
+app.command("releve")(cli_releve.releve)
+app.command("demo")(cli_releve.demo)
 
 
 @app.command()
@@ -391,7 +59,7 @@ def montrer(
     """Montre un courrier du registre, avec tout son texte lu et ses pièces jointes."""
     from registre.registre import details, heure_de_paris
 
-    registre = _ouvrir_registre()
+    registre = ouvrir_registre()
     c = registre.courrier(numero.strip())
     if c is None:
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
@@ -529,7 +197,7 @@ def _moteur_lisible(moteur: str) -> str:
 @commande
 def file_d_attente() -> None:
     """Liste les brouillons qui attendent la validation de la secrétaire, urgents d'abord."""
-    attente = _ouvrir_registre().brouillons_a_valider()
+    attente = ouvrir_registre().brouillons_a_valider()
     if not attente:
         console.print("Aucun brouillon n'attend de validation.")
         return
@@ -548,7 +216,7 @@ def file_d_attente() -> None:
             c.numero,
             c.urgence,
             LIBELLES_BROUILLON.get(b.type, b.type),
-            escape(_nom_court(c.expediteur)),
+            escape(nom_court(c.expediteur)),
             escape(c.objet or f"(fichier {c.nom_fichier})"),
             c.echeance.strftime("%d/%m/%Y") if c.echeance else "",
             escape(_moteur_lisible(b.auteur) if b.auteur.startswith("llm:") else "modèle"),
@@ -571,7 +239,7 @@ def registre_export(
     """Écrit tout le registre dans un fichier CSV ou XLSX."""
     from registre.export import exporter
 
-    nombre = exporter(_ouvrir_registre().courriers(), format_.value, sortie)
+    nombre = exporter(ouvrir_registre().courriers(), format_.value, sortie)
     console.print(f"{nombre} ligne(s) écrite(s) dans {sortie}.", highlight=False)
 
 
@@ -579,7 +247,7 @@ def registre_export(
 @commande
 def registre_verifier() -> None:
     """Vérifie que rien n'a été modifié ni supprimé dans le registre et son journal."""
-    registre = _ouvrir_registre()
+    registre = ouvrir_registre()
     anomalies = registre.verifier()
     if anomalies:
         premier = escape(anomalies[0])
@@ -598,7 +266,7 @@ def registre_verifier() -> None:
 @commande
 def registre_lister() -> None:
     """Affiche le registre dans le terminal."""
-    _afficher_registre(_ouvrir_registre().courriers())
+    afficher_registre(ouvrir_registre().courriers())
 
 
 @app.command("digest")
@@ -624,8 +292,8 @@ def digest_du_maire(
     from courrier.digest import image_en_ligne, rendre_html, rendre_texte
 
     r = reglages()
-    _preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
-    _preparer_journalisation(r)
+    preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
+    preparer_journalisation(r)
     try:
         le_jour = date.fromisoformat(jour.strip()) if jour else None
     except ValueError:
@@ -641,7 +309,7 @@ def digest_du_maire(
 
     le_jour = le_jour or aujourd_hui()
     if sortie is not None or not envoyer:
-        preparation = preparer(_ouvrir_registre(), r, le_jour)
+        preparation = preparer(ouvrir_registre(), r, le_jour)
         d = preparation.digest
         if sortie is None:
             sys.stdout.write(rendre_texte(d))
@@ -665,7 +333,7 @@ def digest_du_maire(
         resultat = flow_digest(jour=le_jour)
     except CourrierErreur as e:
         erreurs.print(f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False)
-        _taire_la_fermeture(r)
+        taire_la_fermeture(r)
         raise typer.Exit(1) from None
     if resultat.statut == "envoye":
         console.print(
@@ -683,9 +351,9 @@ def digest_du_maire(
             "il n'est pas renvoyé, pour ne pas doubler. Vérifiez la boîte du maire.",
             highlight=False,
         )
-        _taire_la_fermeture(r)
+        taire_la_fermeture(r)
         raise typer.Exit(1)
-    _taire_la_fermeture(r)
+    taire_la_fermeture(r)
 
 
 @app.command("envoyer")
@@ -696,8 +364,8 @@ def envoyer_reponses() -> None:
     from courrier.envoi import envoyer_valides
 
     r = reglages()
-    _preparer_journalisation(r)
-    bilan = envoyer_valides(_ouvrir_registre(), r)
+    preparer_journalisation(r)
+    bilan = envoyer_valides(ouvrir_registre(), r)
     if bilan.rien:
         console.print("Aucune réponse validée à envoyer.")
         return
@@ -745,8 +413,8 @@ def planifier(
     if servir:
         # Un service : ses journaux vont à systemd, et aux exécutions visibles dans Prefect.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    _preparer_prefect(r)
-    _preparer_journalisation(r)
+    preparer_prefect(r)
+    preparer_journalisation(r)
     if servir:
         from flows.planification import servir as servir_horaires
 
@@ -790,7 +458,7 @@ class Role(StrEnum):
 def _comptes() -> Any:
     from registre.comptes import Comptes
 
-    return Comptes(_ouvrir_registre())
+    return Comptes(ouvrir_registre())
 
 
 @utilisateur_app.command("ajouter")
@@ -859,7 +527,7 @@ def serveur(
     from courrier.web.app import servir
 
     r = reglages()
-    _preparer_journalisation(r)
+    preparer_journalisation(r)
     console.print(f"Page web sur http://{hote}:{port}/ (Ctrl+C pour arrêter).", highlight=False)
     servir(r, hote, port)
 
