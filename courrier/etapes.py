@@ -109,10 +109,11 @@ def registre_courant() -> Registre:
 
 def construire_analyseur(r: Reglages, limiteur: Limiteur | None = None) -> Analyseur:
     """Règles, accusés de réception, voix de la commune et, s'il est configuré, le LLM."""
-    from connecteurs.llm import ClientLLM, ParametresLLM
-
     llm = None
     if r.llm_url and r.llm_modele:
+        # Importé seulement ici : le client openai coûte près d'une seconde à charger.
+        from connecteurs.llm import ClientLLM, ParametresLLM
+
         llm = ClientLLM(
             ParametresLLM(
                 url=r.llm_url,
@@ -169,9 +170,9 @@ def lire() -> BilanExtraction:
 
 
 def analyser_tout(
-    limiteur: Limiteur | None = None, lecture_en_cours: Callable[[], bool] | None = None
+    limiteur: Limiteur | None = None, lecture_finie: threading.Event | None = None
 ) -> BilanAnalyse:
-    """Analyse ce qui est lu ; avec `lecture_en_cours`, aussi ce que la lecture qui tourne à
+    """Analyse ce qui est lu ; avec `lecture_finie`, aussi ce que la lecture qui tourne à
     côté lit, au fil de l'eau, jusqu'à ce qu'elle finisse."""
     r = reglages()
     return analyser_en_attente(
@@ -179,15 +180,16 @@ def analyser_tout(
         construire_analyseur(r, limiteur),
         r.llm_parallele,
         _rapport,
-        lecture_en_cours=lecture_en_cours,
+        lecture_en_cours=(lambda: not lecture_finie.is_set()) if lecture_finie else None,
+        reveil=lecture_finie,
     )
 
 
 # --- Le déroulé, commun au flow et à la main ---------------------------------------------------
 
-# Lance l'analyse à côté de la lecture ; reçoit « la lecture tourne-t-elle encore ? » et rend
-# de quoi attendre le bilan de l'analyse.
-LancerAnalyse = Callable[[Callable[[], bool]], Callable[[], BilanAnalyse]]
+# Lance l'analyse à côté de la lecture ; reçoit l'événement « lecture finie » et rend de quoi
+# attendre le bilan de l'analyse.
+LancerAnalyse = Callable[[threading.Event], Callable[[], BilanAnalyse]]
 
 
 def panne_de_source(nom: str, erreur: BaseException) -> BilanSource:
@@ -221,7 +223,7 @@ def derouler(
     # Lecture (OCR, sur les cœurs) et analyse (LLM, en attente du réseau) se recouvrent :
     # chaque courrier lu est analysé sans attendre la fin de la lecture des autres.
     finie = threading.Event()
-    attendre_analyse = lancer_analyse(lambda: not finie.is_set())
+    attendre_analyse = lancer_analyse(finie)
     try:
         bilan.extraction = extraire()
     except BaseException:
@@ -260,9 +262,9 @@ def releve_directe(
 ) -> BilanReleve:
     """La relève complète dans ce processus, sans Prefect : `courrier releve`, `courrier demo`."""
 
-    def lancer_analyse(en_cours: Callable[[], bool]) -> Callable[[], BilanAnalyse]:
+    def lancer_analyse(finie: threading.Event) -> Callable[[], BilanAnalyse]:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyse")
-        futur = pool.submit(analyser_tout, limiteur, en_cours)
+        futur = pool.submit(analyser_tout, limiteur, finie)
         pool.shutdown(wait=False)
         return futur.result
 

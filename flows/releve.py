@@ -11,6 +11,7 @@ Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -77,16 +78,16 @@ def extraire() -> BilanExtraction:
 
 # Les lectures en cours dans ce processus, par clé : la tâche d'analyse reçoit la clé (un nom),
 # pas l'objet, et suit la lecture qui tourne à côté d'elle.
-_lectures_en_cours: dict[str, Callable[[], bool]] = {}
+_lectures_en_cours: dict[str, threading.Event] = {}
 
 
 @task(name="analyser et préparer les brouillons", cache_policy=NO_CACHE)
 def analyser(lecture: str | None = None) -> BilanAnalyse:
     """Sans `lecture`, analyse ce qui est lu ; avec la clé d'une lecture en cours, analyse
     aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
-    en_cours = _lectures_en_cours.get(lecture) if lecture else None
+    finie = _lectures_en_cours.get(lecture) if lecture else None
     fabrique = _limiteur_llm()
-    return analyser_tout(LimiteTolerante(fabrique) if fabrique else None, en_cours)
+    return analyser_tout(LimiteTolerante(fabrique) if fabrique else None, finie)
 
 
 def _limite_globale_llm() -> AbstractContextManager[object]:
@@ -118,9 +119,9 @@ def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     return _limite_globale_llm
 
 
-def _analyser_a_cote(en_cours: Callable[[], bool]) -> Callable[[], BilanAnalyse]:
+def _analyser_a_cote(finie: threading.Event) -> Callable[[], BilanAnalyse]:
     cle = uuid.uuid4().hex
-    _lectures_en_cours[cle] = en_cours
+    _lectures_en_cours[cle] = finie
     futur = analyser.submit(cle)
 
     def attendre() -> BilanAnalyse:
