@@ -115,7 +115,13 @@ def _orchestrateur(r: Reglages) -> tuple[str, LimiteTolerante | None]:
     if not (r.llm_url and r.llm_modele):
         return url, None
     preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
-    _exiger_place_pour_prefect()
+    # Un serveur qui se tait en pleine relève ne la retient que quelques secondes, une fois
+    # (la limite est ensuite laissée), pas une minute par appel et par nouvel essai.
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "1")
+    # Ses services internes écrivent leurs échecs sur la console ; la panne est dite en une
+    # phrase à la fin, et notée au journal de Courrier.
+    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     from courrier.etapes import LimiteTolerante
     from flows.releve import _limiteur_llm
 
@@ -132,23 +138,6 @@ def _taire_prefect(r: Reglages) -> None:
 
 def _avertir(phrase: str) -> None:
     erreurs.print(f"[bold yellow]Attention :[/] {escape(phrase)}", highlight=False, soft_wrap=True)
-
-
-def _exiger_place_pour_prefect() -> None:
-    """Sur un disque plein, Prefect (sa base est dans PREFECT_HOME, par défaut dans le dossier
-    de données) remplit la console de traces : on s'arrête avant, sur une phrase."""
-    dossier = Path(os.environ["PREFECT_HOME"])
-    while not dossier.exists() and dossier != dossier.parent:
-        dossier = dossier.parent
-    try:
-        libre = shutil.disk_usage(dossier).free
-    except OSError:
-        return
-    if libre < 20 * 1024 * 1024:
-        raise CourrierErreur(
-            f"Le disque de {dossier} est presque plein (il reste {libre // 1024} Ko) : "
-            "libérez de la place, puis relancez la relève. Rien n'a été relevé."
-        )
 
 
 def _afficher_bilan(bilan: BilanReleve) -> None:

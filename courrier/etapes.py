@@ -144,14 +144,29 @@ class LimiteTolerante:
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[object]:
-        with contextlib.ExitStack() as pile:
-            if not self.tombee.is_set():
-                try:
-                    pile.enter_context(self.fabrique())
-                except Exception:
-                    journal.warning("limite globale du LLM injoignable : limite locale seule")
-                    self.tombee.set()
+        place: AbstractContextManager[object] | None = None
+        if not self.tombee.is_set():
+            try:
+                place = self.fabrique()
+                place.__enter__()
+            except Exception:
+                place = None
+                self._tomber()
+        try:
             yield None
+        finally:
+            # Rendre la place peut échouer aussi (serveur tombé pendant l'appel) : l'appel au
+            # LLM, lui, a réussi, il ne doit pas devenir une erreur.
+            if place is not None:
+                try:
+                    place.__exit__(None, None, None)
+                except Exception:
+                    self._tomber()
+
+    def _tomber(self) -> None:
+        if not self.tombee.is_set():
+            journal.warning("limite globale du LLM injoignable : limite de cette machine seule")
+        self.tombee.set()
 
 
 # --- Les trois étapes -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -164,3 +164,80 @@ def test_la_limite_globale_du_llm_tombee_laisse_passer_les_appels() -> None:
     assert faits == [0, 1, 2, 3, 4]
     assert prises == ["place", "place"]
     assert limite.tombee.is_set()
+
+
+def test_l_orchestrateur_qui_tombe_en_pleine_releve_ne_la_fait_pas_perdre(tmp_path: Path) -> None:
+    """Un vrai serveur Prefect tient la limite globale des appels au LLM (1 à la fois, quand la
+    machine en permettrait 4) ; il est arrêté pendant l'analyse. La relève se finit sans lui,
+    chaque courrier analysé par le LLM (aucun ne retombe aux règles), et le dit en une phrase."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.planification import LIMITE_LLM
+    from tests.serveur_llm import ServeurLLM
+
+    depot = tmp_path / "depot-eml"
+    depot.mkdir()
+    for fichier in sorted(DEMO.glob("*.eml")):
+        shutil.copy(fichier, depot / fichier.name)
+    attendus = len(list(depot.iterdir()))
+    env_serveur = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))},
+        "PREFECT_HOME": str(tmp_path / "prefect-serveur"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    with ServeurLLM(latence_s=1.0) as llm, ExitStack() as orchestrateur:
+        url = orchestrateur.enter_context(
+            serveurs.prefect_serveur(env_serveur, tmp_path / "prefect-serveur.log", delai=180)
+        )
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            get_client(sync_client=True) as client,
+        ):
+            client.upsert_global_concurrency_limit_by_name(LIMITE_LLM, 1)
+        env = _environnement(
+            tmp_path,
+            {
+                "PREFECT_API_URL": url,
+                "COURRIER_LLM_URL": llm.url,
+                "COURRIER_LLM_MODELE": "modele-test",
+                "COURRIER_LLM_PARALLELE": "4",
+                "COURRIER_LLM_DELAI_S": "30",
+            },
+        )
+        processus = subprocess.Popen(
+            [sys.executable, "-m", "courrier", "releve"],
+            env={**env, "COLUMNS": "200"},
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            fin = time.monotonic() + 180
+            while len(llm.requetes) < 2 and processus.poll() is None:
+                assert time.monotonic() < fin, "l'analyse n'a pas commencé"
+                time.sleep(0.1)
+            concurrence_avant = llm.concurrence_max
+            orchestrateur.close()  # le serveur Prefect s'arrête en pleine analyse
+            sortie, erreurs = processus.communicate(timeout=300)
+        finally:
+            if processus.poll() is None:
+                processus.kill()
+                processus.wait()
+
+    assert processus.returncode == 0, sortie + erreurs
+    assert "Traceback" not in sortie + erreurs, erreurs
+    assert concurrence_avant == 1  # la limite globale tenait, tant que le serveur répondait
+    lignes = [x for x in erreurs.splitlines() if x.strip()]
+    assert len(lignes) == 1, erreurs
+    (ligne,) = lignes
+    assert "a cessé de répondre pendant la relève : elle s'est finie sans lui" in ligne, ligne
+    _verifier_registre(tmp_path / "donnees", attendus)
+    registre = Registre.ouvrir(
+        f"sqlite:///{tmp_path / 'donnees' / 'registre.sqlite3'}", tmp_path / "donnees"
+    )
+    try:
+        assert {c.moteur for c in registre.courriers()} == {"llm:modele-test"}
+    finally:
+        registre.fermer()
