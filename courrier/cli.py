@@ -18,17 +18,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from courrier import cli_releve
-from courrier.cli_commun import (
-    afficher_registre,
-    commande,
-    console,
-    erreurs,
-    nom_court,
-    ouvrir_registre,
-    preparer_journalisation,
-    preparer_prefect,
-    taire_la_fermeture,
-)
+
+# Sous leurs anciens noms : les commandes de ce fichier n'ont pas à changer.
+from courrier.cli_commun import afficher_registre as _afficher_registre
+from courrier.cli_commun import commande, console, erreurs
+from courrier.cli_commun import nom_court as _nom_court
+from courrier.cli_commun import ouvrir_registre as _ouvrir_registre
+from courrier.cli_commun import preparer_journalisation as _preparer_journalisation
+from courrier.cli_commun import preparer_prefect as _preparer_prefect
+from courrier.cli_commun import taire_la_fermeture as _taire_la_fermeture
 from courrier.config import reglages
 from courrier.erreurs import CourrierErreur
 
@@ -59,7 +57,7 @@ def montrer(
     """Montre un courrier du registre, avec tout son texte lu et ses pièces jointes."""
     from registre.registre import details, heure_de_paris
 
-    registre = ouvrir_registre()
+    registre = _ouvrir_registre()
     c = registre.courrier(numero.strip())
     if c is None:
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
@@ -197,7 +195,7 @@ def _moteur_lisible(moteur: str) -> str:
 @commande
 def file_d_attente() -> None:
     """Liste les brouillons qui attendent la validation de la secrétaire, urgents d'abord."""
-    attente = ouvrir_registre().brouillons_a_valider()
+    attente = _ouvrir_registre().brouillons_a_valider()
     if not attente:
         console.print("Aucun brouillon n'attend de validation.")
         return
@@ -216,7 +214,7 @@ def file_d_attente() -> None:
             c.numero,
             c.urgence,
             LIBELLES_BROUILLON.get(b.type, b.type),
-            escape(nom_court(c.expediteur)),
+            escape(_nom_court(c.expediteur)),
             escape(c.objet or f"(fichier {c.nom_fichier})"),
             c.echeance.strftime("%d/%m/%Y") if c.echeance else "",
             escape(_moteur_lisible(b.auteur) if b.auteur.startswith("llm:") else "modèle"),
@@ -239,7 +237,7 @@ def registre_export(
     """Écrit tout le registre dans un fichier CSV ou XLSX."""
     from registre.export import exporter
 
-    nombre = exporter(ouvrir_registre().courriers(), format_.value, sortie)
+    nombre = exporter(_ouvrir_registre().courriers(), format_.value, sortie)
     console.print(f"{nombre} ligne(s) écrite(s) dans {sortie}.", highlight=False)
 
 
@@ -247,7 +245,7 @@ def registre_export(
 @commande
 def registre_verifier() -> None:
     """Vérifie que rien n'a été modifié ni supprimé dans le registre et son journal."""
-    registre = ouvrir_registre()
+    registre = _ouvrir_registre()
     anomalies = registre.verifier()
     if anomalies:
         premier = escape(anomalies[0])
@@ -266,7 +264,7 @@ def registre_verifier() -> None:
 @commande
 def registre_lister() -> None:
     """Affiche le registre dans le terminal."""
-    afficher_registre(ouvrir_registre().courriers())
+    _afficher_registre(_ouvrir_registre().courriers())
 
 
 @app.command("digest")
@@ -292,8 +290,8 @@ def digest_du_maire(
     from courrier.digest import image_en_ligne, rendre_html, rendre_texte
 
     r = reglages()
-    preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
-    preparer_journalisation(r)
+    _preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
+    _preparer_journalisation(r)
     try:
         le_jour = date.fromisoformat(jour.strip()) if jour else None
     except ValueError:
@@ -309,7 +307,7 @@ def digest_du_maire(
 
     le_jour = le_jour or aujourd_hui()
     if sortie is not None or not envoyer:
-        preparation = preparer(ouvrir_registre(), r, le_jour)
+        preparation = preparer(_ouvrir_registre(), r, le_jour)
         d = preparation.digest
         if sortie is None:
             sys.stdout.write(rendre_texte(d))
@@ -333,7 +331,7 @@ def digest_du_maire(
         resultat = flow_digest(jour=le_jour)
     except CourrierErreur as e:
         erreurs.print(f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False)
-        taire_la_fermeture(r)
+        _taire_la_fermeture(r)
         raise typer.Exit(1) from None
     if resultat.statut == "envoye":
         console.print(
@@ -351,9 +349,9 @@ def digest_du_maire(
             "il n'est pas renvoyé, pour ne pas doubler. Vérifiez la boîte du maire.",
             highlight=False,
         )
-        taire_la_fermeture(r)
+        _taire_la_fermeture(r)
         raise typer.Exit(1)
-    taire_la_fermeture(r)
+    _taire_la_fermeture(r)
 
 
 @app.command("envoyer")
@@ -364,8 +362,8 @@ def envoyer_reponses() -> None:
     from courrier.envoi import envoyer_valides
 
     r = reglages()
-    preparer_journalisation(r)
-    bilan = envoyer_valides(ouvrir_registre(), r)
+    _preparer_journalisation(r)
+    bilan = envoyer_valides(_ouvrir_registre(), r)
     if bilan.rien:
         console.print("Aucune réponse validée à envoyer.")
         return
@@ -413,8 +411,8 @@ def planifier(
     if servir:
         # Un service : ses journaux vont à systemd, et aux exécutions visibles dans Prefect.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    preparer_prefect(r)
-    preparer_journalisation(r)
+    _preparer_prefect(r)
+    _preparer_journalisation(r)
     if servir:
         from flows.planification import servir as servir_horaires
 
@@ -458,7 +456,7 @@ class Role(StrEnum):
 def _comptes() -> Any:
     from registre.comptes import Comptes
 
-    return Comptes(ouvrir_registre())
+    return Comptes(_ouvrir_registre())
 
 
 @utilisateur_app.command("ajouter")
@@ -527,7 +525,7 @@ def serveur(
     from courrier.web.app import servir
 
     r = reglages()
-    preparer_journalisation(r)
+    _preparer_journalisation(r)
     console.print(f"Page web sur http://{hote}:{port}/ (Ctrl+C pour arrêter).", highlight=False)
     servir(r, hote, port)
 
