@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test preuves bench paquets-demo paquets-test venv lint clean
+.PHONY: demo test preuves bench charge paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
@@ -22,6 +22,13 @@ preuves: paquets-test venv
 # Imprime les ratios et leurs cibles, n'affirme rien. BANC='--echelle 250' pour un essai court.
 bench: paquets-test venv
 	OMP_THREAD_LIMIT=1 .venv/bin/python -m preuves.bench $(BANC)
+
+# Le banc de charge (issue #14) : 50 secrétaires sur la page web pendant une relève de 300
+# éléments, 60 s sur SQLite puis sur PostgreSQL. Imprime latences médiane et p95, erreurs et
+# bilan du registre ; sort en erreur si une requête échoue ou si un courrier manque.
+# CHARGE='--utilisateurs 10 --duree 15' pour un essai court.
+charge: paquets-test venv
+	OMP_THREAD_LIMIT=1 .venv/bin/python -m preuves.charge $(CHARGE)
 
 paquets-demo:
 	@bash deploiement/installer-paquets.sh demo

@@ -16,9 +16,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import pytesseract
 from PIL import Image
 
 from courrier.erreurs import ConnecteurErreur
@@ -28,6 +27,14 @@ from courrier.erreurs import ConnecteurErreur
 SEUIL_CONFIANCE_ORIENTATION = 40.0
 # L'OSD se trompe sur les pages pauvres en texte ; sous ce score on ne tourne rien.
 CONFIANCE_OSD_MIN = 1.5
+
+
+def _pytesseract() -> Any:
+    """pytesseract, chargé au premier OCR : il charge pandas avec lui (0,5 à 1 s), que la
+    relève sans scan ni la page web n'ont pas à payer."""
+    import pytesseract
+
+    return pytesseract
 
 
 class ErreurOCR(ConnecteurErreur):
@@ -78,11 +85,11 @@ class Tesseract:
         try:
             # Sortie TSV brute : le format DICT de pytesseract tronque les confiances en
             # entiers et décale les colonnes quand un mot vide manque en fin de ligne.
-            tsv = pytesseract.image_to_data(
+            tsv = _pytesseract().image_to_data(
                 str(chemin),
                 lang=self.langues,
                 config=self._config(dpi),
-                output_type=pytesseract.Output.STRING,
+                output_type=_pytesseract().Output.STRING,
                 timeout=self.delai_s,
             )
         except Exception as e:
@@ -92,10 +99,10 @@ class Tesseract:
     def _angle_de_redressement(self, chemin: Path, dpi: int | None) -> int:
         """Angle (0, 90, 180, 270) selon l'OSD, 0 quand Tesseract n'en sait rien."""
         try:
-            osd = pytesseract.image_to_osd(
+            osd = _pytesseract().image_to_osd(
                 str(chemin),
                 config=self._config(dpi),
-                output_type=pytesseract.Output.DICT,
+                output_type=_pytesseract().Output.DICT,
                 timeout=self.delai_s,
             )
         except Exception:
@@ -169,6 +176,7 @@ def lecture_depuis_donnees(donnees: Mapping[str, Sequence[str | float]]) -> Lect
 
 
 def _traduire(e: Exception, delai_s: int) -> ErreurOCR:
+    pytesseract = _pytesseract()
     if isinstance(e, pytesseract.TesseractNotFoundError):
         return ErreurOCR("Tesseract n'est pas installé sur ce serveur : l'OCR est impossible.")
     if isinstance(e, pytesseract.TesseractError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -160,6 +161,7 @@ def analyser_en_attente(
     rapport: Rapport | None = None,
     lecture_en_cours: Callable[[], bool] | None = None,
     attente_s: float = 1.0,
+    reveil: threading.Event | None = None,
 ) -> BilanAnalyse:
     """Analyse tout ce qui est lu et pas encore analysé, même d'une nuit interrompue.
 
@@ -169,7 +171,8 @@ def analyser_en_attente(
 
     `lecture_en_cours` : tant qu'elle rend vrai, la lecture tourne à côté (flow `releve`) ; les
     courriers lus sont repris toutes les `attente_s` secondes et analysés au fil de l'eau, pour
-    que la nuit dure la plus longue des deux étapes (OCR ou LLM) et non leur somme.
+    que la nuit dure la plus longue des deux étapes (OCR ou LLM) et non leur somme. `reveil`,
+    posé quand la lecture finit, abrège l'attente : la relève ne traîne pas une seconde de plus.
     """
     from courrier.releve import RapportMuet
 
@@ -225,6 +228,8 @@ def analyser_en_attente(
                 wait([file[0][2]], timeout=max(0.0, prochaine - time.monotonic()))
                 while file and file[0][2].done():
                     consigner(*file.popleft())
-            time.sleep(max(0.0, prochaine - time.monotonic()))
+            (reveil.wait if reveil is not None else time.sleep)(
+                max(0.0, prochaine - time.monotonic())
+            )
             encore = lecture_en_cours is not None and lecture_en_cours()
             a_faire = registre.a_analyser(deja=soumis)

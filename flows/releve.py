@@ -1,5 +1,9 @@
 """Le flow Prefect `releve` : sources → registre → lecture et analyse (qui se recouvrent).
-Il ne fait que relier les étapes.
+
+Il ne fait que confier à Prefect les étapes de courrier/etapes.py, dans le même déroulé que la
+relève lancée à la main ; il y ajoute ce qu'apporte l'orchestrateur : les reprises d'une source
+en panne passagère comme tâches visibles, la limite globale des appels au LLM (plusieurs
+workers) et le bilan de la nuit en artefact.
 
 Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'environnement
 (les secrets ne passent jamais en paramètre, ni dans l'interface de Prefect).
@@ -11,106 +15,41 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connecteurs.dossiers import SourceEml, SourceScans
-from connecteurs.imap import SourceImap
-from connecteurs.source import Source
-from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
-from courrier.brouillons import charger_crpa
-from courrier.config import Reglages, reglages
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
-from courrier.extraction import lire_entetes
-from courrier.releve import (
-    BilanExtraction,
-    BilanSource,
-    Rapport,
-    RapportMuet,
-    est_passagere,
-    extraire_en_attente,
-    relever_source,
+from courrier.analyser import BilanAnalyse
+from courrier.config import reglages
+from courrier.etapes import (
+    NOMS_SOURCES,
+    REPRISES_S,
+    BilanReleve,
+    LimiteTolerante,
+    analyser_tout,
+    construire_analyseur,
+    construire_source,
+    definir_rapport,
+    derouler,
+    lire,
+    registre_courant,
+    relever_nommee,
+    sources_configurees,
 )
-from registre.registre import Registre
-from regles.chargement import charger_regles
-from regles.moteur import MoteurRegles
+from courrier.releve import BilanExtraction, BilanSource, est_passagere
 
-_rapport: Rapport = RapportMuet()
-
-
-def definir_rapport(rapport: Rapport | None) -> None:
-    """La CLI branche ici sa barre de progression ; sans elle, la relève est muette."""
-    global _rapport
-    _rapport = rapport or RapportMuet()
-
-
-@dataclass
-class BilanReleve:
-    sources: list[BilanSource] = field(default_factory=list)
-    extraction: BilanExtraction = field(default_factory=BilanExtraction)
-    analyse: BilanAnalyse = field(default_factory=BilanAnalyse)
-
-
-def sources_configurees(r: Reglages) -> list[str]:
-    noms = []
-    if r.imap_configure:
-        noms.append("imap")
-    if r.depot_scans is not None:
-        noms.append("depot_scans")
-    if r.depot_eml is not None:
-        noms.append("depot_eml")
-    return noms
-
-
-def construire_source(nom: str, r: Reglages) -> Source:
-    if nom == "imap":
-        return SourceImap(r.parametres_imap())
-    if nom == "depot_scans" and r.depot_scans is not None:
-        return SourceScans(r.depot_scans, r.depot_delai_stabilite_s)
-    if nom == "depot_eml" and r.depot_eml is not None:
-        return SourceEml(r.depot_eml, r.depot_delai_stabilite_s)
-    raise ConfigurationErreur(f"Source inconnue ou non configurée : {nom}.")
-
-
-@lru_cache(maxsize=4)
-def _registre(url: str, donnees: str) -> Registre:
-    return Registre.ouvrir(url, Path(donnees))
-
-
-def registre_courant() -> Registre:
-    r = reglages()
-    return _registre(r.url_base, str(r.donnees))
-
-
-def construire_analyseur(
-    r: Reglages, limiteur: Callable[[], AbstractContextManager[object]] | None = None
-) -> Analyseur:
-    """Règles, accusés de réception, voix de la commune et, s'il est configuré, le LLM."""
-    from connecteurs.llm import ClientLLM, ParametresLLM
-
-    llm = None
-    if r.llm_url and r.llm_modele:
-        llm = ClientLLM(
-            ParametresLLM(
-                url=r.llm_url,
-                cle=r.llm_cle.get_secret_value() if r.llm_cle else "",
-                modele=r.llm_modele,
-                parallele=r.llm_parallele,
-                delai_s=r.llm_delai_s,
-                tentatives=r.llm_tentatives,
-                budget_jetons=r.llm_budget_jetons,
-                pseudonymiser=r.pseudonymisation,
-            ),
-            limiteur,
-        )
-    commune = r.commune_de_la_mairie()
-    return Analyseur(MoteurRegles(charger_regles(r.regles)), charger_crpa(r.regles), commune, llm)
+# Ce que d'autres modules prenaient ici avant que les étapes ne passent dans courrier/etapes.py.
+__all__ = [
+    "NOMS_SOURCES",
+    "BilanReleve",
+    "construire_analyseur",
+    "construire_source",
+    "definir_rapport",
+    "registre_courant",
+    "releve",
+    "sources_configurees",
+]
 
 
 def _reessayer(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -123,42 +62,32 @@ def _reessayer(_task: Any, _task_run: Any, state: Any) -> bool:
 
 @task(
     name="relever une source",
-    retries=2,
-    retry_delay_seconds=[5, 30],
+    retries=len(REPRISES_S),
+    retry_delay_seconds=list(REPRISES_S),
     retry_condition_fn=_reessayer,
     cache_policy=NO_CACHE,
 )
 def relever(nom_source: str) -> BilanSource:
-    r = reglages()
-    return relever_source(
-        construire_source(nom_source, r), registre_courant(), lire_entetes, _rapport
-    )
+    return relever_nommee(nom_source)
 
 
 @task(name="lire les courriers", cache_policy=NO_CACHE)
 def extraire() -> BilanExtraction:
-    r = reglages()
-    return extraire_en_attente(registre_courant(), r.limites, r.processus_ocr, _rapport)
+    return lire()
 
 
 # Les lectures en cours dans ce processus, par clé : la tâche d'analyse reçoit la clé (un nom),
 # pas l'objet, et suit la lecture qui tourne à côté d'elle.
-_lectures_finies: dict[str, threading.Event] = {}
+_lectures_en_cours: dict[str, threading.Event] = {}
 
 
 @task(name="analyser et préparer les brouillons", cache_policy=NO_CACHE)
 def analyser(lecture: str | None = None) -> BilanAnalyse:
     """Sans `lecture`, analyse ce qui est lu ; avec la clé d'une lecture en cours, analyse
     aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
-    r = reglages()
-    finie = _lectures_finies.get(lecture) if lecture else None
-    return analyser_en_attente(
-        registre_courant(),
-        construire_analyseur(r, _limiteur_llm()),
-        r.llm_parallele,
-        _rapport,
-        lecture_en_cours=(lambda: not finie.is_set()) if finie is not None else None,
-    )
+    finie = _lectures_en_cours.get(lecture) if lecture else None
+    fabrique = _limiteur_llm()
+    return analyser_tout(LimiteTolerante(fabrique) if fabrique else None, finie)
 
 
 def _limite_globale_llm() -> AbstractContextManager[object]:
@@ -190,52 +119,28 @@ def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     return _limite_globale_llm
 
 
+def _analyser_a_cote(finie: threading.Event) -> Callable[[], BilanAnalyse]:
+    cle = uuid.uuid4().hex
+    _lectures_en_cours[cle] = finie
+    futur = analyser.submit(cle)
+
+    def attendre() -> BilanAnalyse:
+        try:
+            futur.wait()
+            return futur.result()
+        finally:
+            _lectures_en_cours.pop(cle, None)
+
+    return attendre
+
+
 @flow(name="releve", log_prints=False)
 def releve() -> BilanReleve:
     """La relève de la nuit : chaque source, puis la lecture et, au fil de la lecture,
     l'analyse et les brouillons."""
-    bilan = BilanReleve()
-    for nom in sources_configurees(reglages()):
-        etat = relever(nom, return_state=True)
-        resultat = etat.result(raise_on_failure=False)
-        if isinstance(resultat, RegistreErreur):
-            raise resultat  # sans registre, rien ne peut être promis : on s'arrête net
-        if isinstance(resultat, BaseException):
-            # Une source en panne n'empêche ni les autres ni la lecture de ce qui est arrivé.
-            raison = (
-                str(resultat)
-                if isinstance(resultat, CourrierErreur)
-                else (f"Erreur inattendue ({resultat.__class__.__name__}).")
-            )
-            registre_courant().evenement_general(
-                TypeEvenement.ERREUR, "releve", {"source": nom, "raison": raison}
-            )
-            bilan.sources.append(BilanSource(source=nom, erreurs=[raison]))
-            continue
-        bilan.sources.append(resultat)
-    # Lecture (OCR, sur les cœurs) et analyse (LLM, en attente du réseau) se recouvrent :
-    # chaque courrier lu est analysé sans attendre la fin de la lecture des autres.
-    cle = uuid.uuid4().hex
-    finie = _lectures_finies[cle] = threading.Event()
-    try:
-        analyse = analyser.submit(cle)
-        try:
-            bilan.extraction = extraire()
-        finally:
-            finie.set()
-            analyse.wait()
-        bilan.analyse = analyse.result()
-    finally:
-        _lectures_finies.pop(cle, None)
+    bilan = derouler(relever, extraire, _analyser_a_cote)
     _publier_bilan(bilan)
     return bilan
-
-
-NOMS_SOURCES = {
-    "imap": "Boîte IMAP",
-    "depot_scans": "Dossier des scans",
-    "depot_eml": "Dossier .eml / mbox",
-}
 
 
 def bilan_markdown(bilan: BilanReleve, url_publique: str | None) -> str:

@@ -6,9 +6,9 @@ La nuit (preuves/generateur.py) : pour 1 000 éléments, 800 courriels (200 avec
 dont 50 PDF qui ne sont qu'une image de page) et 200 lettres numérisées A4 à 300 dpi. Ils
 passent par le vrai chemin : fichiers .eml dans le dossier `COURRIER_DEPOT_EML`, PNG dans
 `COURRIER_DEPOT_SCANS`, registre SQLite, flow Prefect `releve` (serveur Prefect temporaire,
-comme `courrier releve`), client `openai` contre le serveur de test compatible OpenAI
-(tests/serveur_llm.py) qui répond après une latence fixe. La pseudonymisation est activée,
-comme pour un LLM distant.
+comme toute exécution du flow sans serveur indiqué ; `courrier releve` n'en démarre plus),
+client `openai` contre le serveur de test compatible OpenAI (tests/serveur_llm.py) qui répond
+après une latence fixe. La pseudonymisation est activée, comme pour un LLM distant.
 
 Ce qui est mesuré, dans la même exécution :
 - la borne OCR : la CLI `tesseract` seule (sortie texte, un fil OpenMP) sur les mêmes pages
@@ -650,7 +650,7 @@ def ratios(r: Resultats) -> tuple[dict[str, float], list[Ratio]]:
             f"≤ {_n(CIBLE_SECONDE_NUIT_S, 0)} s",
             seconde <= CIBLE_SECONDE_NUIT_S,
             "Le flow relancé dans le même processus (serveur Prefect déjà démarré) ; la CLI "
-            "`courrier releve`, qui démarre son serveur temporaire, ajoute le démarrage.",
+            "`courrier releve`, qui se passe de Prefect, se mesure avec preuves.releve_a_vide.",
         )
     )
     return chiffres, liste

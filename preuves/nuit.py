@@ -1,9 +1,10 @@
 """Une nuit de relève, dans un processus à part que le banc d'essai peut tuer.
 
-Les mêmes corps de tâches que le flow Prefect `releve` (flows/releve.py), appelés sans le
-moteur Prefect (démarrer un serveur Prefect à chaque essai coûterait plus que l'essai) ;
-la boucle sur les sources reprend celle du flow. Tout se règle par l'environnement
-(`COURRIER_…`), comme en production ; `COURRIER_PANNE` désigne le point où mourir.
+Les mêmes étapes que le flow Prefect `releve` et que `courrier releve` (courrier/etapes.py),
+appelées sans le moteur Prefect (démarrer un serveur Prefect à chaque essai coûterait plus que
+l'essai), l'une après l'autre : un point de panne tombe ainsi toujours dans la même étape.
+Tout se règle par l'environnement (`COURRIER_…`), comme en production ; `COURRIER_PANNE`
+désigne le point où mourir.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ def nuit() -> dict[str, object]:
     from courrier.config import reglages
     from courrier.domaine import TypeEvenement
     from courrier.erreurs import CourrierErreur, RegistreErreur
-    from flows.releve import analyser, extraire, registre_courant, relever, sources_configurees
+    from courrier.etapes import (
+        analyser_tout,
+        lire,
+        registre_courant,
+        relever_nommee,
+        sources_configurees,
+    )
 
     bilan: dict[str, object] = {}
     for nom in sources_configurees(reglages()):
         try:
-            source = relever.fn(nom)
+            source = relever_nommee(nom)
         except RegistreErreur:
             raise
         except CourrierErreur as e:  # comme le flow : une source en panne n'arrête pas la nuit
@@ -34,10 +41,10 @@ def nuit() -> dict[str, object]:
             bilan[nom] = {"erreur": str(e)}
             continue
         bilan[nom] = {"nouveaux": source.nouveaux, "doublons": source.doublons}
-    extraction = extraire.fn()
+    extraction = lire()
     bilan["extraits"] = extraction.extraits
     bilan["erreurs_lecture"] = len(extraction.en_erreur)
-    analyse = analyser.fn()
+    analyse = analyser_tout()
     bilan["analyses"] = analyse.analyses
     bilan["par_llm"] = analyse.par_llm
     if os.environ.get("COURRIER_PREUVE_SECRETAIRE") == "oui":
@@ -51,7 +58,7 @@ def valider_et_envoyer() -> dict[str, int]:
     envoie. Une nuit tuée ici laisse des brouillons validés, ou « en envoi »."""
     from courrier.config import reglages
     from courrier.envoi import envoyer_valides
-    from flows.releve import registre_courant
+    from courrier.etapes import registre_courant
     from registre.registre import adresse_de_reponse
 
     registre = registre_courant()

@@ -1,7 +1,7 @@
 """Disque plein, base verrouillée, base arrêtée : la relève s'arrête sur une phrase française,
 ne laisse rien d'à moitié fait, et la relève suivante finit tout.
 
-Chaque test lance la vraie commande `courrier releve` (Prefect compris) dans un processus à
+Chaque test lance la vraie commande `courrier releve` (sans moteur Prefect) dans un processus à
 part, contre un vrai Dovecot. Le dossier de données est un tmpfs de quelques mégaoctets que le
 courrier remplit ; la base SQLite est verrouillée (BEGIN EXCLUSIVE) par un autre programme en
 pleine relève ; le serveur PostgreSQL est arrêté en pleine relève. Pour frapper « en pleine
@@ -383,9 +383,11 @@ def test_postgresql_arrete_en_pleine_releve_arret_net_puis_la_relance_finit(banc
         verifier_tout_fini(banc)
 
 
-def test_disque_plein_avec_prefect_dans_les_donnees_refus_net_avant_de_relever(
+def test_disque_presque_plein_avec_prefect_dans_les_donnees_la_releve_a_la_main_passe(
     banc: Banc,
 ) -> None:
+    """La relève à la main ne démarre plus de serveur Prefect temporaire (issue #14) : sa base,
+    qui ne tenait pas sur un disque presque plein, n'est plus écrite ; le courrier passe."""
     deposer(banc, 2, 0)
     env = {k: v for k, v in banc.env().items() if k != "PREFECT_HOME"}  # dans les données
     with tmpfs(banc.donnees, "3M"):
@@ -397,6 +399,8 @@ def test_disque_plein_avec_prefect_dans_les_donnees_refus_net_avant_de_relever(
             text=True,
             timeout=120,
         )
-        ligne = verifier_arret(p.returncode, p.stderr)
-        assert "presque plein" in ligne, ligne
-    assert len(banc.boite("INBOX")) == 2
+        assert p.returncode == 0, p.stderr
+        assert "Traceback" not in p.stdout + p.stderr
+        assert not (banc.donnees / "prefect").exists()
+        assert banc.registre().nombre() == 2
+    assert banc.boite("INBOX") == []
