@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test preuves bench charge paquets-demo paquets-test venv lint clean
+.PHONY: demo test test-decale preuves bench charge paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
 
 test: paquets-test venv lint
 	bash tests/lancer.sh
+
+# Toute la suite avec l'horloge de la machine avancée d'un an (libfaketime) : aucun test ne doit
+# dépendre du jour où il tourne. DECALAGE='-200d' pour un autre décalage.
+test-decale: paquets-test venv
+	FAKETIME="$${DECALAGE:-+366d}" LD_PRELOAD=$$(dpkg -L libfaketime | grep 'libfaketime.so.1$$' | head -n 1) \
+		bash tests/lancer.sh
 
 # Les 50 nuits tuées au hasard, 4 nuits contre un LLM en panne, puis le jeu hostile et tout le
 # corpus partagé dans une même relève (les parties rapides tournent déjà dans `make test`).

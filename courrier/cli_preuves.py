@@ -48,12 +48,14 @@ def registre_verifier() -> None:
     anomalies = [*verification.anomalies, *ancres.anomalies]
     if anomalies:
         premier = escape(anomalies[0])
+        # soft_wrap : une anomalie tient sur une ligne, quelle que soit la largeur du terminal.
         erreurs.print(
             f"[bold red]Registre altéré[/] ({len(anomalies)} problème(s)). Premier problème : "
-            f"{premier}"
+            f"{premier}",
+            soft_wrap=True,
         )
         for autre in anomalies[1:50]:
-            erreurs.print(f"  • {autre}", highlight=False, markup=False)
+            erreurs.print(f"  • {autre}", highlight=False, markup=False, soft_wrap=True)
         if len(anomalies) > 50:
             erreurs.print(f"  … et {len(anomalies) - 50} autre(s).", highlight=False)
         raise typer.Exit(1)
@@ -65,6 +67,14 @@ def registre_verifier() -> None:
         highlight=False,
     )
     console.print(_phrase_ancres(ancres), highlight=False)
+    if archive.orphelins:
+        console.print(
+            f"{len(archive.orphelins)} fichier(s) intact(s) de l'archive ne sont cités par aucun "
+            "courrier (sans effet sur la preuve) :",
+            highlight=False,
+        )
+        for orphelin in archive.orphelins[:20]:
+            console.print(f"  • {orphelin}", highlight=False, markup=False, soft_wrap=True)
     if archive.depots_interrompus:
         console.print(
             f"{archive.depots_interrompus} fichier(s) provisoire(s) d'un dépôt interrompu par "

@@ -8,7 +8,8 @@ paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd fonts-dejavu-core)
 if [ "$cible" = "test" ]; then
   # chromium : les tests de la page web le pilotent sans écran (Playwright, executablePath).
   # nginx, caddy : les mandataires HTTPS de deploiement/, démarrés par les tests sur 127.0.0.1.
-  paquets+=(dovecot-imapd postgresql chromium nginx-light caddy)
+  # faketime : la suite rejouée avec la date système décalée (aucun test ne dépend du jour).
+  paquets+=(dovecot-imapd postgresql chromium nginx-light caddy faketime)
 fi
 # Sur une Debian neuve, le module venv de Python vient d'un paquet à part.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

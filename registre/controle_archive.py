@@ -2,7 +2,8 @@
 
 Le registre scelle l'empreinte sha256 de chaque original, pièce jointe et lettre ; l'archive les
 range sous ce nom. Relire les fichiers et comparer dit ce que la chaîne du journal seule ne dit
-pas : un original écrasé, supprimé, ou un fichier posé là sans que le registre le connaisse.
+pas : un original écrasé ou supprimé, un fichier étranger posé là. Un fichier intact que rien ne
+cite (une panne entre l'archive et la ligne du registre) est nommé à part, sans être une faute.
 
 Lecture en flux (`hashlib.file_digest`, tampon de 1 Mio) : la mémoire ne dépend pas de la
 taille des fichiers. sha256 relâche le verrou global de Python sur les gros tampons, donc
@@ -34,6 +35,11 @@ class BilanArchive:
     modifies: list[str] = field(default_factory=list)
     manquants: list[str] = field(default_factory=list)
     en_trop: list[str] = field(default_factory=list)
+    # Fichiers intacts (contenu conforme à leur nom) qu'aucun courrier ne cite : ce qu'une panne
+    # laisse par construction (l'archive est écrite avant la ligne du registre, la relève
+    # suivante les cite à nouveau). Nommés, mais pas une atteinte à la preuve : rien de ce que
+    # le registre affirme n'en dépend.
+    orphelins: list[str] = field(default_factory=list)
     depots_interrompus: int = 0
 
     @property
@@ -125,10 +131,10 @@ def verifier_archive(
                     vus.add(nom)
                 continue
             if porteur is None:
-                bilan.en_trop.append(
-                    f"Fichier en trop dans l'archive : « {_relative(archive, chemin)} », "
-                    "qu'aucun courrier du registre ne cite (dépôt d'une relève interrompue "
-                    "dont la source a disparu, ou fichier ajouté à la main)."
+                bilan.orphelins.append(
+                    f"« {_relative(archive, chemin)} », qu'aucun courrier du registre ne cite "
+                    "(dépôt d'une relève interrompue, repris à la prochaine relève, ou fichier "
+                    "ajouté à la main)"
                 )
             vus.add(nom)
 

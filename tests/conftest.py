@@ -118,3 +118,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
             + f"\ncode {resultat.returncode}"
         ),
     )
+
+
+@pytest.fixture
+def demo_copie(
+    demo: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> tuple[Path, dict[str, str], Path]:
+    """Une copie des données de la démo, à modifier sans gêner les autres tests : (dossier où
+    lancer la commande, environnement qui pointe sur la copie, dossier de la copie)."""
+    import shutil
+
+    tmp, env, _ = demo
+    copie = tmp_path / "donnees"
+    shutil.copytree(Path(env["COURRIER_DONNEES"]), copie)
+    return tmp, {**env, "COURRIER_DONNEES": str(copie)}, copie

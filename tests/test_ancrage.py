@@ -7,7 +7,6 @@ recalcule toute la chaîne ; la vérification interne ne voit rien, l'ancre le v
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,14 +182,11 @@ def test_un_service_d_horodatage_en_panne_n_empeche_pas_le_digest(
 
 
 def test_la_commande_ancre_puis_verifier_dit_jusqu_a_quand_la_chaine_est_prouvee(
-    demo: tuple[Path, dict[str, str], str],
+    demo_copie: tuple[Path, dict[str, str], Path],
     tmp_path: Path,
     autorite: Autorite,
 ) -> None:
-    tmp, env, _ = demo
-    copie = tmp_path / "donnees"
-    shutil.copytree(Path(env["COURRIER_DONNEES"]), copie)
-    env = {**env, "COURRIER_DONNEES": str(copie)}
+    tmp, env, copie = demo_copie
     sans = lancer("registre", "verifier", env=env, cwd=tmp)
     assert sans.returncode == 0 and "Aucune ancre horodatée" in sans.stdout
     env |= {"COURRIER_HORODATAGE_URL": autorite.url}

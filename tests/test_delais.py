@@ -206,16 +206,11 @@ def test_un_courrier_sans_delai_legal_refuse_une_demande_de_pieces(registre: Reg
 
 
 def test_la_commande_suspend_puis_relance_le_delai_d_un_courrier_de_la_demo(
-    demo: tuple[Path, dict[str, str], str], tmp_path: Path
+    demo_copie: tuple[Path, dict[str, str], Path],
 ) -> None:
-    import shutil
-
     from tests.conftest import lancer
 
-    tmp, env, _ = demo
-    copie = tmp_path / "donnees"
-    shutil.copytree(Path(env["COURRIER_DONNEES"]), copie)
-    env = {**env, "COURRIER_DONNEES": str(copie)}
+    tmp, env, copie = demo_copie
     registre = Registre.ouvrir(f"sqlite:///{copie / 'registre.sqlite3'}", copie)
     try:
         numero = next(c.numero for c in registre.courriers() if c.echeances_legales)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from courrier.domaine import Canal, ElementRecu, EntetesCourrier, PieceExtraite, ResultatExtraction
 from registre.registre import Registre
+from tests.horloge import HorlogeDeTest
 
 
 def element(contenu: bytes, *cles: str, canal: Canal = Canal.DEPOT) -> ElementRecu:
@@ -167,7 +168,9 @@ def test_un_registre_de_la_premiere_version_migre_et_reste_verifiable(tmp_path: 
     # vides) : 3 courriers lus. La migration suivante ajoute des colonnes vides.
     copie = tmp_path / "v1.sqlite3"
     shutil.copy(Path(__file__).with_name("donnees") / "registre_v1.sqlite3", copie)
-    registre = Registre.ouvrir(f"sqlite:///{copie}", tmp_path / "donnees")
+    # Le registre de 2026 continue en 2026 : l'horloge du test, pas le jour où la suite tourne.
+    horloge = HorlogeDeTest(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    registre = Registre.ouvrir(f"sqlite:///{copie}", tmp_path / "donnees", horloge)
     assert registre.nombre() == 3
     # Le fichier a été gardé sans son archive : seuls la chaîne et les sceaux sont relus.
     assert registre.verifier_journal()[0] == []

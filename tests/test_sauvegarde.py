@@ -35,12 +35,9 @@ def _element(i: int) -> ElementRecu:
 
 
 def test_la_demo_sauvegardee_puis_perdue_se_restaure_sur_une_machine_vide(
-    demo: tuple[Path, dict[str, str], str], tmp_path: Path
+    demo_copie: tuple[Path, dict[str, str], Path], tmp_path: Path
 ) -> None:
-    tmp, env, _ = demo
-    copie = tmp_path / "donnees"
-    shutil.copytree(Path(env["COURRIER_DONNEES"]), copie)
-    env = {**env, "COURRIER_DONNEES": str(copie)}
+    tmp, env, copie = demo_copie
     avant = lancer("registre", "lister", env={**env, "COLUMNS": "200"}, cwd=tmp)
     assert avant.returncode == 0, avant.stderr
 
