@@ -32,8 +32,18 @@ def _libfaketime() -> Path:
     raise AssertionError("libfaketime manque : installez le paquet Debian faketime (make test).")
 
 
+def _decale() -> dict[str, str]:
+    # L'horloge monotone reste vraie : libfaketime fausserait les attentes bornées des fils.
+    return {
+        **os.environ,
+        "FAKETIME": "+366d",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "LD_PRELOAD": str(_libfaketime()),
+    }
+
+
 def test_les_tests_qui_manient_des_dates_passent_un_an_plus_tard() -> None:
-    env = {**os.environ, "FAKETIME": "+366d", "LD_PRELOAD": str(_libfaketime())}
+    env = _decale()
     # La démo et PostgreSQL sont déjà couverts ailleurs : ici, SQLite et les dates.
     fait = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
@@ -48,7 +58,7 @@ def test_les_tests_qui_manient_des_dates_passent_un_an_plus_tard() -> None:
 
 def test_l_horloge_decalee_est_bien_decalee() -> None:
     """Que le décalage agisse vraiment : sinon le test précédent ne prouverait rien."""
-    env = {**os.environ, "FAKETIME": "+366d", "LD_PRELOAD": str(_libfaketime())}
+    env = _decale()
     fait = subprocess.run(
         [sys.executable, "-c", "import time; print(time.time())"],
         env=env, capture_output=True, text=True, timeout=60, check=True,
