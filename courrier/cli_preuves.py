@@ -69,8 +69,8 @@ def registre_verifier() -> None:
     console.print(_phrase_ancres(ancres), highlight=False)
     if archive.orphelins:
         console.print(
-            f"{len(archive.orphelins)} fichier(s) intact(s) de l'archive ne sont cités par aucun "
-            "courrier (sans effet sur la preuve) :",
+            f"À examiner : {len(archive.orphelins)} fichier(s) intact(s) en trop dans l'archive, "
+            "cités par aucun courrier (sans effet sur la preuve ; code de sortie 2) :",
             highlight=False,
         )
         for orphelin in archive.orphelins[:20]:
@@ -81,6 +81,9 @@ def registre_verifier() -> None:
             "une panne, sans effet sur la preuve.",
             highlight=False,
         )
+    if archive.orphelins:
+        # Code 2, pas 1 : rien n'est altéré, mais un fichier en trop reste à examiner.
+        raise typer.Exit(2)
 
 
 def verifier_ancres_reglees(registre: Registre) -> BilanAncres:

@@ -118,6 +118,12 @@ def test_la_commande_nomme_l_original_ecrase_et_le_supprime_puis_sort_en_erreur(
 
     registre = Registre.ouvrir(f"sqlite:///{copie / 'registre.sqlite3'}", copie)
     try:
+        # Un fichier intact en trop : nommé, code 2 (à examiner), le registre reste intact.
+        intrus = registre.archive.deposer(b"un fichier que rien ne cite")
+        trop = lancer("registre", "verifier", env=env, cwd=tmp)
+        assert trop.returncode == 2, trop.stderr
+        assert "Registre intact" in trop.stdout and intrus in "".join(trop.stdout.split())
+        registre.archive.chemin(intrus).unlink()
         numeros = [c.numero for c in registre.courriers()]
         ecrase, supprime = numeros[1], numeros[5]
         _original(registre, ecrase).write_bytes(b"falsifie")
