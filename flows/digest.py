@@ -33,6 +33,7 @@ from courrier.domaine import TypeEvenement
 from courrier.envoi import parametres_smtp
 from courrier.erreurs import ConfigurationErreur
 from flows.releve import _reessayer, registre_courant
+from registre.ancrage import ancrer_ou_dire
 from registre.modeles import Courrier, Evenement
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
@@ -180,23 +181,6 @@ def verifier_envoi_possible(r: Reglages) -> None:
     adresses_digest(r)
 
 
-def ancrer_avant_digest(registre: Registre, r: Reglages) -> str:
-    """Horodate la tête du registre (si un service est réglé) ; la phrase pour le digest."""
-    if not r.horodatage_url:
-        return ""
-    from connecteurs.horodatage import ClientHorodatage, ErreurHorodatage
-    from registre.ancrage import ancrer
-
-    try:
-        client = ClientHorodatage(r.horodatage_url, r.horodatage_delai_s)
-        return ancrer(registre, client.horodater, r.horodatage_url).phrase()
-    except ErreurHorodatage as e:
-        registre.evenement_general(
-            TypeEvenement.ERREUR, "horodatage", {"etape": "ancrage", "raison": str(e)}
-        )
-        return f"Horodatage du registre impossible ce matin : {e}"
-
-
 def publier_digest(
     registre: Registre,
     r: Reglages,
@@ -208,7 +192,9 @@ def publier_digest(
     expediteur, destinataires = adresses_digest(r)
     maintenant = maintenant or registre.horloge()
     # L'ancre d'abord : le digest imprime l'empreinte horodatée, qui vit alors hors de la base.
-    ancre = ancrer_avant_digest(registre, r) if registre.envoi_digest(jour) is None else ""
+    ancre = ""
+    if r.horodatage_url and registre.envoi_digest(jour) is None:
+        ancre = ancrer_ou_dire(registre, r.horodatage_url, r.horodatage_delai_s)
     preparation = preparer(registre, r, jour, maintenant)
     d = replace(preparation.digest, ancre=ancre)
     message = composer_message(

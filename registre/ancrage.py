@@ -20,7 +20,13 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connecteurs.horodatage import ErreurHorodatage, Jeton, lire_jeton, verifier_signature
+from connecteurs.horodatage import (
+    ClientHorodatage,
+    ErreurHorodatage,
+    Jeton,
+    lire_jeton,
+    verifier_signature,
+)
 from courrier.calendrier import PARIS
 from courrier.domaine import TypeEvenement
 from registre.modeles import Ancre, Evenement
@@ -68,6 +74,18 @@ def ancrer(registre: Registre, horodater: Horodater, autorite: str) -> AncreFait
         avec=lambda session: session.add(ancre),
     )
     return AncreFaite(dernier, empreinte, jeton.horodate_le, autorite)
+
+
+def ancrer_ou_dire(registre: Registre, url: str, delai_s: float) -> str:
+    """L'ancrage du matin : la phrase pour le digest, ou pourquoi il n'a pas pu se faire (le
+    digest part quand même ; la panne est une erreur du journal, reprise au digest suivant)."""
+    try:
+        return ancrer(registre, ClientHorodatage(url, delai_s).horodater, url).phrase()
+    except ErreurHorodatage as e:
+        registre.evenement_general(
+            TypeEvenement.ERREUR, ACTEUR_ANCRAGE, {"etape": "ancrage", "raison": str(e)}
+        )
+        return f"Horodatage du registre impossible ce matin : {e}"
 
 
 @dataclass

@@ -29,7 +29,7 @@ from courrier.calendrier import PARIS
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import ConfigurationErreur
 from registre.modeles import BrouillonLigne, Courrier, Piece
-from registre.registre import Registre
+from registre.registre import Registre, fichiers_cites
 
 EFFACE = "[effacé]"
 ACTEUR_PURGE = "conservation"
@@ -93,11 +93,6 @@ def _effacer(courrier: Courrier, moment: datetime) -> None:
         b.raison = ""
 
 
-def _fichiers(courrier: Courrier) -> set[str]:
-    fichiers = {courrier.empreinte, *(p.empreinte for p in courrier.pieces)}
-    return fichiers | {b.lettre_empreinte for b in courrier.brouillons if b.lettre_empreinte}
-
-
 def _fichiers_conserves(registre: Registre) -> set[str]:
     """Les fichiers qu'au moins un courrier non purgé cite encore (une pièce jointe reçue
     deux fois n'est qu'un fichier)."""
@@ -136,7 +131,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
             return {
                 "motif": motif or f"durée de conservation atteinte ({ans} ans, {c.categorie})",
                 "empreinte_origine": c.empreinte,
-                "fichiers": sorted(_fichiers(c)),
+                "fichiers": sorted(fichiers_cites(c)),
             }
 
         registre.modifier_et_sceller(
@@ -151,7 +146,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
     for courrier in registre.courriers():
         if courrier.purge_le is None:
             continue
-        for empreinte in sorted(_fichiers(courrier) - conserves):
+        for empreinte in sorted(set(fichiers_cites(courrier)) - conserves):
             chemin = registre.archive.chemin(empreinte)
             if chemin.exists():
                 chemin.unlink()

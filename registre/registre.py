@@ -1019,7 +1019,10 @@ class Registre:
             par_annee: dict[int, list[int]] = {}
             for courrier in courriers:
                 vus.add(courrier.numero)
-                _fichiers_cites(courrier, attendus)
+                # Les fichiers d'un courrier purgé ont été effacés exprès (l'événement le dit).
+                if courrier.purge_le is None:
+                    for empreinte, porteur in fichiers_cites(courrier).items():
+                        attendus.setdefault(empreinte, porteur)
                 par_annee.setdefault(courrier.annee, []).append(courrier.rang)
                 scelle = dernier_sceau.get(courrier.numero)
                 if scelle is None:
@@ -1058,21 +1061,20 @@ def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
     return ""
 
 
-def _fichiers_cites(courrier: Courrier, attendus: dict[str, str]) -> None:
-    """Les fichiers de l'archive qu'un courrier cite : original, pièces jointes, lettres.
-    Ceux d'un courrier purgé ont été effacés exprès (l'événement de purge le dit)."""
-    if courrier.purge_le is not None:
-        return
-    attendus.setdefault(courrier.empreinte, f"l'original du courrier {courrier.numero}")
+def fichiers_cites(courrier: Courrier) -> dict[str, str]:
+    """Les fichiers de l'archive qu'un courrier cite (original, pièces jointes, lettres) :
+    empreinte → ce qui la porte, dans les mots de `verifier`."""
+    cites = {courrier.empreinte: f"l'original du courrier {courrier.numero}"}
     for piece in courrier.pieces:
-        attendus.setdefault(
+        cites.setdefault(
             piece.empreinte, f"la pièce jointe {piece.rang} du courrier {courrier.numero}"
         )
     for b in courrier.brouillons:
         if b.lettre_empreinte:
-            attendus.setdefault(
+            cites.setdefault(
                 b.lettre_empreinte, f"la lettre du brouillon n°{b.id} (courrier {courrier.numero})"
             )
+    return cites
 
 
 def _decide(ligne: BrouillonLigne, acteur: str, moment: datetime) -> None:
