@@ -236,8 +236,17 @@ def prefect_worker(
     commande += ["--type", "process", "--name", nom]
     if limite is not None:
         commande += ["--limit", str(limite)]
+    with processus_journalise(commande, journal, env, signaux=2) as p:
+        yield p
+
+
+@contextmanager
+def processus_journalise(
+    commande: list[str], journal: Path, env: dict[str, str] | None = None, signaux: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Un programme dans son propre groupe, sa sortie ajoutée à `journal`, arrêté à la fin."""
     with journal.open("ab") as sortie:
-        processus = subprocess.Popen(
+        p = subprocess.Popen(
             commande,
             stdin=subprocess.DEVNULL,
             stdout=sortie,
@@ -246,9 +255,9 @@ def prefect_worker(
             start_new_session=True,
         )
     try:
-        yield processus
+        yield p
     finally:
-        arreter_processus(processus, signaux=2)
+        arreter_processus(p, signaux=signaux)
 
 
 # --- Serveur SMTP de test ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,7 @@ import pytest
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.conftest import RACINE
-from tests.serveurs import arreter_processus, attendre_port, port_libre
+from tests.serveurs import attendre_port, port_libre, processus_journalise
 
 MANDATAIRES = RACINE / "deploiement" / "mandataires"
 
@@ -34,25 +33,6 @@ def remplacer(texte: str, motif: str, par: str, fois: int = 1) -> str:
     nouveau, n = re.subn(motif, par, texte, flags=re.MULTILINE)
     assert n == fois, f"« {motif} » trouvé {n} fois dans le fichier livré, {fois} attendu"
     return nouveau
-
-
-@contextmanager
-def processus(
-    commande: list[str], journal: Path, env: dict[str, str] | None = None
-) -> Iterator[None]:
-    with journal.open("ab") as sortie:
-        p = subprocess.Popen(
-            commande,
-            stdin=subprocess.DEVNULL,
-            stdout=sortie,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    try:
-        yield
-    finally:
-        arreter_processus(p)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +64,7 @@ def courrier(tmp_path: Path) -> Iterator[int]:
         "COURRIER_MANDATAIRES": "127.0.0.1",
     }
     commande = [str(RACINE / ".venv" / "bin" / "courrier"), "serveur", "--port", str(port)]
-    with processus(commande, tmp_path / "courrier.log", env):
+    with processus_journalise(commande, tmp_path / "courrier.log", env):
         attendre_port(port, 60)
         yield port
 
@@ -174,7 +154,7 @@ def test_les_attaques_de_l_issue_15_echouent_au_travers_du_mandataire_livre(
         os.environ, HOME=str(dossier), XDG_DATA_HOME=str(dossier), XDG_CONFIG_HOME=str(dossier)
     )
     contexte = ssl.create_default_context(cafile=str(certificat[0]))
-    with processus(commande, dossier / "sortie.log", env):
+    with processus_journalise(commande, dossier / "sortie.log", env):
         attendre_port(port, 30)
         base = f"https://127.0.0.1:{port}"
         with httpx.Client(base_url=base, verify=contexte, timeout=30) as http:
