@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from courrier.calendrier import PARIS
 from courrier.erreurs import CourrierErreur
@@ -111,7 +112,7 @@ def exporter_pdf(
     pdf.set_font("DejaVu", "", 7.5)
     with pdf.table(
         col_widths=tuple(largeur for _, largeur in COLONNES),
-        headings_style=_style_titres(),
+        headings_style=FontFace(emphasis="BOLD", fill_color=(230, 233, 237)),
         line_height=4.2,
         text_align="LEFT",
         repeat_headings=1,
@@ -164,9 +165,3 @@ def exporter_pdf(
             f"Impossible d'écrire le registre dans {sortie} : {e.strerror or e}."
         ) from e
     return len(de_l_annee)
-
-
-def _style_titres() -> object:
-    from fpdf.fonts import FontFace
-
-    return FontFace(emphasis="BOLD", fill_color=(230, 233, 237))
