@@ -225,17 +225,22 @@ def prefect_serveur(env: dict[str, str], journal: Path, delai: float = 90.0) -> 
 
 @contextmanager
 def prefect_worker(
-    pool: str, nom: str, env: dict[str, str], journal: Path, limite: int | None = None
+    pool: str,
+    nom: str,
+    env: dict[str, str],
+    journal: Path,
+    file: str | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`prefect worker start --pool … --type process`, dans son propre groupe de processus.
 
-    `env` (PREFECT_API_URL, COURRIER_…) passe aux exécutions qu'il lance."""
+    `env` (PREFECT_API_URL, COURRIER_…) passe aux exécutions qu'il lance ; `file` : la seule
+    file (work queue) du pool qu'il écoute."""
     import sys
 
     commande = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool]
     commande += ["--type", "process", "--name", nom]
-    if limite is not None:
-        commande += ["--limit", str(limite)]
+    if file is not None:
+        commande += ["--work-queue", file]
     with processus_journalise(commande, journal, env, signaux=2) as p:
         yield p
 

@@ -82,15 +82,25 @@ def _deploiement_sans_limite(url: str) -> str:
     return "releve/releve-concurrence"
 
 
-async def _executer(url: str, nom: str, combien: int, delai: float) -> list[Any]:
-    """`combien` exécutions du déploiement demandées ensemble ; rendues une fois finies."""
+async def _creer_files(url: str, files: tuple[str, ...]) -> None:
+    from prefect.client.orchestration import get_client
+
+    with _avec_api(url):
+        async with get_client() as client:
+            for nom in files:
+                await client.create_work_queue(nom, work_pool_name=FILE)
+
+
+async def _executer(url: str, nom: str, files: list[str], delai: float) -> list[Any]:
+    """Une exécution du déploiement par file nommée, demandées ensemble ; rendues une fois
+    finies."""
     from prefect.client.orchestration import get_client
 
     with _avec_api(url):
         async with get_client() as client:
             d = await client.read_deployment_by_name(nom)
             ids = await asyncio.gather(
-                *(client.create_flow_run_from_deployment(d.id) for _ in range(combien))
+                *(client.create_flow_run_from_deployment(d.id, work_queue_name=f) for f in files)
             )
             fin = time.monotonic() + delai
             while True:
@@ -191,20 +201,22 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
                     "COURRIER_IMAP_MOT_DE_PASSE": imap.mot_de_passe,
                     "COURRIER_IMAP_SECURITE": "aucune",
                 }
-                # Chaque worker fait une exécution à la fois : deux exécutions demandées
-                # ensemble vont à deux workers.
+                # Chaque worker écoute sa file du pool : deux exécutions demandées ensemble, une
+                # par file, vont à deux workers (avec une seule file, le plus prompt des deux
+                # pouvait finir la première et prendre aussi la seconde sur une machine chargée).
+                asyncio.run(_creer_files(url, ("a", "b")))
                 with (
-                    serveurs.prefect_worker(FILE, "a", env_worker, journaux["a"], limite=1),
-                    serveurs.prefect_worker(FILE, "b", env_worker, journaux["b"], limite=1),
+                    serveurs.prefect_worker(FILE, "a", env_worker, journaux["a"], file="a"),
+                    serveurs.prefect_worker(FILE, "b", env_worker, journaux["b"], file="b"),
                 ):
                     # 1. Une relève demandée par l'API : faite par un worker, contre Dovecot,
                     # écrite dans PostgreSQL (le worker passe son environnement COURRIER_… à
                     # l'exécution : rien d'autre ne lui donne l'adresse du registre).
                     t0 = time.monotonic()
-                    (run,) = asyncio.run(_executer(url, "releve/releve", 1, 90))
+                    (run,) = asyncio.run(_executer(url, "releve/releve", ["a"], 90))
                     mesures["une relève"] = time.monotonic() - t0
                     assert run.state_name == "Completed", (run.state, _journaux(journaux))
-                    assert run.id in _preneurs(journaux)
+                    assert _preneurs(journaux).get(run.id) == "a"
                     _verifier_registre(url_registre, donnees, 12)
                     assert compter(imap, "INBOX") == 0
                     assert compter(imap, "Traité") == 12
@@ -213,14 +225,14 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
                     nom = _deploiement_sans_limite(url)
                     _deposer(imap, range(12, 32))
                     t0 = time.monotonic()
-                    runs = asyncio.run(_executer(url, nom, 2, 90))
+                    runs = asyncio.run(_executer(url, nom, ["a", "b"], 90))
                     mesures["deux relèves"] = time.monotonic() - t0
                     assert [r.state_name for r in runs] == ["Completed"] * 2, (
                         [r.state for r in runs],
                         _journaux(journaux),
                     )
                     preneurs = _preneurs(journaux)
-                    assert {preneurs.get(r.id) for r in runs} == {"a", "b"}, preneurs
+                    assert [preneurs.get(r.id) for r in runs] == ["a", "b"], preneurs
                     # Elles se sont chevauchées : chacune a commencé avant la fin de l'autre.
                     a, b = runs
                     assert a.start_time and b.start_time and a.end_time and b.end_time
