@@ -28,6 +28,7 @@ from courrier.cli_commun import ouvrir_registre as _ouvrir_registre
 from courrier.cli_commun import preparer_journalisation as _preparer_journalisation
 from courrier.cli_commun import preparer_prefect as _preparer_prefect
 from courrier.cli_commun import taire_la_fermeture as _taire_la_fermeture
+from courrier.cli_francais import Application
 from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import CourrierErreur
@@ -35,14 +36,14 @@ from courrier.erreurs import CourrierErreur
 if TYPE_CHECKING:
     pass
 
-app = typer.Typer(
+app = Application(
     help="Courrier : le courrier arrivé de la mairie, relevé, enregistré et lu.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-registre_app = typer.Typer(
+registre_app = Application(
     help="Le registre du courrier arrivé : export, vérification, liste.", no_args_is_help=True
 )
 app.add_typer(registre_app, name="registre")
@@ -469,7 +470,7 @@ def planifier(
 
 # --- La page web et ses comptes ---------------------------------------------------------------
 
-utilisateur_app = typer.Typer(
+utilisateur_app = Application(
     help="Les comptes de la page web : ajouter, lister, désactiver.", no_args_is_help=True
 )
 app.add_typer(utilisateur_app, name="utilisateur")

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from courrier.calendrier import PARIS
 from courrier.cli_commun import commande, console, erreurs, ouvrir_registre
+from courrier.cli_francais import Application
 from courrier.config import Reglages, reglages
 from courrier.erreurs import ConfigurationErreur, CourrierErreur
 
@@ -180,7 +181,7 @@ def restaurer(
     registre_verifier()
 
 
-conservation_app = typer.Typer(
+conservation_app = Application(
     help="Conservation et RGPD : purge à l'échéance, droit d'accès d'une personne.",
     no_args_is_help=True,
 )
@@ -240,7 +241,7 @@ def conservation_acces(
     )
 
 
-delai_app = typer.Typer(
+delai_app = Application(
     help="Délais légaux : une demande de pièces les suspend, leur réception les relance.",
     no_args_is_help=True,
 )
