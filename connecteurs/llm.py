@@ -37,6 +37,7 @@ from connecteurs.reponse_llm import (
 from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur
 from courrier.calendrier import jour_de_paris
 from courrier.erreurs import ConnecteurErreur
+from courrier.journal import sha256_texte
 from courrier.pseudonymisation import Pseudonymiseur
 
 journal = logging.getLogger(__name__)
@@ -140,6 +141,19 @@ transmise au service compétent ou qu'elle sera examinée ;
 - texte brut seulement : ni Markdown, ni objet, ni commentaire avant ou après la lettre."""
 
 
+def empreinte_consigne(gabarit: str) -> str:
+    """La version d'une consigne : le début de l'empreinte de son gabarit.
+
+    Une consigne retouchée change d'elle-même de version, sans numéro à tenir à la main : la
+    secrétaire et l'intégrateur voient quelle consigne a produit chaque sortie de l'IA.
+    """
+    return sha256_texte(gabarit)[:12]
+
+
+CONSIGNE_ANALYSE = empreinte_consigne(_SYSTEME_ANALYSE)
+CONSIGNE_BROUILLON = empreinte_consigne(_SYSTEME_BROUILLON)
+
+
 class ClientLLM:
     """Un client OpenAI partagé par les fils d'exécution de l'appelant."""
 
@@ -167,6 +181,10 @@ class ClientLLM:
     @property
     def moteur(self) -> str:
         return f"llm:{self.p.modele}"
+
+    @property
+    def consigne_brouillon(self) -> str:
+        return CONSIGNE_BROUILLON
 
     @property
     def sortie_structuree(self) -> bool:
@@ -307,6 +325,7 @@ class ClientLLM:
             echeance=lue.echeance,
             confiance=lue.confiance,
             moteur=self.moteur,
+            consigne=CONSIGNE_ANALYSE,
             alertes=alertes,
             ecartes=list(reponse.ecartes),
         )

@@ -68,6 +68,8 @@ class Analyse(BaseModel):
     echeance: date | None = None
     confiance: float = Field(default=0.5, ge=0.0, le=1.0)
     moteur: str = Field(default="regles", max_length=120)  # "regles" ou "llm:<modèle>"
+    # Transparence : l'empreinte du gabarit de consigne envoyé à l'IA (vide pour les règles).
+    consigne: str = Field(default="", max_length=64)
     alertes: list[Alerte] = Field(default_factory=list, max_length=10)
     # Champs de la réponse du LLM écartés parce qu'invalides : les règles les remplacent.
     ecartes: list[str] = Field(default_factory=list, max_length=20)
@@ -114,5 +116,6 @@ class Brouillon:
     corps: str
     auteur: str  # "llm:<modèle>" ou "modele:<nom du gabarit>"
     prepare_par_ia: bool = False
+    consigne: str = ""  # brouillon de l'IA : empreinte du gabarit de consigne
     destinataire: str = ""  # adresse électronique ou postale, telle que connue
     dates: dict[str, date] = field(default_factory=dict)  # ex. reception, decision_implicite

@@ -555,6 +555,15 @@ def reponse_modele(
     )
 
 
+def _consigne_llm(redacteur: RedacteurLlm) -> str:
+    """L'empreinte de la consigne de rédaction, si le client la dit (`consigne_brouillon`)."""
+    try:
+        consigne = getattr(getattr(redacteur, "__self__", None), "consigne_brouillon", "")
+    except Exception:  # comme pour l'auteur : une propriété qui échoue ne change rien
+        return ""
+    return _une_ligne(consigne, 64) if isinstance(consigne, str) else ""
+
+
 def _auteur_llm(redacteur: RedacteurLlm, analyse: Analyse) -> str:
     # Le rédacteur est une méthode liée d'un client : son modèle, s'il le dit, fait foi
     # (`moteur` = "llm:<modèle>" comme connecteurs.llm.ClientLLM, ou `modele`).
@@ -621,6 +630,7 @@ def reponse_llm(
         corps=f"{ETIQUETTE_IA}\n\n{lettre}",
         auteur=_auteur_llm(redacteur_llm, analyse),
         prepare_par_ia=True,
+        consigne=_consigne_llm(redacteur_llm),
         destinataire=destinataire(courrier, analyse),
         dates=_dates_reponse(jour_de_paris(courrier.recu_le), analyse),
     )

@@ -32,6 +32,7 @@ from courrier.cli_francais import Application
 from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import CourrierErreur
+from registre.transparence import provenance_ia
 
 if TYPE_CHECKING:
     pass
@@ -112,6 +113,8 @@ def montrer(
                 for p in c.pieces
             ],
             "analyse": json.loads(c.analyse) if c.analyse else None,
+            "analyse_le": c.analyse_le.isoformat() if c.analyse_le else None,
+            "consigne_ia": c.consigne_ia,
             "brouillons": [
                 {
                     "rang": b.rang,
@@ -119,6 +122,8 @@ def montrer(
                     "statut": b.statut,
                     "auteur": b.auteur,
                     "prepare_par_ia": b.prepare_par_ia,
+                    "consigne_ia": b.consigne_ia,
+                    "cree_le": b.cree_le.isoformat(),
                     "destinataire": b.destinataire,
                     "objet": b.objet,
                     "corps": b.corps,
@@ -164,7 +169,7 @@ def montrer(
             ("Échéance", c.echeance.strftime("%d/%m/%Y") if c.echeance else ""),
             ("Résumé", c.resume),
             ("Demande", c.demande),
-            ("Analysé par", _moteur_lisible(c.moteur)),
+            ("Analysé par", provenance_ia(c.moteur, c.consigne_ia, c.analyse_le) or "règles"),
             ("Alertes", c.alertes),
         ):
             if valeur:
@@ -183,7 +188,13 @@ def montrer(
     for b in c.brouillons:
         console.rule(f"Brouillon {b.rang} — {LIBELLES_BROUILLON.get(b.type, b.type)} ({b.statut})")
         if b.prepare_par_ia:
-            console.print("Préparé avec l'aide d'une IA : à relire.", style="yellow")
+            console.print(
+                "Préparé avec l'aide d'une IA : à relire "
+                f"({provenance_ia(b.auteur, b.consigne_ia, b.cree_le)}).",
+                style="yellow",
+                highlight=False,
+                markup=False,
+            )
         console.print(b.corps, highlight=False, markup=False)
     console.rule("Journal")
     for e in evenements:

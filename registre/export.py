@@ -10,7 +10,8 @@ import pandas as pd
 from courrier.calendrier import PARIS
 from courrier.delais import depuis_json
 from courrier.erreurs import CourrierErreur
-from registre.modeles import Courrier
+from registre.modeles import BrouillonLigne, Courrier
+from registre.transparence import provenance_ia
 
 COLONNES = [
     "numero",
@@ -39,6 +40,9 @@ COLONNES = [
     "echeance",
     "echeances_legales",
     "moteur",
+    # Transparence de l'IA : modèle, empreinte de la consigne et date de chaque sortie de l'IA.
+    "analyse_le",
+    "analyse_ia",
     "alertes",
     "brouillons",
     "repondu_le",
@@ -79,12 +83,20 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
             f"{e.texte} ({e.reference})" for e in depuis_json(courrier.echeances_legales)
         ),
         "moteur": courrier.moteur,
+        "analyse_le": _paris(courrier.analyse_le),
+        "analyse_ia": provenance_ia(courrier.moteur, courrier.consigne_ia, courrier.analyse_le),
         "alertes": courrier.alertes,
-        "brouillons": ", ".join(f"{b.type} ({b.statut})" for b in courrier.brouillons),
+        "brouillons": ", ".join(_brouillon(b) for b in courrier.brouillons),
         "repondu_le": _paris(courrier.repondu_le),
         "automatique": courrier.automatique,
         "retour_de": courrier.retour_de,
     }
+
+
+def _brouillon(b: BrouillonLigne) -> str:
+    if not b.prepare_par_ia:
+        return f"{b.type} ({b.statut})"
+    return f"{b.type} ({b.statut} ; {provenance_ia(b.auteur, b.consigne_ia, b.cree_le)})"
 
 
 def _oui_non(valeur: bool | None) -> str:

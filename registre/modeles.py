@@ -92,6 +92,8 @@ class Courrier(Base):
     echeance: Mapped[date | None] = mapped_column(Date, nullable=True)
     confiance: Mapped[float | None] = mapped_column(Float, nullable=True)
     moteur: Mapped[str] = mapped_column(String(120), default="")
+    # Transparence de l'IA : empreinte du gabarit de consigne de l'analyse (vide : les règles).
+    consigne_ia: Mapped[str] = mapped_column(String(64), default="")
     alertes: Mapped[str] = mapped_column(Text, default="")  # identifiants séparés par des virgules
     analyse: Mapped[str] = mapped_column(Text, default="")
     analyse_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
@@ -152,6 +154,7 @@ class BrouillonLigne(Base):
     corps: Mapped[str] = mapped_column(Text, default="")
     auteur: Mapped[str] = mapped_column(String(160))
     prepare_par_ia: Mapped[bool] = mapped_column(Boolean, default=False)
+    consigne_ia: Mapped[str] = mapped_column(String(64), default="")  # voir Courrier.consigne_ia
     destinataire: Mapped[str] = mapped_column(Text, default="")
     statut: Mapped[str] = mapped_column(String(16), default="a_valider", index=True)
     dates: Mapped[str] = mapped_column(Text, default="{}")  # JSON : reception, decision_implicite…

@@ -529,6 +529,7 @@ class Registre:
             courrier.echeances_legales = echeances_legales
             courrier.confiance = _arrondi(analyse.confiance)
             courrier.moteur = analyse.moteur
+            courrier.consigne_ia = analyse.consigne
             courrier.alertes = ",".join(a.value for a in analyse.alertes)
             courrier.analyse = _propre(analyse.model_dump_json())
             courrier.analyse_le = self.horloge()
@@ -556,6 +557,7 @@ class Registre:
                         corps=_propre(brouillon.corps),
                         auteur=brouillon.auteur,
                         prepare_par_ia=brouillon.prepare_par_ia,
+                        consigne_ia=brouillon.consigne,
                         destinataire=_propre(brouillon.destinataire),
                         statut="a_valider",
                         dates=json_canonique(

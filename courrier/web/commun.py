@@ -21,6 +21,7 @@ from courrier.web import vues
 from courrier.web.securite import JetonsDeConnexion, LimiteurConnexions, jeton_valide
 from registre.comptes import Comptes, SessionOuverte
 from registre.registre import Registre
+from registre.transparence import provenance_ia
 
 journal = logging.getLogger("courrier.web")
 
@@ -78,6 +79,7 @@ def _environnement() -> jinja2.Environment:
     )
     env.filters["heure"] = vues.heure
     env.filters["jour"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+    env.globals["provenance_ia"] = provenance_ia
     return env
 
 
