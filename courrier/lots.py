@@ -80,6 +80,7 @@ def decouper(
     `page_blanche`), sinon None : PDF ordinaire, illisible, chiffré ou trop long."""
     if not _ressemble_a_un_pdf(contenu):
         return None
+    import pikepdf
     import pypdfium2 as pdfium
 
     try:
@@ -111,28 +112,32 @@ def decouper(
             precedente = genre
         if separatrices == 0 and (not page_blanche or blanches == 0):
             return None
-        non_vides = [g for g in groupes if g]  # séparatrices consécutives, en tête ou en queue
-        lettres = tuple(
-            LettreDuLot(rang, tuple(i + 1 for i in g), _extraire_pages(pdf, g))
-            for rang, g in enumerate(non_vides, start=1)
-        )
-        return Decoupage(pages=nombre, separatrices=separatrices, lettres=lettres)
     finally:
         pdf.close()
-
-
-def _extraire_pages(pdf: object, indices: list[int]) -> bytes:
-    import pypdfium2 as pdfium
-
-    assert isinstance(pdf, pdfium.PdfDocument)
-    lettre = pdfium.PdfDocument.new()
+    non_vides = [g for g in groupes if g]  # séparatrices consécutives, en tête ou en queue
     try:
-        lettre.import_pages(pdf, indices)
-        tampon = io.BytesIO()
-        lettre.save(tampon)
-        return tampon.getvalue()
-    finally:
-        lettre.close()
+        lettres = _extraire_lettres(contenu, non_vides)
+    except pikepdf.PdfError:
+        return None  # lisible par pdfium, pas par qpdf : enregistré entier, rien de perdu
+    return Decoupage(pages=nombre, separatrices=separatrices, lettres=lettres)
+
+
+def _extraire_lettres(contenu: bytes, groupes: list[list[int]]) -> tuple[LettreDuLot, ...]:
+    """Le PDF de chaque lettre, octet pour octet le même à chaque découpage : pikepdf n'y met
+    ni date ni identifiant tiré au hasard (pdfium y écrit l'heure), si bien qu'une relève
+    reprise après une panne retrouve les mêmes lettres, sans copie en trop dans l'archive."""
+    import pikepdf
+
+    lettres = []
+    with pikepdf.open(io.BytesIO(contenu)) as source:
+        for rang, indices in enumerate(groupes, start=1):
+            with pikepdf.new() as lettre:
+                lettre.pages.extend(source.pages[i] for i in indices)
+                tampon = io.BytesIO()
+                lettre.save(tampon, deterministic_id=True)
+            pages = tuple(i + 1 for i in indices)
+            lettres.append(LettreDuLot(rang, pages, tampon.getvalue()))
+    return tuple(lettres)
 
 
 def pdf_separateur() -> bytes:

@@ -28,7 +28,7 @@ from courrier.lots import CONTENU_SEPARATEUR, decouper
 from courrier.releve import extraire_en_attente, relever_source
 from registre.lots import reference_du_courrier
 from registre.registre import Registre
-from tests.conftest import CORPUS, RACINE, lancer
+from tests.conftest import COURRIER, RACINE, lancer
 
 DPI = 200
 POLICE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -190,9 +190,7 @@ def test_un_lot_de_trois_lettres_devient_trois_courriers_lus_qui_renvoient_a_leu
     assert registre.nombre() == 3
 
 
-def test_un_pdf_sans_separatrice_reste_un_seul_courrier(
-    registre: Registre, tmp_path: Path
-) -> None:
+def test_un_pdf_sans_separatrice_reste_un_seul_courrier(registre: Registre, tmp_path: Path) -> None:
     depot = tmp_path / "scans"
     depot.mkdir()
     (depot / "lettre.pdf").write_bytes(
@@ -205,6 +203,13 @@ def test_un_pdf_sans_separatrice_reste_un_seul_courrier(
     assert reference_du_courrier(registre.moteur, c.id) is None
 
 
+def code_en_image(texte: str, format_: zxingcpp.BarcodeFormat) -> Image.Image:
+    import numpy
+
+    code = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(texte, format_))
+    return Image.fromarray(numpy.asarray(code))
+
+
 def test_entrees_hostiles_du_decoupage(separateur: bytes, corpus: Path) -> None:
     sep = scanner(separateur)
     lettre = page_de_lettre(LETTRES[2])
@@ -213,8 +218,8 @@ def test_entrees_hostiles_du_decoupage(separateur: bytes, corpus: Path) -> None:
     assert seul is not None and seul.lettres == () and seul.separatrices == 2
     # Un QR étranger (autre contenu) : une page ordinaire, donc pas de lot.
     etranger = Image.new("L", sep.size, 255)
-    qr = zxingcpp.write_barcode(zxingcpp.BarcodeFormat.QRCode, "https://mairie.example/")
-    etranger.paste(Image.fromarray(qr).resize((600, 600), Image.Resampling.NEAREST), (500, 700))
+    qr = code_en_image("https://mairie.example/", zxingcpp.BarcodeFormat.QRCode)
+    etranger.paste(qr.resize((600, 600), Image.Resampling.NEAREST), (500, 700))
     assert decouper(pdf_d_images([lettre, etranger, lettre])) is None
     # Une séparatrice illisible (QR effacé à moitié) : page ordinaire, rien n'est perdu.
     abimee = sep.copy()
@@ -222,8 +227,8 @@ def test_entrees_hostiles_du_decoupage(separateur: bytes, corpus: Path) -> None:
     assert decouper(pdf_d_images([lettre, abimee, lettre])) is None
     # Un Code 128 au même contenu sépare aussi, même à l'envers.
     barre = Image.new("L", sep.size, 255)
-    code = zxingcpp.write_barcode(zxingcpp.BarcodeFormat.Code128, CONTENU_SEPARATEUR)
-    barre.paste(Image.fromarray(code).resize((1200, 200), Image.Resampling.NEAREST), (200, 900))
+    code = code_en_image(CONTENU_SEPARATEUR, zxingcpp.BarcodeFormat.Code128)
+    barre.paste(code.resize((1200, 200), Image.Resampling.NEAREST), (200, 900))
     coupe = decouper(pdf_d_images([lettre, barre.rotate(180), lettre]))
     assert coupe is not None and [x.pages for x in coupe.lettres] == [(1,), (3,)]
     # Corrompu, tronqué, vide, pas un PDF : pas un lot, traité comme aujourd'hui.
@@ -312,7 +317,7 @@ def test_la_releve_tuee_pendant_un_decoupage_ne_perd_ni_ne_double_aucune_lettre(
     env = env_cli(tmp_path)
 
     tuee = subprocess.run(
-        [*_courrier(), "releve"],
+        [*COURRIER, "releve"],
         env={**env, "COURRIER_PANNE": panne},
         cwd=tmp_path,
         capture_output=True,
@@ -346,12 +351,6 @@ def test_la_releve_tuee_pendant_un_decoupage_ne_perd_ni_ne_double_aucune_lettre(
     assert absent.returncode != 0  # ni quatrième lettre, ni doublon enregistré
     verifier = lancer("registre", "verifier", env=env, cwd=tmp_path)
     assert verifier.returncode == 0, verifier.stdout + verifier.stderr
-
-
-def _courrier() -> list[str]:
-    from tests.conftest import COURRIER
-
-    return COURRIER
 
 
 def _annee(tmp: Path) -> int:
