@@ -62,7 +62,10 @@ def _genre_de_page(page: object) -> str:
     echelle = min(DPI_LECTURE / 72, COTE_MAX_RENDU / max(largeur, hauteur, 1))
     image = page.render(scale=echelle, grayscale=True).to_pil().convert("L")
     codes = zxingcpp.read_barcodes(
-        image, formats=[zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128]
+        image,
+        # Une liste, comme le veut zxing-cpp 3 (« | » y est déprécié) ; ses stubs en sont restés
+        # au type de la version 2.
+        formats=[zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128],  # type: ignore[arg-type]
     )
     if any(code.text.strip() == CONTENU_SEPARATEUR for code in codes):
         return "separatrice"
