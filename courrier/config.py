@@ -117,7 +117,7 @@ class Reglages(BaseSettings):
             return None
         return valeur
 
-    @field_validator("llm_pseudonymiser", mode="before")
+    @field_validator("llm_pseudonymiser", "depot_page_blanche", mode="before")
     @classmethod
     def _oui_non(cls, valeur: object) -> object:
         if isinstance(valeur, str):

@@ -9,6 +9,7 @@ ocrmypdf__blank.pdf).
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.dossiers import SourceScans
@@ -26,9 +28,12 @@ from courrier.domaine import Limites
 from courrier.extraction import lire_entetes
 from courrier.lots import CONTENU_SEPARATEUR, decouper
 from courrier.releve import extraire_en_attente, relever_source
+from courrier.web.app import creer_app
 from registre.lots import reference_du_courrier
 from registre.registre import Registre
+from tests import navigateur as nv
 from tests.conftest import COURRIER, RACINE, lancer
+from tests.test_web import connecter
 
 DPI = 200
 POLICE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -135,7 +140,7 @@ def test_la_feuille_separatrice_est_une_page_a4_avec_son_qr_et_sa_consigne(
 
 
 def test_un_lot_de_trois_lettres_devient_trois_courriers_lus_qui_renvoient_a_leurs_pages(
-    separateur: bytes, registre: Registre, tmp_path: Path
+    separateur: bytes, registre: Registre, url_base: str, tmp_path: Path
 ) -> None:
     depot = tmp_path / "scans"
     depot.mkdir()
@@ -181,6 +186,15 @@ def test_un_lot_de_trois_lettres_devient_trois_courriers_lus_qui_renvoient_a_leu
     assert verification.anomalies == []
     # Le PDF d'origine est cité (par le lot), pas un orphelin de l'archive.
     assert verification.archive.anomalies == [] and verification.archive.orphelins == []
+
+    # La page web du courrier dit de quel lot et de quelles pages la lettre vient.
+    nv.creer_comptes(registre)
+    app = creer_app(nv.reglages_web(tmp_path / "donnees", url_base), registre)
+    with TestClient(app, follow_redirects=False) as client:
+        connecter(client, "secretaire")
+        page = html.unescape(client.get(f"/courrier/{courriers[0].numero}").text)
+    assert "Lettre 1 sur 3 du lot « pile.pdf », pages 2 à 3 sur 9" in page
+    assert empreinte_lot in page
 
     # Redéposé (le copieur l'a envoyé deux fois) : reconnu, rien de nouveau.
     (depot / "pile.pdf").write_bytes(lot)
