@@ -4,7 +4,8 @@
 
 Chaque essai part de rien : une boîte neuve (un compte à lui sur un Dovecot lancé sur
 127.0.0.1) où sont déposés quelques courriels (certains avec un PDF joint), un dossier de
-scans, un dossier de données neuf (registre SQLite, archive). La nuit (preuves/nuit.py) tourne
+scans (dont un lot : trois lettres et leurs feuilles séparatrices en un PDF, preuves/jeu_lots.py),
+un dossier de données neuf (registre SQLite, archive). La nuit (preuves/nuit.py) tourne
 dans un processus à part avec `COURRIER_PANNE=point:passage` ; elle doit mourir par SIGKILL à
 ce point, et tout son groupe de processus (processus d'OCR compris) est tué avec elle, comme
 par une coupure de courant. Une seconde nuit, sans panne, doit alors tout finir. L'analyse se
@@ -18,7 +19,10 @@ compatible OpenAI des tests, par le vrai client). On vérifie ensuite :
   de scans : vide hormis `traites/`, qui contient chaque scan exactement une fois ;
 - chaque courrier est lu et analysé, une fois (un seul événement de chaque étape), sans
   erreur, et ses brouillons sont ceux d'une nuit sans panne (la nuit témoin) : aucun en double ;
-- un seul doublon reconnu, et seulement après une panne entre la validation et le rangement.
+- un seul doublon reconnu, et seulement après une panne entre la validation et le rangement ;
+  sauf si la panne tombe au milieu du lot de scans : ses lettres déjà enregistrées (au plus
+  trois) sont alors reconnues à la reprise, et rien d'autre. Le lot est rangé une fois dans
+  `traites/`, chacune de ses lettres est au registre une fois (par le sha256 de son PDF).
 
 Sur les doublons dans « Traité » : Dovecot annonce MOVE (RFC 6851), déplacement atomique ;
 aucun doublon n'est donc toléré. Un serveur sans MOVE passe par COPY puis EXPUNGE : une panne
