@@ -376,3 +376,22 @@ def _annee(tmp: Path) -> int:
             return int(connexion.execute(text("SELECT min(annee) FROM courriers")).scalar_one())
     finally:
         moteur.dispose()
+
+
+def test_avec_l_option_page_blanche_le_depot_coupe_aux_pages_blanches_du_corpus(
+    registre: Registre, tmp_path: Path, corpus: Path
+) -> None:
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    blanche = scanner((corpus / "scans" / "ocrmypdf__blank.pdf").read_bytes())
+    pile = [page_de_lettre(LETTRES[0]), blanche, page_de_lettre(LETTRES[2])]
+    (depot / "pile.pdf").write_bytes(pdf_d_images(pile))
+    bilan = relever_source(SourceScans(depot, 0, page_blanche=True), registre, lire_entetes)
+    assert bilan.nouveaux == 2
+    refs = sorted(c.reference for c in registre.courriers())
+    assert refs == ["pile.pdf (lettre 1/2, page 1)", "pile.pdf (lettre 2/2, page 3)"]
+
+    # Sans l'option (par défaut), la même pile dans l'autre sens reste un seul courrier.
+    (depot / "sans-option.pdf").write_bytes(pdf_d_images(pile[::-1]))
+    assert relever_source(SourceScans(depot, 0), registre, lire_entetes).nouveaux == 1
+    assert registre.nombre() == 3
