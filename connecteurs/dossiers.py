@@ -7,16 +7,19 @@ d'écriture : il est laissé pour la relève suivante. Un fichier enregistré es
 
 from __future__ import annotations
 
+import hashlib
 import mailbox
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from courrier.domaine import Canal, ElementRecu
+from courrier.domaine import Canal, ElementRecu, PartDeLot
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from courrier.pannes import point
 
 TRAITES = "traites"
 # Fichiers provisoires des copieurs, navigateurs et suites bureautiques : jamais des courriers.
@@ -119,20 +122,76 @@ class _SourceDossier:
 
 
 class SourceScans(_SourceDossier):
-    """Le dossier où le copieur dépose les lettres papier numérisées."""
+    """Le dossier où le copieur dépose les lettres papier numérisées.
+
+    Un PDF qui contient des feuilles séparatrices est un lot : chaque lettre devient un
+    élément, identifié par (empreinte du lot, rang), et le fichier n'est rangé qu'une fois
+    toutes ses lettres enregistrées. Une relève tuée au milieu reprend le même découpage :
+    les lettres déjà enregistrées sont reconnues, les autres suivent.
+    """
 
     nom = "depot_scans"
     canal = Canal.SCAN
+
+    def __init__(
+        self, dossier: Path, delai_stabilite_s: float = 30.0, page_blanche: bool = False
+    ) -> None:
+        super().__init__(dossier, delai_stabilite_s)
+        self.page_blanche = page_blanche
 
     def elements(self) -> Iterator[ElementRecu]:
         self._en_attente = 0
         for chemin, etat in self._fichiers_stables():
             contenu = self._lire(chemin)
             if contenu is not None:
-                yield self._element(chemin, contenu, _date_fichier(etat))
+                yield from self._lettres(chemin, contenu, _date_fichier(etat))
+
+    def _lettres(self, chemin: Path, contenu: bytes, recu_le: datetime) -> Iterator[ElementRecu]:
+        from courrier.lots import decouper
+
+        decoupage = decouper(contenu, self.page_blanche)
+        nom = _affichable(chemin.name)
+        if decoupage is None or not decoupage.lettres:
+            self._restants[chemin] = 1
+            reference = None
+            if decoupage is not None:  # rien que des séparatrices : gardé tel quel, dit
+                reference = f"{nom} (lot sans lettre : seulement des feuilles séparatrices)"
+            yield self._element(chemin, contenu, recu_le, reference)
+            return
+        empreinte = hashlib.sha256(contenu).hexdigest()
+        total = len(decoupage.lettres)
+        self._restants[chemin] = total
+        for lettre in decoupage.lettres:
+            point("pendant_decoupage")
+            pages = (
+                f"page {lettre.premiere_page}"
+                if len(lettre.pages) == 1
+                else f"pages {lettre.premiere_page} à {lettre.derniere_page}"
+            )
+            element = self._element(
+                chemin, lettre.contenu, recu_le, f"{nom} (lettre {lettre.rang}/{total}, {pages})"
+            )
+            yield replace(
+                element,
+                nom_fichier=f"{Path(nom).stem}-lettre-{lettre.rang}.pdf",
+                cles=(f"lot:{empreinte}:{lettre.rang}",),
+                lot=PartDeLot(
+                    empreinte=empreinte,
+                    contenu=contenu,
+                    nom=nom,
+                    rang=lettre.rang,
+                    total=total,
+                    pages=lettre.pages,
+                    pages_lot=decoupage.pages,
+                ),
+            )
 
     def acquitter(self, element: ElementRecu) -> None:
-        self._ranger(self._chemins.pop(element.reference))
+        chemin = self._chemins.pop(element.reference)
+        self._restants[chemin] -= 1
+        if self._restants[chemin] == 0:
+            del self._restants[chemin]
+            self._ranger(chemin)
 
 
 class SourceEml(_SourceDossier):

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from courrier import cli_preuves, cli_releve
+from courrier import cli_lots, cli_preuves, cli_releve
 
 # Sous leurs anciens noms : les commandes de ce fichier n'ont pas à changer.
 from courrier.cli_commun import afficher_registre as _afficher_registre
@@ -53,6 +53,7 @@ registre_app.command("ancrer")(cli_preuves.registre_ancrer)
 
 app.command("releve")(cli_releve.releve)
 app.command("demo")(cli_releve.demo)
+app.command("separateur")(cli_lots.separateur)
 app.command("sauvegarde")(cli_preuves.sauvegarde)
 app.command("restaurer")(cli_preuves.restaurer)
 app.add_typer(cli_preuves.conservation_app, name="conservation")
@@ -68,12 +69,14 @@ def montrer(
     ] = False,
 ) -> None:
     """Montre un courrier du registre, avec tout son texte lu et ses pièces jointes."""
+    from registre.lots import reference_du_courrier
     from registre.registre import details, heure_de_paris
 
     registre = _ouvrir_registre()
     c = registre.courrier(numero.strip())
     if c is None:
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
+    lot = reference_du_courrier(registre.moteur, c.id)
     evenements = registre.evenements(c.numero)
     if en_json:
         sortie = {
@@ -92,6 +95,18 @@ def montrer(
             "empreinte": c.empreinte,
             "taille": c.taille,
             "nom_fichier": c.nom_fichier,
+            "lot": (
+                {
+                    "empreinte": lot.empreinte,
+                    "nom": lot.nom,
+                    "rang": lot.rang,
+                    "total": lot.total,
+                    "premiere_page": lot.premiere_page,
+                    "derniere_page": lot.derniere_page,
+                }
+                if lot
+                else None
+            ),
             "methode_extraction": c.methode_extraction,
             "confiance_ocr": c.confiance_ocr,
             "pages": c.pages,
@@ -151,6 +166,7 @@ def montrer(
         ("Expéditeur", c.expediteur),
         ("Objet", c.objet),
         ("Fichier", c.nom_fichier),
+        ("Lot de scans", lot.phrase() if lot else ""),
         (
             "Lecture",
             c.methode_extraction

@@ -53,6 +53,9 @@ class Reglages(BaseSettings):
     depot_eml: Path | None = None
     # Un fichier modifié depuis moins longtemps est peut-être encore en cours d'écriture.
     depot_delai_stabilite_s: float = Field(default=30.0, ge=0)
+    # Lots de scans : une page blanche sépare aussi deux lettres (faux par défaut : le verso
+    # blanc d'une lettre recto verso la couperait en deux).
+    depot_page_blanche: bool = False
 
     llm_url: str | None = None
     llm_cle: SecretStr | None = None
@@ -114,7 +117,7 @@ class Reglages(BaseSettings):
             return None
         return valeur
 
-    @field_validator("llm_pseudonymiser", mode="before")
+    @field_validator("llm_pseudonymiser", "depot_page_blanche", mode="before")
     @classmethod
     def _oui_non(cls, valeur: object) -> object:
         if isinstance(valeur, str):

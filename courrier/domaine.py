@@ -130,6 +130,22 @@ class EntetesCourrier:
 
 
 @dataclass(frozen=True)
+class PartDeLot:
+    """Une lettre découpée dans un lot de scans (un PDF de plusieurs lettres et séparatrices).
+
+    Le PDF d'origine entier voyage avec chaque lettre : le registre l'archive tel quel.
+    """
+
+    empreinte: str  # sha256 du PDF d'origine
+    contenu: bytes = field(repr=False)
+    nom: str  # nom du fichier déposé
+    rang: int  # rang de la lettre dans le lot, à partir de 1
+    total: int  # lettres du lot
+    pages: tuple[int, ...]  # pages du PDF d'origine, à partir de 1
+    pages_lot: int  # pages du PDF d'origine, séparatrices comprises
+
+
+@dataclass(frozen=True)
 class ElementRecu:
     """Un élément tel qu'une source le remet, avant tout enregistrement.
 
@@ -144,6 +160,7 @@ class ElementRecu:
     contenu: bytes
     nom_fichier: str = ""
     cles: tuple[str, ...] = ()
+    lot: PartDeLot | None = None  # lettre découpée dans un lot de scans
 
 
 @dataclass

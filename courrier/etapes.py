@@ -91,7 +91,7 @@ def construire_source(nom: str, r: Reglages) -> Source:
     if nom == "imap":
         return SourceImap(r.parametres_imap())
     if nom == "depot_scans" and r.depot_scans is not None:
-        return SourceScans(r.depot_scans, r.depot_delai_stabilite_s)
+        return SourceScans(r.depot_scans, r.depot_delai_stabilite_s, r.depot_page_blanche)
     if nom == "depot_eml" and r.depot_eml is not None:
         return SourceEml(r.depot_eml, r.depot_delai_stabilite_s)
     raise ConfigurationErreur(f"Source inconnue ou non configurée : {nom}.")

@@ -4,7 +4,8 @@
 
 Chaque essai part de rien : une boîte neuve (un compte à lui sur un Dovecot lancé sur
 127.0.0.1) où sont déposés quelques courriels (certains avec un PDF joint), un dossier de
-scans, un dossier de données neuf (registre SQLite, archive). La nuit (preuves/nuit.py) tourne
+scans (dont un lot : trois lettres et leurs feuilles séparatrices en un PDF, preuves/jeu_lots.py),
+un dossier de données neuf (registre SQLite, archive). La nuit (preuves/nuit.py) tourne
 dans un processus à part avec `COURRIER_PANNE=point:passage` ; elle doit mourir par SIGKILL à
 ce point, et tout son groupe de processus (processus d'OCR compris) est tué avec elle, comme
 par une coupure de courant. Une seconde nuit, sans panne, doit alors tout finir. L'analyse se
@@ -18,7 +19,10 @@ compatible OpenAI des tests, par le vrai client). On vérifie ensuite :
   de scans : vide hormis `traites/`, qui contient chaque scan exactement une fois ;
 - chaque courrier est lu et analysé, une fois (un seul événement de chaque étape), sans
   erreur, et ses brouillons sont ceux d'une nuit sans panne (la nuit témoin) : aucun en double ;
-- un seul doublon reconnu, et seulement après une panne entre la validation et le rangement.
+- un seul doublon reconnu, et seulement après une panne entre la validation et le rangement ;
+  sauf si la panne tombe au milieu du lot de scans : ses lettres déjà enregistrées (au plus
+  trois) sont alors reconnues à la reprise, et rien d'autre. Le lot est rangé une fois dans
+  `traites/`, chacune de ses lettres est au registre une fois (par le sha256 de son PDF).
 
 Sur les doublons dans « Traité » : Dovecot annonce MOVE (RFC 6851), déplacement atomique ;
 aucun doublon n'est donc toléré. Un serveur sans MOVE passe par COPY puis EXPUNGE : une panne
@@ -59,6 +63,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from preuves import jeu_lots
 from preuves.jeu import courriels, scans
 from registre.archive import Archive
 from registre.base import creer_moteur
@@ -84,13 +89,17 @@ class Point:
 
 def _points() -> dict[str, Point]:
     n_c = len(courriels())
-    n = n_c + len(scans())
+    n = n_c + len(scans()) + jeu_lots.lettres()
     return {
         "pendant_releve": Point("message lu dans la boîte IMAP, pas encore archivé", 1, n_c),
         "apres_archive": Point("octets archivés, ligne du registre pas encore écrite", 1, n),
         "avant_validation": Point("dans la transaction du registre, avant la validation", 1, n),
         "apres_enregistrement": Point("ligne validée, pas encore rangée à la source", 1, n),
         "apres_acquittement": Point("rangée à la source (IMAP « Traité », traites/)", 1, n),
+        # Chaque lettre du lot de scans passe par ce point avant d'être remise à la relève.
+        "pendant_decoupage": Point(
+            "lot de scans découpé, lettre suivante pas encore remise", 1, jeu_lots.lettres()
+        ),
         "pendant_ocr": Point("lectures en cours dans les processus d'OCR", 1, n),
         # Chaque processus d'OCR compte ses passages ; un processus neuf repart de zéro. Au 1er
         # passage, la relecture à part mourrait aussi : c'est le document qui fait tomber son
@@ -115,6 +124,15 @@ def _points() -> dict[str, Point]:
 
 POINTS = _points()
 POINTS_ENVOI = {"avant_smtp", "apres_smtp", "apres_copie_envoyes"}
+# Une panne à l'un de ces points, tombée au milieu du lot de scans, laisse des lettres
+# enregistrées et le fichier pas encore rangé : la nuit suivante les reconnaît (doublons).
+POINTS_DU_LOT = {
+    "apres_archive",
+    "avant_validation",
+    "apres_enregistrement",
+    "apres_acquittement",
+    "pendant_decoupage",
+}
 REPONSES_MIN = 3
 DOMAINE_MAIRIE = "saint-aubin.example"
 
@@ -180,7 +198,7 @@ class Boite:
         return client
 
 
-def remplir(boite: Boite, dossier: Path) -> None:
+def remplir(boite: Boite, dossier: Path, avec_lot: bool = False) -> None:
     client = boite.client()
     try:
         for c in courriels():
@@ -191,6 +209,8 @@ def remplir(boite: Boite, dossier: Path) -> None:
     depot.mkdir()
     for s in scans():
         (depot / s.nom).write_bytes(s.contenu)
+    if avec_lot:
+        (depot / jeu_lots.NOM_LOT).write_bytes(jeu_lots.lot())
 
 
 def environnement(
@@ -317,14 +337,25 @@ def _doublons_ou_manques(trouves: list[str], attendus: list[str]) -> str:
 
 
 def verifier_nuit(
-    boite: Boite, dossier: Path, doublons_attendus: int
+    boite: Boite,
+    dossier: Path,
+    doublons_attendus: int,
+    lot_touche_permis: bool = False,
+    avec_lot: bool = False,
 ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """Les anomalies trouvées, et la signature de chaque courrier (clé → catégorie, moteur,
-    brouillons), à comparer à celle de la nuit témoin."""
+    brouillons), à comparer à celle de la nuit témoin.
+
+    Le lot de scans est rangé dans traites/ tel quel, mais ce sont ses lettres qui sont au
+    registre, chacune une fois."""
     anomalies: list[str] = []
     ids = [c.message_id for c in courriels()]
     arrivees = {c.message_id: c.recu_le for c in courriels()}
-    empreintes = [s.empreinte for s in scans()]
+    lettres_du_lot = list(jeu_lots.empreintes_des_lettres()) if avec_lot else []
+    empreintes = [s.empreinte for s in scans()] + lettres_du_lot
+    fichiers = [s.empreinte for s in scans()]
+    if avec_lot:
+        fichiers.append(hashlib.sha256(jeu_lots.lot()).hexdigest())
 
     if reste := message_ids(boite, "INBOX"):
         anomalies.append(f"INBOX n'est pas vide : {sorted(reste)}")
@@ -338,7 +369,7 @@ def verifier_nuit(
         for p in (depot / "traites").glob("*")
         if p.is_file()
     ]
-    if ecart := _doublons_ou_manques(ranges, empreintes):
+    if ecart := _doublons_ou_manques(ranges, fichiers):
         anomalies.append(f"traites/ : {ecart}")
 
     donnees = dossier / "donnees"
@@ -374,7 +405,15 @@ def verifier_nuit(
     if len({c.numero for c in courriers}) != len(courriers):
         anomalies.append("deux courriers portent le même numéro")
 
-    doublons = sum(e.type == "doublon" for e in evenements)
+    numeros_du_lot = {c.numero for c in courriers if c.empreinte in lettres_du_lot}
+    doublons_du_lot = sum(e.type == "doublon" and e.numero in numeros_du_lot for e in evenements)
+    doublons = sum(e.type == "doublon" for e in evenements) - doublons_du_lot
+    if doublons_du_lot:
+        # La panne est tombée au milieu du lot : ses lettres déjà enregistrées sont reconnues,
+        # et rien d'autre n'a pu l'être.
+        if not lot_touche_permis or doublons_du_lot > len(lettres_du_lot):
+            anomalies.append(f"{doublons_du_lot} doublon(s) reconnu(s) dans le lot de scans")
+        doublons_attendus = 0
     if doublons != doublons_attendus:
         anomalies.append(f"{doublons} doublon(s) reconnu(s), {doublons_attendus} attendu(s)")
     etapes = Counter((e.numero, e.type) for e in evenements if e.numero)
@@ -473,7 +512,7 @@ def jouer(
     debut = time.monotonic()
     with _dossier_d_essai(boite.utilisateur, lambda: not resultat.reussi) as dossier:
         try:
-            remplir(boite, dossier)
+            remplir(boite, dossier, avec_lot=True)
             env = environnement(boite, dossier, url_llm, smtp.port if smtp else None)
             if essai is not None:
                 code = lancer_nuit(env, dossier, "nuit-tuee", essai.panne)
@@ -489,7 +528,10 @@ def jouer(
                     f"la nuit de reprise a rendu {code} ({_fin_erreurs(dossier, 'nuit-reprise')})"
                 )
             doublons = essai.doublons_attendus if essai else 0
-            anomalies, resultat.signature = verifier_nuit(boite, dossier, doublons)
+            permis = essai is not None and essai.point in POINTS_DU_LOT
+            anomalies, resultat.signature = verifier_nuit(
+                boite, dossier, doublons, permis, avec_lot=True
+            )
             resultat.anomalies += anomalies
             if smtp is not None:
                 adresse = f"{boite.utilisateur}@{DOMAINE_MAIRIE}"

@@ -40,6 +40,7 @@ from courrier.pannes import point
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
 from registre.controle_archive import BilanArchive, Progression, verifier_archive
+from registre.lots import deposer_lot, details_lot, inscrire_lot, lots_cites
 from registre.modeles import (
     BrouillonLigne,
     Compteur,
@@ -213,6 +214,7 @@ class Registre:
         être touchée (déplacement IMAP, fichier rangé) qu'après le retour de cette méthode.
         """
         empreinte = self.archive.deposer(element.contenu)
+        deposer_lot(self.archive, element)
         point("apres_archive")
         entetes = entetes or EntetesCourrier()
         cles = list(dict.fromkeys([*element.cles, f"sha256:{empreinte}"]))
@@ -281,6 +283,7 @@ class Registre:
             session.flush()
             for cle in cles:
                 session.add(Identite(cle=cle, courrier_id=courrier.id))
+            inscrire_lot(session, courrier.id, element)
             self._evenement(
                 session,
                 tete,
@@ -292,6 +295,7 @@ class Registre:
                     "recu_le": element.recu_le,
                     "empreinte": empreinte,
                     "taille": courrier.taille,
+                    **details_lot(element),
                 },
                 courrier=courrier,
             )
@@ -1042,6 +1046,8 @@ class Registre:
                         f"Le courrier {numero} a disparu du registre "
                         f"(scellé par l'événement n°{ev.id})."
                     )
+            for empreinte, porteur in lots_cites(session).items():
+                attendus.setdefault(empreinte, porteur)
             compteurs = {c.annee: c.dernier for c in session.execute(select(Compteur)).scalars()}
             for annee, rangs in sorted(par_annee.items()):
                 manquants = sorted(set(range(1, compteurs.get(annee, 0) + 1)) - set(rangs))

@@ -14,6 +14,7 @@ from courrier.web import vues
 from courrier.web.commun import Contexte, Refuse, exiger_csrf, piece_jointe
 from courrier.web.images import ImageErreur, nombre_de_pages, page_png
 from courrier.web.parametres import NumeroCourrier, PageScan, RangPiece
+from registre.lots import reference_du_courrier
 
 
 def routes(ctx: Contexte, routeur: APIRouter) -> None:
@@ -64,6 +65,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             canal=vues.LIBELLES_CANAL.get(c.canal, c.canal),
             statut_courrier=vues.LIBELLES_STATUT_COURRIER.get(c.statut, c.statut),
             pages=pages,
+            lot=reference_du_courrier(reg.moteur, c.id),
             ia=vues.analyse_par_ia(c),
             alertes=vues.alertes(c),
             echeance=vues.echeance(c, reg.aujourd_hui()),
