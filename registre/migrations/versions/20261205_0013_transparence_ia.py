@@ -1,7 +1,7 @@
 """transparence de l'IA : empreinte de la consigne de chaque analyse et brouillon de l'IA
 
 Révision : 20261205_0013
-Précédente : 20261202_0008
+Précédente : 20261205_0011
 Créée le : 2026-12-05 17:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '20261205_0013'
-down_revision = '20261202_0008'
+down_revision = '20261205_0011'
 branch_labels = None
 depends_on = None
 
