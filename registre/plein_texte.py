@@ -21,7 +21,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Select, literal_column, select, text
+from sqlalchemy import Engine, Select, literal_column, select, text
 
 from registre.modeles import Courrier
 
@@ -126,3 +126,18 @@ class PleinTextePostgres(PleinTexte):
 
 def plein_texte(dialecte: str) -> PleinTexte:
     return PleinTextePostgres() if dialecte == "postgresql" else PleinTexteSqlite()
+
+
+def compacter_apres_effacement(moteur: Engine) -> None:
+    """Après une purge RGPD : réécrit l'index SQLite d'un seul tenant.
+
+    FTS5 ne réécrit pas ses segments à la suppression, il y ajoute des marques : les mots
+    effacés, introuvables, resteraient lisibles dans le fichier jusqu'à la prochaine fusion.
+    « optimize » fusionne tout et les en retire. (Sur PostgreSQL, c'est le VACUUM automatique
+    qui retire les anciennes versions des lignes.)
+    """
+    if moteur.dialect.name == "sqlite":
+        with moteur.begin() as connexion:
+            connexion.exec_driver_sql(
+                "INSERT INTO courriers_fts(courriers_fts) VALUES ('optimize')"
+            )

@@ -200,20 +200,37 @@ def test_le_plus_pertinent_vient_d_abord(registre: Registre) -> None:
     assert (page.total, page.pages, len(page.lignes)) == (3, 2, 1)
 
 
+def _index_brut(registre: Registre) -> bytes:
+    with registre.moteur.connect() as connexion:
+        blocs = connexion.exec_driver_sql("SELECT block FROM courriers_fts_data").scalars()
+        return b"".join(b for b in blocs if b)
+
+
 def test_la_purge_rend_un_nom_introuvable(registre: Registre) -> None:
     horloge = HorlogeDeTest(datetime(2014, 3, 10, 9, 0, tzinfo=UTC))
     registre = Registre(registre.moteur, registre.archive, horloge)
     ancien = _courrier(
-        registre, "Demande de Mme Kowalczyk", "Je soussignée Anna Kowalczyk…", "Anna Kowalczyk"
+        registre,
+        "Demande de Mme Wojciechowska",
+        "Je soussignée Anna Wojciechowska, voisine de M. Kowalczyk…",
+        "Anna Wojciechowska",
     )
     horloge.regler(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
     recent = _courrier(registre, "Voirie", "Signalement de M. Kowalczyk", "Jan Kowalczyk")
     assert set(_numeros(registre, "kowalczyk")) == {ancien, recent}
+    assert _numeros(registre, "wojciechowska") == [ancien]
+    sqlite = registre.moteur.dialect.name == "sqlite"
+    if sqlite:
+        assert b"wojciechowska" in _index_brut(registre)
     horloge.regler(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     bilan = purger(registre, Conservation(defaut_ans=10), date(2026, 12, 2))
     assert bilan.purges == [ancien]
     assert _numeros(registre, "kowalczyk") == [recent]
+    assert _numeros(registre, "Wojciechowska") == []
     assert _numeros(registre, "anna") == []
+    if sqlite:
+        # Ni trouvé, ni lisible dans le fichier de l'index (l'index est compacté après la purge).
+        assert b"wojciechowska" not in _index_brut(registre)
     # La ligne purgée reste trouvable par son numéro (ce que la preuve garde).
     assert _numeros(registre, ancien) == [ancien]
     assert registre.verifier() == []
@@ -235,3 +252,22 @@ def test_un_registre_de_l_ancien_schema_migre_est_cherchable(tmp_path: Path) -> 
             assert _numeros(registre, c.numero) == [c.numero]
     finally:
         registre.fermer()
+
+
+def test_le_banc_a_petite_echelle_trouve_les_bons_courriers(
+    grappe_postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preuves.recherche import attendus, main
+
+    voulus = attendus(2_000)
+    # Les plantages tombent où on les attend : 13 et 1 010 pour KOWALCZYK (tous les 997).
+    assert voulus["Kowalczyk"] == {"2026-00014", "2026-01011"}
+    assert voulus["écoles"] < voulus["ÉCOLE"] and len(voulus["ÉCOLE"]) == 10 + 6
+    mesures = main(["--nombre", "2000", "--tours", "1", "--postgres", grappe_postgres])
+    assert [(m.base, m.nombre, m.erreurs) for m in mesures] == [
+        ("SQLite", 2_000, []),
+        ("PostgreSQL", 2_000, []),
+    ]
+    sortie = capsys.readouterr().out
+    assert sortie.count("coût des déclencheurs ×") == 2
+    assert sortie.count("ratio plein texte/LIKE ×") == 2
