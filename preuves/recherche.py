@@ -241,16 +241,16 @@ def trouves(moteur: Engine, saisie: str) -> set[str]:
     return {c.numero for c in pour_export(moteur, Filtres(texte=saisie))}
 
 
-def mediane_ms(
+def durees_ms(
     chercher: Callable[[Engine, str], list[str]], moteur: Engine, saisies: list[str], tours: int
-) -> float:
-    durees = []
+) -> dict[str, list[float]]:
+    durees: dict[str, list[float]] = {saisie: [] for saisie in saisies}
     for _ in range(tours):
         for saisie in saisies:
             debut = time.perf_counter()
             chercher(moteur, saisie)
-            durees.append((time.perf_counter() - debut) * 1000)
-    return statistics.median(durees)
+            durees[saisie].append((time.perf_counter() - debut) * 1000)
+    return durees
 
 
 @dataclass
@@ -261,6 +261,8 @@ class Mesure:
     insertion_fts_s: float = 0.0
     like_ms: float = 0.0
     fts_ms: float = 0.0
+    # saisie -> (médiane LIKE, médiane plein texte), en ms
+    par_saisie: dict[str, tuple[float, float]] = field(default_factory=dict)
     erreurs: list[str] = field(default_factory=list)
 
 
@@ -278,8 +280,13 @@ def mesurer(
         saisies = [s.format(numero=numero(nombre // 2)) for s in SAISIES]
         rechercher_like(avant, saisies[0])  # caches chauds des deux côtés
         rechercher_fts(fts, saisies[0])
-        mesure.like_ms = mediane_ms(rechercher_like, avant, saisies, tours)
-        mesure.fts_ms = mediane_ms(rechercher_fts, fts, saisies, tours)
+        like = durees_ms(rechercher_like, avant, saisies, tours)
+        plein = durees_ms(rechercher_fts, fts, saisies, tours)
+        mesure.like_ms = statistics.median(d for ds in like.values() for d in ds)
+        mesure.fts_ms = statistics.median(d for ds in plein.values() for d in ds)
+        mesure.par_saisie = {
+            s: (statistics.median(like[s]), statistics.median(plein[s])) for s in saisies
+        }
         for saisie, voulus in attendus(nombre).items():
             obtenus = trouves(fts, saisie)
             if not voulus or obtenus != voulus:
@@ -310,6 +317,8 @@ def imprimer(m: Mesure) -> None:
         f"{m.like_ms:.1f} ms, plein texte {m.fts_ms:.1f} ms, ratio plein texte/LIKE "
         f"{_ratio(m.fts_ms, m.like_ms)} (LIKE {_ratio(m.like_ms, m.fts_ms)} plus lent)"
     )
+    for saisie, (a, b) in m.par_saisie.items():
+        print(f"  « {saisie} » : LIKE {a:.1f} ms, plein texte {b:.1f} ms")
     if m.erreurs:
         print("vérification : ÉCHEC")
         for e in m.erreurs:
