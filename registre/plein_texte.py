@@ -50,7 +50,8 @@ def hors_modeles(nom: str | None, type_: str, _parent: Any = None) -> bool:
     return True
 
 
-_NUMERO_COURT = re.compile(r"\b(\d{4})-(\d{1,5})\b")
+# Une date « 2026-12-05 » n'est pas un numéro : ni tiret ni chiffre autour.
+_NUMERO_COURT = re.compile(r"(?<![-\w])(\d{4})-(\d{1,5})(?![-\w])")
 _MOT = re.compile(r"[^\W_]+")
 
 
@@ -62,7 +63,8 @@ def mots(saisie: str) -> list[str]:
     """
     saisie = unicodedata.normalize("NFC", saisie[:LONGUEUR_MAX])
     saisie = _NUMERO_COURT.sub(lambda m: f"{m[1]}-{int(m[2]):05d}", saisie)
-    trouves = [m.casefold() for m in _MOT.findall(saisie)]
+    # lower et non casefold : FTS5 ne change pas « ß » en « ss ».
+    trouves = [m.lower() for m in _MOT.findall(saisie)]
     utiles = [m for m in trouves if len(m) > 1 or m.isdigit()]
     return (utiles or trouves)[:MOTS_MAX]
 

@@ -271,3 +271,14 @@ def test_le_banc_a_petite_echelle_trouve_les_bons_courriers(
     sortie = capsys.readouterr().out
     assert sortie.count("coût des déclencheurs ×") == 2
     assert sortie.count("ratio plein texte/LIKE ×") == 2
+
+
+def test_les_mots_extraits_de_la_saisie() -> None:
+    from registre.plein_texte import mots
+
+    assert mots("L'ÉCOLE d'été") == ["école", "été"]
+    assert mots("2026-42") == ["2026", "00042"]
+    assert mots("le 2026-12-05") == ["le", "2026", "12", "05"]  # une date reste une date
+    assert mots("a") == ["a"]
+    assert mots(" ".join(f"mot{i}" for i in range(30))) == [f"mot{i}" for i in range(10)]
+    assert mots('"*" OR ( ) % _ \\') == ["or"]
