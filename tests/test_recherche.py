@@ -177,6 +177,9 @@ def test_les_autres_filtres_se_combinent_et_l_export_suit(
     assert _numeros(registre, "madame", categorie="scolaire") == [n["ecole"]]
     assert _numeros(registre, "madame", categorie="voirie") == []
     assert _numeros(registre, "bonjour", expediteur="durand") == [n["mairie"]]
+    # PostgreSQL refuse le caractère NUL dans un paramètre : il est retiré, pas d'erreur.
+    assert _numeros(registre, "", expediteur="dur\x00and") == [n["mairie"]]
+    assert _numeros(registre, "", expediteur="100%") == []
     assert _numeros(registre, "bonjour", du=date(2026, 3, 3)) == []
     assert _numeros(registre, "bonjour", au=date(2026, 3, 2)) == [n["mairie"]]
     exportes = pour_export(registre.moteur, Filtres(texte="ECOLE"))
