@@ -2,11 +2,11 @@
 
     .venv/bin/python -m preuves.recherche [--nombre 100000] [--postgres URL|auto] [--graine 2026]
 
-Deux registres neufs par base : l'un au schéma d'avant la recherche plein texte (migration
-20261202_0008, recherche en LIKE telle qu'elle était), l'autre au schéma courant (index FTS5 ou
-tsvector tenu par déclencheurs). Les mêmes courriers y sont insérés en masse (INSERT groupés,
-sans passer par l'enregistrement scellé, qui n'est pas ce qu'on mesure), textes français variés
-et reproductibles. Il imprime, mesurés dans le même passage :
+Deux registres neufs par base : l'un au schéma d'avant la recherche plein texte (la migration
+qui précède 20261205_0009 ; recherche en LIKE telle qu'elle était), l'autre au schéma courant
+(index FTS5 ou tsvector tenu par déclencheurs). Les mêmes courriers y sont insérés en masse
+(INSERT groupés, sans passer par l'enregistrement scellé, qui n'est pas ce qu'on mesure), textes
+français variés et reproductibles. Il imprime, mesurés dans le même passage :
 
 - le coût des déclencheurs à l'insertion : durée avec index ÷ durée sans (ratio) ;
 - la durée médiane d'une recherche de la page web (compte + première page de 50) sur une liste
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, and_, create_engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
@@ -43,7 +44,7 @@ from registre.base import config_alembic, creer_moteur, mettre_a_niveau
 from registre.modeles import Courrier
 from registre.recherche import Filtres, pour_export, rechercher
 
-AVANT = "20261202_0008"
+PLEIN_TEXTE = "20261205_0009"  # la migration qui ajoute la recherche plein texte
 PAR_LOT = 2_000
 
 
@@ -203,7 +204,7 @@ def _like(colonne: Any, mot: str) -> Any:
 
 
 def rechercher_like(moteur: Engine, saisie: str) -> list[str]:
-    """La recherche d'avant (registre/recherche.py jusqu'au 20261202_0008) : chaque mot en LIKE
+    """La recherche d'avant (registre/recherche.py avant 20261205_0009) : chaque mot en LIKE
     sur cinq colonnes, compte puis première page, le plus récent d'abord."""
     conds = [
         or_(
@@ -273,7 +274,11 @@ def mesurer(
     avant = creer_moteur(url_avant)
     fts = creer_moteur(url_fts)
     try:
-        command.upgrade(config_alembic(avant), AVANT)
+        config = config_alembic(avant)
+        # Le schéma juste avant la recherche plein texte, quelle que soit la chaîne des
+        # migrations (les colonnes ajoutées avant elle y sont, celles d'après non).
+        precedente = ScriptDirectory.from_config(config).get_revision(PLEIN_TEXTE).down_revision
+        command.upgrade(config, str(precedente))
         mettre_a_niveau(fts)
         mesure.insertion_avant_s = remplir(avant, nombre, graine)
         mesure.insertion_fts_s = remplir(fts, nombre, graine)
