@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-decale preuves bench charge paquets-demo paquets-test venv lint clean
+.PHONY: demo test test-decale preuves bench bench-recherche charge paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
@@ -30,6 +30,11 @@ preuves: paquets-test venv
 # Imprime les ratios et leurs cibles, n'affirme rien. BANC='--echelle 250' pour un essai court.
 bench: paquets-test venv
 	OMP_THREAD_LIMIT=1 .venv/bin/python -m preuves.bench $(BANC)
+
+# Le banc de la recherche (issue #10) : 100 000 courriers, plein texte contre l'ancien LIKE, sur
+# SQLite puis PostgreSQL (grappe privée). RECHERCHE='--nombre 10000' pour un essai court.
+bench-recherche: paquets-test venv
+	.venv/bin/python -m preuves.recherche --postgres auto $(RECHERCHE)
 
 # Le banc de charge (issue #14) : 50 secrétaires sur la page web pendant une relève de 300
 # éléments, 60 s sur SQLite puis sur PostgreSQL. Imprime latences médiane et p95, erreurs et

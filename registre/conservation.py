@@ -29,6 +29,7 @@ from courrier.calendrier import PARIS
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import ConfigurationErreur
 from registre.modeles import BrouillonLigne, Courrier, Piece
+from registre.plein_texte import compacter_apres_effacement
 from registre.registre import Registre, fichiers_cites
 
 EFFACE = "[effacé]"
@@ -142,6 +143,8 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
             lambda c: _effacer(c, registre.horloge()),
         )
         bilan.purges.append(courrier.numero)
+    if bilan.purges:
+        compacter_apres_effacement(registre.moteur)
     conserves = _fichiers_conserves(registre)
     for courrier in registre.courriers():
         if courrier.purge_le is None:

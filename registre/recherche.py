@@ -1,7 +1,9 @@
 """Chercher dans le registre : filtres traduits en une requête SQL, page par page.
 
 Le registre d'une commune compte des milliers de lignes par an : rien n'est chargé en entier,
-la base compte et découpe elle-même (LIMIT/OFFSET), sur SQLite comme sur PostgreSQL.
+la base compte et découpe elle-même (LIMIT/OFFSET), sur SQLite comme sur PostgreSQL. Le texte
+cherché passe par l'index plein texte (registre/plein_texte.py) : sans accents ni casse, classé
+par pertinence.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from courrier.calendrier import PARIS
 from registre.modeles import Courrier
+from registre.plein_texte import mots, plein_texte
 
 PAR_PAGE = 50
 EXPORT_MAX = 100_000
@@ -23,7 +26,7 @@ EXPORT_MAX = 100_000
 
 @dataclass(frozen=True)
 class Filtres:
-    texte: str = ""  # dans l'objet, l'expéditeur, le résumé ou le texte lu
+    texte: str = ""  # dans le numéro, l'objet, l'expéditeur, le résumé ou le texte lu
     expediteur: str = ""
     categorie: str = ""
     du: date | None = None  # reçu ce jour-là (heure de Paris) ou après
@@ -56,27 +59,24 @@ def _contient(colonne: Any, texte: str) -> ColumnElement[bool]:
     return func.lower(colonne).like(_motif(texte.lower()), escape="\\")
 
 
+def _sans_nul(texte: str) -> str:
+    # PostgreSQL refuse le caractère NUL dans un paramètre : il ne désigne rien à chercher.
+    return texte.replace("\x00", "").strip()
+
+
 def _debut_du_jour(jour: date) -> datetime:
     return datetime.combine(jour, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
 def conditions(f: Filtres) -> list[ColumnElement[bool]]:
+    """Les filtres autres que le texte cherché (voir `_requete`)."""
     conds: list[ColumnElement[bool]] = []
-    for mot in f.texte.split()[:10]:
+    expediteur = _sans_nul(f.expediteur)
+    if expediteur:
         conds.append(
             or_(
-                _contient(Courrier.objet, mot),
-                _contient(Courrier.expediteur, mot),
-                _contient(Courrier.resume, mot),
-                _contient(Courrier.texte, mot),
-                _contient(Courrier.numero, mot),
-            )
-        )
-    if f.expediteur.strip():
-        conds.append(
-            or_(
-                _contient(Courrier.expediteur, f.expediteur.strip()),
-                _contient(Courrier.expediteur_adresse, f.expediteur.strip()),
+                _contient(Courrier.expediteur, expediteur),
+                _contient(Courrier.expediteur_adresse, expediteur),
             )
         )
     if f.categorie:
@@ -90,31 +90,41 @@ def conditions(f: Filtres) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _requete(f: Filtres, recent_d_abord: bool = True) -> Select[tuple[Courrier]]:
-    requete = select(Courrier)
+def _filtrer(requete: Select[Any], f: Filtres, dialecte: str) -> tuple[Select[Any], Any | None]:
+    """La requête filtrée, et l'ordre de pertinence quand un texte est cherché."""
     conds = conditions(f)
     if conds:
         requete = requete.where(and_(*conds))
-    # À l'écran, le plus récent d'abord (ce que l'on cherche le plus souvent) ; dans l'export,
-    # l'ordre du registre.
-    if recent_d_abord:
-        return requete.order_by(Courrier.annee.desc(), Courrier.rang.desc())
-    return requete.order_by(Courrier.annee, Courrier.rang)
+    if not f.texte.strip():
+        return requete, None
+    cherches = mots(f.texte)
+    if not cherches:
+        # Rien que de la ponctuation : aucun mot ne peut la contenir.
+        return requete.where(false()), None
+    return plein_texte(dialecte).filtrer(requete, cherches)
+
+
+def _requete(f: Filtres, dialecte: str, recent_d_abord: bool = True) -> Select[tuple[Courrier]]:
+    requete, pertinence = _filtrer(select(Courrier), f, dialecte)
+    # À l'écran, le plus pertinent puis le plus récent d'abord (ce que l'on cherche le plus
+    # souvent) ; dans l'export, l'ordre du registre.
+    if not recent_d_abord:
+        return requete.order_by(Courrier.annee, Courrier.rang)
+    ordre = [Courrier.annee.desc(), Courrier.rang.desc()]
+    return requete.order_by(*([pertinence] if pertinence is not None else []), *ordre)
 
 
 def rechercher(moteur: Engine, f: Filtres) -> Resultat:
     par_page = max(1, min(f.par_page, 500))
-    conds = conditions(f)
+    dialecte = moteur.dialect.name
     with Session(moteur, expire_on_commit=False) as session:
-        compte = select(func.count(Courrier.id))
-        if conds:
-            compte = compte.where(and_(*conds))
+        compte, _ = _filtrer(select(func.count(Courrier.id)), f, dialecte)
         total = session.execute(compte).scalar_one()
         pages = max(1, math.ceil(total / par_page))
         page = max(1, min(f.page, pages))
         lignes = list(
             session.execute(
-                _requete(f)
+                _requete(f, dialecte)
                 .options(selectinload(Courrier.brouillons))
                 .limit(par_page)
                 .offset((page - 1) * par_page)
@@ -129,7 +139,7 @@ def pour_export(moteur: Engine, f: Filtres) -> list[Courrier]:
     with Session(moteur, expire_on_commit=False) as session:
         return list(
             session.execute(
-                _requete(f, recent_d_abord=False)
+                _requete(f, moteur.dialect.name, recent_d_abord=False)
                 .options(selectinload(Courrier.pieces), selectinload(Courrier.brouillons))
                 .limit(EXPORT_MAX)
             ).scalars()

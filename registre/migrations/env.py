@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from registre.modeles import Base
+from registre.plein_texte import hors_modeles
 
 config = context.config
 cible = Base.metadata
@@ -12,8 +13,15 @@ connexion = config.attributes.get("connection")
 if connexion is None:
     moteur = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with moteur.begin() as connexion:
-        context.configure(connection=connexion, target_metadata=cible, render_as_batch=True)
+        context.configure(
+            connection=connexion,
+            target_metadata=cible,
+            render_as_batch=True,
+            include_name=hors_modeles,
+        )
         context.run_migrations()
 else:
-    context.configure(connection=connexion, target_metadata=cible, render_as_batch=True)
+    context.configure(
+        connection=connexion, target_metadata=cible, render_as_batch=True, include_name=hors_modeles
+    )
     context.run_migrations()
