@@ -24,7 +24,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('brouillons') as batch:
-        batch.drop_column('consigne_ia')
-    with op.batch_alter_table('courriers') as batch:
-        batch.drop_column('consigne_ia')
+    # ALTER TABLE … DROP COLUMN (SQLite >= 3.35), pas de table recréée : les déclencheurs
+    # de la recherche restent.
+    op.drop_column('brouillons', 'consigne_ia')
+    op.drop_column('courriers', 'consigne_ia')
