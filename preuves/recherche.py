@@ -37,8 +37,18 @@ from typing import Any
 
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, and_, create_engine, func, insert, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Table,
+    and_,
+    create_engine,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 
 from registre.base import config_alembic, creer_moteur, mettre_a_niveau
 from registre.modeles import Courrier
@@ -188,10 +198,18 @@ def attendus(nombre: int) -> dict[str, set[str]]:
 def remplir(moteur: Engine, nombre: int, graine: int) -> float:
     """Insère les courriers par lots ; rend la durée en secondes."""
     lignes = courriers(nombre, graine)
+    # La table telle qu'elle est dans cette base (et non le modèle) : la base « d'avant » n'a
+    # pas les colonnes ajoutées par les migrations suivantes, que le modèle remplirait.
+    table = Table("courriers", MetaData(), autoload_with=moteur)
+    defauts = {
+        col.name: col.default.arg
+        for col in Courrier.__table__.columns
+        if col.name in table.c and col.default is not None and col.default.is_scalar
+    }
     debut = time.perf_counter()
-    while lot := [ligne for _, ligne in zip(range(PAR_LOT), lignes, strict=False)]:
+    while lot := [defauts | ligne for _, ligne in zip(range(PAR_LOT), lignes, strict=False)]:
         with moteur.begin() as connexion:
-            connexion.execute(insert(Courrier), lot)
+            connexion.execute(insert(table), lot)
     duree = time.perf_counter() - debut
     with moteur.begin() as connexion:
         connexion.execute(text("ANALYZE"))
@@ -205,32 +223,19 @@ def _like(colonne: Any, mot: str) -> Any:
 
 def rechercher_like(moteur: Engine, saisie: str) -> list[str]:
     """La recherche d'avant (registre/recherche.py avant 20261205_0009) : chaque mot en LIKE
-    sur cinq colonnes, compte puis première page, le plus récent d'abord."""
+    sur cinq colonnes, compte puis première page de lignes entières, le plus récent d'abord.
+
+    Sur la table telle qu'elle est dans la base d'avant (le modèle d'aujourd'hui a des colonnes
+    qu'elle n'a pas) ; le banc n'a pas de brouillons, que l'ancienne page chargeait aussi."""
+    c = Table("courriers", MetaData(), autoload_with=moteur).c
     conds = [
-        or_(
-            *(
-                _like(c, mot)
-                for c in (
-                    Courrier.objet,
-                    Courrier.expediteur,
-                    Courrier.resume,
-                    Courrier.texte,
-                    Courrier.numero,
-                )
-            )
-        )
+        or_(*(_like(col, mot) for col in (c.objet, c.expediteur, c.resume, c.texte, c.numero)))
         for mot in saisie.split()[:10]
     ]
-    with Session(moteur) as session:
-        session.execute(select(func.count(Courrier.id)).where(and_(*conds))).scalar_one()
-        requete = (
-            select(Courrier)
-            .where(and_(*conds))
-            .order_by(Courrier.annee.desc(), Courrier.rang.desc())
-            .options(selectinload(Courrier.brouillons))
-            .limit(50)
-        )
-        return [c.numero for c in session.execute(requete).scalars()]
+    with moteur.connect() as connexion:
+        connexion.execute(select(func.count(c.id)).where(and_(*conds))).scalar_one()
+        requete = select(*c).where(and_(*conds)).order_by(c.annee.desc(), c.rang.desc()).limit(50)
+        return [ligne.numero for ligne in connexion.execute(requete)]
 
 
 def rechercher_fts(moteur: Engine, saisie: str) -> list[str]:
