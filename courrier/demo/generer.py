@@ -505,7 +505,8 @@ commune, même en l'absence de changement par rapport au dernier scrutin.</p>
 <p>Je vous rappelle que la composition de chaque bureau (un président, au moins deux assesseurs \
 et un secrétaire) doit être assurée pendant toute la durée du scrutin.</p>
 <p>Mes services restent à votre disposition pour toute question : \
-<a href="mailto:pref-elections@prefecture-loiret.example">pref-elections@prefecture-loiret.example</a>.</p>
+<a href="mailto:pref-elections@prefecture-loiret.example">\
+pref-elections@prefecture-loiret.example</a>.</p>
 <p>Pour le préfet et par délégation,<br>la directrice de la citoyenneté et de la légalité,<br>
 Anne-Sophie Perrin</p>
 <p style="font-size:11px;color:#666">Ce message est envoyé à l'ensemble des mairies du Loiret. \
