@@ -48,9 +48,9 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("tests/test_extraction_courriels.py", "free-quilting.com"): "corpus 44 (expéditeur réel)",
     ("tests/test_extraction_courriels.py", "enron.com"): "corpus 46 (jeu Enron public)",
     ("tests/test_extraction_courriels.py", "xxxx.com"): "corpus 38 (message transféré)",
-    # Base de l'ancien schéma, gardée octet pour octet : ses sceaux portent sur ces octets et le
-    # test de migration (tests/test_registre.py) l'ouvre telle quelle.
-    ("tests/donnees/registre_v1.sqlite3", "exemple.fr"): "base v1 figée (sceaux)",
+    # Base de l'ancien schéma, gardée octet pour octet : le test de migration
+    # (tests/test_registre.py) vérifie sa chaîne de sceaux telle qu'elle a été écrite.
+    ("tests/donnees/registre_v1.sqlite3", "exemple.fr"): "base v1 figée",
     # Le jeu étiqueté mesure les règles livrées : ces expéditeurs (adresses inventées) sont des
     # organismes réels que reconnaît une règle de regles/expediteurs.yaml ; le jeu est analysé,
     # jamais répondu.
