@@ -259,7 +259,7 @@ def _date_fichier(etat: os.stat_result) -> datetime:
 
 
 def _date_ligne_from(ligne: str) -> datetime | None:
-    # « From expediteur@exemple.fr Sat Nov 21 10:00:00 2026 » : la date suit l'adresse.
+    # « From expediteur@exemple.example Sat Nov 21 10:00:00 2026 » : la date suit l'adresse.
     morceaux = ligne.split(None, 1)
     if len(morceaux) < 2:
         return None

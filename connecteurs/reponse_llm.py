@@ -214,7 +214,7 @@ def _expediteur(valeur: object) -> object:
     if valeur is None:
         return {}
     if isinstance(valeur, str):
-        # « Jeanne Durand <jeanne@exemple.fr> » au lieu de l'objet demandé.
+        # « Jeanne Durand <jeanne@exemple.example> » au lieu de l'objet demandé.
         nom, adresse = parseaddr(valeur)
         if "@" not in adresse:
             nom, adresse = valeur, ""

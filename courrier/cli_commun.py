@@ -171,6 +171,6 @@ def afficher_registre(courriers: list[Courrier]) -> None:
 
 
 def nom_court(expediteur: str) -> str:
-    """« Camille Lefèvre <c.l@exemple.fr> » devient « Camille Lefèvre »."""
+    """« Camille Lefèvre <c.l@exemple.example> » devient « Camille Lefèvre »."""
     nom = expediteur.split("<", 1)[0].strip().strip('"')
     return nom or expediteur.strip("<>")

@@ -34,12 +34,11 @@ from courrier.cli_commun import (
     taire_la_fermeture,
 )
 from courrier.config import Reglages, reglages
+from courrier.domaines_reserves import MARQUE_DEMO
 from courrier.erreurs import CourrierErreur
 
 if TYPE_CHECKING:
     from courrier.etapes import BilanReleve, LimiteTolerante
-
-MARQUE_DEMO = ".courrier-demo"
 
 
 class RapportRich:
@@ -232,7 +231,7 @@ def demo(
             "COURRIER_MAIRE": "Hélène Marchand",
             "COURRIER_COMMUNE_ADRESSE": "1 place de la Mairie\n45570 Saint-Aubin-sur-Loire",
             "COURRIER_COMMUNE_TELEPHONE": "02 61 91 00 00",
-            "COURRIER_COMMUNE_EMAIL": "mairie@saint-aubin-sur-loire.fr",
+            "COURRIER_COMMUNE_EMAIL": "mairie@saint-aubin-sur-loire.example",
         }
     )
     # La démonstration ne parle à aucun orchestrateur, même si l'installation en a un.

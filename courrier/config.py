@@ -267,12 +267,12 @@ class Reglages(BaseSettings):
                 raise ConfigurationErreur(
                     f"COURRIER_DESTINATAIRES_DIGEST contient « {adresse} », qui n'est pas une "
                     "adresse électronique (attendu : des adresses séparées par des virgules, "
-                    "par exemple maire@commune.fr,adjoint@commune.fr)."
+                    "par exemple maire@commune.example,adjoint@commune.example)."
                 )
         if self.adresse_mairie and not est_une_adresse(self.adresse_mairie):
             raise ConfigurationErreur(
                 f"COURRIER_ADRESSE_MAIRIE vaut « {self.adresse_mairie} », qui n'est pas une "
-                "adresse électronique (par exemple mairie@commune.fr)."
+                "adresse électronique (par exemple mairie@commune.example)."
             )
         if self.url_publique and not self.url_publique.startswith(("http://", "https://")):
             raise ConfigurationErreur(
@@ -302,7 +302,7 @@ _ADRESSE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]
 
 
 def est_une_adresse(texte: str) -> bool:
-    """Une adresse électronique nue (local@domaine.tld), sans nom affiché."""
+    """Une adresse électronique nue (local@domaine.example), sans nom affiché."""
     return bool(_ADRESSE.match(texte))
 
 

@@ -256,7 +256,7 @@ def une_ligne(texte: str, longueur: int) -> str:
 
 
 def nom_court(expediteur: str) -> str:
-    """« Camille Lefèvre <c.l@exemple.fr> » devient « Camille Lefèvre »."""
+    """« Camille Lefèvre <c.l@exemple.example> » devient « Camille Lefèvre »."""
     nom = expediteur.split("<", 1)[0].strip()
     if len(nom) > 1 and nom[0] == nom[-1] == '"':
         nom = nom[1:-1].strip()

@@ -38,6 +38,7 @@ from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, Parame
 from courrier.calendrier import PARIS
 from courrier.config import Reglages
 from courrier.domaine import StatutBrouillon
+from courrier.domaines_reserves import adresse_reservee, est_une_demonstration
 from courrier.erreurs import ConfigurationErreur, CourrierErreur
 from courrier.pannes import point
 from registre.modeles import BrouillonLigne, Courrier
@@ -53,7 +54,7 @@ class EnvoiOccupe(CourrierErreur):
 
 @dataclass
 class BilanEnvoi:
-    envoyes: list[str] = field(default_factory=list)  # « 2026-00012 → jean@exemple.fr »
+    envoyes: list[str] = field(default_factory=list)  # « 2026-00012 → jean@exemple.example »
     retrouves: list[str] = field(default_factory=list)  # envois interrompus retrouvés partis
     a_verifier: list[str] = field(default_factory=list)
     echecs: list[str] = field(default_factory=list)  # une phrase par échec
@@ -107,10 +108,16 @@ def construire_reponse(
     if not expediteur:
         raise ConfigurationErreur(
             "COURRIER_ADRESSE_MAIRIE manque : l'adresse d'où partent les réponses "
-            "(par exemple mairie@commune.fr)."
+            "(par exemple mairie@commune.example)."
         )
     if not ligne.destinataire:
         raise ConfigurationErreur(f"Le brouillon du courrier {courrier.numero} n'a pas d'adresse.")
+    if est_une_demonstration(r.donnees) and not adresse_reservee(ligne.destinataire):
+        raise ConfigurationErreur(
+            f"Démonstration : la réponse au courrier {courrier.numero} irait à "
+            f"« {ligne.destinataire} », une adresse réelle ; la démonstration n'écrit qu'à des "
+            "domaines réservés (.example)."
+        )
     message = EmailMessage()
     message["From"] = formataddr((f"Mairie de {_une_ligne(r.commune)}", expediteur))
     message["To"] = ligne.destinataire
@@ -134,7 +141,7 @@ def parametres_smtp(r: Reglages) -> ParametresSmtp:
     if not r.smtp_hote:
         raise ConfigurationErreur(
             "COURRIER_SMTP_HOTE manque : c'est le serveur d'envoi de la mairie "
-            "(par exemple smtp.commune.fr)."
+            "(par exemple smtp.commune.example)."
         )
     return ParametresSmtp(
         hote=r.smtp_hote,

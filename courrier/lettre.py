@@ -451,7 +451,7 @@ def _signe(ligne: str) -> str:
 
 
 def _nom_de(entete: str) -> str:
-    """Le nom d'un en-tête From (« Jean Dupont <j@x.fr> ») ou le nom saisi pour un scan."""
+    """Le nom d'un en-tête From (« Jean Dupont <j@x.example> ») ou le nom saisi pour un scan."""
     entete = _une_ligne(entete, 200)
     if "<" in entete or "@" in entete:
         return _une_ligne(parseaddr(entete)[0], 200)

@@ -171,7 +171,7 @@ def adresses_digest(r: Reglages) -> tuple[str, list[str]]:
     if not expediteur:
         raise ConfigurationErreur(
             "COURRIER_ADRESSE_MAIRIE manque : l'adresse d'où part le digest "
-            "(par exemple mairie@commune.fr)."
+            "(par exemple mairie@commune.example)."
         )
     return expediteur, destinataires
 

@@ -29,7 +29,7 @@ DPI = 300
 A4_PIXELS = (2480, 3508)  # 210 × 297 mm à 300 dpi
 A4_POINTS = (595, 842)
 ARRIVEE = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)
-MAIRIE = "mairie@saint-aubin-sur-loire.fr"
+MAIRIE = "mairie@saint-aubin-sur-loire.example"
 
 # Rangs (modulo 20) : lettres numérisées, courriels avec PDF, et parmi eux le PDF image seule.
 RANGS_SCANS = frozenset({4, 9, 14, 19})
@@ -248,7 +248,7 @@ def lettre(graine: int, rang: int) -> Lettre:
         )
     lignes = [hasard.choice(APPELS), "", *_replier(corps), "", hasard.choice(POLITESSES)]
     lignes += ["", f"{prenom} {nom}"]
-    email = f"{_ascii(prenom)}.{_ascii(nom)}{hasard.randint(1, 99)}@exemple.fr".lower()
+    email = f"{_ascii(prenom)}.{_ascii(nom)}{hasard.randint(1, 99)}@exemple.example".lower()
     return Lettre(
         rang=rang,
         expediteur=f"{prenom} {nom}",
@@ -356,7 +356,7 @@ def courriel(graine: int, let: Lettre, piece: tuple[str, bytes] | None) -> bytes
     m["From"] = f"{let.expediteur} <{let.email}>"
     m["To"] = MAIRIE
     m["Subject"] = let.objet
-    m["Message-ID"] = f"<banc-{graine}-{let.rang}@exemple.fr>"
+    m["Message-ID"] = f"<banc-{graine}-{let.rang}@exemple.example>"
     m["Date"] = (ARRIVEE + timedelta(seconds=37 * let.rang)).strftime("%a, %d %b %Y %H:%M:%S +0000")
     m.set_content("\n".join(let.lignes) + "\n")
     if piece is not None:

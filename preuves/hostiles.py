@@ -123,11 +123,11 @@ def png_blanc(cote: int = 200) -> bytes:
 
 def _entetes(objet: str, rang: int) -> bytes:
     return (
-        f"From: Usager {rang} <usager{rang}@exemple.fr>\n"
-        f"To: mairie@commune-exemple.fr\n"
+        f"From: Usager {rang} <usager{rang}@exemple.example>\n"
+        f"To: mairie@commune-exemple.example\n"
         f"Subject: {objet}\n"
         f"Date: Thu, 19 Nov 2026 22:{rang:02d}:00 +0100\n"
-        f"Message-ID: <hostile-{rang}@exemple.fr>\n"
+        f"Message-ID: <hostile-{rang}@exemple.example>\n"
         "MIME-Version: 1.0\n"
     ).encode()
 
@@ -152,11 +152,11 @@ def _multipart(objet: str, rang: int, texte: str, piece_entetes: str) -> tuple[b
 
 def _courriel_normal(objet: str, corps: str, rang: int) -> bytes:
     message = EmailMessage()
-    message["From"] = f"Usager {rang} <usager{rang}@exemple.fr>"
-    message["To"] = "mairie@commune-exemple.fr"
+    message["From"] = f"Usager {rang} <usager{rang}@exemple.example>"
+    message["To"] = "mairie@commune-exemple.example"
     message["Subject"] = objet
     message["Date"] = f"Thu, 19 Nov 2026 21:{rang:02d}:00 +0100"
-    message["Message-ID"] = f"<normal-{rang}@exemple.fr>"
+    message["Message-ID"] = f"<normal-{rang}@exemple.example>"
     message.set_content(corps)
     return message.as_bytes()
 
@@ -218,11 +218,11 @@ def _courriels(dossier: Path) -> dict[str, str]:
 
     nom = "dix_mille_destinataires.eml"
     destinataires = ",\n ".join(
-        f"Agent {i} <agent{i}@commune-exemple.fr>" for i in range(DESTINATAIRES)
+        f"Agent {i} <agent{i}@commune-exemple.example>" for i in range(DESTINATAIRES)
     )
     (dossier / nom).write_bytes(
         _entetes("Invitation au conseil", 3).replace(
-            b"To: mairie@commune-exemple.fr", b"To: " + destinataires.encode()
+            b"To: mairie@commune-exemple.example", b"To: " + destinataires.encode()
         )
         + "Content-Type: text/plain; charset=utf-8\n\nBonjour à tous.\n".encode()
     )
@@ -237,11 +237,11 @@ def _courriels(dossier: Path) -> dict[str, str]:
 
     nom = "octets_nul.eml"
     (dossier / nom).write_bytes(
-        b"From: Usager\x00 5 <usager5@exemple.fr>\n"
-        b"To: mairie@commune-exemple.fr\x00\n"
+        b"From: Usager\x00 5 <usager5@exemple.example>\n"
+        b"To: mairie@commune-exemple.example\x00\n"
         b"Subject: Demande\x00 de rendez-vous\x00\x00\n"
         b"Date: Thu, 19 Nov 2026 22:05:00 +0100\n"
-        b"Message-ID: <hostile-5\x00@exemple.fr>\n"
+        b"Message-ID: <hostile-5\x00@exemple.example>\n"
         b"MIME-Version: 1.0\n"
         b"Content-Type: text/plain; charset=utf-8\n\n"
         b"Bonjour,\x00\x00 je souhaite\x00 un rendez-vous.\n" + b"\x00" * 4096 + b"\nMerci.\n"

@@ -42,37 +42,37 @@ class Scan:
 # (expéditeur, objet, corps, titre du PDF joint ou "")
 _COURRIELS = [
     (
-        "Claire Martin <claire.martin@exemple.fr>",
+        "Claire Martin <claire.martin@exemple.example>",
         "Demande de copie d'acte de naissance",
         "Madame, Monsieur,\nje sollicite une copie intégrale de mon acte de naissance.\n",
         "",
     ),
     (
-        "Jean Dupont <jean.dupont@exemple.fr>",
+        "Jean Dupont <jean.dupont@exemple.example>",
         "Nid de poule rue des Tilleuls",
         "Bonjour,\nun nid de poule dangereux s'est formé devant le 12 rue des Tilleuls.\n",
         "Photo et plan du nid de poule, rue des Tilleuls",
     ),
     (
-        "Comité des fêtes <comite@fetes-exemple.fr>",
+        "Comité des fêtes <comite@fetes-exemple.example>",
         "Réservation de la salle pour un loto",
         "Bonjour,\nnous souhaitons réserver la salle des fêtes pour notre loto de mars.\n",
         "",
     ),
     (
-        "Paul Bernard <paul.bernard@exemple.fr>",
+        "Paul Bernard <paul.bernard@exemple.example>",
         "Bruit la nuit place de l'Église",
         "Madame le Maire,\nle bruit nocturne du bar de la place nous empêche de dormir.\n",
         "Pétition des riverains contre le bruit",
     ),
     (
-        "Préfecture <pref@exemple.gouv.fr>",
+        "Préfecture <pref@prefecture-loiret.example>",
         "Circulaire élections municipales",
         "Mesdames et Messieurs les maires,\nveuillez trouver la circulaire électorale.\n",
         "",
     ),
     (
-        "Sophie Leroy <sophie.leroy@exemple.fr>",
+        "Sophie Leroy <sophie.leroy@exemple.example>",
         "Inscription scolaire de ma fille",
         "Bonjour,\nje souhaite inscrire ma fille à l'école communale à la rentrée.\n",
         "",
@@ -119,9 +119,9 @@ def courriels() -> tuple[Courriel, ...]:
     for i, (expediteur, objet, corps, piece) in enumerate(_COURRIELS):
         m = EmailMessage()
         m["From"] = expediteur
-        m["To"] = "mairie@saint-aubin-sur-loire.fr"
+        m["To"] = "mairie@saint-aubin-sur-loire.example"
         m["Subject"] = objet
-        m["Message-ID"] = f"<preuve-{i}@exemple.fr>"
+        m["Message-ID"] = f"<preuve-{i}@exemple.example>"
         m["Date"] = (ARRIVEE + timedelta(minutes=i)).strftime("%a, %d %b %Y %H:%M:%S +0000")
         m.set_content(corps)
         if piece:

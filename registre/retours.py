@@ -61,7 +61,7 @@ def echec_pour(avis: MessageAutomatique, destinataire: str) -> EchecRemise | Non
 
 
 def raison_non_remis(avis: MessageAutomatique, destinataire: str, numero_avis: str) -> str:
-    """« Non remis à jean@exemple.fr (5.1.1 : smtp; 550 User unknown) : avis 2026-00057. »"""
+    """« Non remis à jean@exemple.example (5.1.1 : smtp; 550 User unknown) : avis 2026-00057. »"""
     echec = echec_pour(avis, destinataire)
     adresse = echec.adresse if echec else destinataire
     details = " : ".join(x for x in (echec.statut, echec.diagnostic) if x) if echec else ""

@@ -33,9 +33,9 @@ from tests.serveurs import attendre_port, port_libre
 
 MOT_DE_PASSE = "mot-de-passe-solide"
 MAIRIE = "mairie@saint-aubin.example"
-DEMANDEUR = "jean.dupont@exemple.fr"
-MESSAGE_ID_DEMANDE = "<demande-fuite-42@exemple.fr>"
-REFERENCES_DEMANDE = "<premier-echange@exemple.fr>"
+DEMANDEUR = "jean.dupont@exemple.example"
+MESSAGE_ID_DEMANDE = "<demande-fuite-42@exemple.example>"
+REFERENCES_DEMANDE = "<premier-echange@exemple.example>"
 SCAN = RACINE / "courrier" / "demo" / "scans" / "lettre-aide-sociale.pdf"
 
 
@@ -256,9 +256,9 @@ def garnir(registre: Registre, piege: str, jour: date) -> Jeu:
         ]
     ):
         m = EmailMessage()
-        m["From"] = f"Expéditeur {i} <expediteur{i}@exemple.fr>"
+        m["From"] = f"Expéditeur {i} <expediteur{i}@exemple.example>"
         m["Subject"] = objet
-        m["Message-ID"] = f"<autre-{i}@exemple.fr>"
+        m["Message-ID"] = f"<autre-{i}@exemple.example>"
         m.set_content(f"Texte du courrier {i} : {objet}.")
         numero, ident = _enregistrer(
             registre, m.as_bytes(), Canal.DEPOT, f"autre{i}.eml", nuit - timedelta(days=30 * i)

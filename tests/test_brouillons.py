@@ -37,7 +37,7 @@ COMMUNE = Commune(
     maire="Hélène Moreau",
     adresse="1 place de la Mairie\n45000 Saint-Aubin-sur-Loire",
     telephone="02 38 00 00 00",
-    email="mairie@saint-aubin-sur-loire.fr",
+    email="mairie@saint-aubin-sur-loire.example",
 )
 
 
@@ -56,8 +56,8 @@ def un_courrier(
         canal=canal,
         recu_le=moment.astimezone(UTC),
         objet=objet,
-        expediteur=autres.pop("expediteur", "Claire Martin <claire.martin@exemple.fr>"),
-        expediteur_adresse=autres.pop("expediteur_adresse", "claire.martin@exemple.fr"),
+        expediteur=autres.pop("expediteur", "Claire Martin <claire.martin@exemple.example>"),
+        expediteur_adresse=autres.pop("expediteur_adresse", "claire.martin@exemple.example"),
         texte=autres.pop("texte", "Bonjour, …"),
     )
 
@@ -93,9 +93,9 @@ def test_l_accuse_de_reception_porte_la_date_de_reception_le_numero_et_le_servic
     assert "2026-00042" in ar.corps
     assert "Accueil – état civil" in ar.corps  # service de la catégorie (categories.yaml)
     assert "Adresse postale : Mairie de Saint-Aubin-sur-Loire, 1 place de la Mairie" in ar.corps
-    assert "Adresse électronique : mairie@saint-aubin-sur-loire.fr" in ar.corps
+    assert "Adresse électronique : mairie@saint-aubin-sur-loire.example" in ar.corps
     assert "Téléphone : 02 38 00 00 00" in ar.corps
-    assert ar.destinataire == "claire.martin@exemple.fr"
+    assert ar.destinataire == "claire.martin@exemple.example"
 
 
 def test_l_accuse_de_reception_annonce_l_acceptation_implicite_et_sa_date(
@@ -218,7 +218,7 @@ def test_un_service_peut_avoir_ses_propres_coordonnees(tmp_path: Path) -> None:
     texte = (DOSSIER_REGLES / "crpa.yaml").read_text(encoding="utf-8")
     texte = texte.replace(
         "services: {}",
-        'services:\n  CCAS: {adresse: "2 rue de l\'Église", email: ccas@exemple.fr, '
+        'services:\n  CCAS: {adresse: "2 rue de l\'Église", email: ccas@exemple.example, '
         'telephone: "02 38 00 00 01"}',
     )
     (tmp_path / "crpa.yaml").write_text(texte, encoding="utf-8")
@@ -226,7 +226,7 @@ def test_un_service_peut_avoir_ses_propres_coordonnees(tmp_path: Path) -> None:
         (DOSSIER_REGLES / "categories.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     ar = l_ar(charger_crpa(tmp_path), date(2026, 3, 26), "social", demande="Aide aux vacances")
-    assert "Adresse électronique : ccas@exemple.fr" in ar.corps
+    assert "Adresse électronique : ccas@exemple.example" in ar.corps
     assert "Téléphone : 02 38 00 00 01" in ar.corps
 
 
@@ -265,7 +265,7 @@ def test_une_demande_qui_attend_une_reponse_recoit_un_accuse_et_une_reponse(
 
 def test_un_objet_hostile_s_imprime_tel_quel_sans_etre_evalue(crpa: ReglesCrpa) -> None:
     hostile = "{{ 7*7 }} {% for %} {{ ''.__class__ }}"
-    courrier = un_courrier(objet=hostile, expediteur="{{ 6*7 }} <x@exemple.fr>")
+    courrier = un_courrier(objet=hostile, expediteur="{{ 6*7 }} <x@exemple.example>")
     analyse = une_analyse(
         reponse_attendue=True,
         demande="{{ config }} {% raw %}",

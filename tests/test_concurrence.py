@@ -13,8 +13,8 @@ from registre.registre import Registre
 
 def _courriel(i: int) -> bytes:
     return (
-        f"From: habitant{i}@exemple.fr\r\nTo: mairie@exemple.fr\r\n"
-        f"Subject: Demande n°{i}\r\nMessage-ID: <demande-{i}@exemple.fr>\r\n"
+        f"From: habitant{i}@exemple.example\r\nTo: mairie@exemple.example\r\n"
+        f"Subject: Demande n°{i}\r\nMessage-ID: <demande-{i}@exemple.example>\r\n"
         f"Date: Fri, 20 Nov 2026 10:{i % 60:02d}:00 +0100\r\n\r\nBonjour, demande {i}.\r\n"
     ).encode()
 

@@ -44,7 +44,7 @@ def test_un_dossier_de_depot_absent_est_signale(env_courrier: pytest.MonkeyPatch
 
 
 def test_une_boite_imap_sans_mot_de_passe_est_signalee(env_courrier: pytest.MonkeyPatch) -> None:
-    env_courrier.setenv("COURRIER_IMAP_HOTE", "imap.exemple.fr")
+    env_courrier.setenv("COURRIER_IMAP_HOTE", "imap.exemple.example")
     env_courrier.setenv("COURRIER_IMAP_UTILISATEUR", "mairie")
     with pytest.raises(ConfigurationErreur, match="COURRIER_IMAP_MOT_DE_PASSE manque"):
         config.charger()
@@ -54,7 +54,7 @@ def test_le_fichier_env_est_lu_et_le_secret_reste_cache(
     env_courrier: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / ".env").write_text(
-        "COURRIER_IMAP_HOTE=imap.exemple.fr\nCOURRIER_IMAP_UTILISATEUR=mairie\n"
+        "COURRIER_IMAP_HOTE=imap.exemple.example\nCOURRIER_IMAP_UTILISATEUR=mairie\n"
         "COURRIER_IMAP_MOT_DE_PASSE=tres-secret\nCOURRIER_IMAP_SECURITE=starttls\n",
         encoding="utf-8",
     )
@@ -64,13 +64,13 @@ def test_le_fichier_env_est_lu_et_le_secret_reste_cache(
 
 
 def test_un_llm_sans_modele_est_signale(env_courrier: pytest.MonkeyPatch) -> None:
-    env_courrier.setenv("COURRIER_LLM_URL", "https://api.exemple.fr/v1")
+    env_courrier.setenv("COURRIER_LLM_URL", "https://api.exemple.example/v1")
     with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_MODELE manque"):
         config.charger()
 
 
 def test_une_url_de_llm_sans_protocole_est_signalee(env_courrier: pytest.MonkeyPatch) -> None:
-    env_courrier.setenv("COURRIER_LLM_URL", "api.exemple.fr")
+    env_courrier.setenv("COURRIER_LLM_URL", "api.exemple.example")
     env_courrier.setenv("COURRIER_LLM_MODELE", "m")
     with pytest.raises(ConfigurationErreur, match="COURRIER_LLM_URL doit commencer par http"):
         config.charger()
@@ -79,10 +79,10 @@ def test_une_url_de_llm_sans_protocole_est_signalee(env_courrier: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("url", "reglage", "attendu"),
     [
-        ("https://api.mistral.ai/v1", None, True),
+        ("https://api.fournisseur-llm.example/v1", None, True),
         ("http://127.0.0.1:11434/v1", None, False),
         ("http://localhost:8000/v1", "oui", True),
-        ("https://albert.api.etalab.gouv.fr/v1", "non", False),
+        ("https://albert.fournisseur.example/v1", "non", False),
     ],
 )
 def test_la_pseudonymisation_est_active_des_que_le_llm_est_ailleurs(

@@ -33,10 +33,10 @@ ARRIVEE = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 
 def _courriel(i: int) -> bytes:
     m = EmailMessage()
-    m["From"] = f"Habitant {i} <habitant{i}@exemple.fr>"
-    m["To"] = "mairie@saint-aubin-sur-loire.fr"
+    m["From"] = f"Habitant {i} <habitant{i}@exemple.example>"
+    m["To"] = "mairie@saint-aubin-sur-loire.example"
     m["Subject"] = f"Demande de stationnement n°{i}"
-    m["Message-ID"] = f"<stationnement-{i}@exemple.fr>"
+    m["Message-ID"] = f"<stationnement-{i}@exemple.example>"
     m["Date"] = "Fri, 20 Nov 2026 22:00:00 +0100"
     m.set_content(f"Madame, Monsieur,\nje demande une autorisation de stationnement ({i}).\n")
     return m.as_bytes()
@@ -149,7 +149,7 @@ def _verifier_registre(url_registre: str, donnees: Path, attendus: int) -> None:
         assert sorted(c.rang for c in courriers) == list(range(1, attendus + 1))
         assert len({c.numero for c in courriers}) == attendus
         assert sorted(c.message_id for c in courriers) == sorted(
-            f"<stationnement-{i}@exemple.fr>" for i in range(attendus)
+            f"<stationnement-{i}@exemple.example>" for i in range(attendus)
         )
         assert {c.canal for c in courriers} == {"email"}
         assert registre.verifier() == []

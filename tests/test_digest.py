@@ -135,7 +135,7 @@ def garnir(registre: Registre) -> Numeros:
     acte = courrier(
         "acte",
         "Demande d'acte de naissance",
-        "Camille Lefèvre <camille@exemple.fr>",
+        "Camille Lefèvre <camille@exemple.example>",
         Analyse(
             categorie="etat_civil",
             service="Accueil – état civil",
@@ -157,7 +157,7 @@ def garnir(registre: Registre) -> Numeros:
     signale = courrier(
         "signale",
         "Question diverse",
-        "Dominique <d@exemple.fr>",
+        "Dominique <d@exemple.example>",
         Analyse(
             categorie="autre",
             service="Secrétariat général",
@@ -180,7 +180,7 @@ def garnir(registre: Registre) -> Numeros:
     urgent = courrier(
         "urgent",
         "Fuite d'eau importante rue des Lilas",
-        "Jean Dupont <jean.dupont@exemple.fr>",
+        "Jean Dupont <jean.dupont@exemple.example>",
         Analyse(
             categorie="voirie",
             service="Services techniques",
@@ -199,7 +199,7 @@ def garnir(registre: Registre) -> Numeros:
     registre.evenement_general(
         TypeEvenement.ERREUR,
         "releve",
-        {"source": "imap", "raison": "Le serveur IMAP imap.exemple.fr:993 ne répond pas."},
+        {"source": "imap", "raison": "Le serveur IMAP imap.exemple.example:993 ne répond pas."},
     )
     return Numeros(urgent, prefecture, signale, acte, hostile, illisible, ancien)
 
@@ -327,7 +327,7 @@ def test_le_digest_envoye_a_le_texte_et_le_html_urgent_d_abord_sans_ressource_ex
         assert "réponse à valider" in partie
         assert "accusé de réception" in partie
         assert "Le PDF est chiffré" in partie
-        assert "Boîte IMAP : Le serveur IMAP imap.exemple.fr:993 ne répond pas." in partie
+        assert "Boîte IMAP : Le serveur IMAP imap.exemple.example:993 ne répond pas." in partie
         assert "classement à vérifier" in partie
         assert 'Association "Loto & Cie"' in partie
     # L'ancien courrier, du digest d'hier, n'est plus une nouveauté ; son échéance reste.
@@ -444,11 +444,13 @@ def test_les_reglages_d_envoi_se_verifient_en_francais(monkeypatch: pytest.Monke
     assert r.port_smtp == 465
     assert config.charger(_env_file=None).port_smtp == 587
     with pytest.raises(ConfigurationErreur, match="COURRIER_DESTINATAIRES_DIGEST"):
-        config.charger(_env_file=None, destinataires_digest="maire@commune.fr, pas-une-adresse")
+        config.charger(
+            _env_file=None, destinataires_digest="maire@commune.example, pas-une-adresse"
+        )
     with pytest.raises(ConfigurationErreur, match="COURRIER_URL_PUBLIQUE"):
-        config.charger(_env_file=None, url_publique="courrier.commune.fr")
-    r = config.charger(_env_file=None, destinataires_digest="a@commune.fr; b@commune.fr")
-    assert r.liste_destinataires_digest == ["a@commune.fr", "b@commune.fr"]
+        config.charger(_env_file=None, url_publique="courrier.commune.example")
+    r = config.charger(_env_file=None, destinataires_digest="a@commune.example; b@commune.example")
+    assert r.liste_destinataires_digest == ["a@commune.example", "b@commune.example"]
 
 
 # --- La commande ------------------------------------------------------------------------------

@@ -27,15 +27,16 @@ from courrier.domaine import (
     StatutBrouillon,
     TypeEvenement,
 )
+from courrier.domaines_reserves import MARQUE_DEMO
 from courrier.envoi import EnvoiOccupe, construire_reponse, envoyer_valides, verrou_envoi
-from courrier.erreurs import RegistreErreur
+from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from registre.registre import Registre, details
 from tests.conftest import RACINE
 from tests.serveurs import Dovecot, ServeurSmtp, dovecot, port_libre, serveur_smtp
 
 MAIRIE = "mairie@saint-aubin.example"
-USAGER = "jeanne.martin@exemple.fr"
-ORIGINE = "<demande-42@exemple.fr>"
+USAGER = "jeanne.martin@exemple.example"
+ORIGINE = "<demande-42@exemple.example>"
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def deposer(
         expediteur_adresse=adresse,
         objet=objet,
         message_id=message_id,
-        references="<premier@exemple.fr>",
+        references="<premier@exemple.example>",
     )
     numero = registre.enregistrer(element, entetes).numero
     ident = next(a.id for a in registre.a_extraire() if a.numero == numero)
@@ -169,13 +170,13 @@ def test_les_decisions_impossibles_sont_refusees_en_francais(registre: Registre)
 
 
 def test_une_adresse_piegee_ne_devient_pas_un_destinataire(registre: Registre) -> None:
-    _, ident = deposer(registre, adresse="jean@exemple.fr\nBcc: tous@exemple.fr")
+    _, ident = deposer(registre, adresse="jean@exemple.example\nBcc: tous@exemple.example")
     with pytest.raises(RegistreErreur, match="pas d'adresse électronique"):
         registre.valider_brouillon(ident, "claire", "courriel")
 
 
 def test_le_message_est_une_reponse_dans_le_fil(registre: Registre, tmp_path: Path) -> None:
-    numero, ident = deposer(registre, objet="Acte\r\nBcc: espion@exemple.fr")
+    numero, ident = deposer(registre, objet="Acte\r\nBcc: espion@exemple.example")
     registre.valider_brouillon(ident, "claire", "courriel", objet="", corps="Bonjour é œ €")
     trouve = registre.brouillon(ident)
     assert trouve is not None
@@ -184,10 +185,10 @@ def test_le_message_est_une_reponse_dans_le_fil(registre: Registre, tmp_path: Pa
     message = construire_reponse(
         courrier, ligne, reglages(tmp_path, 25), "<r1@saint-aubin.example>", moment
     )
-    assert message["Subject"] == "Re: Acte Bcc: espion@exemple.fr"
+    assert message["Subject"] == "Re: Acte Bcc: espion@exemple.example"
     assert message["Bcc"] is None
     assert message["In-Reply-To"] == ORIGINE
-    assert message["References"] == f"<premier@exemple.fr> {ORIGINE}"
+    assert message["References"] == f"<premier@exemple.example> {ORIGINE}"
     assert message["Date"] == "Mon, 23 Nov 2026 10:30:00 +0100"
     assert message["X-Courrier-Numero"] == numero
     assert message.get_content().strip() == "Bonjour é œ €"
@@ -430,3 +431,31 @@ def test_le_flow_envoi_envoie_les_reponses_validees(
         assert len(smtp.boite.messages) == 1
     finally:
         registre.fermer()
+
+
+def test_une_demonstration_n_ecrit_pas_a_une_adresse_reelle(
+    registre: Registre, tmp_path: Path
+) -> None:
+    # Le dossier que crée `courrier demo` porte sa marque : là, une adresse réelle collée dans
+    # un brouillon est refusée avant le serveur d'envoi ; hors démonstration, rien ne change.
+    (tmp_path / MARQUE_DEMO).write_text("Dossier créé par « courrier demo ».\n", encoding="utf-8")
+    demo = reglages(tmp_path / "donnees", 25)
+    moment = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    reelle = "jeanne.martin@gmail.com"  # exemple de ce qu'il faut refuser : jamais envoyé
+    _, ident = deposer(registre, ref="UID 8", adresse=reelle, message_id="<d-8@exemple.example>")
+    registre.valider_brouillon(ident, "claire", "courriel")
+    trouve = registre.brouillon(ident)
+    assert trouve is not None
+
+    with pytest.raises(ConfigurationErreur, match=r"Démonstration : .* adresse réelle"):
+        construire_reponse(*trouve, demo, "<r2@saint-aubin.example>", moment)
+    hors_demo = reglages(tmp_path / "ailleurs" / "donnees", 25)
+    assert (
+        construire_reponse(*trouve, hors_demo, "<r3@saint-aubin.example>", moment)["To"] == reelle
+    )
+
+    _, ident = deposer(registre, ref="UID 9", message_id="<d-9@exemple.example>")
+    registre.valider_brouillon(ident, "claire", "courriel")
+    trouve = registre.brouillon(ident)
+    assert trouve is not None
+    assert construire_reponse(*trouve, demo, "<r4@saint-aubin.example>", moment)["To"] == USAGER

@@ -366,7 +366,7 @@ def test_une_signature_smime_est_reconnue(ocr: Tesseract) -> None:
         b"From: <<<@@@>>>\nDate: 99 Foo 99999 99:99:99 +9999\nTo: ,,,\n\n",
         b"Subject: " + b"\xff\xfe" * 300_000 + b"\n\ncorps",
         b"%PDF-1.4\n" + os.urandom(300),
-        b"From: a@b.fr\r\n" * 50_000,
+        b"From: a@b.example\r\n" * 50_000,
     ],
     ids=["vide", "nuls", "aleatoire", "ole2", "mots-encodes", "adresses", "8bits", "pdf", "repete"],
 )
@@ -395,8 +395,8 @@ def test_un_fichier_vide_ou_qui_n_est_pas_un_courriel_echoue_avec_une_raison(
 
 def test_un_nul_et_un_en_tete_d_un_mega_octet_ne_passent_pas(ocr: Tesseract) -> None:
     contenu = (
-        b"From: Jean Dupont <Jean.Dupont@Exemple.fr>\r\n"
-        b"To: mairie@exemple.fr\r\n"
+        b"From: Jean Dupont <Jean.Dupont@Exemple.Example>\r\n"
+        b"To: mairie@exemple.example\r\n"
         b"Subject: Demande\x00 de salle\r\n"
         b"X-Rempli: " + b"a" * (1024 * 1024) + b"\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
@@ -404,7 +404,7 @@ def test_un_nul_et_un_en_tete_d_un_mega_octet_ne_passent_pas(ocr: Tesseract) -> 
     )
     entetes = lire_entetes(contenu)
     assert entetes.objet == "Demande de salle"
-    assert entetes.expediteur_adresse == "jean.dupont@exemple.fr"
+    assert entetes.expediteur_adresse == "jean.dupont@exemple.example"
     resultat = extraire(contenu, ocr)
     assert resultat.texte == "Bonjour, je voudrais réserver la salle des fêtes."
     assert resultat.entetes == entetes
@@ -430,8 +430,8 @@ def bombe_zip(taille_mo: int = 200) -> bytes:
 
 def courriel(*pieces: tuple[bytes, str, str, str]) -> bytes:
     message = EmailMessage()
-    message["From"] = "Jean Dupont <jean@exemple.fr>"
-    message["To"] = "mairie@exemple.fr"
+    message["From"] = "Jean Dupont <jean@exemple.example>"
+    message["To"] = "mairie@exemple.example"
     message["Subject"] = "Pièces jointes"
     message.set_content("Bonjour, voici les pièces.")
     for octets, principal, secondaire, nom in pieces:
@@ -525,17 +525,17 @@ def test_une_piece_trop_volumineuse_est_conservee_sans_etre_lue(ocr: Tesseract) 
 
 
 def test_un_texte_trop_long_est_tronque_avec_une_raison(ocr: Tesseract) -> None:
-    contenu = b"From: a@b.fr\r\nSubject: long\r\n\r\n" + b"x" * 5000
+    contenu = b"From: a@b.example\r\nSubject: long\r\n\r\n" + b"x" * 5000
     resultat = extraire(contenu, ocr, Limites(caracteres_max=100))
     assert resultat.texte == "x" * 100
     assert resultat.erreurs == ["Texte tronqué à 100 caractères (il en comptait 5\u00a0000)."]
 
 
 def test_les_messages_transferes_trop_imbriques_ne_sont_pas_relus(ocr: Tesseract) -> None:
-    message = b"From: c@d.fr\r\nSubject: niveau 0\r\n\r\nau fond\r\n"
+    message = b"From: c@d.example\r\nSubject: niveau 0\r\n\r\nau fond\r\n"
     for niveau in range(1, 5):
         message = (
-            b"From: c@d.fr\r\nSubject: niveau %d\r\n"
+            b"From: c@d.example\r\nSubject: niveau %d\r\n"
             b'Content-Type: multipart/mixed; boundary="f%d"\r\n\r\n'
             b"--f%d\r\nContent-Type: text/plain\r\n\r\ncorps %d\r\n"
             b"--f%d\r\nContent-Type: message/rfc822\r\n\r\n"
@@ -559,7 +559,7 @@ def test_une_structure_mime_imbriquee_a_l_extreme_ne_fait_pas_tomber_l_extractio
         b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
         for i in range(3000)
     )
-    contenu = b"From: a@b.fr\r\nSubject: poupees\r\n" + ouvertures + b"\r\nau fond\r\n"
+    contenu = b"From: a@b.example\r\nSubject: poupees\r\n" + ouvertures + b"\r\nau fond\r\n"
     resultat = extraire(contenu, ocr)
     assert resultat.erreurs
     assert lire_entetes(contenu).objet == "poupees"
@@ -616,5 +616,5 @@ def test_le_html_devient_du_texte_sans_script_ni_style_ni_entete() -> None:
 
 
 def test_un_courriel_enregistre_avec_un_bom_est_lu() -> None:
-    contenu = b"\xef\xbb\xbfFrom: a@b.fr\r\nSubject: =?utf-8?Q?R=C3=A9union?=\r\n\r\nCorps"
+    contenu = b"\xef\xbb\xbfFrom: a@b.example\r\nSubject: =?utf-8?Q?R=C3=A9union?=\r\n\r\nCorps"
     assert lire_entetes(contenu).objet == "Réunion"

@@ -91,7 +91,7 @@ def test_le_flow_releve_enregistre_imap_scans_et_eml_puis_lit_et_analyse_tout(
     assert {c.moteur for c in registre.courriers()} == {"llm:modele-test"}
     assert courriers["email"].categorie == "etat_civil"
     corps = "\n".join(serveur_llm.corps)
-    assert "habitant0@exemple.fr" not in corps and "Habitant 0" not in corps
+    assert "habitant0@exemple.example" not in corps and "Habitant 0" not in corps
     analyses = [r for r in serveur_llm.requetes if r.get("response_format")]
     assert len(analyses) == 5
     assert serveur_llm.concurrence_max == 1

@@ -36,7 +36,7 @@ COMMUNE = Commune(
     maire="Hélène Lefèvre",
     adresse="1 place de l'Église\n45000 Saint-Aubin-sur-Loire",
     telephone="02 38 00 00 00",
-    email="mairie@saint-aubin-sur-loire.fr",
+    email="mairie@saint-aubin.example",
 )
 DESTINATAIRE = "Mme Françoise Bœuf\nRésidence Les Tilleuls, bât. C\n3 rue des Écoles\n72000 LE MANS"
 OBJET = "Votre demande d’autorisation de buvette – fête de l’école"
@@ -146,7 +146,7 @@ def test_le_corps_l_objet_la_date_la_signature_et_l_en_tete_gardent_leurs_accent
         "1 place de l'Église",
         "45000 Saint-Aubin-sur-Loire",
         "Tél. : 02 38 00 00 00",
-        "Courriel : mairie@saint-aubin-sur-loire.fr",
+        "Courriel : mairie@saint-aubin.example",
     ):
         assert en_tete in lignes, en_tete
     assert "Page" not in texte  # une seule page : pas de numéro
@@ -155,7 +155,7 @@ def test_le_corps_l_objet_la_date_la_signature_et_l_en_tete_gardent_leurs_accent
 def test_l_en_tete_est_en_haut_a_gauche_hors_de_la_fenetre() -> None:
     with ouvrir(lettre()) as pdf:
         mots = pdf.pages[0].extract_words()
-    (courriel,) = [m for m in mots if m["text"] == "mairie@saint-aubin-sur-loire.fr"]
+    (courriel,) = [m for m in mots if m["text"] == "mairie@saint-aubin.example"]
     commune = min((m for m in mots if m["text"] == "Saint-Aubin-sur-Loire"), key=lambda m: m["top"])
     assert commune["x0"] < 25 * MM_EN_POINTS and commune["top"] < 20 * MM_EN_POINTS
     assert courriel["x1"] < FENETRE.x * MM_EN_POINTS
@@ -345,11 +345,11 @@ def test_adresse_postale_prend_le_nom_de_l_en_tete_quand_l_analyse_l_ignore() ->
     sans_nom = ANALYSE.model_copy(
         update={"expediteur": Expediteur(adresse="3 rue des Écoles\n72000 LE MANS")}
     )
-    courriel = ligne_registre(sans_nom, expediteur="Françoise Bœuf <f.boeuf@example.fr>")
+    courriel = ligne_registre(sans_nom, expediteur="Françoise Bœuf <f.boeuf@example.org>")
     assert adresse_postale(courriel) == "Françoise Bœuf\n3 rue des Écoles\n72000 LE MANS"
     scan = ligne_registre(sans_nom, expediteur="Mme Bœuf")
     assert adresse_postale(scan) == "Mme Bœuf\n3 rue des Écoles\n72000 LE MANS"
-    inconnu = ligne_registre(sans_nom, expediteur="f.boeuf@example.fr")
+    inconnu = ligne_registre(sans_nom, expediteur="f.boeuf@example.org")
     assert adresse_postale(inconnu) == "3 rue des Écoles\n72000 LE MANS"
 
 

@@ -36,7 +36,7 @@ SERVICES = {"voirie": "Services techniques", "etat_civil": "État civil"}
 
 # Les données personnelles d'un courrier, toutes fictives (clés IBAN et NIR justes).
 NOM = "Jeanne Durand"
-EMAIL = "jeanne.durand@exemple.fr"
+EMAIL = "jeanne.durand@exemple.example"
 TELEPHONE = "06 12 34 56 78"
 ADRESSE = "12 rue des Lilas"
 VILLE = "76000 Rouen"

@@ -80,10 +80,10 @@ def agrandir(dossier: Path, taille: str) -> None:
 
 def courriel(i: int, octets_joints: int) -> bytes:
     m = EmailMessage()
-    m["From"] = f"Habitant {i} <habitant{i}@exemple.fr>"
-    m["To"] = "mairie@saint-aubin-sur-loire.fr"
+    m["From"] = f"Habitant {i} <habitant{i}@exemple.example>"
+    m["To"] = "mairie@saint-aubin-sur-loire.example"
     m["Subject"] = f"Demande numéro {i}"
-    m["Message-ID"] = f"<panne-{i}@exemple.fr>"
+    m["Message-ID"] = f"<panne-{i}@exemple.example>"
     m["Date"] = "Thu, 19 Nov 2026 22:15:00 +0000"
     m.set_content(f"Madame, Monsieur,\nje sollicite une copie de mon acte de naissance ({i}).\n")
     if octets_joints:
@@ -166,7 +166,7 @@ def deposer(banc: Banc, nombre: int, octets_joints: int) -> None:
     try:
         for i in range(nombre):
             client.append("INBOX", courriel(i, octets_joints))
-            banc.attendus.append(f"<panne-{i}@exemple.fr>")
+            banc.attendus.append(f"<panne-{i}@exemple.example>")
     finally:
         client.logout()
 

@@ -42,8 +42,8 @@ def test_les_valeurs_de_test_ont_des_cles_justes() -> None:
 @pytest.mark.parametrize(
     ("valeur", "genre"),
     [
-        ("jean.dupont@exemple.fr", "EMAIL"),
-        ("j-d+mairie@sous.domaine.gouv.fr", "EMAIL"),
+        ("jean.dupont@exemple.example", "EMAIL"),
+        ("j-d+mairie@sous.domaine.example", "EMAIL"),
         ("06 12 34 56 78", "TEL"),
         ("06.12.34.56.78", "TEL"),
         ("06-12-34-56-78", "TEL"),
@@ -215,8 +215,8 @@ def test_l_iban_s_arrete_a_la_fin_de_la_cle_sans_manger_le_mot_suivant() -> None
 
 def test_la_meme_valeur_garde_la_meme_marque_dans_tout_le_courrier() -> None:
     p = Pseudonymiseur()
-    a = p.masquer("Écrire à jean@exemple.fr ou au 06 12 34 56 78.")
-    b = p.masquer("Rappel : jean@exemple.fr, paul@exemple.fr, 06 12 34 56 78.")
+    a = p.masquer("Écrire à jean@exemple.example ou au 06 12 34 56 78.")
+    b = p.masquer("Rappel : jean@exemple.example, paul@exemple.example, 06 12 34 56 78.")
     assert a == "Écrire à [EMAIL_1] ou au [TEL_1]."
     assert b == "Rappel : [EMAIL_1], [EMAIL_2], [TEL_1]."
 
@@ -226,7 +226,7 @@ def test_un_texte_complet_ne_laisse_passer_aucune_donnee() -> None:
         "Objet : demande de Mme Durand\n"
         "Monsieur le Maire,\n"
         "Je soussignée Jeanne DURAND, domiciliée 12 rue des Lilas, 76000 Rouen,\n"
-        "tél. 06 12 34 56 78, courriel jeanne.durand@exemple.fr,\n"
+        "tél. 06 12 34 56 78, courriel jeanne.durand@exemple.example,\n"
         f"NIR {NIR}, IBAN {IBAN_FR}.\n"
         "Le montant de 2 566,80 € est dû le 12/03/2026.\n"
         "Cordialement,\nJeanne Durand\n"
@@ -249,7 +249,7 @@ def test_une_marque_recopiee_sans_crochets_est_restauree() -> None:
 def test_restaurer_une_analyse_touche_les_chaines_imbriquees_et_respecte_les_bornes() -> None:
     p = Pseudonymiseur()
     long = "12 rue " + "Très-Long-Nom " * 10 + "Fin"
-    p.masquer(f"jeanne@exemple.fr, {long}")
+    p.masquer(f"jeanne@exemple.example, {long}")
     analyse = Analyse(
         categorie="voirie",
         resume="Écrit par [EMAIL_1].",
@@ -258,8 +258,8 @@ def test_restaurer_une_analyse_touche_les_chaines_imbriquees_et_respecte_les_bor
         alertes=[Alerte.A_VERIFIER],
     )
     restauree = p.restaurer_modele(analyse)
-    assert restauree.resume == "Écrit par jeanne@exemple.fr."
-    assert restauree.expediteur.email == "jeanne@exemple.fr"
+    assert restauree.resume == "Écrit par jeanne@exemple.example."
+    assert restauree.expediteur.email == "jeanne@exemple.example"
     assert restauree.expediteur.adresse == long
     assert len(restauree.service) == 120  # coupé à la borne du champ plutôt qu'invalide
     assert restauree.alertes == [Alerte.A_VERIFIER]
@@ -274,9 +274,9 @@ def test_restaurer_une_analyse_touche_les_chaines_imbriquees_et_respecte_les_bor
         ("http://127.8.9.10/v1", False),
         ("http://[::1]:8000/v1", False),
         ("http://ollama.localhost/v1", False),
-        ("https://api.openai.com/v1", True),
-        ("https://albert.api.etalab.gouv.fr/v1", True),
-        ("https://api.mistral.ai/v1", True),
+        ("https://api.autre-fournisseur.example/v1", True),
+        ("https://albert.fournisseur.example/v1", True),
+        ("https://api.fournisseur-llm.example/v1", True),
         # Un serveur du réseau local n'est pas « cette machine » : masqué par défaut.
         ("http://192.168.1.10:8000/v1", True),
         ("", True),

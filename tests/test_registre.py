@@ -57,11 +57,11 @@ def test_les_octets_bruts_sont_archives_avant_la_ligne(registre: Registre) -> No
 
 
 def test_les_entetes_hostiles_sont_nettoyes(registre: Registre) -> None:
-    entetes = EntetesCourrier(expediteur="A\x00B <a@b.fr>", objet="Objet \udcff cassé")
+    entetes = EntetesCourrier(expediteur="A\x00B <a@b.example>", objet="Objet \udcff cassé")
     numero = registre.enregistrer(element(b"x"), entetes).numero
     courrier = registre.courrier(numero)
     assert courrier is not None
-    assert courrier.expediteur == "AB <a@b.fr>"
+    assert courrier.expediteur == "AB <a@b.example>"
     assert "\x00" not in courrier.objet
     assert registre.verifier() == []
 

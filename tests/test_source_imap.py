@@ -22,10 +22,10 @@ ARRIVEE = datetime(2026, 11, 19, 22, 15, tzinfo=UTC)
 
 def courriel(i: int) -> bytes:
     m = EmailMessage()
-    m["From"] = f"Habitant {i} <habitant{i}@exemple.fr>"
-    m["To"] = "mairie@saint-aubin-sur-loire.fr"
+    m["From"] = f"Habitant {i} <habitant{i}@exemple.example>"
+    m["To"] = "mairie@saint-aubin-sur-loire.example"
     m["Subject"] = f"Demande d'acte de naissance n°{i} — état civil"
-    m["Message-ID"] = f"<acte-{i}@exemple.fr>"
+    m["Message-ID"] = f"<acte-{i}@exemple.example>"
     m["Date"] = "Thu, 19 Nov 2026 23:15:00 +0100"
     m.set_content(f"Madame, Monsieur,\nje sollicite une copie intégrale ({i}).\n")
     return m.as_bytes()

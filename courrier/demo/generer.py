@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 ICI = Path(__file__).resolve().parent
 POLICES = Path("/usr/share/fonts/truetype/dejavu")
-MAIRIE = "mairie@saint-aubin-sur-loire.fr"
+MAIRIE = "mairie@saint-aubin-sur-loire.example"
 COMMUNE = "Saint-Aubin-sur-Loire"
 CP = "45570"
 CET = timezone(timedelta(hours=1))  # novembre : heure d'hiver, UTC+1
@@ -61,7 +61,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/01-etat-civil-acte-naissance.eml",
         "Demande de copie intégrale d'acte de naissance",
         "Camille Lefèvre",
-        "camille.lefevre88@laposte.net",
+        "camille.lefevre88@particulier.example",
         "etat_civil",
         "normale",
         True,
@@ -70,7 +70,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/02-voirie-fuite-nid-de-poule.eml",
         "URGENT : fuite d'eau et nid-de-poule dangereux rue des Vignes",
         "Gérard Moreau",
-        "gerard.moreau45@orange.fr",
+        "gerard.moreau45@particulier.example",
         "voirie",
         "haute",
         True,
@@ -79,7 +79,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/03-salle-des-fetes-loto.eml",
         "Demande de réservation de la salle des fêtes pour un loto le 12 décembre 2026",
         "Comité des fêtes de Saint-Aubin",
-        "comite.fetes.saintaubin@gmail.com",
+        "comite.fetes.saintaubin@particulier.example",
         "salles_associations",
         "normale",
         True,
@@ -88,7 +88,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/04-urbanisme-extension.eml",
         "Extension de ma maison : déclaration préalable ou permis de construire ?",
         "Jean-Luc Bézier",
-        "jl.bezier@free.fr",
+        "jl.bezier@particulier.example",
         "urbanisme",
         "normale",
         True,
@@ -98,7 +98,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "Circulaire : élection présidentielle de 2027 – calendrier et organisation"
         " des bureaux de vote",
         "Préfecture du Loiret – Bureau des élections",
-        "pref-elections@loiret.gouv.fr",
+        "pref-elections@prefecture-loiret.example",
         "elections",
         "normale",
         True,
@@ -107,7 +107,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/06-ecole-cantine.eml",
         "Inscription de mes enfants à la cantine scolaire",
         "Sophie Martin",
-        "sophie.martin.staubin@gmail.com",
+        "sophie.martin.staubin@particulier.example",
         "ecole",
         "normale",
         True,
@@ -116,7 +116,7 @@ CATALOGUE: tuple[Attendu, ...] = (
         "courriels/07-publicite-illuminations.eml",
         "Offre spéciale communes : -30 % sur les illuminations de Noël 🎄",
         "Urbanéo Équipement des collectivités",
-        "newsletter@urbaneo-collectivites.fr",
+        "newsletter@urbaneo-collectivites.example",
         "publicite",
         "basse",
         False,
@@ -213,7 +213,7 @@ def _8bit(texte: str, charset: str) -> bytes:
 
 def _recu(depuis: str, ip: str, ident: str, date: str) -> str:
     return (
-        f"from {depuis} ({depuis} [{ip}])\r\n\tby mx.saint-aubin-sur-loire.fr (Postfix)"
+        f"from {depuis} ({depuis} [{ip}])\r\n\tby mx.saint-aubin-sur-loire.example (Postfix)"
         f" with ESMTPS id {ident}\r\n\tfor <{MAIRIE}>; {date}"
     )
 
@@ -264,8 +264,8 @@ Camille Lefèvre
     entetes = _communs(
         a,
         date,
-        "<1809346712.4821.1793607267@laposte.net>",
-        "smtp.laposte.net",
+        "<1809346712.4821.1793607267@particulier.example>",
+        "smtp.particulier.example",
         "192.0.2.41",
         "4Q7xk21Zb3z9R",
         "utf-8",
@@ -273,7 +273,7 @@ Camille Lefèvre
     entetes += [
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Transfer-Encoding", "quoted-printable"),
-        ("X-Mailer", "Laposte.net Webmail"),
+        ("X-Mailer", "Particulier.example Webmail"),
     ]
     return _partie(entetes, _qp(texte))
 
@@ -323,8 +323,8 @@ Gérard Moreau<br>
     entetes = _communs(
         a,
         date,
-        "<bd61a0f4-77e2-4c1b-9a05-3c2e8e1f5d20@orange.fr>",
-        "smtp.orange.fr",
+        "<bd61a0f4-77e2-4c1b-9a05-3c2e8e1f5d20@particulier.example>",
+        "smtp.particulier.example",
         "198.51.100.23",
         "4Q8Lm05Tq7z4W",
     )
@@ -372,8 +372,8 @@ Présidente du Comité des fêtes de Saint-Aubin-sur-Loire
     entetes = _communs(
         a,
         date,
-        "<CAF3k9m+Qx2LrT0vYb7nW1eJ8sPq4uHd6gZ@mail.gmail.com>",
-        "mail-wm1-f54.google.com",
+        "<CAF3k9m+Qx2LrT0vYb7nW1eJ8sPq4uHd6gZ@mail.particulier.example>",
+        "mx.particulier.example",
         "203.0.113.54",
         "4Q9Bz37Pk1z2X",
     )
@@ -435,8 +435,8 @@ Jean-Luc Bézier
     entetes = _communs(
         a,
         date,
-        "<000001db4f2a$6c1e8b20$4455a160$@free.fr>",
-        "smtp.free.fr",
+        "<000001db4f2a$6c1e8b20$4455a160$@particulier.example>",
+        "smtp.particulier.example",
         "198.51.100.77",
         "4QB0c52Hh4z7M",
         "iso-8859-1",
@@ -505,7 +505,8 @@ commune, même en l'absence de changement par rapport au dernier scrutin.</p>
 <p>Je vous rappelle que la composition de chaque bureau (un président, au moins deux assesseurs \
 et un secrétaire) doit être assurée pendant toute la durée du scrutin.</p>
 <p>Mes services restent à votre disposition pour toute question : \
-<a href="mailto:pref-elections@loiret.gouv.fr">pref-elections@loiret.gouv.fr</a>.</p>
+<a href="mailto:pref-elections@prefecture-loiret.example">\
+pref-elections@prefecture-loiret.example</a>.</p>
 <p>Pour le préfet et par délégation,<br>la directrice de la citoyenneté et de la légalité,<br>
 Anne-Sophie Perrin</p>
 <p style="font-size:11px;color:#666">Ce message est envoyé à l'ensemble des mairies du Loiret. \
@@ -515,8 +516,8 @@ Merci de ne pas répondre à tous.</p>
     entetes = _communs(
         a,
         date,
-        "<20261106103002.7F3A2C40012@smtp.loiret.gouv.fr>",
-        "smtp.loiret.gouv.fr",
+        "<20261106103002.7F3A2C40012@smtp.prefecture-loiret.example>",
+        "smtp.prefecture-loiret.example",
         "192.0.2.130",
         "4QC6r18Wd9z1N",
     )
@@ -552,8 +553,8 @@ Sophie Martin
     entetes = _communs(
         a,
         date,
-        "<CAH7pQ2x+Lk9vN3mRb8tYw5cJ0eFs6aZu1gD@mail.gmail.com>",
-        "mail-ej1-f45.google.com",
+        "<CAH7pQ2x+Lk9vN3mRb8tYw5cJ0eFs6aZu1gD@mail.particulier.example>",
+        "mx.particulier.example",
         "203.0.113.45",
         "4QF1n63Vb2z5K",
     )
@@ -600,10 +601,10 @@ mobilier urbain (bancs, corbeilles, jardinières).
 - Paiement par mandat administratif à 30 jours
 - Devis gratuit en 24 h
 
-Découvrez le catalogue : https://www.urbaneo-collectivites.fr/noel-2026
+Découvrez le catalogue : https://www.urbaneo-collectivites.example/noel-2026
 
 Vous recevez ce message car votre collectivité est inscrite à notre lettre d'information.
-Se désinscrire : https://www.urbaneo-collectivites.fr/desinscription
+Se désinscrire : https://www.urbaneo-collectivites.example/desinscription
 Urbanéo SAS – 4 rue de l'Industrie, 37700 Saint-Pierre-des-Corps
 """
     html = """<!DOCTYPE html>
@@ -623,14 +624,14 @@ jardinières).</p>
 <ul><li>Livraison offerte dès 800 € HT de commande</li>
 <li>Paiement par mandat administratif à 30 jours</li>
 <li>Devis gratuit en 24 h</li></ul>
-<p style="text-align:center"><a href="https://www.urbaneo-collectivites.fr/noel-2026" \
+<p style="text-align:center"><a href="https://www.urbaneo-collectivites.example/noel-2026" \
 style="background:#c8102e;color:#ffffff;padding:12px 24px;text-decoration:none">\
 Découvrir le catalogue</a></p>
-<img src="https://www.urbaneo-collectivites.fr/t/o.gif?c=noel26" width="1" height="1" alt="">
+<img src="https://www.urbaneo-collectivites.example/t/o.gif?c=noel26" width="1" height="1" alt="">
 </td></tr>
 <tr><td style="padding:12px;font-size:11px;color:#777">Vous recevez ce message car votre \
 collectivité est inscrite à notre lettre d'information. \
-<a href="https://www.urbaneo-collectivites.fr/desinscription">Se désinscrire</a><br>
+<a href="https://www.urbaneo-collectivites.example/desinscription">Se désinscrire</a><br>
 Urbanéo SAS – 4 rue de l'Industrie, 37700 Saint-Pierre-des-Corps</td></tr>
 </table></td></tr></table>
 </body></html>
@@ -639,14 +640,14 @@ Urbanéo SAS – 4 rue de l'Industrie, 37700 Saint-Pierre-des-Corps</td></tr>
     entetes = _communs(
         a,
         date,
-        "<noel26.0000412.1793671214@mailing.urbaneo-collectivites.fr>",
-        "mailing.urbaneo-collectivites.fr",
+        "<noel26.0000412.1793671214@mailing.urbaneo-collectivites.example>",
+        "mailing.urbaneo-collectivites.example",
         "198.51.100.200",
         "4QG3s90Ma6z8P",
     )
     entetes += [
-        ("Reply-To", "Urbaneo <no-reply@urbaneo-collectivites.fr>"),
-        ("List-Unsubscribe", "<https://www.urbaneo-collectivites.fr/desinscription>"),
+        ("Reply-To", "Urbaneo <no-reply@urbaneo-collectivites.example>"),
+        ("List-Unsubscribe", "<https://www.urbaneo-collectivites.example/desinscription>"),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("Precedence", "bulk"),
         ("X-Campaign-ID", "noel-2026-communes"),
@@ -712,7 +713,7 @@ def pdf_demande_reservation() -> bytes:
         ("Représenté par :", "Martine Chevalier, présidente"),
         ("Adresse :", "5 allée des Peupliers, 45570 Saint-Aubin-sur-Loire"),
         ("Téléphone :", "06 39 98 55 04"),
-        ("Courriel :", "comite.fetes.saintaubin@gmail.com"),
+        ("Courriel :", "comite.fetes.saintaubin@particulier.example"),
         ("Nature de la manifestation :", "Loto annuel au profit du Téléthon"),
         ("Date souhaitée :", "samedi 12 décembre 2026"),
         ("Horaires :", "de 14 h à 23 h"),
@@ -1098,7 +1099,7 @@ def _entete_entreprise(feuille: Feuille) -> None:
         (
             "SARL au capital de 20 000 €",
             f"12 route de Châteauneuf, {CP} {COMMUNE}",
-            "Tél. : 02 61 91 23 45 – contact@menuiserie-dubreuil.fr",
+            "Tél. : 02 61 91 23 45 – contact@menuiserie-dubreuil.example",
             "SIRET 812 345 678 00019 – TVA FR42 812345678",
         ),
         "sans",
@@ -1248,7 +1249,7 @@ def _fiche_cantine(feuille: Feuille) -> None:
         ("Nom et prénom :", "MARTIN Sophie"),
         ("Adresse :", f"22 rue du Stade, {CP} {COMMUNE}"),
         ("Téléphone :", "06 39 98 63 21"),
-        ("Courriel :", "sophie.martin.staubin@gmail.com"),
+        ("Courriel :", "sophie.martin.staubin@particulier.example"),
     ):
         feuille.texte(20, y, libelle, "sans", 11)
         feuille.texte(58, y - 0.5, valeur, encre_stylo, 11, encre=45)
