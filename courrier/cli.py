@@ -31,6 +31,7 @@ from courrier.cli_commun import taire_la_fermeture as _taire_la_fermeture
 from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import CourrierErreur
+from courrier.pages_ocr import description, pages_depuis_json, signalement_du_courrier
 
 if TYPE_CHECKING:
     pass
@@ -73,6 +74,7 @@ def montrer(
     if c is None:
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
     evenements = registre.evenements(c.numero)
+    seuil = reglages().ocr_seuil_confiance
     if en_json:
         sortie = {
             "numero": c.numero,
@@ -93,6 +95,8 @@ def montrer(
             "methode_extraction": c.methode_extraction,
             "confiance_ocr": c.confiance_ocr,
             "pages": c.pages,
+            "pages_ocr": _pages_json(c.pages_ocr),
+            "lecture_a_verifier": signalement_du_courrier(c, seuil),
             "texte": c.texte,
             "pieces": [
                 {
@@ -104,6 +108,7 @@ def montrer(
                     "methode": p.methode,
                     "confiance_ocr": p.confiance_ocr,
                     "pages": p.pages,
+                    "pages_ocr": _pages_json(p.pages_ocr),
                     "erreur": p.erreur,
                     "en_ligne": p.en_ligne,
                     "texte": p.texte,
@@ -151,9 +156,12 @@ def montrer(
             + (f" (confiance OCR {c.confiance_ocr:.0f} %)" if c.confiance_ocr is not None else ""),
         ),
         ("Erreur", c.erreur),
+        ("Signalement", signalement_du_courrier(c, seuil)),
     ):
         if valeur:
             console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
+    for page in pages_depuis_json(c.pages_ocr):
+        console.print(f"  OCR {description(page, seuil)}", highlight=False, markup=False)
     if c.analyse_le is not None:
         console.rule("Analyse")
         for libelle, valeur in (
@@ -179,6 +187,8 @@ def montrer(
                 highlight=False,
                 markup=False,
             )
+            for page in pages_depuis_json(p.pages_ocr):
+                console.print(f"   OCR {description(page, seuil)}", highlight=False, markup=False)
     for b in c.brouillons:
         console.rule(f"Brouillon {b.rang} — {LIBELLES_BROUILLON.get(b.type, b.type)} ({b.statut})")
         if b.prepare_par_ia:
@@ -191,6 +201,13 @@ def montrer(
             highlight=False,
             markup=False,
         )
+
+
+def _pages_json(texte: str) -> list[dict[str, object]]:
+    return [
+        {"page": p.numero, "confiance": p.confiance, "angle": p.angle, "mots": p.mots}
+        for p in pages_depuis_json(texte)
+    ]
 
 
 LIBELLES_BROUILLON = {"reponse": "réponse", "accuse_reception": "accusé de réception"}
@@ -223,6 +240,7 @@ def file_d_attente() -> None:
     table.add_column("Préparé par", no_wrap=True)
     from courrier.delais import depuis_json, prochaine
 
+    seuil = reglages().ocr_seuil_confiance
     for c, b in attente:
         legal = prochaine(depuis_json(c.echeances_legales))
         objet = c.objet or f"(fichier {c.nom_fichier})"
@@ -231,6 +249,9 @@ def file_d_attente() -> None:
             # Une réponse partie puis revenue en erreur : la secrétaire choisit quoi faire.
             type_ += "\nà vérifier : non remis"
             objet += f"\n{b.raison}"
+        if lecture := signalement_du_courrier(c, seuil):
+            # Le brouillon a été préparé sur un texte peut-être faux : relire l'original.
+            objet += f"\n{lecture}"
         table.add_row(
             c.numero,
             c.urgence,

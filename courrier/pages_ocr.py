@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from courrier.domaine import PageOCR
 
 LIBELLE = "lecture à vérifier"
+SEUIL_PAR_DEFAUT = 60.0  # le défaut de COURRIER_OCR_SEUIL_CONFIANCE (courrier/config.py)
 
 
 def pages_en_json(pages: Sequence[PageOCR]) -> str:
@@ -69,6 +70,13 @@ def signalement(
     if not morceaux:
         return ""
     return f"{LIBELLE} ({' ; '.join(morceaux)})"
+
+
+def signalement_du_courrier(courrier: object, seuil: float) -> str:
+    """`signalement` d'une ligne du registre (attributs `pages_ocr` et `pieces`), sans
+    importer le modèle ORM ici."""
+    pieces = [(str(p.nom), p.pages_ocr) for p in getattr(courrier, "pieces", ()) or ()]
+    return signalement(getattr(courrier, "pages_ocr", ""), pieces, seuil)
 
 
 def description(page: PageOCR, seuil: float) -> str:

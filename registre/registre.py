@@ -584,6 +584,8 @@ class Registre:
                 select(Courrier, BrouillonLigne)
                 .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
                 .where(BrouillonLigne.statut.in_(attente))
+                # Les pièces : leurs pages OCR sous le seuil signalent le courrier dans la file.
+                .options(selectinload(Courrier.pieces))
                 .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
             ).all()
             return [(c, b) for c, b in lignes]
