@@ -71,8 +71,10 @@ class Tesseract:
             redressee = Path(dossier) / "redressee.png"
             try:
                 angle = redressement.redresser(chemin, redressee)
-            except (OSError, ValueError, MemoryError, SyntaxError):
-                # Image que Pillow ne sait pas décoder : Tesseract (Leptonica) essaiera seul.
+            except Exception:
+                # Pillow lève des erreurs variées (OSError, SyntaxError, struct.error, bombe de
+                # décompression…) ; ne pas redresser ne doit jamais empêcher de lire : Tesseract
+                # (Leptonica) essaie seul, et rend sa propre erreur si l'image est vraiment cassée.
                 angle = 0.0
             if not angle:
                 return self._lire_orientee(chemin, dpi)
