@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from courrier.domaine import (
     ResultatExtraction,
 )
 from courrier.extraction.documents import extraire_document
+from courrier.extraction.mime import extraire_courriel
 from courrier.pages_ocr import pages_en_json, signalement
 from courrier.web.app import creer_app
 from flows.digest import preparer
@@ -177,6 +179,22 @@ def test_une_page_blanche_une_piece_et_une_colonne_abimee() -> None:
         "lecture à vérifier (pièce scan.pdf : page 2)"
     )
     assert signalement("{pas du json", [("x", "[1, 2]")], 60.0) == ""
+
+
+def test_une_piece_jointe_floue_garde_sa_confiance_par_page_et_signale_le_courrier() -> None:
+    message = EmailMessage()
+    message["From"] = "Jean Dupont <jean@saint-aubin.example>"
+    message["To"] = "mairie@saint-aubin.example"
+    message["Subject"] = "Mon dossier"
+    message.set_content("Bonjour, voici le scan.")
+    message.add_attachment(png(floue()), maintype="image", subtype="png", filename="floue.png")
+    resultat = extraire_courriel(message.as_bytes(), lambda _: "", Limites(), Tesseract())
+    (piece,) = [p for p in resultat.pieces if p.nom == "floue.png"]
+    (page,) = piece.pages_ocr
+    assert page.a_verifier(60.0)
+    assert resultat.pages_ocr == []  # le corps du courriel n'est pas passé à l'OCR
+    pieces = [(p.nom, pages_en_json(p.pages_ocr)) for p in resultat.pieces]
+    assert signalement("", pieces, 60.0) == "lecture à vérifier (pièce floue.png : page 1)"
 
 
 # --- Signalement dans la file, la page web et le digest -------------------------------------
