@@ -65,7 +65,11 @@ def redresser(chemin: Path, sortie: Path) -> float:
         if not angle:
             return 0.0
         gris = image.convert("L")
+        dpi = image.info.get("dpi")
     # Coins découverts en blanc : du noir y ferait des bords que Tesseract lit comme du texte.
     tournee = gris.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-    tournee.save(sortie)
+    # La résolution d'origine suit (Tesseract s'en sert quand l'appelant n'en donne pas) ; une
+    # compression faible : le fichier ne vit que le temps de la lecture.
+    options = {"dpi": dpi} if isinstance(dpi, tuple) else {}
+    tournee.save(sortie, format="PNG", compress_level=1, **options)
     return angle
