@@ -14,12 +14,13 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
 
+from connecteurs import redressement
 from courrier.erreurs import ConnecteurErreur
 
 # En dessous de cette confiance moyenne, la page est peut-être tournée : on demande
@@ -45,6 +46,8 @@ class ErreurOCR(ConnecteurErreur):
 class LectureOCR:
     texte: str
     confiance: float | None  # moyenne 0–100 des mots reconnus (conf >= 0), None sans mot
+    mots: int = 0
+    angle: float = 0.0  # degrés (sens trigonométrique) dont la page a été tournée avant lecture
 
 
 class MoteurOCR(Protocol):
@@ -54,11 +57,31 @@ class MoteurOCR(Protocol):
 class Tesseract:
     """Tesseract en sous-processus, une image (un fichier) par appel."""
 
-    def __init__(self, langues: str = "fra", delai_s: int = 180) -> None:
+    def __init__(self, langues: str = "fra", delai_s: int = 180, redresser: bool = True) -> None:
         self.langues = langues
         self.delai_s = delai_s
+        self.redresser = redresser
 
     def lire(self, chemin: Path, dpi: int | None = None) -> LectureOCR:
+        """Redresse une page posée de travers (petit angle), puis lit ; les quarts de tour
+        sont rattrapés ensuite par l'OSD, qui se trompe moins sur une page droite."""
+        if not self.redresser:
+            return self._lire_orientee(chemin, dpi)
+        with tempfile.TemporaryDirectory(prefix="courrier-redresse-") as dossier:
+            redressee = Path(dossier) / "redressee.png"
+            try:
+                angle = redressement.redresser(chemin, redressee)
+            except Exception:
+                # Pillow lève des erreurs variées (OSError, SyntaxError, struct.error, bombe de
+                # décompression…) ; ne pas redresser ne doit jamais empêcher de lire : Tesseract
+                # (Leptonica) essaie seul, et rend sa propre erreur si l'image est vraiment cassée.
+                angle = 0.0
+            if not angle:
+                return self._lire_orientee(chemin, dpi)
+            lecture = self._lire_orientee(redressee, dpi)
+        return replace(lecture, angle=round(lecture.angle + angle, 2))
+
+    def _lire_orientee(self, chemin: Path, dpi: int | None) -> LectureOCR:
         lecture = self._lire_fichier(chemin, dpi)
         if lecture.confiance is None or lecture.confiance >= SEUIL_CONFIANCE_ORIENTATION:
             return lecture
@@ -75,7 +98,8 @@ class Tesseract:
                 raise ErreurOCR(f"Impossible de redresser l'image pour l'OCR : {e}") from e
             seconde = self._lire_fichier(redressee, dpi)
         if (seconde.confiance or 0.0) > lecture.confiance:
-            return seconde
+            # PIL tourne dans le sens trigonométrique : le quart de tour appliqué est -angle.
+            return replace(seconde, angle=float(-angle % 360))
         return lecture
 
     def _config(self, dpi: int | None) -> str:
@@ -172,7 +196,7 @@ def lecture_depuis_donnees(donnees: Mapping[str, Sequence[str | float]]) -> Lect
         morceaux.append(" ".join(lignes[cle]))
         precedent = paragraphe
     confiance = sum(confiances) / len(confiances) if confiances else None
-    return LectureOCR(texte="".join(morceaux), confiance=confiance)
+    return LectureOCR(texte="".join(morceaux), confiance=confiance, mots=len(confiances))
 
 
 def _traduire(e: Exception, delai_s: int) -> ErreurOCR:

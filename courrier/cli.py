@@ -32,6 +32,7 @@ from courrier.cli_francais import Application
 from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import CourrierErreur
+from courrier.pages_ocr import description, pages_depuis_json, signalement_du_courrier
 from registre.transparence import provenance_ia
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def montrer(
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
     lot = reference_du_courrier(registre.moteur, c.id)
     evenements = registre.evenements(c.numero)
+    seuil = reglages().ocr_seuil_confiance
     if en_json:
         sortie = {
             "numero": c.numero,
@@ -110,6 +112,8 @@ def montrer(
             "methode_extraction": c.methode_extraction,
             "confiance_ocr": c.confiance_ocr,
             "pages": c.pages,
+            "pages_ocr": _pages_json(c.pages_ocr),
+            "lecture_a_verifier": signalement_du_courrier(c, seuil),
             "texte": c.texte,
             "pieces": [
                 {
@@ -121,6 +125,7 @@ def montrer(
                     "methode": p.methode,
                     "confiance_ocr": p.confiance_ocr,
                     "pages": p.pages,
+                    "pages_ocr": _pages_json(p.pages_ocr),
                     "erreur": p.erreur,
                     "en_ligne": p.en_ligne,
                     "texte": p.texte,
@@ -173,9 +178,12 @@ def montrer(
             + (f" (confiance OCR {c.confiance_ocr:.0f} %)" if c.confiance_ocr is not None else ""),
         ),
         ("Erreur", c.erreur),
+        ("Signalement", signalement_du_courrier(c, seuil)),
     ):
         if valeur:
             console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
+    for page in pages_depuis_json(c.pages_ocr):
+        console.print(f"  OCR {description(page, seuil)}", highlight=False, markup=False)
     if c.analyse_le is not None:
         console.rule("Analyse")
         for libelle, valeur in (
@@ -201,6 +209,8 @@ def montrer(
                 highlight=False,
                 markup=False,
             )
+            for page in pages_depuis_json(p.pages_ocr):
+                console.print(f"   OCR {description(page, seuil)}", highlight=False, markup=False)
     for b in c.brouillons:
         console.rule(f"Brouillon {b.rang} — {LIBELLES_BROUILLON.get(b.type, b.type)} ({b.statut})")
         if b.prepare_par_ia:
@@ -219,6 +229,13 @@ def montrer(
             highlight=False,
             markup=False,
         )
+
+
+def _pages_json(texte: str) -> list[dict[str, object]]:
+    return [
+        {"page": p.numero, "confiance": p.confiance, "angle": p.angle, "mots": p.mots}
+        for p in pages_depuis_json(texte)
+    ]
 
 
 LIBELLES_BROUILLON = {"reponse": "réponse", "accuse_reception": "accusé de réception"}
@@ -251,6 +268,7 @@ def file_d_attente() -> None:
     table.add_column("Préparé par", no_wrap=True)
     from courrier.delais import depuis_json, prochaine
 
+    seuil = reglages().ocr_seuil_confiance
     for c, b in attente:
         legal = prochaine(depuis_json(c.echeances_legales))
         objet = c.objet or f"(fichier {c.nom_fichier})"
@@ -259,6 +277,9 @@ def file_d_attente() -> None:
             # Une réponse partie puis revenue en erreur : la secrétaire choisit quoi faire.
             type_ += "\nà vérifier : non remis"
             objet += f"\n{b.raison}"
+        if lecture := signalement_du_courrier(c, seuil):
+            # Le brouillon a été préparé sur un texte peut-être faux : relire l'original.
+            objet += f"\n{lecture}"
         table.add_row(
             c.numero,
             c.urgence,

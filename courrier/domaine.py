@@ -163,6 +163,20 @@ class ElementRecu:
     lot: PartDeLot | None = None  # lettre découpée dans un lot de scans
 
 
+@dataclass(frozen=True)
+class PageOCR:
+    """Une page passée à Tesseract : sa confiance et l'angle dont on l'a redressée."""
+
+    numero: int  # 1 pour la première page (ou image) du document
+    confiance: float | None  # moyenne 0–100 des mots reconnus, None sans aucun mot
+    angle: float = 0.0  # degrés, sens trigonométrique ; 0 : page laissée telle quelle
+    mots: int = 0
+
+    def a_verifier(self, seuil: float) -> bool:
+        """Une page blanche (aucun mot) n'est pas une lecture douteuse : rien n'y est écrit."""
+        return self.mots > 0 and self.confiance is not None and self.confiance < seuil
+
+
 @dataclass
 class PieceExtraite:
     """Une pièce jointe (ou une partie) d'un courriel, rangée dans l'archive par empreinte."""
@@ -176,6 +190,7 @@ class PieceExtraite:
     methode: str = "aucune"  # texte, html, pdf, ocr, liste, aucune
     confiance_ocr: float | None = None  # moyenne 0–100 des mots reconnus
     pages: int | None = None
+    pages_ocr: list[PageOCR] = field(default_factory=list)
     erreur: str | None = None  # raison en français quand rien ou pas tout n'a été lu
     en_ligne: bool = False  # image intégrée au corps (logo…), non lue
 
@@ -188,6 +203,7 @@ class ResultatExtraction:
     methode: str = "aucune"  # texte, html, pdf, ocr, aucune
     confiance_ocr: float | None = None
     pages: int | None = None
+    pages_ocr: list[PageOCR] = field(default_factory=list)
     pieces: list[PieceExtraite] = field(default_factory=list)
     erreurs: list[str] = field(default_factory=list)
     echec: bool = False

@@ -32,6 +32,7 @@ from courrier.digest import (
 from courrier.domaine import TypeEvenement
 from courrier.envoi import parametres_smtp
 from courrier.erreurs import ConfigurationErreur
+from courrier.pages_ocr import SEUIL_PAR_DEFAUT, signalement_du_courrier
 from flows.releve import _reessayer, registre_courant
 from registre.ancrage import ancrer_ou_dire
 from registre.modeles import Courrier, Evenement
@@ -61,7 +62,9 @@ class Preparation:
 # --- Lecture du registre (les lignes ORM s'arrêtent ici) ------------------------------------
 
 
-def courrier_digest(c: Courrier) -> CourrierDigest:
+def courrier_digest(c: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> CourrierDigest:
+    # Une page mal lue rejoint les alertes du courrier : le digest la signale comme les autres.
+    lecture = signalement_du_courrier(c, seuil_ocr)
     return CourrierDigest(
         numero=c.numero,
         canal=c.canal,
@@ -76,7 +79,7 @@ def courrier_digest(c: Courrier) -> CourrierDigest:
         urgence=c.urgence,
         resume=c.resume,
         echeance=c.echeance,
-        alertes=tuple(a for a in c.alertes.split(",") if a),
+        alertes=tuple(a for a in c.alertes.split(",") if a) + ((lecture,) if lecture else ()),
         erreur=c.erreur,
         brouillons=tuple((b.type, b.statut) for b in c.brouillons),
         automatique=c.automatique,
@@ -109,9 +112,9 @@ def debut_de_la_nuit(
 
 
 def lire_registre(
-    registre: Registre, evenements: list[Evenement]
+    registre: Registre, evenements: list[Evenement], seuil_ocr: float = SEUIL_PAR_DEFAUT
 ) -> tuple[list[CourrierDigest], list[BrouillonEnAttente], list[ErreurGenerale]]:
-    courriers = [courrier_digest(c) for c in registre.courriers()]
+    courriers = [courrier_digest(c, seuil_ocr) for c in registre.courriers()]
     brouillons = [
         BrouillonEnAttente(
             numero=c.numero,
@@ -143,7 +146,7 @@ def preparer(
     maintenant = maintenant or registre.horloge()
     libelles = {ident: c.libelle for ident, c in charger_regles(r.regles).categories.items()}
     evenements = registre.evenements()
-    courriers, brouillons, erreurs = lire_registre(registre, evenements)
+    courriers, brouillons, erreurs = lire_registre(registre, evenements, r.ocr_seuil_confiance)
     digest = construire_digest(
         courriers,
         brouillons,

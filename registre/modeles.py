@@ -79,6 +79,8 @@ class Courrier(Base):
     methode_extraction: Mapped[str] = mapped_column(String(16), default="")
     confiance_ocr: Mapped[float | None] = mapped_column(Float, nullable=True)
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Pages lues par OCR (courrier/pages_ocr.py, JSON) : confiance et angle de redressement.
+    pages_ocr: Mapped[str] = mapped_column(Text, default="")
     extrait_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
 
     # Analyse (règles ou LLM) ; `analyse` garde l'enregistrement complet en JSON.
@@ -134,6 +136,7 @@ class Piece(Base):
     methode: Mapped[str] = mapped_column(String(16), default="aucune")
     confiance_ocr: Mapped[float | None] = mapped_column(Float, nullable=True)
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pages_ocr: Mapped[str] = mapped_column(Text, default="")
     erreur: Mapped[str] = mapped_column(Text, default="")
     en_ligne: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -36,6 +36,7 @@ from courrier.domaine import (
 )
 from courrier.erreurs import RegistreErreur, TexteTropLong
 from courrier.journal import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
+from courrier.pages_ocr import pages_en_json
 from courrier.pannes import point
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
@@ -359,6 +360,7 @@ class Registre:
             courrier.methode_extraction = resultat.methode
             courrier.confiance_ocr = _arrondi(resultat.confiance_ocr)
             courrier.pages = resultat.pages
+            courrier.pages_ocr = pages_en_json(resultat.pages_ocr)
             courrier.erreur = _propre(" ".join(resultat.erreurs))
             courrier.statut = statut.value
             courrier.extrait_le = self.horloge()
@@ -378,6 +380,7 @@ class Registre:
                         methode=piece.methode,
                         confiance_ocr=_arrondi(piece.confiance_ocr),
                         pages=piece.pages,
+                        pages_ocr=pages_en_json(piece.pages_ocr),
                         erreur=_propre(piece.erreur or ""),
                         en_ligne=piece.en_ligne,
                     )
@@ -587,6 +590,8 @@ class Registre:
                 select(Courrier, BrouillonLigne)
                 .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
                 .where(BrouillonLigne.statut.in_(attente))
+                # Les pièces : leurs pages OCR sous le seuil signalent le courrier dans la file.
+                .options(selectinload(Courrier.pieces))
                 .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
             ).all()
             return [(c, b) for c, b in lignes]

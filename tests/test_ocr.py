@@ -123,7 +123,7 @@ def test_une_ligne_tsv_sans_texte_final_ne_decale_pas_les_colonnes() -> None:
         "4\t1\t1\t1\t1\t0\t0\t0\t9\t9\t-1\n"
         "5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t91.25\tMairie\n"
     )
-    assert lecture_depuis_tsv(tsv) == LectureOCR(texte="Mairie", confiance=91.25)
+    assert lecture_depuis_tsv(tsv) == LectureOCR(texte="Mairie", confiance=91.25, mots=1)
 
 
 def test_les_mots_sans_confiance_ne_comptent_pas_dans_la_moyenne() -> None:
@@ -153,7 +153,7 @@ def test_le_dpi_connu_est_transmis_a_tesseract(
     image = tmp_path / "page.png"
     Image.new("L", (10, 10), 255).save(image)
     lecture = Tesseract(langues="fra+eng").lire(image, dpi=300)
-    assert lecture == LectureOCR(texte="Bonjour", confiance=96.5)
+    assert lecture == LectureOCR(texte="Bonjour", confiance=96.5, mots=1)
     ligne = arguments.read_text()
     assert str(image) in ligne
     assert "--dpi 300" in ligne and "-l fra+eng" in ligne

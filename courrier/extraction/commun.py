@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from courrier.domaine import EntetesCourrier, Limites, PieceExtraite, ResultatExtraction
+from courrier.domaine import EntetesCourrier, Limites, PageOCR, PieceExtraite, ResultatExtraction
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Lecture:
     pages: int | None = None
     erreurs: list[str] = field(default_factory=list)
     echec: bool = False
+    pages_ocr: list[PageOCR] = field(default_factory=list)
 
 
 def nombre(n: float) -> str:
@@ -207,6 +208,7 @@ def resultat_depuis(lecture: Lecture, limites: Limites) -> ResultatExtraction:
         methode=lecture.methode,
         confiance_ocr=lecture.confiance,
         pages=lecture.pages,
+        pages_ocr=list(lecture.pages_ocr),
         erreurs=erreurs,
         echec=lecture.echec,
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from connecteurs.ocr import MoteurOCR
-from courrier.domaine import Limites, ResultatExtraction
+from connecteurs.ocr import LectureOCR, MoteurOCR
+from courrier.domaine import Limites, PageOCR, ResultatExtraction
 from courrier.erreurs import ConnecteurErreur
 from courrier.extraction.commun import (
     FORMATS_IMAGE,
@@ -150,10 +150,10 @@ def lire_image(octets: bytes, format_: str, limites: Limites, ocr: MoteurOCR) ->
                     lecture.erreurs.append(prefixe + resultat)
                     continue
                 lues += 1
-                texte, confiance = resultat
-                textes.append(texte.strip("\n"))
-                if confiance is not None:
-                    confiances.append(confiance)
+                textes.append(resultat.texte.strip("\n"))
+                if resultat.confiance is not None:
+                    confiances.append(resultat.confiance)
+                lecture.pages_ocr.append(page_ocr(rang + 1, resultat))
     lecture.texte = "\n\n".join(t for t in textes if t).strip()
     lecture.confiance = sum(confiances) / len(confiances) if confiances else None
     if not lues:
@@ -212,8 +212,8 @@ def _ocr_image(
     format_: str,
     limites: Limites,
     ocr: MoteurOCR,
-) -> tuple[str, float | None] | str:
-    """(texte, confiance) d'une image (ou d'une image d'un TIFF), ou la raison de l'échec."""
+) -> LectureOCR | str:
+    """Lecture d'une image (ou d'une image d'un TIFF), ou la raison de l'échec."""
     largeur, hauteur = image.size
     pixels = largeur * hauteur
     if pixels <= 0:
@@ -230,8 +230,7 @@ def _ocr_image(
         # dans le fichier, il l'estime seul ; imposer 300 dpi n'aide pas (mesuré sur
         # ocrmypdf__typewriter.png : confiance 82,1 sans, 81,6 avec, même texte).
         try:
-            lu = ocr.lire(source, None)
-            return lu.texte, lu.confiance
+            return ocr.lire(source, None)
         except ConnecteurErreur as e:
             premier_echec = str(e)
         # Format que Tesseract (Leptonica) ne lit pas : on passe par une image convertie.
@@ -244,12 +243,16 @@ def _ocr_image(
             return converti
     chemin, dpi = converti
     try:
-        lu = ocr.lire(chemin, dpi)
+        return ocr.lire(chemin, dpi)
     except ConnecteurErreur as e:
         return str(e)
     finally:
         chemin.unlink(missing_ok=True)
-    return lu.texte, lu.confiance
+
+
+def page_ocr(numero: int, lu: LectureOCR) -> PageOCR:
+    confiance = round(lu.confiance, 1) if lu.confiance is not None else None
+    return PageOCR(numero=numero, confiance=confiance, angle=lu.angle, mots=lu.mots)
 
 
 def _convertir(

@@ -858,6 +858,7 @@ def _appliquer(piece: PieceExtraite, lecture: Lecture, limites: Limites) -> None
     piece.texte = texte
     piece.methode = lecture.methode if (texte.strip() or lecture.methode == "ocr") else "aucune"
     piece.confiance_ocr = lecture.confiance
+    piece.pages_ocr = list(lecture.pages_ocr)
     piece.pages = lecture.pages
     for r in [*lecture.erreurs, *([raison] if raison else [])]:
         _ajouter_erreur(piece, r)

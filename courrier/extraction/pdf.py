@@ -15,8 +15,8 @@ import pdfplumber
 import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
-from connecteurs.ocr import MoteurOCR
-from courrier.domaine import Limites
+from connecteurs.ocr import LectureOCR, MoteurOCR
+from courrier.domaine import Limites, PageOCR
 from courrier.erreurs import ConnecteurErreur
 from courrier.extraction.commun import Lecture, nombre, seules_les_premieres
 
@@ -188,7 +188,7 @@ def _lire_pages(
                 echecs_ocr.setdefault(resultat, []).append(i + 1)
                 textes.append(texte)
                 continue
-            lu, confiance = resultat
+            lu, confiance = resultat.texte, resultat.confiance
             if police_ocr and not lu.strip():
                 # Notre OCR ne trouve rien là où un autre avait mis du texte : on garde le sien.
                 textes.append(texte)
@@ -196,6 +196,14 @@ def _lire_pages(
             textes.append(lu)
             if confiance is not None:
                 confiances.append(confiance)
+            lecture.pages_ocr.append(
+                PageOCR(
+                    numero=i + 1,
+                    confiance=round(confiance, 1) if confiance is not None else None,
+                    angle=resultat.angle,
+                    mots=resultat.mots,
+                )
+            )
 
     if pages_en_erreur:
         lecture.erreurs.append(f"Texte illisible sur {_liste_pages(pages_en_erreur)}.")
@@ -287,8 +295,8 @@ def _texte_de_page(
 
 def _ocr_page(
     document: pdfium.PdfDocument, index: int, dossier: Path, limites: Limites, ocr: MoteurOCR
-) -> tuple[str, float | None] | str:
-    """(texte, confiance) de la page rasterisée, ou la raison de l'échec."""
+) -> LectureOCR | str:
+    """Lecture de la page rasterisée, ou la raison de l'échec."""
     try:
         page = document[index]
         try:
@@ -313,9 +321,8 @@ def _ocr_page(
     finally:
         image.close()
     try:
-        resultat = ocr.lire(chemin, round(72 * echelle))
+        return ocr.lire(chemin, round(72 * echelle))
     except ConnecteurErreur as e:
         return str(e)
     finally:
         chemin.unlink(missing_ok=True)
-    return resultat.texte, resultat.confiance

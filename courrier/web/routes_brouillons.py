@@ -57,7 +57,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             type_brouillon=vues.LIBELLES_BROUILLON.get(b.type, b.type),
             libelle_statut=vues.libelle_statut_brouillon(b.statut),
             ia=vues.prepare_par_ia(c, b),
-            alertes=vues.alertes(c),
+            alertes=vues.alertes(c, reglages.ocr_seuil_confiance),
             echeance=vues.echeance(c, reg.aujourd_hui()),
             modifiable=modifiable,
             objet=b.objet if objet is None else objet,

@@ -20,19 +20,22 @@ from registre.lots import reference_du_courrier
 def routes(ctx: Contexte, routeur: APIRouter) -> None:
     """Inscrit ces pages sur le routeur de l'application (ses routes restent à plat)."""
     reg, categories, rendre = ctx.registre, ctx.categories, ctx.rendre
+    seuil = ctx.reglages.ocr_seuil_confiance
 
     # --- File d'attente -------------------------------------------------------------------------
 
     @routeur.get("/")
     def file_d_attente(request: Request) -> Response:
         jour = reg.aujourd_hui()
-        entrees = [vues.entree_file(c, b, jour, categories) for c, b in reg.brouillons_a_valider()]
+        entrees = [
+            vues.entree_file(c, b, jour, categories, seuil) for c, b in reg.brouillons_a_valider()
+        ]
         for ident in reg.brouillons_par_statut(
             StatutBrouillon.VALIDE, StatutBrouillon.EN_ENVOI, StatutBrouillon.A_VERIFIER
         ):
             trouve = reg.brouillon(ident)
             if trouve is not None:
-                entrees.append(vues.entree_file(*trouve, jour, categories))
+                entrees.append(vues.entree_file(*trouve, jour, categories, seuil))
         entrees = vues.ordonner(entrees)
         a_valider = [e for e in entrees if e.statut == StatutBrouillon.A_VALIDER.value]
         suivis = [e for e in entrees if e.statut != StatutBrouillon.A_VALIDER.value]
@@ -67,7 +70,8 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             pages=pages,
             lot=reference_du_courrier(reg.moteur, c.id),
             ia=vues.analyse_par_ia(c),
-            alertes=vues.alertes(c),
+            alertes=vues.alertes(c, seuil),
+            pages_ocr=vues.pages_ocr(c, seuil),
             echeance=vues.echeance(c, reg.aujourd_hui()),
             delais_legaux=vues.delais_legaux(c, reg.aujourd_hui()),
             brouillons=[

@@ -13,6 +13,12 @@ from datetime import date, datetime
 from courrier.delais import depuis_json, prochaine
 from courrier.digest import LIBELLES_ALERTE, j_moins, nom_court
 from courrier.domaine import StatutBrouillon
+from courrier.pages_ocr import (
+    SEUIL_PAR_DEFAUT,
+    description,
+    pages_depuis_json,
+    signalement_du_courrier,
+)
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import LIBELLES_STATUT_BROUILLON, heure_de_paris
 
@@ -57,11 +63,24 @@ def analyse_par_ia(courrier: Courrier) -> bool:
     return courrier.moteur.startswith("llm")
 
 
-def alertes(courrier: Courrier) -> list[str]:
+def alertes(courrier: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> list[str]:
+    lecture = signalement_du_courrier(courrier, seuil_ocr)
     return [
         LIBELLES_ALERTE.get(a, a.replace("_", " "))
         for a in (x.strip() for x in courrier.alertes.split(","))
         if a and a != "decision_forcee"
+    ] + ([lecture] if lecture else [])
+
+
+def pages_ocr(courrier: Courrier, seuil_ocr: float) -> list[tuple[str, list[str]]]:
+    """Pour la page du courrier : (« Document » ou la pièce, une ligne par page lue par OCR)."""
+    blocs = [("Document", courrier.pages_ocr)] + [
+        (f"Pièce {p.rang} ({p.nom})", p.pages_ocr) for p in courrier.pieces
+    ]
+    return [
+        (titre, [description(page, seuil_ocr) for page in pages_depuis_json(texte)])
+        for titre, texte in blocs
+        if pages_depuis_json(texte)
     ]
 
 
@@ -111,7 +130,11 @@ class EntreeFile:
 
 
 def entree_file(
-    courrier: Courrier, ligne: BrouillonLigne, aujourd_hui: date, categories: Mapping[str, str]
+    courrier: Courrier,
+    ligne: BrouillonLigne,
+    aujourd_hui: date,
+    categories: Mapping[str, str],
+    seuil_ocr: float = SEUIL_PAR_DEFAUT,
 ) -> EntreeFile:
     legal = prochaine(depuis_json(courrier.echeances_legales))
     limites = [d for d in (courrier.echeance, legal.le if legal else None) if d is not None]
@@ -131,7 +154,7 @@ def entree_file(
         ),
         limite=min(limites, default=None),
         ia=prepare_par_ia(courrier, ligne),
-        alertes=alertes(courrier),
+        alertes=alertes(courrier, seuil_ocr),
         statut=ligne.statut,
         libelle_statut=libelle_statut_brouillon(ligne.statut),
         raison=ligne.raison,

@@ -1,7 +1,7 @@
 """lots de scans : la lettre, son lot d'origine et ses pages
 
 Révision : 20261205_0011
-Précédente : 20261205_0009
+Précédente : 20261205_0010
 Créée le : 2026-12-05 17:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '20261205_0011'
-down_revision = '20261205_0009'
+down_revision = '20261205_0010'
 branch_labels = None
 depends_on = None
 
