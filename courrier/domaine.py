@@ -113,6 +113,11 @@ class Limites:
     entrees_archive_max: int = 1000  # noms listés dans un .zip
     ocr_langues: str = "fra"
     ocr_delai_s: int = 180  # par page
+    # Documents bureautiques (docx, odt, xlsx, ods…) : taille une fois décompressés, vérifiée
+    # sur l'annuaire du zip avant toute ouverture (bombes de décompression).
+    decompresse_max_bureautique: int = 100 * 1024 * 1024
+    cellules_max: int = 200_000  # cellules de tableur lues (xlsx, ods)
+    bureautique_delai_s: int = 120  # conversion LibreOffice sans écran (.doc, .xls)
 
 
 @dataclass(frozen=True)
