@@ -357,6 +357,9 @@ def _lire_par_libreoffice(octets: bytes, genre: str, limites: Limites) -> Lectur
                 "(signature OLE2 absente) ; conservé, non lu."
             ],
         )
+    refus = _controler_ole2(octets, genre)
+    if refus:
+        return Lecture(echec=True, erreurs=[refus])
     programme = soffice()
     if programme is None:
         return Lecture(
@@ -388,6 +391,22 @@ def _lire_par_libreoffice(octets: bytes, genre: str, limites: Limites) -> Lectur
     if genre == "xls":
         lecture.erreurs.append("Seule la première feuille du classeur est lue.")
     return lecture
+
+
+def _controler_ole2(octets: bytes, genre: str) -> str | None:
+    """Refus d'un faux .doc/.xls avant LibreOffice, qui lirait n'importe quoi comme du texte."""
+    import olefile
+
+    flux = ("WordDocument",) if genre == "doc" else ("Workbook", "Book")
+    try:
+        with olefile.OleFileIO(octets) as ole:
+            if any(ole.exists(nom) for nom in flux):
+                return None
+            detail = f"flux {flux[0]} absent"
+    except Exception:
+        # Les messages d'olefile sur un fichier forgé sont techniques (entiers géants…).
+        detail = "structure OLE2 invalide"
+    return f"{NOMS[genre]} illisible ou abîmé ({detail}) : conservé, non lu."
 
 
 def convertir(
