@@ -295,7 +295,7 @@ def test_la_releve_va_jusqu_au_bout_et_chaque_fichier_a_sa_ligne(
     releve: tuple[Registre, dict[str, CourrierALire], dict[str, str]],
     documents: dict[str, bytes],
 ) -> None:
-    registre, lus, _ = releve
+    registre, _, _ = releve
     attendus = len(documents) + 2 + 1 + len(RAISONS) + 2
     assert registre.nombre() == attendus
     assert registre.a_extraire() == []
