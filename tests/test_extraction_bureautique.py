@@ -25,8 +25,8 @@ from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.ocr import Tesseract
 from courrier.analyse import CourrierALire
 from courrier.domaine import Limites
-from courrier.extraction import extraire_courriel, lire_entetes
-from courrier.extraction.bureautique import OLE2
+from courrier.extraction import extraire_courriel, extraire_document, lire_entetes
+from courrier.extraction.bureautique import OLE2, lire_bureautique
 from courrier.extraction.outlook import lire_tnef
 from courrier.releve import extraire_en_attente, relever_source
 from registre.registre import Registre
@@ -325,3 +325,42 @@ def test_un_winmail_dat_sans_la_signature_tnef_garde_sa_raison() -> None:
         piece.erreur
         == "Fichier de données (.dat, souvent winmail.dat d'Outlook) : conservé, non lu."
     )
+
+
+def test_un_msg_depose_avec_les_scans_est_lu() -> None:
+    # Les mêmes octets que depose.msg ci-dessus seraient un doublon au registre : lu en direct.
+    resultat = extraire_document(
+        MSG_DU_CORPUS.read_bytes(), "message.msg", lambda o: "", Limites(), Tesseract()
+    )
+    assert not resultat.echec
+    assert resultat.texte.startswith(
+        "De : <NueblingV@w-vwa.de>\nÀ : <gaiser-schoenenborn@kreis-tuebingen.de>\n"
+        "Date : 18/09/2017 10:00 UTC\n"
+        "Objet : Newsletter Prüfung Personalwesen / Prüfung Eröffnungsbilanz\n"
+        "Pièces jointes : newsletter.png, spacer.gif, image004.jpg, image006.jpg, image008.jpg"
+    )
+    assert "Sehr geehrte Frau Gaiser-Schönenborn" in resultat.texte
+
+
+# --- LibreOffice absent ou trop lent : le .doc est gardé, la raison est dite -----------------
+
+
+def test_sans_libreoffice_un_doc_est_garde_avec_une_raison_claire(
+    documents: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nulle-part")  # un serveur où LibreOffice n'est pas installé
+    lu = lire_bureautique(documents["doc"], "doc", Limites(), Tesseract())
+    assert lu.echec
+    assert lu.erreurs == [
+        "Document Word ancien format (.doc) conservé, non lu : LibreOffice n'est pas installé "
+        "sur ce serveur (paquets libreoffice-writer-nogui et libreoffice-calc-nogui)."
+    ]
+
+
+def test_une_conversion_trop_longue_est_arretee(documents: dict[str, bytes]) -> None:
+    lu = lire_bureautique(documents["doc"], "doc", Limites(bureautique_delai_s=0), Tesseract())
+    assert lu.echec
+    assert lu.erreurs == [
+        "Document Word ancien format (.doc) conservé, non lu : la conversion par LibreOffice a "
+        "dépassé 0 secondes et a été arrêtée."
+    ]
