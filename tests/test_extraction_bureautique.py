@@ -364,3 +364,13 @@ def test_une_conversion_trop_longue_est_arretee(documents: dict[str, bytes]) -> 
         "Document Word ancien format (.doc) conservé, non lu : la conversion par LibreOffice a "
         "dépassé 0 secondes et a été arrêtée."
     ]
+
+
+def test_un_classeur_trop_long_a_lire_est_arrete_et_garde() -> None:
+    # Plafond de cellules levé : seul le délai arrête la lecture du million de cellules.
+    limites = Limites(cellules_max=10_000_000, bureautique_delai_s=1)
+    lu = lire_bureautique(classeur_d_un_million_de_cellules(), "xlsx", limites, Tesseract())
+    assert lu.echec
+    assert lu.erreurs == [
+        "Classeur Excel trop long à lire (plus de 1 secondes) : lecture arrêtée ; conservé, non lu."
+    ]

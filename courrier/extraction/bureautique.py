@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -131,7 +133,10 @@ def lire_bureautique(
             refus = controler_zip(octets, nom, limites)
             if refus:
                 return Lecture(echec=True, erreurs=[refus])
-        with warnings.catch_warnings():
+        if genre in ("doc", "xls"):
+            # LibreOffice a son propre délai, tenu par `convertir`.
+            return _lire_par_libreoffice(octets, genre, limites)
+        with warnings.catch_warnings(), delai(limites.bureautique_delai_s):
             warnings.simplefilter("ignore")
             if genre == "docx":
                 return _lire_docx(octets)
@@ -141,9 +146,15 @@ def lire_bureautique(
                 return _lire_ods(octets, limites)
             if genre == "xlsx":
                 return _lire_xlsx(octets, limites)
-            if genre == "rtf":
-                return _lire_rtf(octets)
-            return _lire_par_libreoffice(octets, genre, limites)
+            return _lire_rtf(octets)
+    except DelaiDepasse:
+        return Lecture(
+            echec=True,
+            erreurs=[
+                f"{nom} trop long à lire (plus de {limites.bureautique_delai_s} secondes) : "
+                "lecture arrêtée ; conservé, non lu."
+            ],
+        )
     except MemoryError:
         return Lecture(
             echec=True,
@@ -153,6 +164,42 @@ def lire_bureautique(
         # Chaque bibliothèque lève ses propres erreurs (KeyError, lxml, BadZipFile…) sur un
         # fichier abîmé : toutes disent la même chose à la secrétaire.
         return illisible(nom, e)
+
+
+class DelaiDepasse(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def delai(secondes: int) -> Iterator[None]:
+    """Arrête une lecture en Python pur qui dépasse `secondes` (minuterie SIGALRM).
+
+    Une minuterie déjà armée (celle de pytest-timeout, par exemple) est remise en place ensuite
+    avec le temps qui lui restait. Seul le fil principal reçoit les signaux : ailleurs, la
+    lecture n'est bornée que par les tailles (décompressée, cellules).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    restant, intervalle = signal.getitimer(signal.ITIMER_REAL)
+    if restant and restant <= secondes:
+        yield  # la minuterie déjà armée sonnera avant la nôtre
+        return
+
+    def sonner(signum: int, frame: object) -> None:
+        raise DelaiDepasse
+
+    precedent = signal.signal(signal.SIGALRM, sonner)
+    debut = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, max(secondes, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, precedent)
+        if restant:
+            ecoule = time.monotonic() - debut
+            signal.setitimer(signal.ITIMER_REAL, max(restant - ecoule, 0.001), intervalle)
 
 
 def illisible(nom: str, erreur: BaseException) -> Lecture:
