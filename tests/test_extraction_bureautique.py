@@ -301,6 +301,8 @@ def test_la_releve_va_jusqu_au_bout_et_chaque_fichier_a_sa_ligne(
     assert registre.a_extraire() == []
     # Tous lus, aucun en erreur : chacun attend l'analyse, hostiles compris.
     assert len(registre.a_analyser()) == attendus
+    # Les profils LibreOffice et les fichiers convertis ne survivent pas à la lecture.
+    assert list((registre.archive.racine.parent / "tmp").iterdir()) == []
     assert registre.verifier() == []
 
 
