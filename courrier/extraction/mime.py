@@ -559,12 +559,7 @@ def _refus_non_mime(contenu: bytes) -> str | None:
     if not contenu or not contenu.strip():
         return "Le fichier est vide : rien à lire."
     if contenu.startswith(OLE2):
-        # Un .msg range ses propriétés dans des flux « __substg1.0_… » (noms en UTF-16).
-        if "__substg1.0_".encode("utf-16-le") in contenu:
-            return (
-                "Fichier Outlook .msg (format propriétaire, pas un courriel MIME) : "
-                "conservé tel quel, texte non lu."
-            )
+        # Un .msg Outlook (OLE2 lui aussi) a été lu plus haut par `extraire_msg`.
         return (
             "Document Microsoft Office de l'ancien format (OLE2), pas un courriel : "
             "conservé tel quel, texte non lu."
