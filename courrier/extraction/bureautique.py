@@ -3,30 +3,24 @@
 Une lettre Word jointe est souvent tout le courrier : son texte rejoint celui de la pièce, donc
 celui que l'analyse lit. Chaque format passe par une bibliothèque tenue à jour (python-docx,
 odfpy, openpyxl, striprtf) ; l'ancien format binaire de Word et d'Excel par LibreOffice sans
-écran. Les messages Outlook (.msg, winmail.dat) sont dans `outlook.py`.
+écran (`libreoffice.py`). Les messages Outlook (.msg, winmail.dat) sont dans `outlook.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 import warnings
 import zipfile
 from collections.abc import Iterator
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 from connecteurs.ocr import MoteurOCR
 from courrier.domaine import Limites
 from courrier.extraction.commun import Lecture, nombre, taille_lisible
-from courrier.extraction.texte import decoder_octets
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TNEF = b"\x78\x9f\x3e\x22"
@@ -135,7 +129,9 @@ def lire_bureautique(
                 return Lecture(echec=True, erreurs=[refus])
         if genre in ("doc", "xls"):
             # LibreOffice a son propre délai, tenu par `convertir`.
-            return _lire_par_libreoffice(octets, genre, limites)
+            from courrier.extraction.libreoffice import lire_par_libreoffice
+
+            return lire_par_libreoffice(octets, genre, NOMS[genre], limites)
         with warnings.catch_warnings(), delai(limites.bureautique_delai_s):
             warnings.simplefilter("ignore")
             if genre == "docx":
@@ -234,7 +230,7 @@ def controler_zip(octets: bytes, nom: str, limites: Limites) -> str | None:
     return None
 
 
-def _lecture(texte: str, erreurs: list[str] | None = None) -> Lecture:
+def lecture_normalisee(texte: str, erreurs: list[str] | None = None) -> Lecture:
     texte = "\n".join(ligne.rstrip() for ligne in texte.splitlines()).strip()
     lecture = Lecture(texte=texte, methode="bureautique", erreurs=list(erreurs or []))
     if not texte:
@@ -264,7 +260,7 @@ def _lire_docx(octets: bytes) -> Lecture:
     for section in document.sections:
         if not section.footer.is_linked_to_previous:
             lignes += [p.text for p in section.footer.paragraphs if p.text.strip()]
-    return _lecture("\n".join(lignes))
+    return lecture_normalisee("\n".join(lignes))
 
 
 def _lignes_de_tableau(tableau: Any) -> list[str]:
@@ -296,7 +292,7 @@ def _lire_odt(octets: bytes) -> Lecture:
 
     document = load(BytesIO(octets))
     lignes = [teletype.extractText(p) for p in _paragraphes_odf(document.text)]
-    return _lecture("\n".join(lignes))
+    return lecture_normalisee("\n".join(lignes))
 
 
 def _lire_rtf(octets: bytes) -> Lecture:
@@ -309,7 +305,7 @@ def _lire_rtf(octets: bytes) -> Lecture:
         erreurs.append(
             "Document RTF incomplet (fichier tronqué ?) : le texte lu peut n'en être qu'une partie."
         )
-    return _lecture(texte, erreurs)
+    return lecture_normalisee(texte, erreurs)
 
 
 # --- Tableurs -------------------------------------------------------------------------------
@@ -343,7 +339,7 @@ def _lire_xlsx(octets: bytes, limites: Limites) -> Lecture:
             f"Seules les {nombre(limites.cellules_max)} premières cellules du classeur ont été "
             "lues ; le fichier est conservé en entier."
         )
-    return _lecture("\n".join(lignes), erreurs)
+    return lecture_normalisee("\n".join(lignes), erreurs)
 
 
 def _lire_ods(octets: bytes, limites: Limites) -> Lecture:
@@ -378,130 +374,4 @@ def _lire_ods(octets: bytes, limites: Limites) -> Lecture:
             f"Seules les {nombre(limites.cellules_max)} premières cellules du classeur ont été "
             "lues ; le fichier est conservé en entier."
         )
-    return _lecture("\n".join(lignes), erreurs)
-
-
-# --- Anciens formats binaires : LibreOffice sans écran ---------------------------------------
-
-FILTRES = {
-    "doc": ("doc", "txt:Text (encoded):UTF8", "txt"),
-    # 44,34,76 : séparateur virgule, guillemets, UTF-8 ; seule la première feuille sort.
-    "xls": ("xls", "csv:Text - txt - csv (StarCalc):44,34,76", "csv"),
-}
-
-
-def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def _lire_par_libreoffice(octets: bytes, genre: str, limites: Limites) -> Lecture:
-    nom = NOMS[genre]
-    if not octets.startswith(OLE2):
-        return Lecture(
-            echec=True,
-            erreurs=[
-                f"{nom} illisible : ce n'est pas un fichier Office de l'ancien format "
-                "(signature OLE2 absente) ; conservé, non lu."
-            ],
-        )
-    refus = _controler_ole2(octets, genre)
-    if refus:
-        return Lecture(echec=True, erreurs=[refus])
-    programme = soffice()
-    if programme is None:
-        return Lecture(
-            echec=True,
-            erreurs=[
-                f"{nom} conservé, non lu : LibreOffice n'est pas installé sur ce serveur "
-                "(paquets libreoffice-writer-nogui et libreoffice-calc-nogui)."
-            ],
-        )
-    suffixe, filtre, sortie = FILTRES[genre]
-    with tempfile.TemporaryDirectory(prefix="courrier-bureautique-") as nom_dossier:
-        dossier = Path(nom_dossier)
-        source = dossier / f"piece.{suffixe}"
-        source.write_bytes(octets)
-        resultat = convertir(programme, source, filtre, dossier / "sortie", limites)
-        if isinstance(resultat, str):
-            return Lecture(echec=True, erreurs=[f"{nom} conservé, non lu : {resultat}"])
-        converti = resultat / f"piece.{sortie}"
-        if not converti.is_file():
-            return Lecture(
-                echec=True,
-                erreurs=[
-                    f"{nom} illisible ou abîmé (LibreOffice n'a pas su le convertir) : "
-                    "conservé, non lu."
-                ],
-            )
-        texte = decoder_octets(converti.read_bytes()[: limites.caracteres_max * 4], "utf-8")
-    lecture = _lecture(texte)
-    if genre == "xls":
-        lecture.erreurs.append("Seule la première feuille du classeur est lue.")
-    return lecture
-
-
-def _controler_ole2(octets: bytes, genre: str) -> str | None:
-    """Refus d'un faux .doc/.xls avant LibreOffice, qui lirait n'importe quoi comme du texte."""
-    import olefile
-
-    flux = ("WordDocument",) if genre == "doc" else ("Workbook", "Book")
-    try:
-        with olefile.OleFileIO(octets) as ole:
-            if any(ole.exists(nom) for nom in flux):
-                return None
-            detail = f"flux {flux[0]} absent"
-    except Exception:
-        # Les messages d'olefile sur un fichier forgé sont techniques (entiers géants…).
-        detail = "structure OLE2 invalide"
-    return f"{NOMS[genre]} illisible ou abîmé ({detail}) : conservé, non lu."
-
-
-def convertir(
-    programme: str, source: Path, filtre: str, sortie: Path, limites: Limites
-) -> Path | str:
-    """Conversion par LibreOffice sans écran, profil jetable, délai borné ; la raison sinon."""
-    profil = source.parent / "profil"
-    commande = [
-        programme,
-        f"-env:UserInstallation={profil.as_uri()}",
-        "--headless",
-        "--invisible",
-        "--norestore",
-        "--nolockcheck",
-        "--nodefault",
-        "--nologo",
-        "--convert-to",
-        filtre,
-        "--outdir",
-        str(sortie),
-        str(source),
-    ]
-    env = {**os.environ, "HOME": str(source.parent), "SAL_USE_VCLPLUGIN": "svp"}
-    # Groupe de processus à part : soffice lance soffice.bin, qu'il faut tuer avec lui.
-    processus = subprocess.Popen(
-        commande,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        processus.wait(timeout=limites.bureautique_delai_s)
-    except subprocess.TimeoutExpired:
-        _tuer(processus)
-        return (
-            f"la conversion par LibreOffice a dépassé {limites.bureautique_delai_s} secondes "
-            "et a été arrêtée."
-        )
-    finally:
-        _tuer(processus)
-    if processus.returncode != 0:
-        return f"LibreOffice a échoué (code {processus.returncode})."
-    return sortie
-
-
-def _tuer(processus: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(processus.pid, signal.SIGKILL)
-    processus.wait()
+    return lecture_normalisee("\n".join(lignes), erreurs)
