@@ -113,6 +113,11 @@ class Limites:
     entrees_archive_max: int = 1000  # noms listés dans un .zip
     ocr_langues: str = "fra"
     ocr_delai_s: int = 180  # par page
+    # Documents bureautiques (docx, odt, xlsx, ods…) : taille une fois décompressés, vérifiée
+    # sur l'annuaire du zip avant toute ouverture (bombes de décompression).
+    decompresse_max_bureautique: int = 100 * 1024 * 1024
+    cellules_max: int = 200_000  # cellules de tableur lues (xlsx, ods)
+    bureautique_delai_s: int = 120  # lecture d'une pièce bureautique (Python ou LibreOffice)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ class PieceExtraite:
     taille: int
     empreinte: str  # sha256 hexadécimal des octets décodés
     texte: str = ""
-    methode: str = "aucune"  # texte, html, pdf, ocr, liste, aucune
+    methode: str = "aucune"  # texte, html, pdf, ocr, liste, bureautique, aucune
     confiance_ocr: float | None = None  # moyenne 0–100 des mots reconnus
     pages: int | None = None
     pages_ocr: list[PageOCR] = field(default_factory=list)
@@ -200,7 +205,7 @@ class ResultatExtraction:
     """Ce que l'extraction a tiré d'un élément. `echec` : rien du contenu principal n'a été lu."""
 
     texte: str = ""
-    methode: str = "aucune"  # texte, html, pdf, ocr, aucune
+    methode: str = "aucune"  # texte, html, pdf, ocr, bureautique, aucune
     confiance_ocr: float | None = None
     pages: int | None = None
     pages_ocr: list[PageOCR] = field(default_factory=list)

@@ -10,6 +10,8 @@ if [ "$cible" = "test" ]; then
   # nginx, caddy : les mandataires HTTPS de deploiement/, démarrés par les tests sur 127.0.0.1.
   # faketime : la suite rejouée avec la date système décalée (aucun test ne dépend du jour).
   paquets+=(dovecot-imapd postgresql chromium nginx-light caddy faketime)
+  # LibreOffice sans écran : les tests y fabriquent les docx/odt/rtf/doc/xlsx/ods qu'ils joignent.
+  paquets+=(libreoffice-writer-nogui libreoffice-calc-nogui)
 fi
 # Sur une Debian neuve, le module venv de Python vient d'un paquet à part.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -104,16 +104,19 @@ def test_chaque_courriel_du_corpus_est_extrait_sans_exception(nom: str, ocr: Tes
     assert lire_entetes(contenu) == resultat.entetes
 
 
-def test_un_fichier_outlook_msg_echoue_avec_une_raison_en_francais(ocr: Tesseract) -> None:
-    # MANIFEST 79 : fichier OLE2, pas du MIME.
-    resultat = extraire(du_corpus("79_"), ocr)
-    assert resultat.echec
-    assert resultat.erreurs == [
-        "Fichier Outlook .msg (format propriétaire, pas un courriel MIME) : "
-        "conservé tel quel, texte non lu."
-    ]
-    assert resultat.pieces == []
-    assert lire_entetes(du_corpus("79_")) == EntetesCourrier()
+def test_un_fichier_outlook_msg_est_lu_comme_un_courriel(ocr: Tesseract) -> None:
+    # MANIFEST 79 : fichier OLE2, pas du MIME ; lu par extract-msg (issue #10, point 2).
+    archive = Archive()
+    resultat = extraire(du_corpus("79_"), ocr, archive=archive)
+    assert not resultat.echec and resultat.erreurs == []
+    assert resultat.entetes is not None
+    assert resultat.entetes.objet == "Newsletter Prüfung Personalwesen / Prüfung Eröffnungsbilanz"
+    assert resultat.entetes.expediteur_adresse == "nueblingv@w-vwa.de"
+    assert resultat.entetes.date == datetime(2017, 9, 18, 10, 0, 18, tzinfo=UTC)
+    assert "Sehr geehrte Frau Gaiser-Schönenborn" in resultat.texte
+    assert [p.nom for p in resultat.pieces][:2] == ["newsletter.png", "spacer.gif"]
+    assert all(p.empreinte in archive.objets for p in resultat.pieces)
+    assert lire_entetes(du_corpus("79_")) == resultat.entetes
 
 
 def test_un_nom_de_piece_qui_remonte_l_arborescence_est_reduit_a_son_nom_de_base(
@@ -318,8 +321,8 @@ def test_un_message_transfere_encode_en_base64_est_decode(ocr: Tesseract) -> Non
     assert par_nom["Hello from SwiftMailer.pdf"].methode == "pdf"
     assert par_nom["Hello from SwiftMailer.pdf"].texte == "Hello from SwiftMailer !"
     for bureautique in ("Hello from SwiftMailer.docx", "Hello from SwiftMailer.odt"):
-        erreur = par_nom[bureautique].erreur or ""
-        assert erreur.startswith("Document bureautique conservé, non lu")
+        assert par_nom[bureautique].methode == "bureautique"
+        assert par_nom[bureautique].texte == "Hello from SwiftMailer\u00a0!"  # insécable d'origine
     eml = par_nom["test-localhost.eml"]
     assert eml.methode == "texte" and "Objet : test-localhost" in eml.texte
     assert "UmV0dXJu" not in resultat.texte + eml.texte

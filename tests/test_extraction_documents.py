@@ -334,8 +334,8 @@ def test_le_format_est_reconnu_a_ses_octets_et_non_a_son_extension() -> None:
         (
             b"PK\x03\x04" + bytes(100),
             "lettre.docx",
-            "Format de fichier non pris en charge (archive ZIP ou document Office récent) : "
-            "conservé, non lu.",
+            "Document Word illisible ou abîmé (archive interne invalide : File is not a zip "
+            "file) : conservé, non lu.",
         ),
         (
             b"Bonjour, ceci est un simple texte.",

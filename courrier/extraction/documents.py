@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from connecteurs.ocr import LectureOCR, MoteurOCR
 from courrier.domaine import Limites, PageOCR, ResultatExtraction
 from courrier.erreurs import ConnecteurErreur
+from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
     FORMATS_IMAGE,
     NOMS_FORMATS,
@@ -83,6 +84,9 @@ def lire_fichier(contenu: bytes, nom_fichier: str, limites: Limites, ocr: Moteur
         return lire_pdf(contenu, limites, ocr)
     if format_ in FORMATS_IMAGE:
         return lire_image(contenu, format_, limites, ocr)
+    genre = genre_bureautique(contenu, extension(nom_fichier), "")
+    if genre is not None:
+        return lire_bureautique(contenu, genre, limites, ocr)
     if format_ is not None:
         description = NOMS_FORMATS.get(format_, format_)
     elif extension(nom_fichier):

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connecteurs.ocr import MoteurOCR
 from courrier.domaine import EntetesCourrier, Limites, PieceExtraite, ResultatExtraction
 from courrier.extraction.automatiques import reconnaitre
+from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
     FORMATS_ARCHIVE_FERMEE,
     FORMATS_IMAGE,
@@ -43,6 +44,7 @@ from courrier.extraction.commun import (
     tronquer,
 )
 from courrier.extraction.documents import dimensions_image, lire_image
+from courrier.extraction.outlook import entetes_msg, est_un_msg, extraire_msg
 from courrier.extraction.pdf import lire_pdf
 from courrier.extraction.texte import (
     charset_html,
@@ -200,6 +202,8 @@ def lire_entetes(contenu: bytes) -> EntetesCourrier:
     Seul le bloc d'en-têtes est analysé : c'est appelé à l'enregistrement, avant toute lecture.
     """
     try:
+        if est_un_msg(contenu):
+            return entetes_msg(contenu)
         if not contenu or not _commence_par_un_entete(contenu):
             return EntetesCourrier()
         tete, _ = _separer(contenu)
@@ -491,6 +495,8 @@ def extraire_courriel(
 
     Jamais d'exception pour un mauvais fichier : chaque problème devient une raison écrite.
     """
+    if est_un_msg(contenu):
+        return extraire_msg(contenu, deposer, limites, ocr)
     refus = _refus_non_mime(contenu)
     if refus is not None:
         return assainir(ResultatExtraction(echec=True, erreurs=[refus], entetes=EntetesCourrier()))
@@ -553,12 +559,7 @@ def _refus_non_mime(contenu: bytes) -> str | None:
     if not contenu or not contenu.strip():
         return "Le fichier est vide : rien à lire."
     if contenu.startswith(OLE2):
-        # Un .msg range ses propriétés dans des flux « __substg1.0_… » (noms en UTF-16).
-        if "__substg1.0_".encode("utf-16-le") in contenu:
-            return (
-                "Fichier Outlook .msg (format propriétaire, pas un courriel MIME) : "
-                "conservé tel quel, texte non lu."
-            )
+        # Un .msg Outlook (OLE2 lui aussi) a été lu plus haut par `extraire_msg`.
         return (
             "Document Microsoft Office de l'ancien format (OLE2), pas un courriel : "
             "conservé tel quel, texte non lu."
@@ -900,6 +901,8 @@ def _analyser_octets(
         _appliquer(piece, lire_pdf(octets, limites, contexte.ocr), limites)
     elif format_ in FORMATS_IMAGE or (format_ is None and principal == "image"):
         _piece_image(piece, octets, format_, en_ligne, contexte)
+    elif (genre := genre_bureautique(octets, ext, type_)) is not None:
+        _appliquer(piece, lire_bureautique(octets, genre, limites, contexte.ocr), limites)
     elif ext in EXTENSIONS_CONNUES and format_ in (None, "ole2"):
         _ajouter_erreur(piece, EXTENSIONS_CONNUES[ext])
     elif bureautique:
