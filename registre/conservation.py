@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from courrier.calendrier import PARIS
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import ConfigurationErreur
+from registre.lots import lots_cites, lots_par_courrier
 from registre.modeles import BrouillonLigne, Courrier, Piece
 from registre.plein_texte import compacter_apres_effacement
 from registre.registre import Registre, fichiers_cites
@@ -112,6 +113,8 @@ def _fichiers_conserves(registre: Registre) -> set[str]:
                 )
             ).scalars()
         )
+        # Le PDF d'origine d'un lot de scans reste tant qu'une de ses lettres n'est pas purgée.
+        cites |= set(lots_cites(session))
     return cites
 
 
@@ -125,6 +128,11 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
     """Efface les données personnelles des courriers arrivés à échéance, puis les fichiers que
     plus rien ne cite (y compris ceux qu'une purge interrompue aurait laissés)."""
     bilan = BilanPurge()
+    lots = lots_par_courrier(registre.moteur)
+
+    def cites(c: Courrier) -> set[str]:
+        return set(fichiers_cites(c)) | ({lots[c.id]} if c.id in lots else set())
+
     for courrier in a_purger(registre, conservation, le):
         ans = conservation.duree(courrier.categorie)
 
@@ -132,7 +140,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
             return {
                 "motif": motif or f"durée de conservation atteinte ({ans} ans, {c.categorie})",
                 "empreinte_origine": c.empreinte,
-                "fichiers": sorted(fichiers_cites(c)),
+                "fichiers": sorted(cites(c)),
             }
 
         registre.modifier_et_sceller(
@@ -149,7 +157,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
     for courrier in registre.courriers():
         if courrier.purge_le is None:
             continue
-        for empreinte in sorted(set(fichiers_cites(courrier)) - conserves):
+        for empreinte in sorted(cites(courrier) - conserves):
             chemin = registre.archive.chemin(empreinte)
             if chemin.exists():
                 chemin.unlink()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from courrier.domaine import ElementRecu
 from registre.archive import Archive
-from registre.modeles import Base
+from registre.modeles import Base, Courrier
 
 
 class LettreDeLot(Base):
@@ -113,13 +113,27 @@ def reference_lot(session: Session, courrier_id: int) -> ReferenceLot | None:
 
 
 def lots_cites(session: Session) -> dict[str, str]:
-    """Les PDF d'origine des lots que l'archive doit garder : empreinte → qui les cite."""
+    """Les PDF d'origine des lots que l'archive doit garder : empreinte → qui les cite.
+
+    Un lot dont toutes les lettres ont été purgées n'est plus cité : la purge l'efface (il
+    contient leurs données personnelles), `verifier` n'attend plus le fichier.
+    """
     cites: dict[str, str] = {}
     for empreinte, nom in session.execute(
-        select(LettreDeLot.lot_empreinte, LettreDeLot.lot_nom).distinct()
+        select(LettreDeLot.lot_empreinte, LettreDeLot.lot_nom)
+        .join(Courrier, Courrier.id == LettreDeLot.courrier_id)
+        .where(Courrier.purge_le.is_(None))
+        .distinct()
     ):
         cites.setdefault(empreinte, f"le lot de scans d'origine « {nom} »")
     return cites
+
+
+def lots_par_courrier(moteur: Engine) -> dict[int, str]:
+    """L'empreinte du PDF d'origine de chaque lettre de lot : identifiant du courrier → lot."""
+    with Session(moteur) as session:
+        lignes = session.execute(select(LettreDeLot.courrier_id, LettreDeLot.lot_empreinte))
+        return {ident: empreinte for ident, empreinte in lignes}
 
 
 def reference_du_courrier(moteur: Engine, courrier_id: int) -> ReferenceLot | None:

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -29,6 +30,7 @@ from courrier.extraction import lire_entetes
 from courrier.lots import CONTENU_SEPARATEUR, decouper
 from courrier.releve import extraire_en_attente, relever_source
 from courrier.web.app import creer_app
+from registre.conservation import Conservation, purger
 from registre.lots import reference_du_courrier
 from registre.registre import Registre
 from tests import navigateur as nv
@@ -202,6 +204,36 @@ def test_un_lot_de_trois_lettres_devient_trois_courriers_lus_qui_renvoient_a_leu
     bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
     assert (bilan.nouveaux, bilan.doublons) == (0, 3)
     assert registre.nombre() == 3
+
+
+def test_la_purge_efface_le_lot_d_origine_quand_sa_derniere_lettre_est_purgee(
+    separateur: bytes, registre: Registre, tmp_path: Path
+) -> None:
+    """Le PDF d'origine contient les données de toutes ses lettres : il reste tant qu'une
+    lettre n'est pas purgée, puis s'en va avec la dernière ; `verifier` reste sans anomalie."""
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    lot = lot_de_trois(separateur)
+    (depot / "pile.pdf").write_bytes(lot)
+    vieillir(depot / "pile.pdf")
+    assert relever_source(SourceScans(depot, 60), registre, lire_entetes).nouveaux == 3
+    empreinte_lot = hashlib.sha256(lot).hexdigest()
+    premiere, *autres = sorted(registre.courriers(), key=lambda c: c.rang)
+    # Deux lettres d'une catégorie gardée sans limite : seule la première arrive à échéance.
+    for c in autres:
+        registre.corriger_analyse(c.numero, "test", categorie="etat_civil")
+    echeance = date(premiere.recu_le.year + 3, 1, 1)  # ni aujourd'hui, ni une date fixe
+    bilan = purger(registre, Conservation(defaut_ans=1, categories={"etat_civil": 0}), echeance)
+    assert bilan.purges == [premiere.numero]
+    assert registre.archive.chemin(empreinte_lot).exists()
+    assert registre.verifier_tout().anomalies == []
+    # Les deux autres arrivent à échéance : le lot part avec la dernière.
+    bilan = purger(registre, Conservation(defaut_ans=1), echeance)
+    assert sorted(bilan.purges) == sorted(c.numero for c in autres)
+    assert not registre.archive.chemin(empreinte_lot).exists()
+    verification = registre.verifier_tout()
+    assert verification.anomalies == []
+    assert verification.archive.anomalies == [] and verification.archive.orphelins == []
 
 
 def test_un_pdf_sans_separatrice_reste_un_seul_courrier(registre: Registre, tmp_path: Path) -> None:
