@@ -309,10 +309,12 @@ def exporter(ind: Indicateurs, libelles: Mapping[str, str], format_: str, sortie
     feuilles = tableaux(ind, libelles)
     try:
         if format_ == "csv":
-            # Comme l'export du registre : point-virgule, virgule décimale, BOM pour un tableur.
-            en_long(feuilles).to_csv(
-                sortie, index=False, sep=";", decimal=",", encoding="utf-8-sig"
-            )
+            # Comme l'export du registre : point-virgule et BOM pour un tableur réglé en
+            # français ; la virgule décimale écrite ici (la colonne mêle textes et nombres, que
+            # l'option `decimal` de pandas ne touche pas).
+            longue = en_long(feuilles)
+            longue["valeur"] = longue["valeur"].map(_cellule_csv)
+            longue.to_csv(sortie, index=False, sep=";", encoding="utf-8-sig")
         elif format_ == "xlsx":
             with pd.ExcelWriter(sortie, engine="openpyxl") as classeur:
                 for titre, table in feuilles.items():
@@ -334,6 +336,14 @@ def nombre(valeur: float | None) -> str:
 
 def pourcent(part: float | None) -> str:
     return "–" if part is None else f"{nombre(100 * part)}\u00a0%"
+
+
+def _cellule_csv(valeur: object) -> object:
+    if valeur is None or (isinstance(valeur, float) and pd.isna(valeur)):
+        return ""
+    if isinstance(valeur, float):
+        return f"{valeur:.1f}".replace(".", ",")
+    return valeur
 
 
 def _pourcent(part: float | None) -> float | None:
