@@ -91,7 +91,7 @@ def barres_couchees(
         largeur = utile * max(valeur, 0) / plus_grande
         textes.append(Texte(0, haut + 15, libelle))
         barres.append(Barre(0, haut + 21, largeur, 16))
-        textes.append(Texte(largeur + 6, haut + 34, ecrite))
+        textes.append(Texte(largeur + 6, haut + 35, ecrite))
     hauteur = LIGNE * max(len(valeurs), 1) + 4
     return Graphique(
         titre=titre,
