@@ -16,8 +16,12 @@ from difflib import SequenceMatcher
 
 # Au-delà, deux blocs remplacés ne sont plus comparés mot à mot (le coût de difflib croît
 # avec le produit des longueurs) : le bloc compte alors comme retiré puis ajouté en entier.
-PRODUIT_MAX_MOTS = 4_000_000
-_MOTS = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
+# Un brouillon de 20 000 caractères fait environ 3 500 mots ; mesuré sur 2 cœurs, le pire cas
+# trouvé sous cette borne (6 000 mots tirés au hasard, un sur trois changé) prend 0,6 s.
+PRODUIT_MAX_MOTS = 40_000_000
+# Un mot avec les blancs qui le suivent : aucun jeton « espace » seul, que difflib jugerait
+# trop fréquent (autojunk) et qui couperait chaque correspondance en mots isolés.
+_MOTS = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")
 
 
 class Nature(enum.StrEnum):
@@ -37,7 +41,7 @@ def segments(avant: str, apres: str) -> list[Segment]:
     lignes_avant = avant.splitlines(keepends=True)
     lignes_apres = apres.splitlines(keepends=True)
     bruts: list[Segment] = []
-    comparaison = SequenceMatcher(None, lignes_avant, lignes_apres, autojunk=False)
+    comparaison = SequenceMatcher(None, lignes_avant, lignes_apres)
     for code, i1, i2, j1, j2 in comparaison.get_opcodes():
         bloc_avant = "".join(lignes_avant[i1:i2])
         bloc_apres = "".join(lignes_apres[j1:j2])

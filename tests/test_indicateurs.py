@@ -315,6 +315,14 @@ def test_un_brouillon_enorme_entierement_reecrit_se_mesure_et_s_affiche() -> Non
     assert "".join(s.texte for s in morceaux if s.nature is not Nature.AJOUTE) == avant
     assert "".join(s.texte for s in morceaux if s.nature is not Nature.RETIRE) == apres
     assert part_changee(avant, apres, morceaux) > 0.9
+    # Le même texte d'un seul tenant où un mot change : mesuré mot à mot, pas tout compté.
+    mots = avant.split(" ")
+    assert mots[1502] == "dolor"
+    un_mot = " ".join([*mots[:1502], "consectetur", *mots[1503:]])
+    morceaux = segments(avant, un_mot)
+    assert [s.texte for s in morceaux if s.nature is Nature.RETIRE] == ["dolor "]
+    assert [s.texte for s in morceaux if s.nature is Nature.AJOUTE] == ["consectetur "]
+    assert part_changee(avant, un_mot, morceaux) < 0.001
 
 
 @pytest.fixture
