@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine, Row, select
 from sqlalchemy.orm import Session
 
+from courrier.analyse import TypeBrouillon
 from courrier.calendrier import PARIS, jour_de_paris
 from courrier.difference import part_changee
 from courrier.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
@@ -54,6 +55,7 @@ TRANCHES = (
 TEL_QUEL = "aucune (tel quel)"
 ETATS_ECHEANCE = {"tenues": "tenues", "manquees": "manquées", "en_cours": "en cours"}
 NON_CLASSE = "non classé"
+SORTES = ("Réponse de l'IA", "Réponse d'un modèle", "Accusé de réception")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,21 @@ class Justesse:
     @property
     def part(self) -> float | None:
         return None if not self.analyses else (self.analyses - self.corriges) / self.analyses
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Les brouillons validés d'une sorte (réponse de l'IA, d'un modèle, accusé de réception) :
+    un accusé de réception, presque toujours validé tel quel, ne doit pas cacher ce que la
+    secrétaire corrige dans les réponses de l'IA."""
+
+    sorte: str
+    valides: int
+    tels_quels: int
+
+    @property
+    def part(self) -> float | None:
+        return self.tels_quels / self.valides if self.valides else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class Indicateurs:
     delais_jours: list[float]
     echeances: dict[str, int]  # tenues, manquees, en_cours
     justesse: list[Justesse]
+    par_sorte: list[Validation]
 
     @property
     def courriers(self) -> int:
@@ -148,7 +166,13 @@ def calculer(moteur: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) ->
             ).where(*periode)
         ).all()
         brouillons = session.execute(
-            select(BrouillonLigne.statut, BrouillonLigne.corps, BrouillonLigne.corps_original)
+            select(
+                BrouillonLigne.statut,
+                BrouillonLigne.corps,
+                BrouillonLigne.corps_original,
+                BrouillonLigne.type,
+                BrouillonLigne.prepare_par_ia,
+            )
             .join(Courrier, BrouillonLigne.courrier_id == Courrier.id)
             .where(*periode, Courrier.purge_le.is_(None))
         ).all()
@@ -160,7 +184,7 @@ def calculer(moteur: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) ->
         ).all()
 
     valides = [b for b in brouillons if b.statut in STATUTS_VALIDES]
-    modifies = [b for b in valides if b.corps_original and b.corps_original != b.corps]
+    modifies = [b for b in valides if not _tel_quel(b)]
     return Indicateurs(
         jour=jour,
         debut=debut,
@@ -177,7 +201,24 @@ def calculer(moteur: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) ->
         ),
         echeances=_echeances(courriers, jour),
         justesse=_justesse(courriers, _categorie_corrigee(corrections)),
+        par_sorte=_par_sorte(valides),
     )
+
+
+def _tel_quel(b: Row[Any]) -> bool:
+    return not b.corps_original or b.corps_original == b.corps
+
+
+def _par_sorte(valides: Sequence[Row[Any]]) -> list[Validation]:
+    comptes: dict[str, list[int]] = {s: [0, 0] for s in SORTES}
+    for b in valides:
+        if b.type == TypeBrouillon.ACCUSE_RECEPTION.value:
+            sorte = "Accusé de réception"
+        else:
+            sorte = "Réponse de l'IA" if b.prepare_par_ia else "Réponse d'un modèle"
+        comptes[sorte][0] += 1
+        comptes[sorte][1] += _tel_quel(b)
+    return [Validation(s, n, k) for s, (n, k) in comptes.items() if n]
 
 
 def _volume(courriers: Sequence[Row[Any]], debut: date, semaines: int) -> pd.DataFrame:
@@ -257,6 +298,10 @@ def tableaux(ind: Indicateurs, libelles: Mapping[str, str]) -> dict[str, pd.Data
         "Par semaine": semaine.reset_index(),
         "Par catégorie": pd.DataFrame(
             [(nom(c), n) for c, n in ind.par_categorie], columns=["categorie", "courriers"]
+        ),
+        "Tels quels": pd.DataFrame(
+            [(v.sorte, v.valides, v.tels_quels, _pourcent(v.part)) for v in ind.par_sorte],
+            columns=["brouillons", "valides", "tels_quels", "tels_quels_pourcent"],
         ),
         "Modifications": pd.DataFrame(ind.distribution, columns=["part_changee", "brouillons"]),
         "Échéances": pd.DataFrame(

@@ -197,6 +197,9 @@ def test_chaque_indicateur_vaut_ce_que_l_on_calcule_a_la_main(jeu: Jeu) -> None:
     # Brouillons : A (modifié), B (tel quel), D (modifié à la validation) validés ; C rejeté.
     assert (ind.brouillons_valides, ind.tels_quels, ind.rejetes) == (3, 1, 1)
     assert ind.part_tels_quels == pytest.approx(1 / 3)
+    # Par sorte : la réponse de l'IA (A) corrigée ; des réponses des modèles, B telle quelle.
+    par_sorte = {v.sorte: (v.valides, v.tels_quels) for v in ind.par_sorte}
+    assert par_sorte == {"Réponse de l'IA": (1, 0), "Réponse d'un modèle": (2, 1)}
 
     # Taille des modifications : 11 caractères ajoutés à A, 14 (une ligne) à D.
     part_a = 11 / (len(A_PREPARE) + len(A_CORRIGE))
@@ -377,6 +380,7 @@ def test_la_page_indicateurs_montre_les_chiffres_et_les_graphiques_sans_script(
     assert "Courriers reçus : 5" in texte
     assert "33,3\u00a0%" in texte  # validés tels quels
     assert "2,6 jours" in texte  # délai médian (2,625)
+    assert "Réponse d'un modèle</th><td>2</td><td>1 (50\u00a0%)" in texte
     assert "Règles</th><td>2</td><td>1</td><td>50\u00a0%" in texte
     assert "IA</th><td>2</td><td>0</td><td>100\u00a0%" in texte
     # Des graphiques SVG avec leur titre et leurs valeurs en texte ; aucun script, aucun style
@@ -407,6 +411,7 @@ def test_l_export_csv_se_relit_avec_les_memes_chiffres(site: tuple[TestClient, J
     assert valeurs[("Par semaine", "2026-S47 total")] == "2"
     assert valeurs[("Échéances", "manquées")] == "2"
     assert valeurs[("Classification", "Règles justesse_pourcent")] == "50,0"
+    assert valeurs[("Tels quels", "Réponse de l'IA tels_quels_pourcent")] == "0,0"
     xlsx = client.get("/indicateurs/export?format=xlsx&semaines=4")
     assert xlsx.status_code == 200
     feuilles = pd.read_excel(io.BytesIO(xlsx.content), sheet_name=None)
