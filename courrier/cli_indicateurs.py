@@ -96,6 +96,11 @@ def _afficher(ind: Indicateurs, libelles: dict[str, str]) -> None:
     lignes = [
         f"Brouillons validés : {ind.brouillons_valides}, dont {pourcent(ind.part_tels_quels)} "
         f"tels quels ({ind.tels_quels}) ; rejetés : {ind.rejetes}.",
+        *(
+            f"  {v.sorte} : {v.valides} validé(s), {v.tels_quels} tel(s) quel(s) "
+            f"({pourcent(v.part)})."
+            for v in ind.par_sorte
+        ),
         f"Part du texte changée, médiane des {len(ind.parts_changees)} brouillon(s) "
         f"modifié(s) : {pourcent(ind.mediane_modification)}.",
         f"Délai médian de réponse : {nombre(ind.delai_median)} jour(s) "
