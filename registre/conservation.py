@@ -91,6 +91,7 @@ def _effacer(courrier: Courrier, moment: datetime) -> None:
     for b in courrier.brouillons:
         b.objet = EFFACE
         b.corps = ""
+        b.corps_original = ""
         b.destinataire = ""
         b.raison = ""
 

@@ -155,6 +155,9 @@ class BrouillonLigne(Base):
     type: Mapped[str] = mapped_column(String(32))
     objet: Mapped[str] = mapped_column(Text, default="")
     corps: Mapped[str] = mapped_column(Text, default="")
+    # Le texte préparé (IA ou gabarit), gardé à la première modification : vide tant que
+    # personne ne l'a changé. Il mesure ce que la secrétaire corrige (registre/indicateurs.py).
+    corps_original: Mapped[str] = mapped_column(Text, default="")
     auteur: Mapped[str] = mapped_column(String(160))
     prepare_par_ia: Mapped[bool] = mapped_column(Boolean, default=False)
     consigne_ia: Mapped[str] = mapped_column(String(64), default="")  # voir Courrier.consigne_ia

@@ -716,6 +716,7 @@ class Registre:
                 raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
             if (objet, corps) == (ligne.objet, ligne.corps):
                 return False
+            _garder_original(ligne, corps)
             ligne.objet, ligne.corps = objet, corps
             noter(TypeEvenement.DECISION, acteur, {"action": "modifie", "caracteres": len(corps)})
             return True
@@ -740,7 +741,8 @@ class Registre:
             if objet is not None:
                 ligne.objet = _objet_brouillon(objet)
             if corps is not None:
-                ligne.corps = _texte_brouillon(corps)
+                _garder_original(ligne, corps := _texte_brouillon(corps))
+                ligne.corps = corps
             if not ligne.corps:
                 raise RegistreErreur("Le texte du brouillon ne peut pas être vide.")
             if mode == "courriel":
@@ -1099,6 +1101,12 @@ def _repondu(courrier: Courrier, moment: datetime) -> None:
     """Une réponse est partie (ou imprimée) : la première date compte."""
     courrier.repondu_le = courrier.repondu_le or moment
     courrier.statut = Statut.REPONDU.value
+
+
+def _garder_original(ligne: BrouillonLigne, corps: str) -> None:
+    """Le texte préparé est gardé à la première modification, jamais remplacé ensuite."""
+    if corps != ligne.corps and not ligne.corps_original:
+        ligne.corps_original = ligne.corps
 
 
 def _exiger(ligne: BrouillonLigne, permis: set[StatutBrouillon], action: str) -> None:

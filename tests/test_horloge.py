@@ -23,6 +23,7 @@ MODULES = [
     "tests/test_calendrier.py",
     "tests/test_conservation.py",
     "tests/test_registre.py",
+    "tests/test_indicateurs.py",
 ]
 
 

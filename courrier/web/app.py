@@ -24,7 +24,13 @@ from starlette.staticfiles import StaticFiles
 from courrier.analyse import CATEGORIES
 from courrier.config import Reglages
 from courrier.erreurs import CourrierErreur
-from courrier.web import routes_brouillons, routes_connexion, routes_courriers, routes_registre
+from courrier.web import (
+    routes_brouillons,
+    routes_connexion,
+    routes_courriers,
+    routes_indicateurs,
+    routes_registre,
+)
 from courrier.web.commun import (
     COOKIE_CSRF,
     COOKIE_SESSION,
@@ -75,7 +81,13 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     app.state.comptes = ctx.comptes
     app.state.limiteur = ctx.limiteur
     app.mount("/statique", StaticFiles(directory=STATIQUE), name="statique")
-    for module in (routes_connexion, routes_courriers, routes_brouillons, routes_registre):
+    for module in (
+        routes_connexion,
+        routes_courriers,
+        routes_brouillons,
+        routes_registre,
+        routes_indicateurs,
+    ):
         module.routes(ctx, app.router)
     app.add_middleware(LimiteCorps, taille_max=TAILLE_MAX_CORPS)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from courrier.difference import part_changee, segments
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import RegistreErreur, TexteTropLong
 from courrier.web import vues
@@ -65,7 +66,15 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             adresse=_adresse_postale(c) if adresse is None else adresse,
             adresse_courriel=_adresse_courriel(c, b),
             lettre_a_produire=b.statut == StatutBrouillon.VALIDE.value and b.mode == "papier",
+            **_difference(b.corps_original, b.corps),
         )
+
+    def _difference(original: str, actuel: str) -> dict[str, Any]:
+        """Ce que la secrétaire a changé au texte préparé (vide s'il n'a pas changé)."""
+        if not original or original == actuel:
+            return {"difference": [], "part_changee": 0.0}
+        morceaux = segments(original, actuel)
+        return {"difference": morceaux, "part_changee": part_changee(original, actuel, morceaux)}
 
     def _adresse_courriel(c: Any, b: Any) -> str:
         from registre.registre import adresse_de_reponse
