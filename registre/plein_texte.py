@@ -114,12 +114,12 @@ class PleinTexteSqlite(PleinTexte):
         return " ".join(_terme(m, '"') for m in mots)
 
     def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
-        dans_le_courrier = (
+        dans_le_courrier: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(text("courriers_fts"))
             .where(text(f"courriers_fts MATCH :{nom}").bindparams(**{nom: terme}))
         )
-        dans_une_piece = (
+        dans_une_piece: Select[Any] = (
             select(literal_column("pieces.courrier_id"))
             .select_from(text("pieces JOIN pieces_fts ON pieces_fts.rowid = pieces.id"))
             .where(text(f"pieces_fts MATCH :{nom}_p").bindparams(**{f"{nom}_p": terme}))
