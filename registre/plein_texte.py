@@ -4,9 +4,10 @@ Deux moteurs, une même API (`plein_texte(nom_du_dialecte)`) :
 
 - SQLite : une table virtuelle FTS5 `courriers_fts` (tokeniseur `unicode61 remove_diacritics 2`)
   à contenu externe — elle n'indexe que les mots, le texte reste dans `courriers` — tenue à jour
-  par trois déclencheurs (migration 20261205_0009) ; classement bm25.
-- PostgreSQL : une colonne `courriers.recherche` (tsvector, index GIN) remplie par un
-  déclencheur avec `unaccent` et la configuration 'simple' ; classement ts_rank.
+  par trois déclencheurs (migration 20261205_0009) ; classement bm25. `pieces_fts` fait de même
+  pour le nom et le texte lu des pièces jointes (migration 20261205_0015).
+- PostgreSQL : une colonne `recherche` (tsvector, index GIN) sur `courriers` et sur `pieces`,
+  remplie par un déclencheur avec `unaccent` et la configuration 'simple' ; classement ts_rank.
 
 Dans les deux cas, la requête n'est jamais du texte de l'utilisateur interprété par le moteur :
 on en extrait nous-mêmes les mots (suites de lettres et de chiffres) et chacun devient un terme
@@ -21,7 +22,8 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Engine, Select, literal_column, select, text
+from sqlalchemy import Engine, Integer, Select, column, func, literal_column, select, text
+from sqlalchemy.sql.selectable import SelectBase
 
 from registre.modeles import Courrier
 
@@ -31,14 +33,12 @@ PREFIXE_MIN = 3
 
 # Ce que la migration crée et que les modèles SQLAlchemy ne décrivent pas (l'autogénération
 # d'Alembic et le test qui compare migrations et modèles les laissent de côté).
-TABLES_SQLITE = (
-    "courriers_fts",
-    "courriers_fts_data",
-    "courriers_fts_idx",
-    "courriers_fts_docsize",
-    "courriers_fts_config",
+TABLES_SQLITE = tuple(
+    f"{index}{suffixe}"
+    for index in ("courriers_fts", "pieces_fts")
+    for suffixe in ("", "_data", "_idx", "_docsize", "_config")
 )
-OBJETS_POSTGRES = ("recherche", "ix_courriers_recherche")
+OBJETS_POSTGRES = ("recherche", "ix_courriers_recherche", "ix_pieces_recherche")
 
 
 def hors_modeles(nom: str | None, type_: str, _parent: Any = None) -> bool:
@@ -78,15 +78,32 @@ def _terme(mot: str, guillemet: str) -> str:
 
 
 class PleinTexte:
-    """Ajoute à une requête sur `Courrier` la condition « contient ces mots » et son score."""
+    """Ajoute à une requête sur `Courrier` la condition « contient ces mots » et son score.
+
+    Chaque mot doit se trouver dans le courrier (numéro, objet, expéditeur, résumé, texte lu) ou
+    dans l'une de ses pièces jointes (nom, texte lu : une lettre Word jointe est souvent tout le
+    courrier) ; les mots d'une même saisie peuvent se répartir entre les deux. La pertinence est
+    celle du courrier lui-même : un courrier trouvé par ses seules pièces vient après.
+    """
 
     def requete(self, mots: list[str]) -> str:
+        raise NotImplementedError
+
+    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
+        """Les identifiants des courriers qui contiennent ce terme, ou dont une pièce le
+        contient (les deux passent par leur index)."""
+        raise NotImplementedError
+
+    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
         raise NotImplementedError
 
     def filtrer(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
         """La requête restreinte aux courriers qui contiennent tous les mots, et l'expression
         par laquelle trier (la plus pertinente d'abord)."""
-        raise NotImplementedError
+        for i, mot in enumerate(mots):
+            terme = self.requete([mot])
+            requete = requete.where(Courrier.id.in_(self.courriers_contenant(terme, f"mot_{i}")))
+        return self.score(requete, mots)
 
 
 class PleinTexteSqlite(PleinTexte):
@@ -96,7 +113,20 @@ class PleinTexteSqlite(PleinTexte):
     def requete(self, mots: list[str]) -> str:
         return " ".join(_terme(m, '"') for m in mots)
 
-    def filtrer(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
+    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
+        dans_le_courrier: Select[Any] = (
+            select(literal_column("rowid"))
+            .select_from(text("courriers_fts"))
+            .where(text(f"courriers_fts MATCH :{nom}").bindparams(**{nom: terme}))
+        )
+        dans_une_piece: Select[Any] = (
+            select(literal_column("pieces.courrier_id"))
+            .select_from(text("pieces JOIN pieces_fts ON pieces_fts.rowid = pieces.id"))
+            .where(text(f"pieces_fts MATCH :{nom}_p").bindparams(**{f"{nom}_p": terme}))
+        )
+        return select(dans_le_courrier.union(dans_une_piece).subquery().c[0])
+
+    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
         trouves = (
             select(
                 literal_column("rowid").label("id"),
@@ -108,8 +138,10 @@ class PleinTexteSqlite(PleinTexte):
             )
             .subquery("trouves")
         )
-        # bm25 est négatif : plus il est petit, plus le courrier est pertinent.
-        return requete.join(trouves, trouves.c.id == Courrier.id), trouves.c.score.asc()
+        # bm25 est négatif : plus il est petit, plus le courrier est pertinent ; 0 pour celui
+        # que ses pièces seules font trouver.
+        requete = requete.outerjoin(trouves, trouves.c.id == Courrier.id)
+        return requete, func.coalesce(trouves.c.score, 0.0).asc()
 
 
 class PleinTextePostgres(PleinTexte):
@@ -118,12 +150,24 @@ class PleinTextePostgres(PleinTexte):
     def requete(self, mots: list[str]) -> str:
         return " & ".join(_terme(m, "'") for m in mots)
 
-    def filtrer(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
+    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
+        tsquery = f"to_tsquery('simple', unaccent(:{nom}))"
+        # Deux lectures d'index GIN réunies, plutôt qu'un OR avec une sous-requête corrélée
+        # que le planificateur ne saurait faire passer par les index.
+        return (
+            text(
+                f"SELECT id FROM courriers WHERE recherche @@ {tsquery} "
+                f"UNION SELECT courrier_id FROM pieces WHERE recherche @@ {tsquery}"
+            )
+            .bindparams(**{nom: terme})
+            .columns(column("id", Integer))
+        )
+
+    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
         q = self.requete(mots)
         tsquery = "to_tsquery('simple', unaccent(:requete_fts))"
-        condition = text(f"courriers.recherche @@ {tsquery}").bindparams(requete_fts=q)
         score = text(f"ts_rank(courriers.recherche, {tsquery}) DESC").bindparams(requete_fts=q)
-        return requete.where(condition), score
+        return requete, score
 
 
 def plein_texte(dialecte: str) -> PleinTexte:
@@ -140,6 +184,5 @@ def compacter_apres_effacement(moteur: Engine) -> None:
     """
     if moteur.dialect.name == "sqlite":
         with moteur.begin() as connexion:
-            connexion.exec_driver_sql(
-                "INSERT INTO courriers_fts(courriers_fts) VALUES ('optimize')"
-            )
+            for index in ("courriers_fts", "pieces_fts"):
+                connexion.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from courrier.analyse import Analyse, Urgence
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
+from courrier.domaine import (
+    Canal,
+    ElementRecu,
+    EntetesCourrier,
+    PieceExtraite,
+    ResultatExtraction,
+)
 from registre.conservation import Conservation, purger
 from registre.recherche import Filtres, pour_export, rechercher
 from registre.registre import Registre
@@ -29,7 +35,9 @@ def _courrier(
     expediteur: str = "",
     resume: str = "",
     categorie: str = "autre",
+    pieces: tuple[tuple[str, str], ...] = (),
 ) -> str:
+    """Un courrier enregistré, lu et analysé ; `pieces` : (nom, texte lu) de ses pièces jointes."""
     i = next(_compte)
     element = ElementRecu(
         source="imap",
@@ -43,7 +51,21 @@ def _courrier(
     )
     numero = registre.enregistrer(element, entetes).numero
     ident = next(a.id for a in registre.a_extraire() if a.numero == numero)
-    registre.consigner_extraction(ident, ResultatExtraction(texte=texte, methode="ocr"))
+    lues = [
+        PieceExtraite(
+            rang=rang,
+            nom=nom,
+            type_mime="application/pdf",
+            taille=len(texte_piece),
+            empreinte=f"{i:032x}{rang:032x}",
+            texte=texte_piece,
+            methode="pdf",
+        )
+        for rang, (nom, texte_piece) in enumerate(pieces, 1)
+    ]
+    registre.consigner_extraction(
+        ident, ResultatExtraction(texte=texte, methode="ocr", pieces=lues)
+    )
     registre.consigner_analyse(
         ident, Analyse(categorie=categorie, urgence=Urgence.NORMALE, resume=resume), []
     )
@@ -203,9 +225,42 @@ def test_le_plus_pertinent_vient_d_abord(registre: Registre) -> None:
     assert (page.total, page.pages, len(page.lignes)) == (3, 2, 1)
 
 
+def test_le_texte_lu_des_pieces_jointes_est_cherche(registre: Registre) -> None:
+    horloge = HorlogeDeTest(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    registre = Registre(registre.moteur, registre.archive, horloge)
+    # Un courriel presque vide dont la lettre Word jointe est tout le courrier.
+    word = _courrier(
+        registre,
+        "Courrier",
+        "Bonjour, voir la pièce jointe.",
+        pieces=(("lettre.docx", "Demande de dérogation scolaire pour mon fils Théo Nowakowski"),),
+    )
+    # Le même mot dans l'objet d'un autre courrier : il passe avant.
+    objet = _courrier(registre, "Dérogation scolaire", "Texte sans rapport.")
+    sans = _courrier(registre, "Voirie", "Nid-de-poule", pieces=(("photo.pdf", "chaussée"),))
+    assert _numeros(registre, "nowakowski") == [word]
+    assert _numeros(registre, "NOWAKOW") == [word]  # préfixe, casse
+    assert _numeros(registre, "derogation") == [objet, word]  # pertinence : l'objet d'abord
+    # Les mots d'une saisie se répartissent entre le courrier et ses pièces…
+    assert _numeros(registre, "bonjour theo") == [word]
+    # … mais chacun doit se trouver quelque part.
+    assert _numeros(registre, "bonjour chaussee") == []
+    assert _numeros(registre, "lettre.docx") == [word]  # le nom de la pièce
+    assert _numeros(registre, "chaussée") == [sans]
+    # Les opérateurs tapés restent des mots, là aussi.
+    assert _numeros(registre, 'nowakowski OR "chaussée"') == []
+    assert _numeros(registre, "nowakowski*") == [word]
+    export = pour_export(registre.moteur, Filtres(texte="nowakowski"))
+    assert [c.numero for c in export] == [word]
+
+
 def _index_brut(registre: Registre) -> bytes:
     with registre.moteur.connect() as connexion:
-        blocs = connexion.exec_driver_sql("SELECT block FROM courriers_fts_data").scalars()
+        blocs = [
+            b
+            for index in ("courriers_fts", "pieces_fts")
+            for b in connexion.exec_driver_sql(f"SELECT block FROM {index}_data").scalars()
+        ]
         return b"".join(b for b in blocs if b)
 
 
@@ -217,23 +272,30 @@ def test_la_purge_rend_un_nom_introuvable(registre: Registre) -> None:
         "Demande de Mme Wojciechowska",
         "Je soussignée Anna Wojciechowska, voisine de M. Kowalczyk…",
         "Anna Wojciechowska",
+        pieces=(("attestation.pdf", "Attestation de Mme Przybylska, témoin"),),
     )
     horloge.regler(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
     recent = _courrier(registre, "Voirie", "Signalement de M. Kowalczyk", "Jan Kowalczyk")
     assert set(_numeros(registre, "kowalczyk")) == {ancien, recent}
     assert _numeros(registre, "wojciechowska") == [ancien]
+    assert _numeros(registre, "przybylska") == [ancien]
     sqlite = registre.moteur.dialect.name == "sqlite"
     if sqlite:
         assert b"wojciechowska" in _index_brut(registre)
+        # FTS5 écrit chaque terme sans le début qu'il partage avec le précédent (« pdf ») : on
+        # cherche la fin du mot.
+        assert b"zybylska" in _index_brut(registre)
     horloge.regler(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     bilan = purger(registre, Conservation(defaut_ans=10), date(2026, 12, 2))
     assert bilan.purges == [ancien]
     assert _numeros(registre, "kowalczyk") == [recent]
     assert _numeros(registre, "Wojciechowska") == []
     assert _numeros(registre, "anna") == []
+    assert _numeros(registre, "przybylska") == []  # le texte lu de la pièce est effacé aussi
     if sqlite:
         # Ni trouvé, ni lisible dans le fichier de l'index (l'index est compacté après la purge).
         assert b"wojciechowska" not in _index_brut(registre)
+        assert b"zybylska" not in _index_brut(registre)
     # La ligne purgée reste trouvable par son numéro (ce que la preuve garde).
     assert _numeros(registre, ancien) == [ancien]
     assert registre.verifier() == []
