@@ -1,7 +1,7 @@
 """recherche plein texte : le texte lu des pièces jointes aussi
 
 Révision : 20261205_0015
-Précédente : 20261205_0013
+Précédente : 20261205_0014
 Créée le : 2026-12-05 18:00:00
 
 Même principe que 20261205_0009 pour la table `pieces` (nom et texte lu) : une lettre Word ou un
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '20261205_0015'
-down_revision = '20261205_0013'
+down_revision = '20261205_0014'
 branch_labels = None
 depends_on = None
 
