@@ -22,8 +22,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Engine, Integer, Select, column, func, literal_column, select, text
-from sqlalchemy.sql.selectable import SelectBase
+from sqlalchemy import Engine, Float, Integer, Select, column, text
 
 from registre.modeles import Courrier
 
@@ -83,91 +82,104 @@ class PleinTexte:
     Chaque mot doit se trouver dans le courrier (numéro, objet, expéditeur, résumé, texte lu) ou
     dans l'une de ses pièces jointes (nom, texte lu : une lettre Word jointe est souvent tout le
     courrier) ; les mots d'une même saisie peuvent se répartir entre les deux. La pertinence est
-    celle du courrier lui-même : un courrier trouvé par ses seules pièces vient après.
+    celle du courrier lui-même : un courrier trouvé par ses seules pièces vient après (score 0).
+
+    Le cas courant reste une seule interrogation de l'index des courriers (tous les mots à la
+    fois, score compris) ; l'examen mot à mot ne porte que sur les courriers dont une pièce
+    contient au moins un des mots, et qui ne sont pas déjà trouvés.
     """
 
+    ET = " "
+    OU = " OR "
+    GUILLEMET = '"'
+
     def requete(self, mots: list[str]) -> str:
+        return self.ET.join(_terme(m, self.GUILLEMET) for m in mots)
+
+    def dans_les_courriers(self, parametre: str) -> str:
+        """SQL : les identifiants des courriers dont l'index répond à `:parametre`."""
         raise NotImplementedError
 
-    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
-        """Les identifiants des courriers qui contiennent ce terme, ou dont une pièce le
-        contient (les deux passent par leur index)."""
+    def scores(self, parametre: str) -> str:
+        """SQL : (id, score) des courriers dont l'index répond à `:parametre`."""
         raise NotImplementedError
 
-    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
+    def dans_les_pieces(self, parametre: str) -> str:
+        """SQL : la colonne `courrier_id` des pièces dont l'index répond à `:parametre`."""
+        raise NotImplementedError
+
+    def ordre(self, score: Any) -> Any:
         raise NotImplementedError
 
     def filtrer(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
         """La requête restreinte aux courriers qui contiennent tous les mots, et l'expression
         par laquelle trier (la plus pertinente d'abord)."""
-        for i, mot in enumerate(mots):
-            terme = self.requete([mot])
-            requete = requete.where(Courrier.id.in_(self.courriers_contenant(terme, f"mot_{i}")))
-        return self.score(requete, mots)
+        termes = [_terme(m, self.GUILLEMET) for m in mots]
+        parametres = {"tout": self.ET.join(termes), "un_des_mots": self.OU.join(termes)}
+        chaque_mot = [f"c.courrier_id NOT IN ({self.dans_les_courriers('tout')})"]
+        for i, terme in enumerate(termes):
+            parametres[f"mot_{i}"] = terme
+            chaque_mot.append(
+                f"(c.courrier_id IN ({self.dans_les_courriers(f'mot_{i}')}) "
+                f"OR c.courrier_id IN ({self.dans_les_pieces(f'mot_{i}')}))"
+            )
+        sql = (
+            f"{self.scores('tout')} UNION ALL SELECT DISTINCT c.courrier_id, 0.0 "
+            f"FROM ({self.dans_les_pieces('un_des_mots')}) AS c WHERE {' AND '.join(chaque_mot)}"
+        )
+        trouves = (
+            text(sql)
+            .bindparams(**parametres)
+            .columns(column("id", Integer), column("score", Float))
+            .subquery("trouves")
+        )
+        return requete.join(trouves, trouves.c.id == Courrier.id), self.ordre(trouves.c.score)
 
 
 class PleinTexteSqlite(PleinTexte):
     # bm25 : un mot dans le numéro ou l'objet compte plus que dans le texte lu.
     POIDS = "10.0, 5.0, 3.0, 2.0, 1.0"  # numero, objet, expediteur, resume, texte
 
-    def requete(self, mots: list[str]) -> str:
-        return " ".join(_terme(m, '"') for m in mots)
+    def dans_les_courriers(self, parametre: str) -> str:
+        return f"SELECT rowid FROM courriers_fts WHERE courriers_fts MATCH :{parametre}"
 
-    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
-        dans_le_courrier: Select[Any] = (
-            select(literal_column("rowid"))
-            .select_from(text("courriers_fts"))
-            .where(text(f"courriers_fts MATCH :{nom}").bindparams(**{nom: terme}))
+    def scores(self, parametre: str) -> str:
+        return (
+            f"SELECT rowid AS id, bm25(courriers_fts, {self.POIDS}) AS score "
+            f"FROM courriers_fts WHERE courriers_fts MATCH :{parametre}"
         )
-        dans_une_piece: Select[Any] = (
-            select(literal_column("pieces.courrier_id"))
-            .select_from(text("pieces JOIN pieces_fts ON pieces_fts.rowid = pieces.id"))
-            .where(text(f"pieces_fts MATCH :{nom}_p").bindparams(**{f"{nom}_p": terme}))
-        )
-        return select(dans_le_courrier.union(dans_une_piece).subquery().c[0])
 
-    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
-        trouves = (
-            select(
-                literal_column("rowid").label("id"),
-                literal_column(f"bm25(courriers_fts, {self.POIDS})").label("score"),
-            )
-            .select_from(text("courriers_fts"))
-            .where(
-                text("courriers_fts MATCH :requete_fts").bindparams(requete_fts=self.requete(mots))
-            )
-            .subquery("trouves")
+    def dans_les_pieces(self, parametre: str) -> str:
+        return (
+            "SELECT p.courrier_id FROM pieces AS p JOIN pieces_fts AS f ON f.rowid = p.id "
+            f"WHERE f.pieces_fts MATCH :{parametre}"
         )
-        # bm25 est négatif : plus il est petit, plus le courrier est pertinent ; 0 pour celui
-        # que ses pièces seules font trouver.
-        requete = requete.outerjoin(trouves, trouves.c.id == Courrier.id)
-        return requete, func.coalesce(trouves.c.score, 0.0).asc()
+
+    def ordre(self, score: Any) -> Any:
+        # bm25 est négatif : plus il est petit, plus le courrier est pertinent.
+        return score.asc()
 
 
 class PleinTextePostgres(PleinTexte):
     # 'simple' et non 'french' : pas de racinisation (qui mutile les noms propres et rend les
     # préfixes imprévisibles) ni de mots vides ; les deux moteurs trouvent alors la même chose.
-    def requete(self, mots: list[str]) -> str:
-        return " & ".join(_terme(m, "'") for m in mots)
+    ET = " & "
+    OU = " | "
+    GUILLEMET = "'"
+    TSQUERY = "to_tsquery('simple', unaccent(:{}))"
 
-    def courriers_contenant(self, terme: str, nom: str) -> SelectBase:
-        tsquery = f"to_tsquery('simple', unaccent(:{nom}))"
-        # Deux lectures d'index GIN réunies, plutôt qu'un OR avec une sous-requête corrélée
-        # que le planificateur ne saurait faire passer par les index.
-        return (
-            text(
-                f"SELECT id FROM courriers WHERE recherche @@ {tsquery} "
-                f"UNION SELECT courrier_id FROM pieces WHERE recherche @@ {tsquery}"
-            )
-            .bindparams(**{nom: terme})
-            .columns(column("id", Integer))
-        )
+    def dans_les_courriers(self, parametre: str) -> str:
+        return f"SELECT id FROM courriers WHERE recherche @@ {self.TSQUERY.format(parametre)}"
 
-    def score(self, requete: Select[Any], mots: list[str]) -> tuple[Select[Any], Any]:
-        q = self.requete(mots)
-        tsquery = "to_tsquery('simple', unaccent(:requete_fts))"
-        score = text(f"ts_rank(courriers.recherche, {tsquery}) DESC").bindparams(requete_fts=q)
-        return requete, score
+    def scores(self, parametre: str) -> str:
+        q = self.TSQUERY.format(parametre)
+        return f"SELECT id, ts_rank(recherche, {q}) AS score FROM courriers WHERE recherche @@ {q}"
+
+    def dans_les_pieces(self, parametre: str) -> str:
+        return f"SELECT courrier_id FROM pieces WHERE recherche @@ {self.TSQUERY.format(parametre)}"
+
+    def ordre(self, score: Any) -> Any:
+        return score.desc()
 
 
 def plein_texte(dialecte: str) -> PleinTexte:
