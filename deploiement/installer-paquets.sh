@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Installe les paquets Debian dont Courrier et ses tests ont besoin, en sautant ceux déjà là.
-# Usage : deploiement/installer-paquets.sh [demo|test]
+# Usage : deploiement/installer-paquets.sh [demo|production|test]
 set -euo pipefail
 
 cible="${1:-demo}"
 paquets=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd fonts-dejavu-core)
+if [ "$cible" = "production" ] || [ "$cible" = "test" ]; then
+  # LibreOffice sans écran : lit les .doc et .xls anciens joints aux courriels (aucune
+  # bibliothèque Python ne les lit) ; les tests y fabriquent aussi les docx/odt/rtf/xlsx/ods
+  # qu'ils joignent. La démo n'en a pas besoin (~200 Mo) : sans lui, ces pièces sont gardées
+  # avec la raison « LibreOffice n'est pas installé ».
+  paquets+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+fi
 if [ "$cible" = "test" ]; then
   # chromium : les tests de la page web le pilotent sans écran (Playwright, executablePath).
   # nginx, caddy : les mandataires HTTPS de deploiement/, démarrés par les tests sur 127.0.0.1.
   # faketime : la suite rejouée avec la date système décalée (aucun test ne dépend du jour).
   paquets+=(dovecot-imapd postgresql chromium nginx-light caddy faketime)
-  # LibreOffice sans écran : les tests y fabriquent les docx/odt/rtf/doc/xlsx/ods qu'ils joignent.
-  paquets+=(libreoffice-writer-nogui libreoffice-calc-nogui)
 fi
 # Sur une Debian neuve, le module venv de Python vient d'un paquet à part.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
