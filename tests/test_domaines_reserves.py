@@ -87,6 +87,8 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # L'adresse réelle que le garde-fou de la démonstration doit refuser : le message est
     # construit, jamais remis à un serveur d'envoi.
     ("tests/test_envoi.py", "gmail.com"): "cible du garde-fou de la démonstration",
+    # L'espace de noms XML du SVG des graphiques : un identifiant, jamais une adresse où écrire.
+    ("courrier/web/gabarits/indicateurs.html.j2", "www.w3.org"): "espace de noms SVG",
     # Une source citée en commentaire.
     ("courrier/lettre.py", "edics.fr"): "source des marges de la fenêtre d'enveloppe",
 }
