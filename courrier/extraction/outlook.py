@@ -145,12 +145,24 @@ def lire_msg(octets: bytes, limites: Limites, ocr: MoteurOCR, profondeur: int = 
         return illisible("Message Outlook .msg", e)
     finally:
         message.close()
-    lignes = _en_tete_lisible(entetes)
+    return _assembler(_en_tete_lisible(entetes), corps, jointes, limites, ocr, profondeur)
+
+
+def _assembler(
+    lignes: list[str],
+    corps: str,
+    jointes: list[tuple[str, bytes]],
+    limites: Limites,
+    ocr: MoteurOCR,
+    profondeur: int,
+) -> Lecture:
+    """En-tête lisible, liste des pièces, corps, puis le texte lu de chaque pièce emballée."""
     if jointes:
-        lignes.append(
+        lignes = [
+            *lignes,
             "Pièces jointes : "
-            + ", ".join(nom_affichable(n, i + 1) for i, (n, _) in enumerate(jointes[:50]))
-        )
+            + ", ".join(nom_affichable(n, i + 1) for i, (n, _) in enumerate(jointes[:50])),
+        ]
     lecture = Lecture(texte="\n".join(lignes) + "\n\n" + corps, methode="bureautique")
     _ajouter_jointes(lecture, jointes, limites, ocr, profondeur)
     lecture.texte = lecture.texte.strip()
@@ -175,15 +187,7 @@ def lire_tnef(octets: bytes, limites: Limites, ocr: MoteurOCR, profondeur: int =
     if rtf:
         lu = lire_bureautique(bytes(rtf), "rtf", limites, ocr, profondeur + 1)
         corps = lu.texte
-    lignes = []
-    if jointes:
-        lignes.append(
-            "Pièces jointes : "
-            + ", ".join(nom_affichable(n, i + 1) for i, (n, _) in enumerate(jointes[:50]))
-        )
-    lecture = Lecture(texte="\n".join(lignes) + "\n\n" + corps, methode="bureautique")
-    _ajouter_jointes(lecture, jointes, limites, ocr, profondeur)
-    lecture.texte = lecture.texte.strip()
+    lecture = _assembler([], corps, jointes, limites, ocr, profondeur)
     if not lecture.texte:
         lecture.erreurs.append("Le winmail.dat ne contient ni texte ni pièce.")
     return lecture
