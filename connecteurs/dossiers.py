@@ -16,10 +16,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from courrier.domaine import Canal, ElementRecu, PartDeLot
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from courrier.pannes import point
+
+if TYPE_CHECKING:
+    from courrier.lots import Decoupage
 
 TRAITES = "traites"
 # Fichiers provisoires des copieurs, navigateurs et suites bureautiques : jamais des courriers.
@@ -140,16 +144,19 @@ class SourceScans(_SourceDossier):
         self.page_blanche = page_blanche
 
     def elements(self) -> Iterator[ElementRecu]:
+        from courrier.lots_isole import DecoupeurIsole
+
         self._en_attente = 0
-        for chemin, etat in self._fichiers_stables():
-            contenu = self._lire(chemin)
-            if contenu is not None:
-                yield from self._lettres(chemin, contenu, _date_fichier(etat))
+        with DecoupeurIsole() as decouper:
+            for chemin, etat in self._fichiers_stables():
+                contenu = self._lire(chemin)
+                if contenu is not None:
+                    decoupage = decouper(contenu, self.page_blanche)
+                    yield from self._lettres(chemin, contenu, _date_fichier(etat), decoupage)
 
-    def _lettres(self, chemin: Path, contenu: bytes, recu_le: datetime) -> Iterator[ElementRecu]:
-        from courrier.lots import decouper
-
-        decoupage = decouper(contenu, self.page_blanche)
+    def _lettres(
+        self, chemin: Path, contenu: bytes, recu_le: datetime, decoupage: Decoupage | None
+    ) -> Iterator[ElementRecu]:
         nom = _affichable(chemin.name)
         if decoupage is None or not decoupage.lettres:
             self._restants[chemin] = 1

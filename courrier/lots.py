@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from courrier.pannes import point
+
 CONTENU_SEPARATEUR = "COURRIER-SEPARATEUR"
 TEXTE_SEPARATEUR = "Feuille séparatrice — placer entre deux lettres"
 # Au-delà, le PDF n'est pas cherché page à page : il est enregistré entier, comme avant.
@@ -48,7 +50,7 @@ class Decoupage:
     lettres: tuple[LettreDuLot, ...]
 
 
-def _ressemble_a_un_pdf(contenu: bytes) -> bool:
+def ressemble_a_un_pdf(contenu: bytes) -> bool:
     return b"%PDF-" in contenu[:1024]
 
 
@@ -81,7 +83,7 @@ def decouper(
 ) -> Decoupage | None:
     """Le découpage du PDF s'il est un lot (au moins une séparatrice, ou une page blanche quand
     `page_blanche`), sinon None : PDF ordinaire, illisible, chiffré ou trop long."""
-    if not _ressemble_a_un_pdf(contenu):
+    if not ressemble_a_un_pdf(contenu):
         return None
     import pikepdf
     import pypdfium2 as pdfium
@@ -98,6 +100,7 @@ def decouper(
         separatrices = blanches = 0
         precedente = ""
         for indice in range(nombre):
+            point("recherche_separatrices")  # les preuves : un processus qui tombe ici
             try:
                 genre = _genre_de_page(pdf[indice])
             except (pdfium.PdfiumError, ValueError, OSError, MemoryError):

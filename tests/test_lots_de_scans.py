@@ -28,6 +28,7 @@ from connecteurs.dossiers import SourceScans
 from courrier.domaine import Limites
 from courrier.extraction import lire_entetes
 from courrier.lots import CONTENU_SEPARATEUR, decouper
+from courrier.lots_isole import DecoupeurIsole
 from courrier.releve import extraire_en_attente, relever_source
 from courrier.web.app import creer_app
 from registre.conservation import Conservation, purger
@@ -397,6 +398,48 @@ def test_la_releve_tuee_pendant_un_decoupage_ne_perd_ni_ne_double_aucune_lettre(
     assert absent.returncode != 0  # ni quatrième lettre, ni doublon enregistré
     verifier = lancer("registre", "verifier", env=env, cwd=tmp_path)
     assert verifier.returncode == 0, verifier.stdout + verifier.stderr
+
+
+def test_un_pdf_qui_fait_tomber_la_recherche_des_separatrices_ne_fait_pas_tomber_la_releve(
+    separateur: bytes, tmp_path: Path
+) -> None:
+    """La recherche des séparatrices rend les pages par pdfium, dans un processus de service :
+    s'il tombe (ici tué au premier rendu, comme le ferait un PDF piégé), la relève continue,
+    le fichier est enregistré entier et les fichiers suivants sont encore découpés."""
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    (depot / "a-piege.pdf").write_bytes(lot_genere(separateur))
+    vieillir(depot / "a-piege.pdf")
+    env = env_cli(tmp_path)
+    releve = subprocess.run(
+        [*COURRIER, "releve"],
+        env={**env, "COURRIER_PANNE": "recherche_separatrices:1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert releve.returncode == 0, releve.stderr[-2000:]
+    assert [p.name for p in (depot / "traites").iterdir()] == ["a-piege.pdf"]
+    montre = lancer("montrer", f"{_annee(tmp_path)}-00001", "--json", env=env, cwd=tmp_path)
+    assert montre.returncode == 0, montre.stderr
+    c = json.loads(montre.stdout)
+    assert c.get("lot") is None and c["nom_fichier"] == "a-piege.pdf"  # enregistré entier
+    absent = lancer("montrer", f"{_annee(tmp_path)}-00002", env=env, cwd=tmp_path)
+    assert absent.returncode != 0
+
+
+def test_un_decoupage_trop_long_est_abandonne_et_le_suivant_repart_d_un_processus_neuf(
+    separateur: bytes,
+) -> None:
+    lot = lot_genere(separateur)
+    with DecoupeurIsole(delai_s=0.001) as trop_court:
+        assert trop_court(lot, False) is None  # abandonné : le fichier sera enregistré entier
+        trop_court.delai_s = 120
+        repris = trop_court(lot, False)
+    assert repris is not None and len(repris.lettres) == 3
+    with DecoupeurIsole() as decoupeur:
+        assert decoupeur(b"", False) is None and decoupeur(b"GIF89a", False) is None
 
 
 def _annee(tmp: Path) -> int:
