@@ -144,15 +144,14 @@ class SourceScans(_SourceDossier):
         self.page_blanche = page_blanche
 
     def elements(self) -> Iterator[ElementRecu]:
-        from courrier.lots_isole import DecoupeurIsole
+        from courrier.lots_isole import decouper_a_part
 
         self._en_attente = 0
-        with DecoupeurIsole() as decouper:
-            for chemin, etat in self._fichiers_stables():
-                contenu = self._lire(chemin)
-                if contenu is not None:
-                    decoupage = decouper(contenu, self.page_blanche)
-                    yield from self._lettres(chemin, contenu, _date_fichier(etat), decoupage)
+        for chemin, etat in self._fichiers_stables():
+            contenu = self._lire(chemin)
+            if contenu is not None:
+                decoupage = decouper_a_part(contenu, self.page_blanche)
+                yield from self._lettres(chemin, contenu, _date_fichier(etat), decoupage)
 
     def _lettres(
         self, chemin: Path, contenu: bytes, recu_le: datetime, decoupage: Decoupage | None

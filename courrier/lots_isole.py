@@ -2,24 +2,31 @@
 
 Elle rend chaque page d'un PDF déposé par pdfium (code C) avant toute extraction : dans le
 processus de la relève, un PDF piégé qui ferait tomber pdfium, ou l'emballerait, ferait tomber
-la relève de la nuit, puis de chaque nuit suivante tant que le fichier reste dans le dossier.
-Ici il ne fait tomber qu'un processus de service, à la mémoire et à la durée bornées ; le
-fichier est alors enregistré entier, comme un scan ordinaire, et sa lecture (elle aussi isolée)
-dira ce qui ne va pas. Un seul processus sert toute une relève : les bibliothèques n'y sont
-chargées qu'une fois.
+la relève de la nuit, puis celle de chaque nuit suivante tant que le fichier reste dans le
+dossier. Ici il ne fait tomber qu'un sous-processus à la mémoire et à la durée bornées ; le
+fichier est alors enregistré entier, comme un scan ordinaire, et sa lecture (elle aussi
+isolée) dira ce qui ne va pas.
+
+Un sous-processus neuf par PDF déposé (quelques-uns par nuit) : il ne garde rien d'ouvert de
+la relève et ne lui survit pas longtemps si elle est tuée. Il rend son découpage en JSON,
+relu et borné ici : rien de ce qu'il écrit n'est exécuté (pas de pickle).
+
+`python -m courrier.lots_isole [--page-blanche]` : le PDF sur l'entrée, le découpage en JSON
+sur la sortie.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
-import multiprocessing
 import resource
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as DelaiDepasse
-from concurrent.futures.process import BrokenProcessPool
+import subprocess
+import sys
+from typing import Any
 
-from courrier.lots import Decoupage, decouper, ressemble_a_un_pdf
+from courrier.lots import Decoupage, LettreDuLot, decouper, ressemble_a_un_pdf
 
 journal = logging.getLogger("courrier.lots")
 
@@ -30,54 +37,98 @@ MEMOIRE_MAX = 3 * 1024**3
 DELAI_S = 300.0
 
 
-def _borner() -> None:
+def decouper_a_part(
+    contenu: bytes, page_blanche: bool, delai_s: float = DELAI_S
+) -> Decoupage | None:
+    """`decouper` dans un sous-processus ; None (PDF ordinaire) s'il tombe, traîne ou répond
+    de travers."""
+    if not ressemble_a_un_pdf(contenu):
+        return None  # une image, un fichier vide : rien à rendre, pas de processus
+    commande = [sys.executable, "-m", "courrier.lots_isole"]
+    if page_blanche:
+        commande.append("--page-blanche")
+    try:
+        fini = subprocess.run(
+            commande,
+            input=contenu,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=delai_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # run() a tué le sous-processus
+        journal.warning("Recherche des feuilles séparatrices trop longue : fichier entier.")
+        return None
+    except OSError as e:
+        journal.warning("Recherche des feuilles séparatrices impossible (%s).", e.strerror)
+        return None
+    if fini.returncode != 0:
+        journal.warning(
+            "Recherche des feuilles séparatrices tombée (code %s) : fichier entier.",
+            fini.returncode,
+        )
+        return None
+    try:
+        return depuis_json(fini.stdout)
+    except (ValueError, KeyError, TypeError):
+        journal.warning("Recherche des feuilles séparatrices : réponse illisible.")
+        return None
+
+
+def en_json(decoupage: Decoupage | None) -> bytes:
+    if decoupage is None:
+        return b"null"
+    return json.dumps(
+        {
+            "pages": decoupage.pages,
+            "separatrices": decoupage.separatrices,
+            "lettres": [
+                {
+                    "rang": lettre.rang,
+                    "pages": list(lettre.pages),
+                    "contenu": base64.b64encode(lettre.contenu).decode("ascii"),
+                }
+                for lettre in decoupage.lettres
+            ],
+        }
+    ).encode("ascii")
+
+
+def depuis_json(octets: bytes) -> Decoupage | None:
+    """Le découpage écrit par le sous-processus, vérifié champ par champ."""
+    brut: Any = json.loads(octets)
+    if brut is None:
+        return None
+    pages = _entier(brut["pages"])
+    lettres = []
+    for rang, lettre in enumerate(brut["lettres"], start=1):
+        numeros = tuple(_entier(p) for p in lettre["pages"])
+        if (
+            _entier(lettre["rang"]) != rang
+            or not numeros
+            or not all(1 <= p <= pages for p in numeros)
+        ):
+            raise ValueError("lettre incohérente")
+        contenu = base64.b64decode(lettre["contenu"], validate=True)
+        lettres.append(LettreDuLot(rang, numeros, contenu))
+    return Decoupage(
+        pages=pages, separatrices=_entier(brut["separatrices"]), lettres=tuple(lettres)
+    )
+
+
+def _entier(valeur: Any) -> int:
+    if not isinstance(valeur, int) or isinstance(valeur, bool) or valeur < 0:
+        raise ValueError("entier attendu")
+    return valeur
+
+
+def main() -> None:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (MEMOIRE_MAX, MEMOIRE_MAX))
+    contenu = sys.stdin.buffer.read()
+    decoupage = decouper(contenu, page_blanche="--page-blanche" in sys.argv[1:])
+    sys.stdout.buffer.write(en_json(decoupage))
 
 
-class DecoupeurIsole:
-    """`decouper` dans un processus de service ; None (PDF ordinaire) s'il tombe ou traîne."""
-
-    def __init__(self, delai_s: float = DELAI_S) -> None:
-        self.delai_s = delai_s
-        self._service: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> DecoupeurIsole:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.fermer()
-
-    def __call__(self, contenu: bytes, page_blanche: bool) -> Decoupage | None:
-        if not ressemble_a_un_pdf(contenu):
-            return None  # une image, un fichier vide : rien à rendre, pas de processus
-        if self._service is None:
-            self._service = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("forkserver"), initializer=_borner
-            )
-        try:
-            return self._service.submit(decouper, contenu, page_blanche).result(self.delai_s)
-        except (BrokenProcessPool, DelaiDepasse, MemoryError) as e:
-            journal.warning(
-                "Recherche des feuilles séparatrices abandonnée (%s) : fichier enregistré entier.",
-                type(e).__name__,
-            )
-            self._abattre()
-            return None
-
-    def _abattre(self) -> None:
-        """Le processus de service est tombé ou ne répond plus : il est tué, le suivant
-        repartira d'un processus neuf."""
-        service, self._service = self._service, None
-        if service is None:
-            return
-        # L'exécuteur ne sait pas tuer un travail en cours : ses processus, si.
-        for processus in list(getattr(service, "_processes", {}).values()):
-            with contextlib.suppress(OSError):
-                processus.kill()
-        service.shutdown(wait=False, cancel_futures=True)
-
-    def fermer(self) -> None:
-        service, self._service = self._service, None
-        if service is not None:
-            service.shutdown(wait=True, cancel_futures=True)
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,7 @@ from connecteurs.dossiers import SourceScans
 from courrier.domaine import Limites
 from courrier.extraction import lire_entetes
 from courrier.lots import CONTENU_SEPARATEUR, decouper
-from courrier.lots_isole import DecoupeurIsole
+from courrier.lots_isole import decouper_a_part, depuis_json
 from courrier.releve import extraire_en_attente, relever_source
 from courrier.web.app import creer_app
 from registre.conservation import Conservation, purger
@@ -429,17 +429,23 @@ def test_un_pdf_qui_fait_tomber_la_recherche_des_separatrices_ne_fait_pas_tomber
     assert absent.returncode != 0
 
 
-def test_un_decoupage_trop_long_est_abandonne_et_le_suivant_repart_d_un_processus_neuf(
-    separateur: bytes,
-) -> None:
+def test_le_decoupage_a_part_rend_le_meme_decoupage_ou_abandonne(separateur: bytes) -> None:
     lot = lot_genere(separateur)
-    with DecoupeurIsole(delai_s=0.001) as trop_court:
-        assert trop_court(lot, False) is None  # abandonné : le fichier sera enregistré entier
-        trop_court.delai_s = 120
-        repris = trop_court(lot, False)
-    assert repris is not None and len(repris.lettres) == 3
-    with DecoupeurIsole() as decoupeur:
-        assert decoupeur(b"", False) is None and decoupeur(b"GIF89a", False) is None
+    a_part = decouper_a_part(lot, False)
+    assert a_part == decouper(lot)  # mêmes pages, mêmes octets de chaque lettre
+    assert a_part is not None and len(a_part.lettres) == 3
+    # Trop long : le sous-processus est tué, le fichier sera enregistré entier.
+    assert decouper_a_part(lot, False, delai_s=0.001) is None
+    assert decouper_a_part(b"", False) is None and decouper_a_part(b"GIF89a", False) is None
+    # Ce que le sous-processus écrit est relu et borné, jamais exécuté.
+    for reponse in (
+        b"",
+        b"{",
+        b'{"pages": 1, "separatrices": 0, "lettres": [{"rang": 1, "pages": [7], "contenu": ""}]}',
+        b'"__import__"',
+    ):
+        with pytest.raises((ValueError, KeyError, TypeError)):
+            depuis_json(reponse)
 
 
 def _annee(tmp: Path) -> int:
