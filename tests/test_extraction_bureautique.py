@@ -10,15 +10,12 @@ vrais fichiers TNEF (tests/donnees/tnef/README.md) ; le .msg est celui du corpus
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 import shutil
 import subprocess
-import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from connecteurs.dossiers import SourceEml, SourceScans
@@ -29,6 +26,7 @@ from courrier.extraction import extraire_courriel, extraire_document, lire_entet
 from courrier.extraction.bureautique import OLE2, lire_bureautique
 from courrier.extraction.outlook import lire_tnef
 from courrier.releve import extraire_en_attente, relever_source
+from preuves.bureautique import bombe_deguisee_en_docx, classeur_d_un_million_de_cellules
 from registre.registre import Registre
 from tests.conftest import CORPUS
 
@@ -115,29 +113,6 @@ def courriel(objet: str, *pieces: tuple[bytes, str, str, str]) -> bytes:
 
 
 # --- Entrées hostiles, faites ici -------------------------------------------------------------
-
-
-def bombe_deguisee_en_docx(taille_mo: int = 200) -> bytes:
-    """Un « docx » dont word/document.xml fait 200 Mo de zéros une fois décompressé."""
-    tampon = io.BytesIO()
-    with (
-        zipfile.ZipFile(tampon, "w", zipfile.ZIP_DEFLATED) as archive,
-        archive.open("word/document.xml", "w", force_zip64=True) as fichier,
-    ):
-        bloc = bytes(1024 * 1024)
-        for _ in range(taille_mo):
-            fichier.write(bloc)
-    return tampon.getvalue()
-
-
-def classeur_d_un_million_de_cellules() -> bytes:
-    classeur = openpyxl.Workbook(write_only=True)
-    feuille = classeur.create_sheet("Grand")
-    for ligne in range(1000):
-        feuille.append([ligne * 1000 + colonne for colonne in range(1000)])
-    tampon = io.BytesIO()
-    classeur.save(tampon)
-    return tampon.getvalue()
 
 
 def hostiles(documents: dict[str, bytes]) -> dict[str, tuple[bytes, str, str, str]]:

@@ -42,20 +42,12 @@ from courrier.web.app import creer_app
 from flows.digest import preparer
 from registre.registre import Registre
 from tests import navigateur as nv
-from tests.conftest import RACINE, lancer
+from tests.conftest import CORPUS, RACINE, lancer
 from tests.horloge import HorlogeDeTest
+from tests.test_ocr import LETTRE
 
-SCANS = RACINE.parent / "shared" / "corpus" / "scans"
+SCANS = CORPUS / "scans"  # COURRIER_CORPUS respecté, comme partout
 JOUR = date(2026, 11, 23)
-LETTRE = [
-    "Mairie de Saint-Étienne-du-Bois",
-    "Objet : demande d'acte de naissance",
-    "Madame la maire,",
-    "je vous prie de bien vouloir m'adresser",
-    "une copie intégrale de mon acte de naissance.",
-    "Veuillez agréer mes salutations distinguées.",
-    "Hélène Dupré, 12 rue des Écoles",
-]
 TAILLE_PAGE = (1700, 100 + 85 * len(LETTRE))
 
 
