@@ -1,8 +1,9 @@
 """Valeurs d'en-tête brutes → texte : lignes dépliées, octets 8 bits bruts, mots encodés RFC 2047.
 
-Fait à la main plutôt que par `email.header` : le courrier réel contient des mots encodés
-coupés au milieu d'un caractère, du base64 sans remplissage et des jeux de caractères inconnus,
-sur lesquels `email.header.decode_header` lève une exception ou perd le texte.
+Fait à la main plutôt que par `email.header.decode_header`, qui rend le même texte sur les
+20 valeurs à mots encodés du corpus mais lève `HeaderParseError` pour tout l'en-tête dès qu'un
+seul mot base64 a une longueur impossible, et rend les caractères hors Latin-1 du texte non
+encodé (un « € » venu d'octets 8 bits bruts) en échappements `\\u20ac`.
 """
 
 from __future__ import annotations
