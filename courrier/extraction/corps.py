@@ -44,6 +44,7 @@ NIVEAUX_MIME_MAX = 40
 
 
 def lire_message(message: Message, contexte: Contexte, profondeur: int) -> tuple[str, str]:
+    """(texte du corps, méthode) ; les pièces rencontrées vont dans le contexte."""
     segments = []
     vus: set[str] = set()
     for texte_segment, methode_segment in _rendre(message, contexte, profondeur, 0, False):

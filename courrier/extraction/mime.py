@@ -43,8 +43,6 @@ __all__ = [
     "lister_zip",
 ]
 
-# Une ligne d'en-tête telle que l'entend le parseur de Python (feedparser.headerRE), avec au
-
 
 def extraire_courriel(
     contenu: bytes,

@@ -130,6 +130,9 @@ TYPES_MESSAGE_TEXTE = frozenset(
 
 @dataclass
 class Contexte:
+    """L'état d'une lecture de courriel, partagé par le parcours du corps et les pièces :
+    pièces rangées, raisons signalées (sans doublon), pièces analysées ou laissées."""
+
     deposer: Callable[[bytes], str]
     limites: Limites
     ocr: MoteurOCR
