@@ -173,8 +173,10 @@ def combiner(
         maj["confiance"] = round(categorie.probabilite, 3)
         maj["alertes"] = [a for a in analyse.alertes if a != Alerte.A_VERIFIER]
     service = predictions.get("service")
+    appris = [c for c in ("categorie",) if c in maj]
     if service is not None and service.valeur != maj.get("service", analyse.service):
         maj["service"] = service.valeur[:120]
+        appris.append("service")
     urgence = predictions.get("urgence")
     if (
         urgence is not None
@@ -183,12 +185,14 @@ def combiner(
         and analyse.urgence != Urgence.HAUTE
     ):
         maj["urgence"] = Urgence(urgence.valeur)
+        appris.append("urgence")
     reponse = predictions.get("reponse_attendue")
     if reponse is not None and (reponse.valeur == OUI) != analyse.reponse_attendue:
         maj["reponse_attendue"] = reponse.valeur == OUI
+        appris.append("reponse_attendue")
     if not maj:
         return analyse
-    maj["appris"] = ", ".join(c for c in CHAMPS if c in maj)
+    maj["appris"] = ", ".join(appris)
     maj["moteur"] = f"{analyse.moteur}+appris"[:120]
     return analyse.model_copy(update=maj)
 
