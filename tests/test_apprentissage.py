@@ -264,3 +264,54 @@ def test_les_exemples_des_pas_de_reponse_apprennent_la_reponse_attendue(reg: Reg
         if numero in lus:
             attendu = OUI if x.sujet.reponse_attendue else NON
             assert lus[numero].etiquettes["reponse_attendue"] == attendu
+
+
+def test_sur_la_page_web_pas_de_reponse_refait_les_brouillons_et_une_valeur_hostile_est_refusee(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from courrier.web.app import creer_app
+    from tests import navigateur as nv
+    from tests.test_web import connecter, lu
+
+    donnees = tmp_path / "donnees"
+    url = f"sqlite:///{donnees / 'registre.sqlite3'}"
+    registre = Registre.ouvrir(url, donnees, horloge=HorlogeDeTest(DEPART))
+    jeu = nv.garnir(registre, "http://127.0.0.1:9", DEPART.date())
+    nv.creer_comptes(registre)
+    app = creer_app(nv.reglages_web(donnees, url), registre)
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            csrf = connecter(client, "secretaire")
+            page = lu(client.get(f"/courrier/{jeu.demande}"))
+            assert 'name="reponse"' in client.get(f"/courrier/{jeu.demande}").text
+            assert "Réponse attendue" in page
+            hostile = client.post(
+                f"/courrier/{jeu.demande}/classement",
+                data={"csrf": csrf, "categorie": "voirie", "reponse": "peut-être\x00<script>"},
+            )
+            assert hostile.status_code == 400 and "« oui » ou « non »" in lu(hostile)
+            reponse = client.post(
+                f"/courrier/{jeu.demande}/classement",
+                data={
+                    "csrf": csrf,
+                    "categorie": "voirie",
+                    "service": "Services techniques",
+                    "urgence": "haute",
+                    "reponse": "non",
+                },
+            )
+            assert reponse.status_code == 303
+            assert "fait=classement_brouillons" in reponse.headers["location"]
+            suite = lu(client.get(reponse.headers["location"]))
+            assert "les brouillons à valider sont refaits" in suite
+            assert "remplacé après correction du classement" in suite
+        c = registre.courrier(jeu.demande)
+        assert c is not None and c.reponse_attendue is False
+        ancien = next(b for b in c.brouillons if b.id == jeu.brouillon_demande)
+        assert ancien.statut == StatutBrouillon.REMPLACE.value
+        assert "Nous avons bien reçu votre signalement" in ancien.corps  # l'ancien texte reste
+        assert registre.verifier() == []
+    finally:
+        registre.fermer()
