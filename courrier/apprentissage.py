@@ -120,6 +120,7 @@ def entrainer(
         return None
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     vectoriseur = TfidfVectorizer(
         strip_accents="unicode",
@@ -142,7 +143,10 @@ def entrainer(
         if len({v for v in etiquettes if v != _RARE}) < 2:
             continue  # une seule valeur connue : rien à départager, il se tait
         modele = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
-        modele.fit(matrice[lignes], etiquettes)
+        # Un seul fil de calcul : sur une petite machine occupée (OCR, page web), les fils
+        # d'OpenBLAS se marchent dessus et l'entraînement prend dix à cent fois plus long.
+        with threadpool_limits(limits=1):
+            modele.fit(matrice[lignes], etiquettes)
         classifieur.modeles[champ] = modele
     return classifieur
 
