@@ -315,3 +315,22 @@ def test_sur_la_page_web_pas_de_reponse_refait_les_brouillons_et_une_valeur_host
         assert registre.verifier() == []
     finally:
         registre.fermer()
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_la_releve_reentraine_le_classifieur_depuis_le_registre_sauf_si_on_le_coupe(
+    env_courrier: pytest.MonkeyPatch, active: bool
+) -> None:
+    from courrier.etapes import analyser_tout, registre_courant
+
+    env_courrier.setenv("COURRIER_APPRENTISSAGE", "true" if active else "false")
+    reg = registre_courant()
+    premiere, seconde = nuits(24)
+    nuit1 = deposer(reg, premiere)
+    analyser_tout()
+    corriger_comme_la_secretaire(reg, nuit1, SERVICES, gabarits(reg))
+    nuit2 = deposer(reg, seconde)
+    bilan = analyser_tout()  # la relève : exemples lus, modèle entraîné, rien lu du disque
+    assert bilan.analyses == len(nuit2) and bilan.erreurs == []
+    moteurs = {c.moteur for c in reg.courriers() if c.numero in nuit2}
+    assert ("regles+appris" in moteurs) is active
