@@ -97,6 +97,8 @@ class Analyseur:
                 e if isinstance(e, ConnecteurErreur) else e.__class__.__name__,
             )
             analyse = self.moteur.analyser(courrier)
+            if appris is not None:
+                analyse = combiner(analyse, appris.predire(courrier), self.moteur.services())
             alertes = [*analyse.alertes, Alerte.LLM_INDISPONIBLE]
             return analyse.model_copy(update={"alertes": list(dict.fromkeys(alertes))})
         if exemples:

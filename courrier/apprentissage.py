@@ -88,6 +88,8 @@ class Classifieur:
         if not self.modeles:
             return {}
         x = self.vectoriseur.transform([document_du_courrier(courrier)])
+        if x.nnz == 0:
+            return {}  # aucun mot connu : la probabilité ne dirait que la fréquence des valeurs
         sures: dict[str, Prediction] = {}
         for champ, modele in self.modeles.items():
             probas = modele.predict_proba(x)[0]
@@ -131,7 +133,10 @@ def entrainer(
         max_features=50_000,
     )
     documents = [document(e.objet, e.expediteur, e.texte) for e in exemples]
-    matrice = vectoriseur.fit_transform(documents)
+    try:
+        matrice = vectoriseur.fit_transform(documents)
+    except ValueError:  # aucun mot dans aucun exemple (scans illisibles) : rien à apprendre
+        return None
     classifieur = Classifieur(vectoriseur, matrice, list(exemples), seuil=seuil)
     for champ in CHAMPS:
         lignes = [i for i, e in enumerate(exemples) if e.etiquettes.get(champ)]

@@ -24,6 +24,7 @@ def provenance_ia(moteur: str, consigne: str, le: datetime | None) -> str:
     return ", ".join(morceaux)
 
 
+MOTEURS_LISIBLES = {"regles": "règles", "regles+appris": "règles et corrections apprises"}
 LIBELLES_APPRIS = {
     "categorie": "catégorie",
     "urgence": "urgence",

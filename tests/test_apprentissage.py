@@ -334,3 +334,27 @@ def test_la_releve_reentraine_le_classifieur_depuis_le_registre_sauf_si_on_le_co
     assert bilan.analyses == len(nuit2) and bilan.erreurs == []
     moteurs = {c.moteur for c in reg.courriers() if c.numero in nuit2}
     assert ("regles+appris" in moteurs) is active
+
+
+def test_des_textes_hostiles_ne_font_ni_tomber_ni_parler_le_classifieur() -> None:
+    # Scans illisibles seulement : rien à apprendre, pas d'exception.
+    vides = [
+        Exemple(
+            numero=f"v{i}", objet="", expediteur="", texte="", etiquettes={"categorie": "autre"}
+        )
+        for i in range(4)
+    ]
+    assert entrainer(vides) is None
+    classifieur = entrainer(
+        _exemples("urbanisme", "fosse septique spanc", 5)
+        + _exemples("social", "colis banque alimentaire", 5)
+    )
+    assert classifieur is not None
+    hostiles = [
+        _courrier("", ""),  # rien de lisible : il se tait
+        _courrier("\x00\u202e<script>", "\ufeff" * 50 + "‮" + "\x07" * 20),
+        _courrier("Fosse septique", "spanc " * 200_000),  # 1,2 Mo : lu jusqu'à TEXTE_MAX
+    ]
+    assert classifieur.predire(hostiles[0]) == {} and classifieur.proches(hostiles[0]) == []
+    assert classifieur.predire(hostiles[1]) == {}
+    assert classifieur.predire(hostiles[2])["categorie"].valeur == "urbanisme"
