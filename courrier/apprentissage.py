@@ -63,8 +63,12 @@ def document(objet: str, expediteur: str, texte: str) -> str:
 
 
 def document_du_courrier(courrier: CourrierALire) -> str:
-    texte = courrier.texte or "\n".join(t for _, t in courrier.pieces)
-    return document(courrier.objet, courrier.expediteur_adresse, texte)
+    return document(courrier.objet, courrier.expediteur_adresse, texte_lu(courrier))
+
+
+def texte_lu(courrier: CourrierALire) -> str:
+    """Le corps puis les pièces jointes : un courriel d'une ligne porte sa demande en PDF."""
+    return "\n".join(t for t in (courrier.texte, *(t for _, t in courrier.pieces)) if t.strip())
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from courrier.analyse import Alerte, Analyse, Brouillon, CourrierALire
-from courrier.apprentissage import NON, OUI, Exemple
+from courrier.apprentissage import NON, OUI, Exemple, texte_lu
 from courrier.domaine import StatutBrouillon, TypeEvenement
 from courrier.erreurs import RegistreErreur
 from courrier.journal import json_canonique
@@ -105,7 +105,7 @@ def exemples(registre: Registre, maximum: int = EXEMPLES_MAX) -> list[Exemple]:
                         numero=c.numero,
                         objet=c.objet,
                         expediteur=c.expediteur_adresse,
-                        texte=lu.texte or "\n".join(t for _, t in lu.pieces),
+                        texte=texte_lu(lu),
                         etiquettes=etiquettes,
                         corrige=c.id in corriges,
                     )

@@ -358,3 +358,20 @@ def test_des_textes_hostiles_ne_font_ni_tomber_ni_parler_le_classifieur() -> Non
     assert classifieur.predire(hostiles[0]) == {} and classifieur.proches(hostiles[0]) == []
     assert classifieur.predire(hostiles[1]) == {}
     assert classifieur.predire(hostiles[2])["categorie"].valeur == "urbanisme"
+
+
+def test_le_texte_des_pieces_jointes_compte_comme_celui_du_corps() -> None:
+    classifieur = entrainer(
+        _exemples("urbanisme", "fosse septique spanc", 5)
+        + _exemples("social", "colis banque alimentaire", 5)
+    )
+    assert classifieur is not None
+    courriel = CourrierALire(
+        numero="2026-00002",
+        canal="email",
+        recu_le=DEPART,
+        objet="Document",
+        texte="Veuillez trouver ci-joint mon courrier.",
+        pieces=(("demande.pdf", "Colis de la banque alimentaire pour ma famille."),),
+    )
+    assert classifieur.predire(courriel)["categorie"].valeur == "social"
