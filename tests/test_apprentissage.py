@@ -375,3 +375,29 @@ def test_le_texte_des_pieces_jointes_compte_comme_celui_du_corps() -> None:
         pieces=(("demande.pdf", "Colis de la banque alimentaire pour ma famille."),),
     )
     assert classifieur.predire(courriel)["categorie"].valeur == "social"
+
+
+def test_quand_le_llm_tombe_les_regles_qui_prennent_le_relais_gardent_l_apprentissage(
+    reg: Registre,
+) -> None:
+    premiere, seconde = nuits(24)
+    nuit1 = deposer(reg, premiere)
+    analyser_en_attente(reg, analyseur(), parallele=1)
+    corriger_comme_la_secretaire(reg, nuit1, SERVICES, gabarits(reg))
+    (spanc,) = [x for x in seconde if x.sujet.nom == "spanc"][:1]
+    deposer(reg, [spanc])
+    with ServeurLLM() as serveur:
+        serveur.defaut = "500"
+        client = ClientLLM(
+            ParametresLLM(
+                url=serveur.url, cle="cle", modele="modele-test", delai_s=1.0, tentatives=1
+            )
+        )
+        a = analyseur(client)
+        a.apprentissage = entrainer(exemples(reg))
+        analyser_en_attente(reg, a, parallele=1)
+        assert serveur.requetes  # le LLM a bien été appelé, et a échoué
+    c = next(c for c in reg.courriers() if c.reference == spanc.courrier.numero)
+    assert "llm_indisponible" in c.alertes
+    assert c.moteur == "regles+appris" and c.categorie == "urbanisme"
+    assert MOTEUR.analyser(spanc.courrier).categorie != "urbanisme"  # les règles seules non
