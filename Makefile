@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-decale preuves bench bench-recherche charge paquets-demo paquets-test venv lint clean
+.PHONY: demo test test-decale preuves bench bench-recherche bench-apprentissage charge paquets-demo paquets-test venv lint clean
 
 demo: paquets-demo venv
 	$(BIN)/courrier demo
@@ -35,6 +35,12 @@ bench: paquets-test venv
 # SQLite puis PostgreSQL (grappe privée). RECHERCHE='--nombre 10000' pour un essai court.
 bench-recherche: paquets-test venv
 	.venv/bin/python -m preuves.recherche --postgres auto $(RECHERCHE)
+
+# Le banc de l'apprentissage (issue #13) : deux nuits de lettres différentes ; justesse de la
+# seconde, règles seules contre règles + classifieur appris des corrections de la première,
+# et durée de l'entraînement. APPRENTISSAGE='--lettres 80' pour un essai court.
+bench-apprentissage: venv
+	.venv/bin/python -m preuves.apprentissage $(APPRENTISSAGE)
 
 # Le banc de charge (issue #14) : 50 secrétaires sur la page web pendant une relève de 300
 # éléments, 60 s sur SQLite puis sur PostgreSQL. Imprime latences médiane et p95, erreurs et

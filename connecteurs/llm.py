@@ -35,6 +35,7 @@ from connecteurs.reponse_llm import (
     schema_analyse,
 )
 from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur
+from courrier.apprentissage import Exemple, bloc_exemples
 from courrier.calendrier import jour_de_paris
 from courrier.erreurs import ConnecteurErreur
 from courrier.journal import sha256_texte
@@ -63,6 +64,7 @@ class AnalyseurLLM(Protocol):
         courrier: CourrierALire,
         categories: Mapping[str, str],
         services: Mapping[str, str],
+        exemples: Sequence[Exemple] = (),
     ) -> Analyse: ...
 
     def rediger(self, courrier: CourrierALire, analyse: Analyse, commune: Commune) -> str: ...
@@ -207,7 +209,10 @@ class ClientLLM:
         courrier: CourrierALire,
         categories: Mapping[str, str],
         services: Mapping[str, str],
+        exemples: Sequence[Exemple] = (),
     ) -> Analyse:
+        """`exemples` : des courriers proches déjà classés par la secrétaire, masqués comme le
+        courrier lui-même et placés entre marqueurs : des données, jamais des consignes."""
         if not categories:
             raise ErreurLLM("Aucune catégorie n'est définie : l'analyse par le LLM est impossible.")
         pseudo = self._pseudonymiseur(courrier)
@@ -221,6 +226,9 @@ class ClientLLM:
             f"Courrier n° {courrier.numero}, reçu le {_jour(courrier.recu_le)} "
             f"(canal : {courrier.canal}).\n"
         )
+        if exemples:
+            masquer = pseudo.masquer if pseudo else (lambda t: t)
+            entete = bloc_exemples(exemples, lambda t: masquer(_neutraliser(t))) + entete
         consigne = "\nRéponds uniquement par l'objet JSON décrit."
         systeme_objet = (
             _SYSTEME_ANALYSE

@@ -73,6 +73,9 @@ class Analyse(BaseModel):
     alertes: list[Alerte] = Field(default_factory=list, max_length=10)
     # Champs de la réponse du LLM écartés parce qu'invalides : les règles les remplacent.
     ecartes: list[str] = Field(default_factory=list, max_length=20)
+    # Ce qui vient des corrections de la secrétaire (courrier/apprentissage.py) : les champs
+    # décidés par le classifieur local, ou « exemples » quand le LLM en a reçu.
+    appris: str = Field(default="", max_length=200)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from courrier.analyse import (
     Expediteur,
     Urgence,
 )
+from courrier.apprentissage import Classifieur, combiner
 from courrier.brouillons import ReglesCrpa, rediger
 from courrier.calendrier import Horloge, aujourd_hui, horloge_systeme
 from courrier.delais import calculer, en_json
@@ -68,13 +69,27 @@ class Analyseur:
         self.commune = commune
         self.llm = llm
         self.horloge = horloge  # la date des lettres rédigées
+        # Appris des corrections de la secrétaire (entraîné à chaque relève) : il départage
+        # les règles seules, ou prête au LLM quelques exemples proches.
+        self.apprentissage: Classifieur | None = None
+        self.exemples_llm = 3
 
     def analyser(self, courrier: CourrierALire) -> Analyse:
+        appris = self.apprentissage
         if self.llm is None:
-            return self.moteur.analyser(courrier)
+            analyse = self.moteur.analyser(courrier)
+            if appris is None:
+                return analyse
+            return combiner(analyse, appris.predire(courrier), self.moteur.services())
         point("pendant_llm")
+        exemples = appris.proches(courrier, self.exemples_llm) if appris is not None else []
         try:
-            brute = self.llm.analyser(courrier, self.moteur.categories(), self.moteur.services())
+            categories, services = self.moteur.categories(), self.moteur.services()
+            brute = (
+                self.llm.analyser(courrier, categories, services, exemples=exemples)
+                if exemples
+                else self.llm.analyser(courrier, categories, services)
+            )
         except Exception as e:  # panne ou réponse imprévue : les règles prennent le relais
             journal.warning(
                 "LLM indisponible pour %s : %s",
@@ -82,8 +97,12 @@ class Analyseur:
                 e if isinstance(e, ConnecteurErreur) else e.__class__.__name__,
             )
             analyse = self.moteur.analyser(courrier)
+            if appris is not None:
+                analyse = combiner(analyse, appris.predire(courrier), self.moteur.services())
             alertes = [*analyse.alertes, Alerte.LLM_INDISPONIBLE]
             return analyse.model_copy(update={"alertes": list(dict.fromkeys(alertes))})
+        if exemples:
+            brute = brute.model_copy(update={"appris": f"exemples : {len(exemples)}"})
         return self.moteur.valider(brute, courrier)
 
     def traiter(self, courrier: CourrierALire) -> tuple[Analyse, list[Brouillon]]:

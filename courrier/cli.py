@@ -33,7 +33,7 @@ from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import CourrierErreur
 from courrier.pages_ocr import description, pages_depuis_json, signalement_du_courrier
-from registre.transparence import provenance_ia
+from registre.transparence import MOTEURS_LISIBLES, provenance_ia
 
 if TYPE_CHECKING:
     pass
@@ -245,7 +245,7 @@ LIBELLES_BROUILLON = {"reponse": "réponse", "accuse_reception": "accusé de ré
 def _moteur_lisible(moteur: str) -> str:
     if moteur.startswith("llm:"):
         return f"IA ({moteur[4:]})"
-    return "règles" if moteur == "regles" else moteur
+    return MOTEURS_LISIBLES.get(moteur, moteur)
 
 
 @app.command("file")

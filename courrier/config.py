@@ -68,6 +68,13 @@ class Reglages(BaseSettings):
     # Vide : activée dès que le point d'accès n'est pas sur cette machine.
     llm_pseudonymiser: bool | None = None
 
+    # Apprendre des corrections de la secrétaire (courrier/apprentissage.py) : le classifieur
+    # local l'emporte sur les règles au-dessus de ce seuil de probabilité ; il se tait tant
+    # qu'une valeur a moins d'exemples que le minimum.
+    apprentissage: bool = True
+    apprentissage_seuil: float = Field(default=0.55, ge=0.0, le=1.0)
+    apprentissage_min_exemples: int = Field(default=3, ge=1, le=1000)
+
     regles: Path | None = None  # dossier des règles ; par défaut celles livrées avec Courrier
     commune: str = "Commune"
     maire: str = ""

@@ -63,6 +63,7 @@ LIBELLES_STATUT_BROUILLON = {
     "a_verifier": "à vérifier (envoi interrompu)",
     "non_remis": "à vérifier (non remis)",
     "papier": "imprimé",
+    "remplace": "remplacé (classement corrigé)",
 }
 LIBELLES_ALERTE = {
     "injection_suspectee": "tentative de manipulation suspectée",

@@ -46,6 +46,7 @@ class StatutBrouillon(enum.StrEnum):
     NON_REMIS = "non_remis"  # parti, mais un avis de non-remise est revenu : à vérifier
     PAPIER = "papier"  # lettre PDF produite, à imprimer et poster
     REJETE = "rejete"
+    REMPLACE = "remplace"  # refait après une correction du classement ; son texte reste
 
 
 class TypeEvenement(enum.StrEnum):

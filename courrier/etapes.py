@@ -27,6 +27,7 @@ from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.imap import SourceImap
 from connecteurs.source import Source
 from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
+from courrier.apprentissage import Classifieur, entrainer
 from courrier.brouillons import charger_crpa
 from courrier.config import Reglages, reglages
 from courrier.domaine import TypeEvenement
@@ -169,6 +170,18 @@ class LimiteTolerante:
         self.tombee.set()
 
 
+def apprendre(registre: Registre, r: Reglages) -> Classifieur | None:
+    """Le classifieur des corrections, ré-entraîné depuis le registre (rien de chargé du
+    disque) ; une panne ici laisse les règles et le LLM travailler seuls."""
+    from registre.apprentissage import exemples
+
+    try:
+        return entrainer(exemples(registre), r.apprentissage_min_exemples, r.apprentissage_seuil)
+    except Exception as e:
+        journal.warning("apprentissage impossible (%s) : les règles seules", e.__class__.__name__)
+        return None
+
+
 # --- Les trois étapes -------------------------------------------------------------------------
 
 
@@ -190,9 +203,12 @@ def analyser_tout(
     """Analyse ce qui est lu ; avec `lecture_finie`, aussi ce que la lecture qui tourne à
     côté lit, au fil de l'eau, jusqu'à ce qu'elle finisse."""
     r = reglages()
+    analyseur = construire_analyseur(r, limiteur)
+    if r.apprentissage:
+        analyseur.apprentissage = apprendre(registre_courant(), r)
     return analyser_en_attente(
         registre_courant(),
-        construire_analyseur(r, limiteur),
+        analyseur,
         r.llm_parallele,
         _rapport,
         lecture_en_cours=(lambda: not lecture_finie.is_set()) if lecture_finie else None,

@@ -72,6 +72,7 @@ LIBELLES_STATUT_BROUILLON = {
     StatutBrouillon.NON_REMIS: "à vérifier : non remis",
     StatutBrouillon.PAPIER: "lettre imprimée",
     StatutBrouillon.REJETE: "rejeté",
+    StatutBrouillon.REMPLACE: "remplacé après correction du classement",
 }
 
 

@@ -5,6 +5,7 @@ Une seule phrase, la même sur la page web, dans `courrier montrer` et dans l'ex
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from courrier.calendrier import PARIS
@@ -21,3 +22,25 @@ def provenance_ia(moteur: str, consigne: str, le: datetime | None) -> str:
     if le is not None:
         morceaux.append(le.astimezone(PARIS).strftime("le %d/%m/%Y à %H:%M"))
     return ", ".join(morceaux)
+
+
+MOTEURS_LISIBLES = {"regles": "règles", "regles+appris": "règles et corrections apprises"}
+LIBELLES_APPRIS = {
+    "categorie": "catégorie",
+    "urgence": "urgence",
+    "service": "service",
+    "reponse_attendue": "réponse attendue",
+}
+
+
+def provenance_apprentissage(analyse_json: str) -> str:
+    """Ce que le classement doit aux corrections passées de la secrétaire (champ `appris` de
+    l'analyse) : « catégorie, urgence » ou « 3 exemples corrigés montrés à l'IA » ; vide sinon."""
+    try:
+        appris = str(json.loads(analyse_json or "{}").get("appris", ""))
+    except (ValueError, AttributeError):
+        return ""
+    if appris.startswith("exemples"):
+        nombre = appris.partition(":")[2].strip()
+        return f"{nombre} exemples corrigés montrés à l'IA"
+    return ", ".join(LIBELLES_APPRIS.get(c.strip(), c.strip()) for c in appris.split(",") if c)

@@ -349,17 +349,6 @@ def test_corrections_et_decisions_vont_au_journal_avec_le_nom_de_la_personne(
     assert "Échéance J-2" in lu(page) and "préparé par l'IA" in lu(page)
 
     reponse = client.post(
-        f"/courrier/{jeu.hostile}/classement",
-        data={"csrf": csrf, "categorie": "publicite", "service": "Accueil", "urgence": "basse"},
-    )
-    assert reponse.status_code == 303
-    reponse = client.post(
-        f"/courrier/{jeu.hostile}/classement",
-        data={"csrf": csrf, "categorie": "inexistante", "service": "", "urgence": "basse"},
-    )
-    assert reponse.status_code == 400 and "Catégorie inconnue" in lu(reponse)
-
-    reponse = client.post(
         f"/brouillon/{jeu.brouillon_demande}",
         data={
             "csrf": csrf,
@@ -385,18 +374,30 @@ def test_corrections_et_decisions_vont_au_journal_avec_le_nom_de_la_personne(
     )
     assert reponse.status_code == 409
     assert "choisissez la réponse papier" in lu(reponse)
+    # Le classement corrigé après le rejet : une correction refait les brouillons encore à
+    # valider (tests/test_apprentissage.py), le rejet doit donc la précéder ici.
+    reponse = client.post(
+        f"/courrier/{jeu.hostile}/classement",
+        data={"csrf": csrf, "categorie": "publicite", "service": "Accueil", "urgence": "basse"},
+    )
+    assert reponse.status_code == 303
+    reponse = client.post(
+        f"/courrier/{jeu.hostile}/classement",
+        data={"csrf": csrf, "categorie": "inexistante", "service": "", "urgence": "basse"},
+    )
+    assert reponse.status_code == 400 and "Catégorie inconnue" in lu(reponse)
 
     evenements = [e for e in registre.evenements() if e.type in ("correction", "decision")]
     assert [(e.type, e.numero, e.acteur) for e in evenements] == [
-        ("correction", jeu.hostile, "secretaire"),
         ("decision", jeu.demande, "secretaire"),
         ("decision", jeu.hostile, "secretaire"),
+        ("correction", jeu.hostile, "secretaire"),
     ]
-    assert details(evenements[0])["categorie"] == {
+    assert details(evenements[2])["categorie"] == {
         "avant": "salles_associations",
         "apres": "publicite",
     }
-    assert details(evenements[2])["action"] == "rejete"
+    assert details(evenements[1])["action"] == "rejete"
     journal = client.get(f"/courrier/{jeu.hostile}").text
     assert "classement corrigé" in journal and "secretaire" in journal
     assert registre.verifier() == []

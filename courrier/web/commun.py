@@ -51,6 +51,10 @@ MESSAGES = {
     "renvoi": "C'est noté : la réponse va être renvoyée.",
     "classement": "Le classement est corrigé.",
     "classement_inchange": "Le classement n'a pas changé.",
+    "classement_brouillons": (
+        "Le classement est corrigé ; les brouillons à valider sont refaits (l'ancien texte "
+        "reste consultable)."
+    ),
     "compte_cree": "Le compte est créé.",
     "compte_desactive": "Le compte est désactivé.",
     "deconnecte": "Vous êtes déconnecté.",

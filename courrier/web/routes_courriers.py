@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from courrier.correction import corriger_et_refaire
 from courrier.domaine import StatutBrouillon
 from courrier.erreurs import RegistreErreur
 from courrier.web import vues
@@ -15,6 +16,7 @@ from courrier.web.commun import Contexte, Refuse, exiger_csrf, piece_jointe
 from courrier.web.images import ImageErreur, nombre_de_pages, page_png
 from courrier.web.parametres import NumeroCourrier, PageScan, RangPiece
 from registre.lots import reference_du_courrier
+from registre.transparence import provenance_apprentissage
 
 
 def routes(ctx: Contexte, routeur: APIRouter) -> None:
@@ -70,6 +72,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             pages=pages,
             lot=reference_du_courrier(reg.moteur, c.id),
             ia=vues.analyse_par_ia(c),
+            appris=provenance_apprentissage(c.analyse),
             alertes=vues.alertes(c, seuil),
             pages_ocr=vues.pages_ocr(c, seuil),
             echeance=vues.echeance(c, reg.aujourd_hui()),
@@ -98,20 +101,27 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
         categorie: Annotated[str, Form()] = "",
         service: Annotated[str, Form()] = "",
         urgence: Annotated[str, Form()] = "",
+        reponse: Annotated[str, Form()] = "",
     ) -> Response:
         ouverte = exiger_csrf(request, csrf)
         c = _courrier(numero)
+        if reponse not in ("", "oui", "non"):
+            return _page_courrier(request, c.numero, "Réponse attendue : « oui » ou « non ».", 400)
         try:
-            changes = reg.corriger_analyse(
+            changes, refaits = corriger_et_refaire(
+                reg,
+                ctx.reglages,
                 c.numero,
                 ouverte.compte.nom,
                 categorie=categorie or None,
                 service=service,
                 urgence=urgence or None,
+                reponse_attendue={"oui": True, "non": False}.get(reponse),
             )
         except RegistreErreur as e:
             return _page_courrier(request, c.numero, str(e), 400)
         fait = "classement" if changes else "classement_inchange"
+        fait = "classement_brouillons" if refaits.remplaces or refaits.nouveaux else fait
         return RedirectResponse(f"/courrier/{c.numero}?fait={fait}#analyse", status_code=303)
 
     @routeur.get("/courrier/{numero}/original")
