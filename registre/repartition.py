@@ -117,21 +117,26 @@ def commentaires(registre: Registre, numero: str) -> list[CommentaireLu]:
         return [CommentaireLu(c.auteur, c.texte, c.cree_le) for c in lignes]
 
 
-def concerne(courrier: Courrier, elu: str) -> bool:
-    """Ce qu'un élu peut lire : ses courriers, plus l'urgent."""
+def concerne(courrier: Courrier, elu: str | None) -> bool:
+    """Ce qu'un élu peut lire : ses courriers, plus l'urgent (`None` : pas un élu, tout)."""
+    if elu is None:
+        return True
     return (bool(elu) and courrier.elu == elu) or courrier.urgence == Urgence.HAUTE.value
 
 
 def courriers_de_l_elu(
-    registre: Registre, elu: str, depuis: datetime | None = None
+    registre: Registre, elu: str | None, depuis: datetime | None = None
 ) -> list[Courrier]:
-    """Les courriers d'un élu et les urgents, les plus récents d'abord."""
+    """Les courriers d'un élu et les urgents, les plus récents d'abord ; `None` : ceux de
+    tous les élus (la vue d'ensemble du secrétariat et du maire)."""
+    # Un compte d'élu relié à aucun élu des règles ne voit que l'urgent, pas tout ce qui n'a
+    # pas d'élu.
+    siens = Courrier.elu != "" if elu is None else Courrier.elu == (elu or "\x00")
     with Session(registre.moteur, expire_on_commit=False) as session:
         requete = (
             select(Courrier)
             .options(*CHARGER_TOUT)
-            # Un compte sans élu réglé ne voit que l'urgent, pas tout ce qui n'a pas d'élu.
-            .where(or_(Courrier.elu == (elu or "\x00"), Courrier.urgence == Urgence.HAUTE.value))
+            .where(or_(siens, Courrier.urgence == Urgence.HAUTE.value))
             .where(Courrier.purge_le.is_(None))
             .order_by(Courrier.annee.desc(), Courrier.rang.desc())
         )

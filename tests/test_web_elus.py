@@ -205,8 +205,12 @@ def test_la_secretaire_voit_et_corrige_l_elu_referent(site: Site) -> None:
     refus = client.post(f"/courrier/{jeu.scan}/elu", data={"csrf": csrf, "elu": "inconnu"})
     assert refus.status_code == 400 and "n'est pas dans les règles" in lu(refus)
     assert registre.verifier() == []
-    # La page des élus n'est pas celle de la secrétaire.
-    assert client.get("/elu").status_code == 403
+    # La vue d'ensemble : les courriers de tous les élus, et l'urgent ; pas les autres.
+    ensemble = lu(client.get("/elu"))
+    assert "Courriers confiés aux élus" in ensemble
+    assert jeu.scan in ensemble and jeu.autres[1] in ensemble and jeu.demande in ensemble
+    assert jeu.autres[0] not in ensemble and jeu.hostile not in ensemble
+    assert "Élu : Jean Bernard (adjoint aux fêtes)" in ensemble
 
 
 def test_des_regles_d_elus_fausses_laissent_la_page_ouverte(tmp_path: Path) -> None:

@@ -61,14 +61,16 @@ def repartition_de(ctx: Contexte) -> Repartition:
 def routes(ctx: Contexte, routeur: APIRouter) -> None:
     reg, rendre = ctx.registre, ctx.rendre
 
-    def _elu_de(request: Request) -> str:
+    def _elu_de(request: Request) -> str | None:
+        """L'élu du compte connecté ("" : compte d'élu relié à aucun élu des règles) ; None
+        pour le secrétariat et le maire, qui voient ici les courriers de tous les élus."""
         ouverte = session_de(request)
         if ouverte.compte.role != ROLE_ELU:
-            raise Refuse(403, "Cette page est celle des élus : votre vue est la file d'attente.")
+            return None
         elu = repartition_de(ctx).elu_du_compte(ouverte.compte.nom)
         return elu.ident if elu is not None else ""
 
-    def _courrier_de_l_elu(numero: str, elu: str) -> Courrier:
+    def _courrier_de_l_elu(numero: str, elu: str | None) -> Courrier:
         c = reg.courrier(numero[:16])
         # Même réponse pour un courrier absent et un courrier d'un autre élu : on ne devine pas
         # les numéros qui existent.
@@ -84,7 +86,9 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
             request,
             "elu.html.j2",
             rubrique="elu",
-            elu=repartition.elus.get(elu),
+            vue_d_ensemble=elu is None,
+            elu=repartition.elus.get(elu or ""),
+            elus={e.ident: e.libelle for e in repartition.elus.values()},
             courriers=courriers_de_l_elu(reg, elu),
         )
 
