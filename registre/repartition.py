@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from courrier.analyse import Urgence
@@ -131,7 +131,10 @@ def courriers_de_l_elu(
     tous les élus (la vue d'ensemble du secrétariat et du maire)."""
     # Un compte d'élu relié à aucun élu des règles ne voit que l'urgent, pas tout ce qui n'a
     # pas d'élu.
-    siens = Courrier.elu != "" if elu is None else Courrier.elu == (elu or "\x00")
+    if elu is None:
+        siens: ColumnElement[bool] = Courrier.elu != ""
+    else:
+        siens = Courrier.elu == elu if elu else false()
     with Session(registre.moteur, expire_on_commit=False) as session:
         requete = (
             select(Courrier)
