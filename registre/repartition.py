@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from courrier.analyse import Urgence
@@ -103,6 +103,16 @@ def commenter(registre: Registre, numero: str, auteur: str, texte: str) -> None:
             auteur[:64],
             {"commentaire": ligne.id, "empreinte": empreinte, "longueur": len(texte)},
             courrier=courrier,
+        )
+
+
+def effacer_commentaires(courrier: Courrier) -> None:
+    """À l'échéance de conservation, dans la transaction de la purge du courrier : les
+    commentaires parlent de lui et de son expéditeur. Leur empreinte reste au journal."""
+    session = Session.object_session(courrier)
+    if session is not None:
+        session.execute(
+            update(Commentaire).where(Commentaire.courrier_id == courrier.id).values(texte="")
         )
 
 

@@ -25,6 +25,7 @@ from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtrac
 from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from flows.digest import publier_digest, publier_digests_des_elus
 from registre.comptes import Comptes
+from registre.conservation import Conservation, purger
 from registre.export import ligne
 from registre.registre import Registre, details
 from registre.repartition import commentaires, commenter, corriger_elu, courriers_de_l_elu
@@ -259,6 +260,15 @@ def test_un_commentaire_est_garde_et_scelle_au_journal(registre: Registre) -> No
     with pytest.raises(RegistreErreur, match="n'est pas au registre"):
         commenter(registre, "2026-99999", "p.durand", "Bonjour")
     assert len(registre.evenements()) == avant and len(commentaires(registre, numero)) == 1
+
+
+def test_la_purge_de_conservation_efface_aussi_les_commentaires(registre: Registre) -> None:
+    (numero,) = deposer(registre, etiquete("etat-civil-passeport"))
+    commenter(registre, numero, "p.durand", "Mme Durand, 3 rue des Lilas, m'en a parlé.")
+    bilan = purger(registre, Conservation(1, {}), date(2100, 1, 1))
+    assert bilan.purges == [numero]
+    assert [m.texte for m in commentaires(registre, numero)] == [""]
+    assert registre.verifier() == []
 
 
 def test_la_commande_cree_un_compte_d_elu_et_montrer_dit_l_elu(
