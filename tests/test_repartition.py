@@ -71,7 +71,7 @@ repartition:
 def dossier_regles(tmp_path: Path, elus: str = ELUS_YAML) -> Path:
     """Les règles livrées, plus un elus.yaml d'intégrateur."""
     dossier = tmp_path / "regles"
-    dossier.mkdir()
+    dossier.mkdir(parents=True)
     for f in (RACINE / "regles").glob("*.yaml"):
         shutil.copy(f, dossier / f.name)
     (dossier / "elus.yaml").write_text(elus, encoding="utf-8")
@@ -151,6 +151,20 @@ def test_un_fichier_d_elus_faux_est_refuse_par_une_phrase_qui_le_nomme(
     assert attendu in str(e.value)
     assert str(dossier / "elus.yaml") in str(e.value)
     assert "Traceback" not in str(e.value)
+
+
+def test_la_releve_refuse_de_demarrer_sur_un_fichier_d_elus_faux(tmp_path: Path) -> None:
+    from courrier.etapes import construire_analyseur
+
+    dossier = dossier_regles(
+        tmp_path, "elus: {}\nrepartition:\n  - elu: maire_adjoint\n    categories: [voirie]\n"
+    )
+    with pytest.raises(ConfigurationErreur, match="nomme l'élu « maire_adjoint »"):
+        construire_analyseur(config.charger(_env_file=None, regles=dossier))
+    bon = construire_analyseur(
+        config.charger(_env_file=None, regles=dossier_regles(tmp_path / "b"))
+    )
+    assert set(bon.repartition.elus) == {"voirie", "ecoles", "fetes"}
 
 
 def test_une_categorie_ajoutee_par_l_integrateur_peut_etre_repartie(tmp_path: Path) -> None:
