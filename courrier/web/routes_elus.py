@@ -117,7 +117,9 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
         request: Request,
         numero: NumeroCourrier,
         csrf: Annotated[str, Form()] = "",
-        texte: Annotated[str, Form(max_length=20_000)] = "",
+        # Pas de borne ici : le registre refuse un commentaire trop long par une phrase claire,
+        # et LimiteCorps borne déjà la demande entière.
+        texte: Annotated[str, Form()] = "",
     ) -> Response:
         ouverte = exiger_csrf(request, csrf)
         c = _courrier_de_l_elu(numero, _elu_de(request))
