@@ -36,6 +36,7 @@ from courrier.domaine import NatureAutomatique
 from courrier.erreurs import ConnecteurErreur
 from courrier.pannes import point
 from regles.moteur import MoteurRegles
+from regles.repartition import Repartition
 
 if TYPE_CHECKING:
     from connecteurs.llm import ClientLLM
@@ -63,8 +64,10 @@ class Analyseur:
         commune: Commune,
         llm: ClientLLM | None = None,
         horloge: Horloge = horloge_systeme,
+        repartition: Repartition | None = None,
     ) -> None:
         self.moteur = moteur
+        self.repartition = repartition or Repartition()  # l'élu référent (regles/elus.yaml)
         self.crpa = crpa
         self.commune = commune
         self.llm = llm
@@ -223,6 +226,9 @@ def analyser_en_attente(
             brouillons,
             objet=objet_du_texte(courrier),
             echeances_legales=en_json(calculer(courrier, analyse, analyseur.crpa)),
+            elu=analyseur.repartition.elu_pour(
+                analyse.categorie, analyse.service, courrier.objet, courrier.texte
+            ),
         )
         point("apres_analyse")
         bilan.analyses += 1

@@ -133,6 +133,7 @@ def montrer(
                 }
                 for p in c.pieces
             ],
+            "elu": c.elu,
             "analyse": json.loads(c.analyse) if c.analyse else None,
             "analyse_le": c.analyse_le.isoformat() if c.analyse_le else None,
             "consigne_ia": c.consigne_ia,
@@ -190,6 +191,7 @@ def montrer(
         for libelle, valeur in (
             ("Catégorie", c.categorie),
             ("Service", c.service),
+            ("Élu référent", c.elu),
             ("Urgence", c.urgence),
             ("Échéance", c.echeance.strftime("%d/%m/%Y") if c.echeance else ""),
             ("Résumé", c.resume),
@@ -529,6 +531,7 @@ class Role(StrEnum):
     secretaire = "secretaire"
     maire = "maire"
     admin = "admin"
+    elu = "elu"  # lecture et commentaire de ses courriers (regles/elus.yaml)
 
 
 def _comptes() -> Any:
@@ -541,7 +544,7 @@ def _comptes() -> Any:
 @commande
 def utilisateur_ajouter(
     nom: Annotated[str, typer.Argument(help="Le nom de connexion, par exemple « secretaire ».")],
-    role: Annotated[Role, typer.Option("--role", help="secretaire, maire ou admin.")],
+    role: Annotated[Role, typer.Option("--role", help="secretaire, maire, admin ou elu.")],
 ) -> None:
     """Crée un compte ; le mot de passe est demandé deux fois (ou lu dans COURRIER_MOT_DE_PASSE)."""
     from registre.comptes import verifier_mot_de_passe, verifier_nom

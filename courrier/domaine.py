@@ -64,6 +64,7 @@ class TypeEvenement(enum.StrEnum):
     COMPTE = "compte"  # compte de la page web créé, modifié
     ANCRAGE = "ancrage"  # tête du journal horodatée par une autorité (RFC 3161)
     PURGE = "purge"  # données personnelles effacées à l'échéance de conservation
+    COMMENTAIRE = "commentaire"  # un élu a commenté un courrier (regles/elus.yaml)
 
 
 class NatureAutomatique(enum.StrEnum):

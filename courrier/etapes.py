@@ -45,6 +45,7 @@ from courrier.releve import (
 from registre.registre import Registre
 from regles.chargement import charger_regles
 from regles.moteur import MoteurRegles
+from regles.repartition import charger_repartition
 
 journal = logging.getLogger("courrier.etapes")
 
@@ -129,7 +130,13 @@ def construire_analyseur(r: Reglages, limiteur: Limiteur | None = None) -> Analy
             limiteur,
         )
     commune = r.commune_de_la_mairie()
-    return Analyseur(MoteurRegles(charger_regles(r.regles)), charger_crpa(r.regles), commune, llm)
+    return Analyseur(
+        MoteurRegles(charger_regles(r.regles)),
+        charger_crpa(r.regles),
+        commune,
+        llm,
+        repartition=charger_repartition(r.regles),
+    )
 
 
 class LimiteTolerante:

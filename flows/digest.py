@@ -29,6 +29,7 @@ from courrier.digest import (
     construire_digest,
     graphique_volumes,
 )
+from courrier.digest_elus import ResultatElu, publier_digests_elus
 from courrier.domaine import TypeEvenement
 from courrier.envoi import parametres_smtp
 from courrier.erreurs import ConfigurationErreur
@@ -38,6 +39,7 @@ from registre.ancrage import ancrer_ou_dire
 from registre.modeles import Courrier, Evenement
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
+from regles.repartition import charger_repartition
 
 NUIT_PAR_DEFAUT = timedelta(hours=24)  # sans digest précédent, « la nuit » = les dernières 24 h
 
@@ -241,6 +243,35 @@ def publier_digest(
     return resultat("envoye")
 
 
+def publier_digests_des_elus(
+    registre: Registre,
+    r: Reglages,
+    jour: date,
+    envoyer: Callable[[EmailMessage], None],
+    maintenant: datetime | None = None,
+) -> list[ResultatElu]:
+    """Le digest de chaque élu référent qui a une adresse (regles/elus.yaml) ; aucun élu réglé :
+    rien, le maire seul reçoit le digest, comme avant."""
+    repartition = charger_repartition(r.regles)
+    if not any(e.courriel for e in repartition.elus.values()):
+        return []
+    expediteur, _ = adresses_digest(r)
+    maintenant = maintenant or registre.horloge()
+    return publier_digests_elus(
+        registre,
+        repartition,
+        registre.courriers(),
+        jour,
+        debut_de_la_nuit(registre, registre.evenements(), jour, maintenant),
+        expediteur,
+        r.commune,
+        r.url_publique,
+        {ident: c.libelle for ident, c in charger_regles(r.regles).categories.items()},
+        envoyer,
+        maintenant,
+    )
+
+
 # --- Prefect -------------------------------------------------------------------------------
 
 
@@ -267,4 +298,7 @@ def digest(jour: date | None = None) -> ResultatDigest:
     r = reglages()
     verifier_envoi_possible(r)
     registre = registre_courant()
-    return publier_digest(registre, r, jour or registre.aujourd_hui(), _envoyer_par_la_tache)
+    le_jour = jour or registre.aujourd_hui()
+    resultat = publier_digest(registre, r, le_jour, _envoyer_par_la_tache)
+    publier_digests_des_elus(registre, r, le_jour, _envoyer_par_la_tache)
+    return resultat

@@ -23,8 +23,14 @@ from courrier.erreurs import RegistreErreur
 from registre.modeles import SessionWeb, Utilisateur
 from registre.registre import Registre
 
-ROLES = ("secretaire", "maire", "admin")
-LIBELLES_ROLE = {"secretaire": "secrétaire", "maire": "maire", "admin": "administrateur"}
+# L'élu lit ses courriers et les commente, sans rien décider (courrier/web/routes_elus.py).
+ROLES = ("secretaire", "maire", "admin", "elu")
+LIBELLES_ROLE = {
+    "secretaire": "secrétaire",
+    "maire": "maire",
+    "admin": "administrateur",
+    "elu": "élu",
+}
 MOT_DE_PASSE_MIN = 10
 DUREE_SESSION = timedelta(hours=12)
 _CARACTERES_NOM = set("abcdefghijklmnopqrstuvwxyz0123456789.-_")
@@ -97,7 +103,9 @@ class Comptes:
     def creer(self, nom: str, role: str, mot_de_passe: str, acteur: str) -> Compte:
         nom = verifier_nom(nom)
         if role not in ROLES:
-            raise RegistreErreur(f"Rôle inconnu : « {role} » (secretaire, maire ou admin).")
+            raise RegistreErreur(
+                f"Rôle inconnu : « {role[:40]} » (secretaire, maire, admin ou elu)."
+            )
         verifier_mot_de_passe(mot_de_passe)
         utilisateur = Utilisateur(
             nom=nom,

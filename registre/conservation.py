@@ -32,6 +32,7 @@ from registre.lots import lots_cites, lots_par_courrier
 from registre.modeles import BrouillonLigne, Courrier, Piece
 from registre.plein_texte import compacter_apres_effacement
 from registre.registre import Registre, fichiers_cites
+from registre.repartition import effacer_commentaires
 
 EFFACE = "[effacé]"
 ACTEUR_PURGE = "conservation"
@@ -94,6 +95,7 @@ def _effacer(courrier: Courrier, moment: datetime) -> None:
         b.corps_original = ""
         b.destinataire = ""
         b.raison = ""
+    effacer_commentaires(courrier)
 
 
 def _fichiers_conserves(registre: Registre) -> set[str]:

@@ -34,6 +34,7 @@ COLONNES = [
     "pieces",
     "categorie",
     "service",
+    "elu",  # l'élu référent (identifiant de regles/elus.yaml)
     "urgence",
     "resume",
     "reponse_attendue",
@@ -75,6 +76,7 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
         "pieces": len(courrier.pieces),
         "categorie": courrier.categorie,
         "service": courrier.service,
+        "elu": courrier.elu,
         "urgence": courrier.urgence,
         "resume": courrier.resume,
         "reponse_attendue": _oui_non(courrier.reponse_attendue),

@@ -110,6 +110,8 @@ class Courrier(Base):
     automatique: Mapped[str] = mapped_column(String(32), default="")
     # Un avis de non-remise : le numéro du courrier dont la réponse n'a pas été remise.
     retour_de: Mapped[str] = mapped_column(String(16), default="")
+    # L'élu référent (identifiant de regles/elus.yaml), posé à l'analyse, corrigible.
+    elu: Mapped[str] = mapped_column(String(40), default="")
 
     pieces: Mapped[list[Piece]] = relationship(
         back_populates="courrier", order_by="Piece.rang", cascade="all, delete-orphan"
@@ -279,3 +281,30 @@ class TeteJournal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     dernier_id: Mapped[int] = mapped_column(Integer, default=0)
     empreinte: Mapped[str] = mapped_column(String(64))
+
+
+class Commentaire(Base):
+    """Le commentaire d'un élu sur un courrier : lu par la secrétaire, scellé au journal."""
+
+    __tablename__ = "commentaires"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    courrier_id: Mapped[int] = mapped_column(ForeignKey("courriers.id"), index=True)
+    auteur: Mapped[str] = mapped_column(String(64))  # le nom du compte
+    texte: Mapped[str] = mapped_column(Text)
+    empreinte: Mapped[str] = mapped_column(String(64))  # sha256 du texte, citée au journal
+    cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+
+
+class EnvoiDigestElu(Base):
+    """Le digest d'un élu pour un jour, réservé avant l'envoi comme celui du maire."""
+
+    __tablename__ = "envois_digest_elus"
+
+    jour: Mapped[date] = mapped_column(Date, primary_key=True)
+    elu: Mapped[str] = mapped_column(String(40), primary_key=True)
+    destinataire: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(String(16))  # prepare, envoye
+    prepare_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    envoye_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)

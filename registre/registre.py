@@ -512,6 +512,7 @@ class Registre:
         acteur: str = ACTEUR_RELEVE,
         objet: str = "",
         echeances_legales: str = "",
+        elu: str = "",
     ) -> None:
         """Écrit l'analyse et les brouillons d'un courrier, chacun avec son événement.
 
@@ -535,6 +536,7 @@ class Registre:
             courrier.est_demande_usager = analyse.est_demande_usager
             courrier.echeance = analyse.echeance
             courrier.echeances_legales = echeances_legales
+            courrier.elu = elu  # l'élu référent (registre/repartition.py)
             courrier.confiance = _arrondi(analyse.confiance)
             courrier.moteur = analyse.moteur
             courrier.consigne_ia = analyse.consigne
@@ -553,6 +555,7 @@ class Registre:
                     "categorie": analyse.categorie,
                     "urgence": analyse.urgence.value,
                     "alertes": [a.value for a in analyse.alertes],
+                    **({"elu": elu} if elu else {}),
                 },
                 courrier,
             )

@@ -93,7 +93,7 @@ def test_l_aide_de_chaque_commande_est_en_francais(chemin: tuple[str, ...]) -> N
         (["registre", "export", "--annee", "deux-mille", "--format", "csv"], "nombre entier"),
         (
             ["utilisateur", "ajouter", "marie", "--role", "chef"],
-            "« chef » n'est pas permis ; valeurs possibles : secretaire, maire, admin.",
+            "« chef » n'est pas permis ; valeurs possibles : secretaire, maire, admin, elu.",
         ),
         (["registre", "verifier", "--xml"], "Option inconnue : --xml."),
     ],

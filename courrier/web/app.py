@@ -28,6 +28,7 @@ from courrier.web import (
     routes_brouillons,
     routes_connexion,
     routes_courriers,
+    routes_elus,
     routes_indicateurs,
     routes_registre,
 )
@@ -87,6 +88,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         routes_brouillons,
         routes_registre,
         routes_indicateurs,
+        routes_elus,
     ):
         module.routes(ctx, app.router)
     app.add_middleware(LimiteCorps, taille_max=TAILLE_MAX_CORPS)
@@ -120,13 +122,25 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
                     reponse = _non_connecte(request)
                 else:
                     request.state.session = ouverte
-                    reponse = await suite(request)
+                    reponse = await _servir_le_compte(request, ouverte.compte.role, suite)
         except Exception:
             # Jamais de trace au visiteur : elle va au journal du serveur, la page dit quoi faire.
             journal.exception("erreur inattendue : %s %s", request.method, chemin)
             reponse = _page_erreur_inattendue(request)
         _poser_entetes(request, reponse)
         return reponse
+
+    async def _servir_le_compte(
+        request: Request, role: str, suite: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Un élu lit ses courriers et les commente, rien d'autre (routes_elus.py).
+        if role != routes_elus.ROLE_ELU or routes_elus.permis_a_l_elu(
+            request.method, request.url.path
+        ):
+            return await suite(request)
+        if request.method in ("GET", "HEAD") and request.url.path == "/":
+            return RedirectResponse("/elu", status_code=303)
+        return rendre(request, "erreur.html.j2", 403, erreur=routes_elus.REFUS_ELU)
 
     def _page_erreur_inattendue(request: Request) -> Response:
         try:

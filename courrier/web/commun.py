@@ -58,6 +58,8 @@ MESSAGES = {
     "compte_cree": "Le compte est créé.",
     "compte_desactive": "Le compte est désactivé.",
     "deconnecte": "Vous êtes déconnecté.",
+    "commentaire": "Votre commentaire est enregistré : le secrétariat le lit sur la page du "
+    "courrier.",
 }
 
 

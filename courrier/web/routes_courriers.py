@@ -15,7 +15,9 @@ from courrier.web import vues
 from courrier.web.commun import Contexte, Refuse, exiger_csrf, piece_jointe
 from courrier.web.images import ImageErreur, nombre_de_pages, page_png
 from courrier.web.parametres import NumeroCourrier, PageScan, RangPiece
+from courrier.web.routes_elus import repartition_de
 from registre.lots import reference_du_courrier
+from registre.repartition import commentaires
 from registre.transparence import provenance_apprentissage
 
 
@@ -41,7 +43,8 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
         entrees = vues.ordonner(entrees)
         a_valider = [e for e in entrees if e.statut == StatutBrouillon.A_VALIDER.value]
         suivis = [e for e in entrees if e.statut != StatutBrouillon.A_VALIDER.value]
-        return rendre(request, "file.html.j2", a_valider=a_valider, suivis=suivis)
+        elus = {e.ident: e.libelle for e in repartition_de(ctx).elus.values()}
+        return rendre(request, "file.html.j2", a_valider=a_valider, suivis=suivis, elus=elus)
 
     # --- Un courrier ----------------------------------------------------------------------------
 
@@ -87,6 +90,9 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
                 for b in c.brouillons
             ],
             journal=[vues.ligne_journal(ev) for ev in reg.evenements(c.numero)],
+            elus={e.ident: e.libelle for e in repartition_de(ctx).elus.values()},
+            elu_libelle=repartition_de(ctx).libelle(c.elu),
+            commentaires=commentaires(reg, c.numero),
         )
 
     @routeur.get("/courrier/{numero}")

@@ -45,6 +45,7 @@ LIBELLES_EVENEMENT = {
     "decision": "décision",
     "envoi": "envoi",
     "compte": "compte",
+    "commentaire": "commentaire d'élu",
 }
 
 
@@ -123,6 +124,7 @@ class EntreeFile:
     categorie: str
 
     limite: date | None = None  # la plus proche des échéances, annoncée ou légale
+    elu: str = ""  # l'identifiant de l'élu référent (regles/elus.yaml)
 
     @property
     def ordre(self) -> tuple[int, date, str, int]:
@@ -160,6 +162,7 @@ def entree_file(
         raison=ligne.raison,
         mode=ligne.mode,
         categorie=categories.get(courrier.categorie, courrier.categorie),
+        elu=courrier.elu,
     )
 
 
