@@ -350,7 +350,7 @@ def demander_code(p: ParametresOAuth) -> DemandeAppareil:
             donnees = {"client_id": p.client_id}
             if p.scopes:
                 donnees["scope"] = p.scopes
-            reponse = client.post(p.point_appareil, data=donnees, withhold_token=True)
+            reponse = client.request("POST", p.point_appareil, data=donnees, withhold_token=True)
             corps = reponse.json()
             if isinstance(corps, dict) and "error" in corps:
                 raise OAuthError(

@@ -13,6 +13,7 @@ retiré, réponse illisible, client inconnu) par les attributs de `EtatOAuth`.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
@@ -20,7 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
+
+import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from tests.serveurs import Boite, ServeurSmtp, port_libre
 
 CLIENT = "courrier-test"
 GRANT_APPAREIL = "urn:ietf:params:oauth:grant-type:device_code"
@@ -173,3 +181,58 @@ def fournisseur_oauth(utilisateur: str) -> Iterator[FournisseurOAuth]:
     finally:
         serveur.shutdown()
         serveur.server_close()
+
+
+# --- Un serveur SMTP qui vérifie les jetons auprès du point d'introspection --------------------
+
+
+class BoiteOAuth(Boite):
+    """Comme `Boite`, mais AUTH XOAUTH2 / OAUTHBEARER, chaque jeton vérifié par introspection."""
+
+    def __init__(self, introspection: str) -> None:
+        super().__init__()
+        self.introspection = introspection
+        self.identifies: list[tuple[str, str]] = []  # (mécanisme, boîte) acceptés
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:  # nom d'aiosmtpd
+        return await self._verifier(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> AuthResult:
+        return await self._verifier(server, args, "OAUTHBEARER")
+
+    async def _verifier(self, server: Any, args: list[str], mecanisme: str) -> AuthResult:
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        try:
+            texte = base64.b64decode(args[1], validate=True).decode()
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        champs = texte.split("\x01")
+        utilisateur, jeton = "", ""
+        for morceau in champs:
+            if morceau.startswith("user="):
+                utilisateur = morceau[5:]
+            elif morceau.startswith("n,a="):
+                utilisateur = morceau[4:].rstrip(",").replace("=2C", ",").replace("=3D", "=")
+            elif morceau.startswith("auth=Bearer "):
+                jeton = morceau[len("auth=Bearer ") :]
+        async with httpx.AsyncClient(trust_env=False) as client:
+            reponse = (await client.post(self.introspection, data={"token": jeton})).json()
+        if reponse.get("active") is True and reponse.get("username") == utilisateur:
+            self.identifies.append((mecanisme, utilisateur))
+            return AuthResult(success=True, auth_data=utilisateur)
+        # RFC 7628 §3.2.2 : l'erreur en défi, puis le client clôt et le serveur dit 535.
+        erreur = json.dumps({"status": "invalid_token", "schemes": "bearer"})
+        await server.challenge_auth(erreur)
+        return AuthResult(success=False, handled=False)
+
+
+@contextmanager
+def serveur_smtp_oauth(introspection: str) -> Iterator[tuple[ServeurSmtp, BoiteOAuth]]:
+    boite = BoiteOAuth(introspection)
+    controleur = Controller(boite, hostname="127.0.0.1", port=port_libre(), auth_require_tls=False)
+    controleur.start()
+    try:
+        yield ServeurSmtp(boite, controleur.port), boite
+    finally:
+        controleur.stop()
