@@ -23,13 +23,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connecteurs.oauth_sasl import ErreurOAuth, ErreurOAuthPassagere
+
+try:  # le client HTTP d'authlib : httpx2 s'il est là, sinon httpx (comme authlib lui-même)
+    import httpx2 as http
+except ImportError:  # pragma: no cover
+    import httpx as http  # type: ignore[no-redef]
 
 Fournisseur = Literal["microsoft", "google", "generique"]
 GRANT_APPAREIL = "urn:ietf:params:oauth:grant-type:device_code"
@@ -260,7 +264,12 @@ def traduire(p: ParametresOAuth, e: BaseException) -> ErreurOAuth:
                 f"Le fournisseur OAuth2 ({p.point_jeton}) est momentanément en panne ({code})."
             )
         return ErreurOAuth(f"Le fournisseur OAuth2 a refusé ({code[:80] or 'sans motif'}).")
-    if isinstance(e, httpx.TransportError):
+    if isinstance(e, http.HTTPStatusError) and e.response.status_code >= 500:
+        return ErreurOAuthPassagere(
+            f"Le fournisseur OAuth2 ({p.point_jeton}) est momentanément en panne "
+            f"(HTTP {e.response.status_code})."
+        )
+    if isinstance(e, http.TransportError):
         return ErreurOAuthPassagere(
             f"Le fournisseur OAuth2 ({p.point_jeton}) est injoignable ({e.__class__.__name__})."
         )
@@ -279,7 +288,7 @@ def _echanger(p: ParametresOAuth, action: Callable[[OAuth2Client], Any]) -> _Rep
         return _ReponseJeton.model_validate(dict(brut))
     except ErreurOAuth:
         raise
-    except (OAuthError, httpx.HTTPError, ValueError, TypeError) as e:
+    except (OAuthError, http.HTTPError, ValueError, TypeError) as e:
         raise traduire(p, e) from e
 
 
@@ -357,7 +366,7 @@ def demander_code(p: ParametresOAuth) -> DemandeAppareil:
                     error=str(corps.get("error")), description=corps.get("error_description")
                 )
             demande = DemandeAppareil.model_validate(corps)
-    except (OAuthError, httpx.HTTPError, ValueError, TypeError) as e:
+    except (OAuthError, http.HTTPError, ValueError, TypeError) as e:
         raise traduire(p, e) from e
     if not demande.adresse:
         raise traduire(p, ValueError("adresse de vérification absente"))

@@ -42,7 +42,8 @@ class EtatOAuth:
     attentes_avant_consentement: int = 1
     tourner_rafraichissement: bool = True  # un jeton de rafraîchissement neuf à chaque fois
     consentement_retire: bool = False
-    reponse_illisible: bool = False
+    reponse_illisible: bool = False  # 200, mais une page HTML au lieu du JSON
+    en_panne: bool = False  # 502 d'une passerelle
     codes: dict[str, dict[str, object]] = field(default_factory=dict)  # device_code → état
     acces_valides: set[str] = field(default_factory=set)
     rafraichissements_valides: set[str] = field(default_factory=set)
@@ -104,6 +105,9 @@ class _Gestionnaire(BaseHTTPRequestHandler):
                     self._repondre(200, {"active": False})
                 return
             if etat.reponse_illisible:
+                self._repondre(200, None, brut=b"<html>Bienvenue</html>")
+                return
+            if etat.en_panne:
                 self._repondre(502, None, brut=b"<html>502 Bad Gateway</html>")
                 return
             if champs.get("client_id") != CLIENT:

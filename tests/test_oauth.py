@@ -14,21 +14,28 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
-from connecteurs.imap import SourceImap
+from connecteurs.imap import ErreurImap, ErreurImapPassagere, SourceImap
 from connecteurs.oauth import CoffreJeton, JetonsOAuth
+from connecteurs.oauth_sasl import ErreurOAuth
+from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier import config
+from courrier.envoi import parametres_smtp
+from courrier.erreurs import ConfigurationErreur
 from courrier.extraction.mime import lire_entetes
 from courrier.releve import relever_source
 from registre.registre import Registre
 from tests import serveurs
 from tests.conftest import RACINE, lancer
 from tests.horloge import HorlogeDeTest
-from tests.serveur_oauth import CLIENT, FournisseurOAuth, fournisseur_oauth
+from tests.serveur_oauth import CLIENT, FournisseurOAuth, fournisseur_oauth, serveur_smtp_oauth
 from tests.test_source_imap import compter, deposer
 
 RELANCER = "relancez « courrier connexion-oauth »"
@@ -173,3 +180,247 @@ def test_un_jeton_expire_est_renouvele_et_le_rafraichissement_neuf_remplace_l_an
     assert apres.expire_le is not None
     assert timedelta(0) < apres.expire_le - horloge.moment <= timedelta(seconds=3600)
     assert jetons() == neuf  # le neuf est gardé à son tour
+
+
+def test_un_jeton_refuse_par_le_serveur_imap_est_renouvele_une_fois(
+    reglages_oauth: config.Reglages, dovecot_oauth: serveurs.Dovecot, fournisseur: FournisseurOAuth
+) -> None:
+    """Le fournisseur a révoqué le jeton d'accès avant son heure : Dovecot le refuse, la relève
+    en demande un neuf et passe."""
+    fournisseur.etat.expirer_les_acces()
+    avant = reglages_oauth.coffre_oauth().lire()
+    source = SourceImap(reglages_oauth.parametres_imap())
+    try:
+        assert list(source.elements()) == []
+    finally:
+        source.fermer()
+    assert fournisseur.etat.demandes[-1]["grant_type"] == "refresh_token"
+    assert reglages_oauth.coffre_oauth().lire().jeton_acces != avant.jeton_acces
+
+
+def test_consentement_retire_la_releve_le_dit_rien_n_est_perdu_et_le_digest_le_montre(
+    reglages_oauth: config.Reglages,
+    dovecot_oauth: serveurs.Dovecot,
+    fournisseur: FournisseurOAuth,
+    tmp_path: Path,
+) -> None:
+    deposer(dovecot_oauth, 2)
+    fournisseur.etat.consentement_retire = True
+    fournisseur.etat.expirer_les_acces()  # le jeton gardé ne vaut plus : il faut rafraîchir
+    env = env_processus(env_oauth(fournisseur, dovecot_oauth.port, tmp_path / "donnees"))
+    releve = lancer("releve", env=env, cwd=tmp_path)
+    assert releve.returncode == 1
+    sortie = " ".join((releve.stdout + releve.stderr).split())
+    assert "consentement a été retiré" in sortie
+    assert "Relancez « courrier connexion-oauth »" in sortie
+    assert "Traceback" not in sortie
+    assert compter(dovecot_oauth, "INBOX") == 2  # rien n'est pris à la boîte
+    # Le fichier de jeton n'est pas effacé : une erreur passagère du fournisseur ne le perd pas.
+    assert reglages_oauth.coffre_oauth().lire().jeton_rafraichissement
+
+    digest = lancer("digest", env=env, cwd=tmp_path)
+    assert digest.returncode == 0, digest.stderr
+    texte = " ".join(digest.stdout.split())
+    assert "consentement a été retiré" in texte
+
+    # Reconnectée, la boîte est relevée.
+    fournisseur.etat.consentement_retire = False
+    connecter(
+        fournisseur, env_oauth(fournisseur, dovecot_oauth.port, tmp_path / "donnees"), tmp_path
+    )
+    assert lancer("releve", env=env, cwd=tmp_path).returncode == 0
+    assert compter(dovecot_oauth, "Traité") == 2
+
+
+# --- SMTP -----------------------------------------------------------------------------------
+
+
+def message_digest() -> EmailMessage:
+    m = EmailMessage()
+    m["From"] = "mairie@saint-aubin-sur-loire.example"
+    m["To"] = "maire@saint-aubin-sur-loire.example"
+    m["Subject"] = "Digest du matin"
+    m.set_content("Trois courriers.\n")
+    return m
+
+
+@pytest.mark.parametrize("mecanisme", ["xoauth2", "oauthbearer"])
+def test_l_envoi_s_identifie_par_jeton_et_un_consentement_retire_est_dit(
+    reglages_oauth: config.Reglages,
+    fournisseur: FournisseurOAuth,
+    env_courrier: pytest.MonkeyPatch,
+    mecanisme: str,
+) -> None:
+    with serveur_smtp_oauth(fournisseur.point_introspection) as (smtp, boite):
+        env_courrier.setenv("COURRIER_SMTP_HOTE", "127.0.0.1")
+        env_courrier.setenv("COURRIER_SMTP_PORT", str(smtp.port))
+        env_courrier.setenv("COURRIER_SMTP_SECURITE", "aucune")
+        env_courrier.setenv("COURRIER_SMTP_UTILISATEUR", "mairie")
+        env_courrier.setenv("COURRIER_SMTP_AUTH", "oauth2")
+        env_courrier.setenv("COURRIER_OAUTH_MECANISME", mecanisme)
+        config.reglages.cache_clear()
+        r = config.reglages()
+        ClientSmtp(parametres_smtp(r)).envoyer(message_digest())
+        assert boite.identifies == [(mecanisme.upper(), "mairie")]
+        assert [m["Subject"] for m in smtp.lus()] == ["Digest du matin"]
+
+        # Jeton révoqué : refusé par le serveur (535), renouvelé une fois, envoyé.
+        fournisseur.etat.expirer_les_acces()
+        ClientSmtp(parametres_smtp(r)).envoyer(message_digest())
+        assert len(smtp.lus()) == 2
+
+        fournisseur.etat.expirer_les_acces()
+        fournisseur.etat.consentement_retire = True
+        with pytest.raises(ErreurSmtp) as erreur:
+            ClientSmtp(parametres_smtp(r)).envoyer(message_digest())
+        assert erreur.value.rien_envoye
+        assert RELANCER.capitalize() in str(erreur.value)
+        assert len(smtp.lus()) == 2
+
+
+def test_un_jeton_que_le_serveur_smtp_refuse_meme_neuf_est_dit(
+    reglages_oauth: config.Reglages, fournisseur: FournisseurOAuth
+) -> None:
+    with serveur_smtp_oauth(fournisseur.point_introspection) as (smtp, _):
+        p = parametres_smtp(
+            reglages_oauth.model_copy(update={"smtp_hote": "127.0.0.1", "smtp_auth": "oauth2"})
+        )
+        p = replace(p, port=smtp.port, securite="aucune", utilisateur="adjoint")
+        with pytest.raises(ErreurSmtp, match="refuse le jeton OAuth2 de adjoint, même renouvelé"):
+            ClientSmtp(p).envoyer(message_digest())
+        assert smtp.lus() == []
+
+
+# --- Entrées hostiles et pannes du fournisseur ---------------------------------------------------
+
+
+def test_un_fichier_de_jeton_abime_est_dit_et_garde_a_la_reconnexion(
+    reglages_oauth: config.Reglages, fournisseur: FournisseurOAuth, tmp_path: Path
+) -> None:
+    fichier = reglages_oauth.chemin_jeton_oauth
+    abime = fichier.read_bytes()[:-7] + b"\x00garbage"
+    fichier.write_bytes(abime)
+    with pytest.raises(ErreurImap, match="ne se déchiffre pas") as erreur:
+        SourceImap(reglages_oauth.parametres_imap())._connecter()
+    assert RELANCER in str(erreur.value)
+    env = env_oauth(fournisseur, reglages_oauth.port_imap, reglages_oauth.donnees)
+    connecter(fournisseur, env, tmp_path)
+    assert fichier.with_name(fichier.name + ".ancien").read_bytes() == abime  # octets gardés
+    assert reglages_oauth.coffre_oauth().lire().jeton_acces
+
+
+def test_une_cle_fausse_ou_trop_ouverte_est_refusee_en_francais(
+    reglages_oauth: config.Reglages, env_courrier: pytest.MonkeyPatch
+) -> None:
+    cle = reglages_oauth.chemin_cle_oauth
+    cle.chmod(0o644)
+    with pytest.raises(ErreurImap, match="lisible par d'autres utilisateurs"):
+        SourceImap(reglages_oauth.parametres_imap())._connecter()
+    cle.chmod(0o600)
+    env_courrier.setenv("COURRIER_OAUTH_CLE", Fernet.generate_key().decode())
+    config.reglages.cache_clear()
+    with pytest.raises(ErreurImap, match="la clé n'est pas la bonne"):
+        SourceImap(config.reglages().parametres_imap())._connecter()
+    env_courrier.setenv("COURRIER_OAUTH_CLE", "pas-une-cle")
+    config.reglages.cache_clear()
+    with pytest.raises(ErreurImap, match="COURRIER_OAUTH_CLE n'est pas une clé valide"):
+        SourceImap(config.reglages().parametres_imap())._connecter()
+    cle.write_text("n'importe quoi\n")
+    env_courrier.delenv("COURRIER_OAUTH_CLE")
+    config.reglages.cache_clear()
+    with pytest.raises(ErreurImap, match="ne contient pas une clé valide"):
+        SourceImap(config.reglages().parametres_imap())._connecter()
+
+
+def test_un_contenu_dechiffre_mais_faux_est_refuse(reglages_oauth: config.Reglages) -> None:
+    fernet = Fernet(reglages_oauth.chemin_cle_oauth.read_bytes())
+    for contenu in (b"[1, 2]", b'{"client_id": ""}', b"\xff\xfe", b'{"a":' * 10_000):
+        reglages_oauth.chemin_jeton_oauth.write_bytes(fernet.encrypt(contenu))
+        with pytest.raises(ErreurOAuth, match="est illisible"):
+            reglages_oauth.jetons_oauth()()
+
+
+@pytest.mark.parametrize(
+    ("panne", "attendu", "passagere"),
+    [
+        ("illisible", "a répondu quelque chose d'illisible", False),
+        ("client", "ne reconnaît pas l'application « inconnue »", False),
+        ("injoignable", "est injoignable", True),
+        ("en_panne", "est momentanément en panne \\(HTTP 502\\)", True),
+    ],
+)
+def test_les_pannes_du_fournisseur_sont_dites_et_la_releve_les_signale(
+    reglages_oauth: config.Reglages,
+    fournisseur: FournisseurOAuth,
+    env_courrier: pytest.MonkeyPatch,
+    panne: str,
+    attendu: str,
+    passagere: bool,
+) -> None:
+    fournisseur.etat.expirer_les_acces()
+    jeton = reglages_oauth.coffre_oauth().lire()
+    if panne == "illisible":
+        fournisseur.etat.reponse_illisible = True
+    elif panne == "en_panne":
+        fournisseur.etat.en_panne = True
+    elif panne == "client":
+        env_courrier.setenv("COURRIER_OAUTH_CLIENT_ID", "inconnue")
+        # Le jeton gardé appartient à l'autre client : il faut que ce soit le fournisseur qui
+        # refuse, on le réécrit au nom de « inconnue ».
+        reglages_oauth.coffre_oauth().ecrire(jeton.model_copy(update={"client_id": "inconnue"}))
+    else:
+        env_courrier.setenv(
+            "COURRIER_OAUTH_POINT_JETON", f"http://127.0.0.1:{serveurs.port_libre()}/j"
+        )
+    config.reglages.cache_clear()
+    with pytest.raises(ErreurImap, match=attendu) as erreur:
+        SourceImap(config.reglages().parametres_imap())._connecter()
+    assert isinstance(erreur.value, ErreurImapPassagere) == passagere
+    # Rien n'est effacé : le jeton de rafraîchissement est toujours là pour la prochaine fois.
+    assert (
+        reglages_oauth.coffre_oauth().lire().jeton_rafraichissement == jeton.jeton_rafraichissement
+    )
+
+
+def test_un_jeton_donne_a_une_autre_application_est_refuse(
+    reglages_oauth: config.Reglages, env_courrier: pytest.MonkeyPatch
+) -> None:
+    env_courrier.setenv("COURRIER_OAUTH_CLIENT_ID", "une-autre")
+    config.reglages.cache_clear()
+    with pytest.raises(ErreurImap, match="a été donné à l'application « courrier-test »"):
+        SourceImap(config.reglages().parametres_imap())._connecter()
+
+
+# --- Réglages ------------------------------------------------------------------------------------
+
+
+def test_sans_reglage_rien_ne_change_et_oauth_sans_client_est_dit(
+    env_courrier: pytest.MonkeyPatch,
+) -> None:
+    env_courrier.setenv("COURRIER_IMAP_HOTE", "imap.commune.example")
+    env_courrier.setenv("COURRIER_IMAP_UTILISATEUR", "mairie")
+    env_courrier.setenv("COURRIER_IMAP_MOT_DE_PASSE", "s3cret")
+    p = config.charger().parametres_imap()
+    assert p.jeton is None and p.mot_de_passe == "s3cret"
+    env_courrier.delenv("COURRIER_IMAP_MOT_DE_PASSE")
+    env_courrier.setenv("COURRIER_IMAP_AUTH", "OAuth2")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_OAUTH_CLIENT_ID manque"):
+        config.charger()
+    env_courrier.setenv("COURRIER_OAUTH_CLIENT_ID", "0000-1111")
+    env_courrier.setenv("COURRIER_OAUTH_TENANT", "mairie.example")
+    p = config.charger().parametres_imap()
+    assert p.jeton is not None and p.mecanisme == "XOAUTH2"
+    o = config.charger().parametres_oauth()
+    assert o.point_jeton == "https://login.microsoftonline.com/mairie.example/oauth2/v2.0/token"
+    assert "offline_access" in o.scopes and "IMAP.AccessAsUser.All" in o.scopes
+    env_courrier.setenv("COURRIER_OAUTH_FOURNISSEUR", "generique")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_OAUTH_POINT_JETON manque"):
+        config.charger()
+    env_courrier.setenv("COURRIER_IMAP_AUTH", "certificat")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_IMAP_AUTH doit valoir"):
+        config.charger()
+    env_courrier.delenv("COURRIER_IMAP_HOTE")
+    env_courrier.setenv("COURRIER_IMAP_AUTH", "motdepasse")
+    env_courrier.setenv("COURRIER_SMTP_AUTH", "oauth2")
+    with pytest.raises(ConfigurationErreur, match="COURRIER_SMTP_UTILISATEUR"):
+        config.charger()
