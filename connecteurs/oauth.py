@@ -254,6 +254,12 @@ def traduire(p: ParametresOAuth, e: BaseException) -> ErreurOAuth:
                 f"Le fournisseur OAuth2 ne reconnaît pas l'application « {p.client_id} » : "
                 f"vérifiez COURRIER_OAUTH_CLIENT_ID (et le secret pour Google), puis {RELANCER}."
             )
+        if code == "invalid_scope" and p.fournisseur == "google":
+            return ErreurOAuth(
+                "Google refuse l'accès à Gmail par le flux « code à saisir » (il n'y permet "
+                "qu'une courte liste d'autorisations, sans Gmail) : pour Gmail, gardez le mot "
+                "de passe d'application (COURRIER_IMAP_AUTH=motdepasse)."
+            )
         if code == "invalid_scope":
             return ErreurOAuth(
                 f"Le fournisseur OAuth2 refuse les autorisations demandées ({p.scopes}) : "
