@@ -43,6 +43,8 @@ class EtatOAuth:
     tourner_rafraichissement: bool = True  # un jeton de rafraîchissement neuf à chaque fois
     consentement_retire: bool = False
     reponse_illisible: bool = False  # 200, mais une page HTML au lieu du JSON
+    json_sans_jeton: bool = False  # 200, du JSON, mais pas de jeton dedans
+    refus_utilisateur: bool = False  # la personne a cliqué « Refuser » sur la page du fournisseur
     en_panne: bool = False  # 502 d'une passerelle
     codes: dict[str, dict[str, object]] = field(default_factory=dict)  # device_code → état
     acces_valides: set[str] = field(default_factory=set)
@@ -107,6 +109,9 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             if etat.reponse_illisible:
                 self._repondre(200, None, brut=b"<html>Bienvenue</html>")
                 return
+            if etat.json_sans_jeton:
+                self._repondre(200, {"token_type": "Bearer", "access_token": ["liste"]})
+                return
             if etat.en_panne:
                 self._repondre(502, None, brut=b"<html>502 Bad Gateway</html>")
                 return
@@ -138,6 +143,9 @@ class _Gestionnaire(BaseHTTPRequestHandler):
                     self._erreur("invalid_grant")
                     return
                 attentes = int(str(suivi["attentes"]))
+                if etat.refus_utilisateur:
+                    self._erreur("access_denied")
+                    return
                 if attentes > 0:
                     suivi["attentes"] = attentes - 1
                     self._erreur("authorization_pending")

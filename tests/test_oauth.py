@@ -344,6 +344,7 @@ def test_un_contenu_dechiffre_mais_faux_est_refuse(reglages_oauth: config.Reglag
     ("panne", "attendu", "passagere"),
     [
         ("illisible", "a répondu quelque chose d'illisible", False),
+        ("json_sans_jeton", "a répondu quelque chose d'illisible", False),
         ("client", "ne reconnaît pas l'application « inconnue »", False),
         ("injoignable", "est injoignable", True),
         ("en_panne", "est momentanément en panne \\(HTTP 502\\)", True),
@@ -361,6 +362,8 @@ def test_les_pannes_du_fournisseur_sont_dites_et_la_releve_les_signale(
     jeton = reglages_oauth.coffre_oauth().lire()
     if panne == "illisible":
         fournisseur.etat.reponse_illisible = True
+    elif panne == "json_sans_jeton":
+        fournisseur.etat.json_sans_jeton = True
     elif panne == "en_panne":
         fournisseur.etat.en_panne = True
     elif panne == "client":
@@ -424,3 +427,25 @@ def test_sans_reglage_rien_ne_change_et_oauth_sans_client_est_dit(
     env_courrier.setenv("COURRIER_SMTP_AUTH", "oauth2")
     with pytest.raises(ConfigurationErreur, match="COURRIER_SMTP_UTILISATEUR"):
         config.charger()
+
+
+def test_un_refus_sur_la_page_du_fournisseur_est_dit_et_rien_n_est_ecrit(
+    env_courrier: pytest.MonkeyPatch, fournisseur: FournisseurOAuth, tmp_path: Path
+) -> None:
+    fournisseur.etat.refus_utilisateur = True
+    env = env_oauth(fournisseur, serveurs.port_libre(), tmp_path / "donnees")
+    resultat = lancer("connexion-oauth", env=env_processus(env), cwd=tmp_path)
+    assert resultat.returncode == 1
+    assert "La connexion a été refusée sur la page du fournisseur." in resultat.stderr
+    assert "Traceback" not in resultat.stderr + resultat.stdout
+    assert not (tmp_path / "donnees" / "oauth" / "jeton.chiffre").exists()
+
+
+def test_un_client_inconnu_est_dit_des_la_demande_de_code(
+    env_courrier: pytest.MonkeyPatch, fournisseur: FournisseurOAuth, tmp_path: Path
+) -> None:
+    env = env_oauth(fournisseur, serveurs.port_libre(), tmp_path / "donnees")
+    env["COURRIER_OAUTH_CLIENT_ID"] = "pas-inscrite"
+    resultat = lancer("connexion-oauth", env=env_processus(env), cwd=tmp_path)
+    assert resultat.returncode == 1
+    assert "ne reconnaît pas l'application « pas-inscrite »" in " ".join(resultat.stderr.split())
