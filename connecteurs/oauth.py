@@ -41,6 +41,8 @@ RELANCER = "relancez « courrier connexion-oauth »"
 # Un jeton qui expire dans moins de deux minutes est renouvelé d'avance : une relève longue
 # ne doit pas le voir mourir entre la connexion et la fin.
 MARGE = timedelta(minutes=2)
+# Un jeton chiffré pèse quelques kilo-octets ; au-delà, le fichier n'en est pas un.
+TAILLE_MAX_FICHIER = 1_000_000
 
 SCOPES_PAR_DEFAUT: dict[str, str] = {
     "microsoft": "https://outlook.office.com/IMAP.AccessAsUser.All "
@@ -107,6 +109,8 @@ class DemandeAppareil(BaseModel):
     # Google dit `verification_url`, la RFC `verification_uri`.
     verification_uri: str = Field(default="", max_length=2000)
     verification_url: str = Field(default="", max_length=2000)
+    # Adresse qui porte déjà le code (RFC 8628 §3.3.1) : à ouvrir sans rien saisir.
+    verification_uri_complete: str = Field(default="", max_length=2000)
     expires_in: int = Field(default=900, ge=1, le=86400)
     interval: int = Field(default=5, ge=1, le=300)
 
@@ -183,9 +187,19 @@ class CoffreJeton:
     def _fernet(self) -> Fernet:
         return Fernet(self._cle())
 
+    def preparer(self) -> None:
+        """Lit (ou crée) la clé tout de suite : une clé fausse se voit avant de faire saisir
+        un code à quelqu'un, pas après."""
+        self._fernet  # noqa: B018 (la lecture est la vérification)
+
     def lire(self) -> JetonEnregistre:
         if not self.fichier.exists():
             raise ErreurOAuth(f"Aucun jeton OAuth2 n'est enregistré ({self.fichier}) : {RELANCER}.")
+        if self.fichier.stat().st_size > TAILLE_MAX_FICHIER:
+            raise ErreurOAuth(
+                f"Le jeton OAuth2 enregistré ({self.fichier}) est illisible (bien trop grand "
+                f"pour un jeton) : {RELANCER}."
+            )
         try:
             clair = self._fernet.decrypt(self.fichier.read_bytes())
         except InvalidToken:

@@ -23,6 +23,7 @@ def connexion_oauth() -> None:
     r = reglages()
     p = r.parametres_oauth()
     coffre = r.coffre_oauth(creer_cle=True)
+    coffre.preparer()
     demande = demander_code(p)
     minutes = max(1, demande.expires_in // 60)
     console.print(
@@ -31,6 +32,10 @@ def connexion_oauth() -> None:
         f"compte de la boîte (le code vaut {minutes} min).",
         soft_wrap=True,
     )
+    if demande.verification_uri_complete:
+        console.print(
+            f"Ou ouvrez directement {escape(demande.verification_uri_complete)}.", soft_wrap=True
+        )
     with console.status("En attente de votre consentement…"):
         jeton = attendre_consentement(p, demande)
     try:
@@ -48,3 +53,12 @@ def connexion_oauth() -> None:
         "servent et le renouvellent seuls.",
         soft_wrap=True,
     )
+    if r.imap_auth == "oauth2" and r.imap_configure:
+        # Le jeton essayé tout de suite : une autorisation IMAP manquante se voit maintenant,
+        # pas à la relève de la nuit.
+        from connecteurs.imap import ouvrir
+
+        client, _ = ouvrir(r.parametres_imap(), lambda c: None)
+        client.logout()
+        boite = escape(r.imap_utilisateur or "")
+        console.print(f"Essai réussi : la boîte {boite} accepte le jeton.")

@@ -127,6 +127,9 @@ class _Gestionnaire(BaseHTTPRequestHandler):
                         "device_code": code,
                         "user_code": "WDJB-MJHT",
                         "verification_uri": "https://connexion.fournisseur.example/appareil",
+                        "verification_uri_complete": (
+                            "https://connexion.fournisseur.example/appareil?code=WDJB-MJHT"
+                        ),
                         "expires_in": 600,
                         "interval": 1,
                     },

@@ -84,6 +84,8 @@ def connecter(f: FournisseurOAuth, env: dict[str, str], cwd: Path) -> None:
     assert "https://connexion.fournisseur.example/appareil" in sortie
     assert "WDJB-MJHT" in sortie
     assert "Connexion enregistrée" in sortie
+    assert "appareil?code=WDJB-MJHT" in sortie
+    assert "Essai réussi : la boîte mairie accepte le jeton." in sortie
 
 
 @pytest.fixture
@@ -338,6 +340,9 @@ def test_un_contenu_dechiffre_mais_faux_est_refuse(reglages_oauth: config.Reglag
         reglages_oauth.chemin_jeton_oauth.write_bytes(fernet.encrypt(contenu))
         with pytest.raises(ErreurOAuth, match="est illisible"):
             reglages_oauth.jetons_oauth()()
+    reglages_oauth.chemin_jeton_oauth.write_bytes(b"\0" * 2_000_000)
+    with pytest.raises(ErreurOAuth, match="bien trop grand"):
+        reglages_oauth.jetons_oauth()()
 
 
 @pytest.mark.parametrize(
