@@ -454,3 +454,17 @@ def test_un_client_inconnu_est_dit_des_la_demande_de_code(
     resultat = lancer("connexion-oauth", env=env_processus(env), cwd=tmp_path)
     assert resultat.returncode == 1
     assert "ne reconnaît pas l'application « pas-inscrite »" in " ".join(resultat.stderr.split())
+
+
+def test_une_cle_trop_ouverte_arrete_connexion_oauth_avant_de_demander_un_code(
+    env_courrier: pytest.MonkeyPatch, fournisseur: FournisseurOAuth, tmp_path: Path
+) -> None:
+    donnees = tmp_path / "donnees"
+    donnees.mkdir()
+    (donnees / "oauth.cle").write_bytes(Fernet.generate_key())
+    (donnees / "oauth.cle").chmod(0o644)
+    env = env_oauth(fournisseur, serveurs.port_libre(), donnees)
+    resultat = lancer("connexion-oauth", env=env_processus(env), cwd=tmp_path)
+    assert resultat.returncode == 1
+    assert "chmod 600" in resultat.stderr
+    assert fournisseur.etat.codes == {}  # personne n'a eu de code à saisir pour rien
