@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SEEN, SENT
 
+from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, identifier_imap
 from courrier.domaine import Canal, ElementRecu
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from courrier.pannes import point
@@ -44,6 +45,9 @@ class ParametresImap:
     dossier: str = "INBOX"
     dossier_traite: str = "Traité"
     delai_s: float = 60.0
+    # OAuth2 : rend le jeton d'accès (vrai : renouvelé de force) ; absent, le mot de passe sert.
+    jeton: SourceJeton | None = field(default=None, repr=False, compare=False)
+    mecanisme: str = "XOAUTH2"  # ou OAUTHBEARER
 
 
 T = TypeVar("T")
@@ -54,6 +58,9 @@ def ouvrir(p: ParametresImap, preparer: Callable[[IMAPClient], T]) -> tuple[IMAP
     panne devient une phrase française, passagère quand une nouvelle tentative a un sens."""
     try:
         return _ouvrir(p, preparer)
+    except ErreurOAuth as e:
+        classe = ErreurImapPassagere if isinstance(e, ErreurEntreeSortie) else ErreurImap
+        raise classe(f"Boîte {p.utilisateur} sur {p.hote} : {e}") from e
     except (IMAPClientError, OSError) as e:
         raise _traduire(p, e) from e
 
@@ -71,7 +78,10 @@ def _ouvrir(p: ParametresImap, preparer: Callable[[IMAPClient], T]) -> tuple[IMA
         )
         if p.securite == "starttls":
             client.starttls(contexte)
-        client.login(p.utilisateur, p.mot_de_passe)
+        if p.jeton is None:
+            client.login(p.utilisateur, p.mot_de_passe)
+        else:
+            identifier_imap(client, p.utilisateur, p.jeton, p.mecanisme)
         return client, preparer(client)
     except BaseException:
         if client is not None:  # pas de connexion laissée ouverte derrière une erreur
@@ -81,6 +91,12 @@ def _ouvrir(p: ParametresImap, preparer: Callable[[IMAPClient], T]) -> tuple[IMA
 
 
 def _traduire(p: ParametresImap, e: BaseException) -> BaseException:
+    if isinstance(e, LoginError) and p.jeton is not None:
+        return ErreurImap(
+            f"La boîte {p.utilisateur} sur {p.hote} refuse le jeton OAuth2, même renouvelé : "
+            "vérifiez que l'application a le droit IMAP sur cette boîte, puis relancez "
+            "« courrier connexion-oauth »."
+        )
     if isinstance(e, LoginError):
         return ErreurImap(
             f"La boîte {p.utilisateur} sur {p.hote} refuse l'identifiant ou le mot de passe."

@@ -17,11 +17,12 @@ import copy
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Literal
 
+from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, repondeur_smtp
 from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
 
 Securite = Literal["ssl", "starttls", "aucune"]
@@ -51,6 +52,9 @@ class ParametresSmtp:
     mot_de_passe: str = ""
     securite: Securite = "starttls"
     delai_s: float = 60.0
+    # OAuth2 (XOAUTH2 ou OAUTHBEARER) : rend le jeton d'accès ; absent, le mot de passe sert.
+    jeton: SourceJeton | None = field(default=None, compare=False)
+    mecanisme: str = "XOAUTH2"
 
     def __repr__(self) -> str:  # le mot de passe ne doit pas finir dans un journal
         return (
@@ -117,7 +121,9 @@ class ClientSmtp:
             if p.securite == "starttls":
                 smtp.starttls(context=contexte)
                 smtp.ehlo()
-            if p.utilisateur:
+            if p.jeton is not None:
+                self._identifier_oauth(smtp, p.jeton)
+            elif p.utilisateur:
                 smtp.login(p.utilisateur, p.mot_de_passe)
             return smtp
         except BaseException as e:
@@ -126,8 +132,33 @@ class ClientSmtp:
                     smtp.close()
             raise self._traduire_connexion(e) from e
 
+    def _identifier_oauth(self, smtp: smtplib.SMTP, jeton: SourceJeton) -> None:
+        # Un jeton refusé alors qu'il semblait vivant (révoqué) : un neuf est essayé une fois.
+        for forcer in (False, True):
+            repondre = repondeur_smtp(self.p.mecanisme, self.p.utilisateur, jeton(forcer))
+            try:
+                smtp.auth(self.p.mecanisme, repondre, initial_response_ok=True)
+                return
+            except smtplib.SMTPAuthenticationError:
+                if forcer:
+                    raise
+
     def _traduire_connexion(self, e: BaseException) -> BaseException:
         p = self.p
+        if isinstance(e, ErreurOAuth):
+            classe = ErreurSmtpPassagere if isinstance(e, ErreurEntreeSortie) else ErreurSmtp
+            return classe(f"Envoi par {self._serveur} impossible : {e}")
+        if isinstance(e, smtplib.SMTPAuthenticationError) and p.jeton is not None:
+            if 400 <= e.smtp_code < 500:
+                return ErreurSmtpPassagere(
+                    f"Le serveur SMTP {self._serveur} ne peut pas vérifier le jeton OAuth2 pour "
+                    f"l'instant ({self._reponse(e.smtp_code, e.smtp_error)})."
+                )
+            return ErreurSmtp(
+                f"Le serveur SMTP {self._serveur} refuse le jeton OAuth2 de {p.utilisateur}, "
+                "même renouvelé : vérifiez que l'application a le droit d'envoyer (SMTP) pour "
+                "cette boîte, puis relancez « courrier connexion-oauth »."
+            )
         if isinstance(e, smtplib.SMTPAuthenticationError):
             if 400 <= e.smtp_code < 500:
                 return ErreurSmtpPassagere(

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from courrier import cli_indicateurs, cli_lots, cli_preuves, cli_releve
+from courrier import cli_indicateurs, cli_lots, cli_oauth, cli_preuves, cli_releve
 
 # Sous leurs anciens noms : les commandes de ce fichier n'ont pas à changer.
 from courrier.cli_commun import afficher_registre as _afficher_registre
@@ -60,6 +60,7 @@ app.command("restaurer")(cli_preuves.restaurer)
 app.add_typer(cli_preuves.conservation_app, name="conservation")
 app.add_typer(cli_preuves.delai_app, name="delai")
 app.command("indicateurs")(cli_indicateurs.indicateurs)
+app.command("connexion-oauth")(cli_oauth.connexion_oauth)
 
 
 @app.command()

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from courrier.analyse import Commune
+from courrier.config_oauth import ReglagesOAuth
 from courrier.domaine import Limites
 from courrier.erreurs import ConfigurationErreur
 from courrier.pages_ocr import SEUIL_PAR_DEFAUT
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 PREFIXE = "COURRIER_"
 
 
-class Reglages(BaseSettings):
+class Reglages(ReglagesOAuth):
     model_config = SettingsConfigDict(
         env_prefix=PREFIXE,
         env_file=".env",
@@ -212,12 +213,16 @@ class Reglages(BaseSettings):
         """La boîte de la mairie ; à n'appeler que si `imap_configure` (mot de passe vérifié)."""
         from connecteurs.imap import ParametresImap
 
-        assert self.imap_hote and self.imap_utilisateur and self.imap_mot_de_passe is not None
+        assert self.imap_hote and self.imap_utilisateur
+        oauth, mot_de_passe = self.imap_auth == "oauth2", self.imap_mot_de_passe
+        assert oauth or mot_de_passe is not None
         return ParametresImap(
             hote=self.imap_hote,
             port=self.port_imap,
             utilisateur=self.imap_utilisateur,
-            mot_de_passe=self.imap_mot_de_passe.get_secret_value(),
+            mot_de_passe=mot_de_passe.get_secret_value() if mot_de_passe else "",
+            jeton=self.jetons_oauth() if oauth else None,
+            mecanisme=self.mecanisme_oauth,
             securite=self.imap_securite,
             dossier=self.imap_dossier,
             dossier_traite=self.imap_dossier_traite,
@@ -264,12 +269,20 @@ class Reglages(BaseSettings):
             raise ConfigurationErreur(
                 "COURRIER_IMAP_HOTE est renseigné mais COURRIER_IMAP_UTILISATEUR manque."
             )
-        if self.imap_configure and self.imap_mot_de_passe is None:
+        par_mot_de_passe = self.imap_auth == "motdepasse"
+        if self.imap_configure and par_mot_de_passe and self.imap_mot_de_passe is None:
             raise ConfigurationErreur(
                 "COURRIER_IMAP_MOT_DE_PASSE manque pour la boîte "
                 f"{self.imap_utilisateur} sur {self.imap_hote}."
             )
-        if self.smtp_utilisateur and self.smtp_mot_de_passe is None:
+        if self.smtp_auth == "oauth2" and not self.smtp_utilisateur:
+            raise ConfigurationErreur(
+                "COURRIER_SMTP_AUTH=oauth2 demande COURRIER_SMTP_UTILISATEUR (l'adresse de la "
+                "boîte qui envoie)."
+            )
+        self.verifier_oauth()
+        envoi_par_mot_de_passe = self.smtp_auth == "motdepasse" and self.smtp_utilisateur
+        if envoi_par_mot_de_passe and self.smtp_mot_de_passe is None:
             raise ConfigurationErreur(
                 "COURRIER_SMTP_MOT_DE_PASSE manque pour le compte d'envoi "
                 f"{self.smtp_utilisateur} sur {self.smtp_hote or '(serveur non renseigné)'}."

@@ -150,11 +150,13 @@ def parametres_smtp(r: Reglages) -> ParametresSmtp:
         mot_de_passe=r.smtp_mot_de_passe.get_secret_value() if r.smtp_mot_de_passe else "",
         securite=r.smtp_securite,
         delai_s=r.smtp_delai_s,
+        jeton=r.jetons_oauth() if r.smtp_auth == "oauth2" else None,
+        mecanisme=r.mecanisme_oauth,
     )
 
 
 def boite_envoyes(r: Reglages) -> BoiteEnvoyes | None:
-    if not r.imap_configure or r.imap_mot_de_passe is None:
+    if not r.imap_configure or (r.imap_auth == "motdepasse" and r.imap_mot_de_passe is None):
         return None
     return BoiteEnvoyes(r.parametres_imap(), r.imap_dossier_envoyes)
 

@@ -55,7 +55,9 @@ class Dovecot:
 
 
 @contextmanager
-def dovecot(utilisateurs: list[str]) -> Iterator[Dovecot]:
+def dovecot(utilisateurs: list[str], introspection: str | None = None) -> Iterator[Dovecot]:
+    """`introspection` : l'URL RFC 7662 d'un fournisseur OAuth2 ; XOAUTH2 et OAUTHBEARER sont
+    alors acceptés (passdb oauth2), à côté du mot de passe qui sert au test à déposer."""
     binaire = shutil.which("dovecot") or "/usr/sbin/dovecot"
     dossier = Path(tempfile.mkdtemp(prefix="courrier-dovecot-"))
     # Le dossier doit être lisible par l'utilisateur « dovecot » (mkdtemp le crée en 0700).
@@ -68,21 +70,41 @@ def dovecot(utilisateurs: list[str]) -> Iterator[Dovecot]:
         (dossier / sous).mkdir()
     shutil.chown(dossier / "home", "nobody", "nogroup")
     conf = dossier / "dovecot.conf"
+    mecanismes, passdb_oauth = "plain login", ""
+    if introspection is not None:
+        (dossier / "dovecot-oauth2.conf.ext").write_text(
+            f"""introspection_mode = post
+introspection_url = {introspection}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+""",
+            encoding="utf-8",
+        )
+        mecanismes += " xoauth2 oauthbearer"
+        passdb_oauth = f"""
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dossier}/dovecot-oauth2.conf.ext
+}}"""
     conf.write_text(
         f"""
 protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mecanismes}
 base_dir = {dossier}/run
 state_dir = {dossier}/state
 log_path = {dossier}/dovecot.log
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {dossier}/users
-}}
+}}{passdb_oauth}
 userdb {{
   driver = passwd-file
   args = username_format=%u {dossier}/users

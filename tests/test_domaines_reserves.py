@@ -89,6 +89,18 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("tests/test_envoi.py", "gmail.com"): "cible du garde-fou de la démonstration",
     # L'espace de noms XML du SVG des graphiques : un identifiant, jamais une adresse où écrire.
     ("courrier/web/gabarits/indicateurs.html.j2", "www.w3.org"): "espace de noms SVG",
+    # OAuth2 (#12.4) : les vrais points d'accès et autorisations de Microsoft et de Google, que
+    # Courrier appelle pour de vrai (aucun courriel n'y est écrit), et leur documentation.
+    ("connecteurs/oauth.py", "login.microsoftonline.com"): "point de jeton de Microsoft Entra",
+    ("connecteurs/oauth.py", "outlook.office.com"): "nom des autorisations IMAP et SMTP",
+    ("connecteurs/oauth.py", "oauth2.googleapis.com"): "points d'accès OAuth2 de Google",
+    ("connecteurs/oauth.py", "mail.google.com"): "nom de l'autorisation Gmail",
+    ("tests/test_oauth.py", "login.microsoftonline.com"): "point de jeton déduit du tenant",
+    ("deploiement/README.md", "outlook.office365.com"): "serveur IMAP de Microsoft 365",
+    ("deploiement/README.md", "smtp.office365.com"): "serveur SMTP de Microsoft 365",
+    ("deploiement/README.md", "outlook.office.com"): "nom des autorisations IMAP et SMTP",
+    ("deploiement/README.md", "mail.google.com"): "nom de l'autorisation Gmail",
+    ("deploiement/README.md", "microsoft.com"): "page où saisir le code (devicelogin)",
     # Une source citée en commentaire.
     ("courrier/lettre.py", "edics.fr"): "source des marges de la fenêtre d'enveloppe",
 }
