@@ -272,6 +272,24 @@ def publier_digests_des_elus(
     )
 
 
+def publier_digests(
+    registre: Registre,
+    r: Reglages,
+    jour: date,
+    envoyer: Callable[[EmailMessage], None],
+    maintenant: datetime | None = None,
+) -> ResultatDigest:
+    """Le digest du maire, puis celui de chaque élu : un élu reçoit le sien même quand celui du
+    maire n'est pas parti (l'erreur du maire remonte ensuite, telle quelle)."""
+    try:
+        resultat = publier_digest(registre, r, jour, envoyer, maintenant)
+    except Exception:
+        publier_digests_des_elus(registre, r, jour, envoyer, maintenant)
+        raise
+    publier_digests_des_elus(registre, r, jour, envoyer, maintenant)
+    return resultat
+
+
 # --- Prefect -------------------------------------------------------------------------------
 
 
@@ -299,6 +317,4 @@ def digest(jour: date | None = None) -> ResultatDigest:
     verifier_envoi_possible(r)
     registre = registre_courant()
     le_jour = jour or registre.aujourd_hui()
-    resultat = publier_digest(registre, r, le_jour, _envoyer_par_la_tache)
-    publier_digests_des_elus(registre, r, le_jour, _envoyer_par_la_tache)
-    return resultat
+    return publier_digests(registre, r, le_jour, _envoyer_par_la_tache)

@@ -296,12 +296,13 @@ class Boite:
 
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     refus_rcpt: str | None = None  # p. ex. "550 5.1.1 inconnu"
+    refuses: set[str] = field(default_factory=set)  # seules ces adresses reçoivent refus_rcpt
     attente_data_s: float = 0.0
 
     async def handle_RCPT(  # nom imposé par aiosmtpd
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if self.refus_rcpt:
+        if self.refus_rcpt and (not self.refuses or address in self.refuses):
             return self.refus_rcpt
         envelope.rcpt_tos.append(address)
         return "250 OK"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connecteurs.smtp import ClientSmtp
+from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier import config
 from courrier.analyse import Analyse, Urgence
 from courrier.analyser import Analyseur, analyser_en_attente
@@ -23,7 +23,7 @@ from courrier.brouillons import charger_crpa
 from courrier.cli import app
 from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
 from courrier.erreurs import ConfigurationErreur, RegistreErreur
-from flows.digest import publier_digest, publier_digests_des_elus
+from flows.digest import publier_digest, publier_digests, publier_digests_des_elus
 from registre.comptes import Comptes
 from registre.conservation import Conservation, purger
 from registre.export import ligne
@@ -454,3 +454,47 @@ def test_sans_elu_regle_seul_le_maire_recoit_le_digest(
     envoyer = ClientSmtp(smtp.parametres()).envoyer
     assert publier_digests_des_elus(registre, r, JOUR, envoyer) == []
     assert smtp.lus() == []
+
+
+def test_les_elus_recoivent_le_leur_meme_quand_le_digest_du_maire_ne_part_pas(
+    url_base: str, tmp_path: Path, smtp: ServeurSmtp
+) -> None:
+    horloge = HorlogeDeTest(MATIN - timedelta(hours=9))
+    registre = Registre.ouvrir(url_base, tmp_path / "donnees", horloge)
+    r = config.charger(
+        _env_file=None,
+        commune="Saint-Aubin-sur-Loire",
+        smtp_hote="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_securite="aucune",
+        smtp_delai_s=5,
+        adresse_mairie="mairie@saint-aubin.example",
+        destinataires_digest="maire@saint-aubin.example",
+        url_publique=URL,
+        regles=dossier_regles(tmp_path),
+    )
+    trou = _courrier(
+        registre,
+        "a",
+        "Nid-de-poule rue Haute",
+        "Un trou rue Haute.",
+        Analyse(categorie="voirie", service="Services techniques", resume="Trou rue Haute."),
+        elu="voirie",
+    )
+    horloge.regler(MATIN)
+    # Le vrai serveur refuse la seule adresse du maire : son digest ne part pas.
+    smtp.boite.refus_rcpt = "550 5.1.1 boite inconnue"
+    smtp.boite.refuses = {"maire@saint-aubin.example"}
+    with pytest.raises(ErreurSmtp, match="n'est pas parti"):
+        publier_digests(registre, r, JOUR, ClientSmtp(smtp.parametres()).envoyer)
+    recus = {str(m["To"]): m for m in smtp.lus()}
+    assert "maire@saint-aubin.example" not in recus
+    durand = next(m for k, m in recus.items() if DURAND in k)
+    assert trou in durand.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # Le digest du maire reste à envoyer : la relance le fait partir, sans doubler celui des élus.
+    smtp.boite.refus_rcpt = None
+    resultat = publier_digests(registre, r, JOUR, ClientSmtp(smtp.parametres()).envoyer)
+    assert resultat.statut == "envoye"
+    assert sum(1 for m in smtp.lus() if DURAND in str(m["To"])) == 1
+    assert registre.verifier() == []
+    registre.fermer()
