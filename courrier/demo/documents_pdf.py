@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from courrier.demo.catalogue import CET
-from courrier.demo.formulaires_papier import fiche_cantine
+from courrier.demo.documents_papier import fiche_cantine
 from courrier.demo.lettres_papier import LETTRES, scan_lettre
 from courrier.demo.papier import Feuille, numeriser
 from courrier.fabrique_pdf import A4, Metadonnees, document, octets, pdf_d_images

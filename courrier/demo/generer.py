@@ -14,7 +14,7 @@ l'OCR), sans police ni dessin.
 
 Le reste vit à côté : `catalogue` (les attendus), `courriels_mime`, `courriels_usagers` et
 `courriels_organismes` (les courriels), `papier` (la feuille et le copieur), `lettres_papier` et
-`formulaires_papier` (ce qui est imprimé), `documents_pdf` (les PDF).
+`documents_papier` (ce qui est imprimé), `documents_pdf` (les PDF).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from courrier.demo.courriels_usagers import (
     courriel_urbanisme,
     courriel_voirie,
 )
+from courrier.demo.documents_papier import facture_page1, facture_page2
 from courrier.demo.documents_pdf import pdf_lettre_aide_sociale
-from courrier.demo.formulaires_papier import facture_page1, facture_page2
 from courrier.demo.lettres_papier import LETTRES, mettre_en_page, scan_lettre
 from courrier.demo.papier import Feuille, numeriser
 
