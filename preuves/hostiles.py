@@ -52,12 +52,11 @@ _MO = 1024 * 1024
 
 def pdf_pages(pages: int, texte: str = "Courrier de la mairie, page de test") -> bytes:
     """`pages` pages qui partagent un seul flux de contenu : un petit fichier, beaucoup de pages."""
-    page = pdf_de_texte([[texte]], taille=12, format_=LETTRE_US)
-    return premiere_page_repetee(page, pages) if pages > 1 else page
+    return premiere_page_repetee(pdf_de_texte([[texte]], taille=12, format_=LETTRE_US), pages)
 
 
 def pdf_chiffre() -> bytes:
-    """Gestionnaire de sécurité standard (RC4 40 bits) dont le mot de passe n'est pas vide."""
+    """Chiffré par pikepdf (gestionnaire standard, RC4 40 bits) : mot de passe inconnu."""
     return chiffre(pdf_de_texte([["Texte confidentiel"]], taille=12, format_=LETTRE_US), r=2)
 
 
