@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import random
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -23,11 +22,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from preuves.pdf import assembler_pdf
+from courrier.fabrique_pdf import pdf_d_images, pdf_de_texte
 
 DPI = 300
 A4_PIXELS = (2480, 3508)  # 210 × 297 mm à 300 dpi
-A4_POINTS = (595, 842)
+A4_POINTS = (595.0, 842.0)
 ARRIVEE = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)
 MAIRIE = "mairie@saint-aubin-sur-loire.example"
 
@@ -312,43 +311,13 @@ def png_300dpi(image: Image.Image) -> bytes:
 
 def pdf_image_seule(image: Image.Image) -> bytes:
     """Un PDF d'une page A4 qui ne contient que l'image de la page (pas de couche texte)."""
-    largeur, hauteur = image.size
-    donnees = zlib.compress(image.tobytes(), 6)
-    flux = b"q %d 0 0 %d 0 0 cm /Im1 Do Q" % A4_POINTS
-    objets = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R "
-        b"/Resources << /XObject << /Im1 5 0 R >> >> >>" % A4_POINTS,
-        b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream",
-        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
-        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (largeur, hauteur, len(donnees))
-        + donnees
-        + b"\nendstream",
-    ]
-    return assembler_pdf(objets)
+    return pdf_d_images([image], DPI, format_=A4_POINTS)
 
 
 def pdf_texte(let: Lettre) -> bytes:
     """Un PDF d'une page avec couche texte (Helvetica, WinAnsi), lu sans OCR."""
     lignes = [let.expediteur, let.adresse_postale, "", f"Objet : {let.objet}", "", *let.lignes]
-    ops = [b"BT /F1 11 Tf 14 TL 72 770 Td"]
-    for ligne in lignes:
-        brut = ligne.replace("’", "'").encode("cp1252", "replace")
-        brut = brut.replace(b"\\", b"\\\\").replace(b"(", rb"\(").replace(b")", rb"\)")
-        ops.append(b"(" + brut + b") Tj T*")
-    ops.append(b"ET")
-    flux = b"\n".join(ops)
-    objets = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>" % A4_POINTS,
-        b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    return assembler_pdf(objets)
+    return pdf_de_texte([lignes], taille=11, interligne=14, premiere_ligne=72)
 
 
 def courriel(graine: int, let: Lettre, piece: tuple[str, bytes] | None) -> bytes:

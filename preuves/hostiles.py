@@ -29,7 +29,8 @@ from email.message import EmailMessage
 from io import BytesIO
 from pathlib import Path
 
-from preuves.pdf import assembler_pdf
+from courrier.fabrique_pdf import LETTRE_US, pdf_de_texte
+from preuves.pdf import chiffre, premiere_page_repetee, tronque
 
 TAILLE_BOMBE = 200 * 1024 * 1024  # octets de zéros dans le seul fichier de la bombe ZIP
 PAGES_PDF = 5_000
@@ -46,48 +47,17 @@ CORPUS = "corpus partagé"
 _MO = 1024 * 1024
 
 
-# --- PDF écrits à la main ---------------------------------------------------------------------
+# --- PDF : faits par fpdf2, puis multipliés, chiffrés ou coupés ----------------------------------
 
 
-def _flux(texte: bytes) -> bytes:
-    return b"<< /Length %d >>\nstream\n%s\nendstream" % (len(texte), texte)
-
-
-_POLICE = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-
-
-def pdf_pages(pages: int, texte: bytes = b"Courrier de la mairie, page de test") -> bytes:
-    """Catalogue (1), arbre des pages (2), un seul flux partagé (3), police (4), pages (5…)."""
-    contenu = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % texte
-    enfants = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
-    page = (
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
-        b"/Resources << /Font << /F1 4 0 R >> >> >>"
-    )
-    objets = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (enfants, pages),
-        _flux(contenu),
-        _POLICE,
-        *([page] * pages),
-    ]
-    return assembler_pdf(objets)
+def pdf_pages(pages: int, texte: str = "Courrier de la mairie, page de test") -> bytes:
+    """`pages` pages qui partagent un seul flux de contenu : un petit fichier, beaucoup de pages."""
+    return premiere_page_repetee(pdf_de_texte([[texte]], taille=12, format_=LETTRE_US), pages)
 
 
 def pdf_chiffre() -> bytes:
-    """Gestionnaire de sécurité standard (RC4 40 bits) dont le mot de passe n'est pas vide."""
-    alea = random.Random(7)
-    o, u, ident = (alea.randbytes(n).hex().encode() for n in (32, 32, 16))
-    objets = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        _flux(b"BT /F1 12 Tf 72 720 Td (Texte confidentiel) Tj ET"),
-        _POLICE,
-        b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -44 >>" % (o, u),
-    ]
-    return assembler_pdf(objets, b"/Encrypt 6 0 R /ID [<%s> <%s>] " % (ident, ident))
+    """Chiffré par pikepdf (gestionnaire standard, RC4 40 bits) : mot de passe inconnu."""
+    return chiffre(pdf_de_texte([["Texte confidentiel"]], taille=12, format_=LETTRE_US), r=2)
 
 
 # --- Images -----------------------------------------------------------------------------------
@@ -293,8 +263,7 @@ def _scans(dossier: Path) -> dict[str, str]:
     hostiles[nom] = "PDF chiffré, mot de passe inconnu"
 
     nom = "tronque.pdf"
-    complet = pdf_pages(3, b"Lettre de reclamation")
-    (dossier / nom).write_bytes(complet[: len(complet) // 2])
+    (dossier / nom).write_bytes(tronque(pdf_pages(3, "Lettre de réclamation")))
     hostiles[nom] = "PDF coupé en deux"
 
     (dossier / NOM_SCAN_PIEGE).write_bytes(png_blanc())

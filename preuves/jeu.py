@@ -16,7 +16,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from preuves.pdf import assembler_pdf
+from courrier.fabrique_pdf import pdf_de_texte
 
 ARRIVEE = datetime(2026, 11, 19, 22, 15, tzinfo=UTC)
 DPI = 150  # assez pour Tesseract, et l'OCR d'une lettre reste sous la seconde
@@ -126,7 +126,7 @@ def courriels() -> tuple[Courriel, ...]:
         m.set_content(corps)
         if piece:
             m.add_attachment(
-                pdf_de_texte(piece),
+                pdf_de_texte([[piece]], taille=16, premiere_ligne=122),
                 maintype="application",
                 subtype="pdf",
                 filename=f"piece-{i}.pdf",
@@ -152,18 +152,3 @@ def image_de_lettre(lignes: list[str]) -> bytes:
     tampon = io.BytesIO()
     image.save(tampon, format="PNG", dpi=(DPI, DPI))
     return tampon.getvalue()
-
-
-def pdf_de_texte(titre: str) -> bytes:
-    """Un PDF d'une page avec couche texte (lu par pdfplumber, sans OCR)."""
-    texte = titre.encode("latin-1").replace(b"(", rb"\(").replace(b")", rb"\)")
-    flux = b"BT /F1 16 Tf 72 720 Td (" + texte + b") Tj ET"
-    objets = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    return assembler_pdf(objets)

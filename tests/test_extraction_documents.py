@@ -14,14 +14,16 @@ import struct
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.ocr import Tesseract
+from courrier import fabrique_pdf
 from courrier.domaine import Limites, ResultatExtraction
 from courrier.extraction import extraire_document
-from preuves.pdf import assembler_pdf
+from preuves.pdf import chiffre
 from tests.conftest import CORPUS
 
 SCANS = CORPUS / "scans"
@@ -169,31 +171,7 @@ def test_une_image_sans_dpi_est_lue_sans_indication_de_resolution() -> None:
 # --- Fichiers faits ici ----------------------------------------------------------------------
 
 
-def pdf_a_la_main(pages: list[bytes], ressources: list[bytes], chiffrement: bytes = b"") -> bytes:
-    """Un PDF minimal : `pages` sont des flux de contenu, `ressources` des objets annexes
-    numérotés à partir de 3 + 2 × nombre de pages (polices, images)."""
-    objets: list[bytes] = []
-    nb = len(pages)
-    premier_annexe = 3 + 2 * nb
-    xobjets = b" ".join(
-        b"/Im%d %d 0 R" % (i, premier_annexe + 1 + i) for i in range(len(ressources) - 1)
-    )
-    objets.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    enfants = b" ".join(b"%d 0 R" % (3 + 2 * i) for i in range(nb))
-    objets.append(b"<< /Type /Pages /Kids [" + enfants + b"] /Count %d >>" % nb)
-    for i, flux in enumerate(pages):
-        objets.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 %d 0 R >> /XObject << %s >> >> >>"
-            % (4 + 2 * i, premier_annexe, xobjets)
-        )
-        objets.append(b"<< /Length %d >>\nstream\n" % len(flux) + flux + b"\nendstream")
-    objets.extend(ressources)
-    return assembler_pdf(objets, chiffrement)
-
-
-POLICE_PDF = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-PAGE_TEXTE = b"BT /F1 18 Tf 72 700 Td (Objet : demande de raccordement au reseau public) Tj ET"
+OBJET_TEXTE = "Objet : demande de raccordement au reseau public"
 
 
 def image_de_texte(lignes: list[str], largeur: int = 1700, format_: str = "PNG") -> bytes:
@@ -213,39 +191,27 @@ def image_de_texte(lignes: list[str], largeur: int = 1700, format_: str = "PNG")
 def test_un_pdf_mixte_est_lu_par_sa_couche_texte_et_par_ocr() -> None:
     jpeg = image_de_texte(["Arrêté municipal de circulation", "Rue de la Fontaine"], 1500, "JPEG")
     largeur, hauteur = Image.open(io.BytesIO(jpeg)).size
-    image = (
-        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
-        % (
-            largeur,
-            hauteur,
-        )
-        + b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg)
-        + jpeg
-        + (b"\nendstream")
-    )
-    page_image = b"q 360 0 0 %d 72 500 cm /Im0 Do Q" % round(360 * hauteur / largeur)
-    pdf = pdf_a_la_main([PAGE_TEXTE, page_image], [POLICE_PDF, image])
-    resultat = lire(pdf, "mixte.pdf")
+    document = fabrique_pdf.document(format_=fabrique_pdf.LETTRE_US)
+    document.add_page()
+    document.set_font("Helvetica", size=18)
+    document.text(72, 92, OBJET_TEXTE)
+    document.add_page()  # la seconde page n'est qu'une photo de texte
+    document.image(io.BytesIO(jpeg), x=72, y=292 - 360 * hauteur / largeur, w=360)
+    resultat = lire(fabrique_pdf.octets(document), "mixte.pdf")
     assert resultat.methode == "pdf+ocr" and resultat.pages == 2
     assert "demande de raccordement au reseau public" in resultat.texte
     assert "Arrêté municipal de circulation" in resultat.texte
     assert resultat.confiance_ocr is not None
 
 
-def test_un_pdf_protege_par_mot_de_passe_donne_une_raison_en_francais() -> None:
-    # /Encrypt standard avec des empreintes O et U aléatoires : aucun mot de passe vide ne
+@pytest.mark.parametrize("revision", [2, 6], ids=["rc4-40-bits", "aes-256"])
+def test_un_pdf_protege_par_mot_de_passe_donne_une_raison_en_francais(
+    revision: Literal[2, 6],
+) -> None:
+    # Chiffré par pikepdf avec des mots de passe tirés au sort : aucun mot de passe vide ne
     # l'ouvre, comme un PDF protégé dont on ignore le mot de passe.
-    cle = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -44 >>" % (
-        os.urandom(32).hex().encode(),
-        os.urandom(32).hex().encode(),
-    )
-    identifiant = os.urandom(16).hex().encode()
-    pdf = pdf_a_la_main(
-        [PAGE_TEXTE],
-        [POLICE_PDF, cle],
-        b"/Encrypt 6 0 R /ID [<%s> <%s>]" % (identifiant, identifiant),
-    )
-    resultat = lire(pdf, "protege.pdf")
+    clair = fabrique_pdf.pdf_de_texte([[OBJET_TEXTE]], taille=18, format_=fabrique_pdf.LETTRE_US)
+    resultat = lire(chiffre(clair, r=revision), "protege.pdf")
     assert resultat.echec and resultat.texte == ""
     assert resultat.erreurs == [
         "PDF protégé par un mot de passe : le texte ne peut pas être lu sans lui ; "
