@@ -31,7 +31,7 @@ from courrier.cli_commun import taire_la_fermeture as _taire_la_fermeture
 from courrier.cli_francais import Application
 from courrier.config import reglages
 from courrier.domaine import StatutBrouillon
-from courrier.erreurs import CourrierErreur
+from courrier.erreurs import ConfigurationErreur, CourrierErreur
 from courrier.pages_ocr import description, pages_depuis_json, signalement_du_courrier
 from registre.transparence import MOTEURS_LISIBLES, provenance_ia
 
@@ -61,6 +61,16 @@ app.add_typer(cli_preuves.conservation_app, name="conservation")
 app.add_typer(cli_preuves.delai_app, name="delai")
 app.command("indicateurs")(cli_indicateurs.indicateurs)
 app.command("connexion-oauth")(cli_oauth.connexion_oauth)
+
+
+def _libelle_elu(ident: str) -> str:
+    """Le nom et la fonction de l'élu référent (regles/elus.yaml), pas son identifiant."""
+    from regles.repartition import charger_repartition
+
+    try:
+        return charger_repartition(reglages().regles).libelle(ident)
+    except ConfigurationErreur:
+        return ident  # un fichier faux ne doit pas empêcher de montrer le courrier
 
 
 @app.command()
@@ -192,7 +202,7 @@ def montrer(
         for libelle, valeur in (
             ("Catégorie", c.categorie),
             ("Service", c.service),
-            ("Élu référent", c.elu),
+            ("Élu référent", _libelle_elu(c.elu)),
             ("Urgence", c.urgence),
             ("Échéance", c.echeance.strftime("%d/%m/%Y") if c.echeance else ""),
             ("Résumé", c.resume),

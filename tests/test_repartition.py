@@ -300,11 +300,15 @@ def test_la_commande_cree_un_compte_d_elu_et_montrer_dit_l_elu(
         compte = Comptes(registre).compte("p.durand")
         assert compte is not None and compte.role == "elu"
         (numero,) = deposer(registre, etiquete("injection-nid-de-poule"))
-        analyser_en_attente(registre, analyseur(dossier_regles(tmp_path)), parallele=1)
+        regles = dossier_regles(tmp_path)
+        analyser_en_attente(registre, analyseur(regles), parallele=1)
     finally:
         registre.fermer()
+    env_courrier.setenv("COURRIER_REGLES", str(regles))
+    config.reglages.cache_clear()
     texte = runner.invoke(app, ["montrer", numero])
-    assert texte.exit_code == 0 and "Élu référent : voirie" in texte.output
+    assert texte.exit_code == 0, texte.output
+    assert "Élu référent : Paul Durand (adjoint à la voirie)" in texte.output
     brut = runner.invoke(app, ["montrer", numero, "--json"])
     assert json.loads(brut.output)["elu"] == "voirie"
 
