@@ -76,9 +76,22 @@ class Analyseur:
         # les règles seules, ou prête au LLM quelques exemples proches.
         self.apprentissage: Classifieur | None = None
         self.exemples_llm = 3
+        self._apprendre: Callable[[], Classifieur | None] | None = None
+        self._verrou_apprentissage = threading.Lock()
+
+    def apprendre_au_besoin(self, apprendre: Callable[[], Classifieur | None]) -> None:
+        """L'entraînement attend le premier courrier à analyser : une relève à la main sans
+        rien de nouveau n'importe pas scikit-learn (quelques secondes) pour rien."""
+        self._apprendre = apprendre
+
+    def _classifieur(self) -> Classifieur | None:
+        with self._verrou_apprentissage:  # les analyses parallèles entraînent une seule fois
+            if self._apprendre is not None:
+                self.apprentissage, self._apprendre = self._apprendre(), None
+        return self.apprentissage
 
     def analyser(self, courrier: CourrierALire) -> Analyse:
-        appris = self.apprentissage
+        appris = self._classifieur()
         if self.llm is None:
             analyse = self.moteur.analyser(courrier)
             if appris is None:

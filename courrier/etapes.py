@@ -212,7 +212,8 @@ def analyser_tout(
     r = reglages()
     analyseur = construire_analyseur(r, limiteur)
     if r.apprentissage:
-        analyseur.apprentissage = apprendre(registre_courant(), r)
+        registre = registre_courant()
+        analyseur.apprendre_au_besoin(lambda: apprendre(registre, r))
     return analyser_en_attente(
         registre_courant(),
         analyseur,

@@ -17,7 +17,15 @@ import pytest
 from connecteurs.llm import ClientLLM, ParametresLLM
 from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire, Urgence
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.apprentissage import NON, OUI, Exemple, Prediction, combiner, entrainer
+from courrier.apprentissage import (
+    NON,
+    OUI,
+    Classifieur,
+    Exemple,
+    Prediction,
+    combiner,
+    entrainer,
+)
 from courrier.brouillons import charger_crpa, rediger
 from courrier.domaine import StatutBrouillon
 from preuves.jeu_apprentissage import (
@@ -401,3 +409,30 @@ def test_quand_le_llm_tombe_les_regles_qui_prennent_le_relais_gardent_l_apprenti
     assert "llm_indisponible" in c.alertes
     assert c.moteur == "regles+appris" and c.categorie == "urbanisme"
     assert MOTEUR.analyser(spanc.courrier).categorie != "urbanisme"  # les règles seules non
+
+
+def test_l_entrainement_attend_un_courrier_a_analyser_et_n_a_lieu_qu_une_fois(
+    reg: Registre,
+) -> None:
+    premiere, seconde = nuits(24)
+    nuit1 = deposer(reg, premiere)
+    analyser_en_attente(reg, analyseur(), 1)
+    corriger_comme_la_secretaire(reg, nuit1, SERVICES, gabarits(reg))
+    entrainements: list[int] = []
+
+    def apprendre() -> Classifieur | None:
+        entrainements.append(1)
+        return entrainer(exemples(reg))
+
+    a_vide = analyseur()
+    a_vide.apprendre_au_besoin(apprendre)
+    assert analyser_en_attente(reg, a_vide, 4).analyses == 0
+    assert entrainements == []  # rien de nouveau : ni lecture des exemples ni scikit-learn
+
+    nuit2 = deposer(reg, seconde)
+    occupe = analyseur()
+    occupe.apprendre_au_besoin(apprendre)
+    assert analyser_en_attente(reg, occupe, 4).analyses == len(nuit2)
+    assert entrainements == [1]  # quatre analyses en parallèle, un seul entraînement
+    moteurs = {c.moteur for c in reg.courriers() if c.numero in nuit2}
+    assert "regles+appris" in moteurs
