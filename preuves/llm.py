@@ -43,15 +43,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preuves.jeu import courriels, scans
-from preuves.pannes import (
+from preuves.nuit_d_essai import (
     Boite,
-    _dossier_d_essai,
-    _fin_erreurs,
+    dossier_d_essai,
     environnement,
+    fin_erreurs,
     lancer_nuit,
     remplir,
-    verifier_nuit,
 )
+from preuves.verification_nuit import verifier_nuit
 from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
@@ -274,7 +274,7 @@ def verifier_analyses(nuit: Nuit, serveur: ServeurEnPanne, registre: Registre) -
 def jouer(nuit: Nuit, boite: Boite) -> None:
     debut = time.monotonic()
     with (
-        _dossier_d_essai(f"llm-{nuit.numero}", lambda: not nuit.reussie) as dossier,
+        dossier_d_essai(f"llm-{nuit.numero}", lambda: not nuit.reussie) as dossier,
         ServeurEnPanne(nuit.fautes()) as serveur,
     ):
         try:
@@ -289,7 +289,7 @@ def jouer(nuit: Nuit, boite: Boite) -> None:
             code = lancer_nuit(env, dossier, "nuit")
             nuit.duree_nuit_s = time.monotonic() - debut_nuit
             if code != 0:
-                nuit.anomalies.append(f"la nuit a rendu {code} ({_fin_erreurs(dossier, 'nuit')})")
+                nuit.anomalies.append(f"la nuit a rendu {code} ({fin_erreurs(dossier, 'nuit')})")
             anomalies, _ = verifier_nuit(boite, dossier, doublons_attendus=0)
             nuit.anomalies += anomalies
             donnees = dossier / "donnees"
