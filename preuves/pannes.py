@@ -197,8 +197,7 @@ def serveur_llm() -> Iterator[ServeurLLM]:
     with ServeurLLM() as llm:
         # Une nuit tuée coupe ses connexions en plein vol : le serveur de test écrirait une
         # trace sur la sortie d'erreur à chaque fois.
-        if llm._serveur is not None:
-            llm._serveur.handle_error = lambda *_: None  # type: ignore[method-assign]
+        llm.taire_les_coupures()
         yield llm
 
 
