@@ -492,7 +492,7 @@ def planifier(
     ] = "courrier",
 ) -> None:
     """Les horaires : relève la nuit, digest le matin, envoi en journée (Europe/Paris)."""
-    from flows.planification import lignes_horaires
+    from courrier.planification import lignes_horaires
 
     if liste:
         for ligne in lignes_horaires():
@@ -505,7 +505,7 @@ def planifier(
     _preparer_prefect(r)
     _preparer_journalisation(r)
     if servir:
-        from flows.planification import servir as servir_horaires
+        from courrier.planification import servir as servir_horaires
 
         servir_horaires(
             r.donnees, lambda phrase: console.print(phrase, highlight=False, soft_wrap=True)
@@ -519,7 +519,7 @@ def planifier(
             "cette machine, ou renseignez PREFECT_API_URL pour inscrire les horaires sur un "
             "serveur existant."
         )
-    from flows.planification import installer
+    from courrier.planification import installer
 
     noms = installer(api_url, file)
     console.print(

@@ -103,7 +103,7 @@ def _orchestrateur(r: Reglages) -> tuple[str, LimiteTolerante | None]:
     url = os.environ.get("PREFECT_API_URL", "").strip()
     if not url:
         return "", None
-    from flows.planification import api_saine
+    from courrier.planification import api_saine
 
     if not api_saine(url):
         _avertir(

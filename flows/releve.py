@@ -95,7 +95,7 @@ def _limite_globale_llm() -> AbstractContextManager[object]:
     sans elle, rien n'est bloqué."""
     from prefect.concurrency.sync import concurrency
 
-    from flows.planification import LIMITE_LLM
+    from courrier.planification import LIMITE_LLM
 
     return concurrency(LIMITE_LLM, occupy=1, strict=False)
 
@@ -107,7 +107,7 @@ def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    from flows.planification import LIMITE_LLM
+    from courrier.planification import LIMITE_LLM
 
     try:
         with get_client(sync_client=True) as client:

@@ -43,19 +43,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preuves.jeu import courriels, scans
-from preuves.pannes import (
+from preuves.nuit_d_essai import (
     Boite,
-    _dossier_d_essai,
-    _fin_erreurs,
+    dossier_d_essai,
     environnement,
+    fin_erreurs,
     lancer_nuit,
     remplir,
-    verifier_nuit,
 )
+from preuves.verification_nuit import verifier_nuit
 from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
-from tests.serveur_llm import ServeurLLM, _Gestionnaire
+from tests.serveur_llm import GestionnaireLLM, ServeurLLM
 from tests.serveurs import dovecot
 
 DELAI_CLIENT_S = 2.0  # COURRIER_LLM_DELAI_S : bien plus court que le blocage
@@ -126,24 +126,20 @@ class ServeurEnPanne(ServeurLLM):
         self._attentes: set[int] = set()
         self._en_attente: dict[int, _Requete] = {}
         self._local = threading.local()
+        self.gestionnaire = GestionnaireEnPanne
 
     def __enter__(self) -> ServeurEnPanne:
         super().__enter__()
-        assert self._serveur is not None
-        proprietaire = self
-        self._serveur.RequestHandlerClass = type(
-            "GestionnaireEnPanne", (_GestionnaireEnPanne,), {"serveur_llm": proprietaire}
-        )
         # Un client qui abandonne coupe sa connexion : pas de trace sur la sortie d'erreur.
-        self._serveur.handle_error = lambda *_: None  # type: ignore[method-assign]
+        self.taire_les_coupures()
         return self
 
-    def _entrer(self, corps: str, requete: dict[str, Any], entetes: dict[str, str]) -> None:
-        super()._entrer(corps, requete, entetes)
+    def entrer(self, corps: str, requete: dict[str, Any], entetes: dict[str, str]) -> None:
+        super().entrer(corps, requete, entetes)
         trouve = _RANG.search(_texte(requete))
         analyse = bool(requete.get("response_format"))
         courante = _Requete()
-        with self._verrou:
+        with self.verrou:
             # Avant de compter celle-ci : les requêtes abandonnées entre-temps ne comptent plus
             # (le client ferme sa connexion avant de libérer sa place).
             for autre in self._en_attente.values():
@@ -163,13 +159,13 @@ class ServeurEnPanne(ServeurLLM):
         self._vivantes -= 1
         self.abandons += 1
 
-    def _prochain(self) -> str:
+    def prochain(self) -> str:
         return str(self._local.requete.comportement)
 
-    def _sortir(self) -> None:
-        super()._sortir()
+    def sortir(self) -> None:
+        super().sortir()
         requete: _Requete = self._local.requete
-        with self._verrou:
+        with self.verrou:
             if requete.vivante:
                 requete.vivante = False
                 self._vivantes -= 1
@@ -180,36 +176,36 @@ class ServeurEnPanne(ServeurLLM):
         requete: _Requete = self._local.requete
         requete.connexion = connexion
         cle = threading.get_ident()
-        with self._verrou:
+        with self.verrou:
             self._en_attente[cle] = requete
         fin = time.monotonic() + secondes
         try:
-            while not self._arret.is_set() and (reste := fin - time.monotonic()) > 0:
+            while not self.arret.is_set() and (reste := fin - time.monotonic()) > 0:
                 select.select([connexion], [], [], min(reste, 0.05))
-                with self._verrou:
+                with self.verrou:
                     if requete.vivante and _client_parti(connexion):
                         self._abandonner(requete)
                 if not requete.vivante:
-                    self._arret.wait(min(max(fin - time.monotonic(), 0), 0.05))
-            with self._verrou:
-                self.blocages_finis += not self._arret.is_set()
+                    self.arret.wait(min(max(fin - time.monotonic(), 0), 0.05))
+            with self.verrou:
+                self.blocages_finis += not self.arret.is_set()
         finally:
-            with self._verrou:
+            with self.verrou:
                 del self._en_attente[cle]
         return not requete.vivante
 
 
-class _GestionnaireEnPanne(_Gestionnaire):
+class GestionnaireEnPanne(GestionnaireLLM):
     serveur_llm: ServeurEnPanne
 
-    def _repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
+    def repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
         assert isinstance(serveur, ServeurEnPanne)
-        comportement = serveur._prochain()
+        comportement = serveur.prochain()
         if comportement.startswith("attente:"):
             if serveur.attendre(self.connection, float(comportement.split(":", 1)[1])):
                 return  # le client est parti : personne à qui répondre
             serveur._local.requete.comportement = "ok"
-        super()._repondre(serveur, requete)
+        super().repondre(serveur, requete)
 
 
 def _texte(requete: dict[str, Any]) -> str:
@@ -274,7 +270,7 @@ def verifier_analyses(nuit: Nuit, serveur: ServeurEnPanne, registre: Registre) -
 def jouer(nuit: Nuit, boite: Boite) -> None:
     debut = time.monotonic()
     with (
-        _dossier_d_essai(f"llm-{nuit.numero}", lambda: not nuit.reussie) as dossier,
+        dossier_d_essai(f"llm-{nuit.numero}", lambda: not nuit.reussie) as dossier,
         ServeurEnPanne(nuit.fautes()) as serveur,
     ):
         try:
@@ -289,7 +285,7 @@ def jouer(nuit: Nuit, boite: Boite) -> None:
             code = lancer_nuit(env, dossier, "nuit")
             nuit.duree_nuit_s = time.monotonic() - debut_nuit
             if code != 0:
-                nuit.anomalies.append(f"la nuit a rendu {code} ({_fin_erreurs(dossier, 'nuit')})")
+                nuit.anomalies.append(f"la nuit a rendu {code} ({fin_erreurs(dossier, 'nuit')})")
             anomalies, _ = verifier_nuit(boite, dossier, doublons_attendus=0)
             nuit.anomalies += anomalies
             donnees = dossier / "donnees"

@@ -121,20 +121,18 @@ class ServeurLLM:
         self.entetes: list[dict[str, str]] = []
         self.concurrence_max = 0
         self._en_cours = 0
-        self._verrou = threading.Lock()
-        self._arret = threading.Event()
+        self.verrou = threading.Lock()
+        self.arret = threading.Event()
         self._numeros = itertools.count(1)
+        # Une sous-classe du serveur (preuves/llm.py) peut y mettre la sienne.
+        self.gestionnaire: type[GestionnaireLLM] = GestionnaireLLM
         self._serveur: ThreadingHTTPServer | None = None
         self._fil: threading.Thread | None = None
         self.url = ""
 
     def __enter__(self) -> ServeurLLM:
-        proprietaire = self
-
-        class Gestionnaire(_Gestionnaire):
-            serveur_llm = proprietaire
-
-        self._serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
+        gestionnaire = type("Gestionnaire", (self.gestionnaire,), {"serveur_llm": self})
+        self._serveur = ThreadingHTTPServer(("127.0.0.1", 0), gestionnaire)
         self._serveur.daemon_threads = True
         # Un fil « lent » ne doit pas retenir la fin du test.
         self._serveur.block_on_close = False
@@ -152,7 +150,7 @@ class ServeurLLM:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._arret.set()
+        self.arret.set()
         if self._serveur is not None:
             self._serveur.shutdown()
             self._serveur.server_close()
@@ -161,37 +159,45 @@ class ServeurLLM:
 
     @property
     def nombre(self) -> int:
-        with self._verrou:
+        with self.verrou:
             return len(self.requetes)
 
     def formats(self) -> list[str | None]:
         """Le type de response_format de chaque requête reçue (None sans format)."""
-        with self._verrou:
+        with self.verrou:
             return [(r.get("response_format") or {}).get("type") for r in self.requetes]
 
-    # -- appelé par le gestionnaire ----------------------------------------------------------
+    def taire_les_coupures(self) -> None:
+        """Plus de trace sur la sortie d'erreur quand un client coupe sa connexion en plein vol
+        (une nuit tuée, un client qui abandonne sur délai)."""
+        if self._serveur is not None:
+            self._serveur.handle_error = lambda *_: None  # type: ignore[method-assign]
 
-    def _prochain(self) -> str:
-        with self._verrou:
+    # -- appelé par le gestionnaire (et redéfini par les sous-classes : preuves/llm.py) --------
+
+    def prochain(self) -> str:
+        with self.verrou:
             return self.scenario.pop(0) if self.scenario else self.defaut
 
-    def _entrer(self, corps: str, requete: dict[str, Any], entetes: dict[str, str]) -> None:
-        with self._verrou:
+    def entrer(self, corps: str, requete: dict[str, Any], entetes: dict[str, str]) -> None:
+        with self.verrou:
             self.corps.append(corps)
             self.requetes.append(requete)
             self.entetes.append(entetes)
             self._en_cours += 1
             self.concurrence_max = max(self.concurrence_max, self._en_cours)
 
-    def _sortir(self) -> None:
-        with self._verrou:
+    def sortir(self) -> None:
+        with self.verrou:
             self._en_cours -= 1
 
     def _dormir(self, secondes: float) -> None:
-        self._arret.wait(secondes)
+        self.arret.wait(secondes)
 
 
-class _Gestionnaire(BaseHTTPRequestHandler):
+class GestionnaireLLM(BaseHTTPRequestHandler):
+    """Le gestionnaire HTTP du serveur ; une sous-classe change `repondre`."""
+
     protocol_version = "HTTP/1.1"
     serveur_llm: ServeurLLM
 
@@ -216,16 +222,16 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             self._erreur(400, "Corps JSON invalide.", "invalid_request_error")
             return
         serveur = self.serveur_llm
-        serveur._entrer(brut, requete, {k.lower(): v for k, v in self.headers.items()})
+        serveur.entrer(brut, requete, {k.lower(): v for k, v in self.headers.items()})
         try:
-            self._repondre(serveur, requete)
+            self.repondre(serveur, requete)
         except (BrokenPipeError, ConnectionResetError):
             pass  # le client a abandonné (délai dépassé) : rien à faire
         finally:
-            serveur._sortir()
+            serveur.sortir()
 
-    def _repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
-        comportement = serveur._prochain()
+    def repondre(self, serveur: ServeurLLM, requete: dict[str, Any]) -> None:
+        comportement = serveur.prochain()
         if serveur.latence_s > 0:
             serveur._dormir(serveur.latence_s)
         format_demande = (requete.get("response_format") or {}).get("type")

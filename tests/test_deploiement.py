@@ -160,7 +160,7 @@ def _verifier_registre(url_registre: str, donnees: Path, attendus: int) -> None:
 @pytest.mark.lent
 @pytest.mark.timeout(240)
 def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: Path) -> None:
-    from flows.planification import installer
+    from courrier.planification import installer
 
     debut = time.monotonic()
     donnees = tmp_path / "donnees"  # le dossier de données partagé par les workers

@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from courrier import config
-from flows.planification import LIMITE_LLM
+from courrier.planification import LIMITE_LLM
 from tests import serveurs
 from tests.conftest import RACINE, lancer
 from tests.serveur_llm import ServeurLLM

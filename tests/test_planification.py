@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from courrier.cli import app
-from flows.planification import (
+from courrier.planification import (
     FUSEAU,
     HORAIRES,
     fichier_api_url,
@@ -171,7 +171,7 @@ def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_p
 def test_installer_inscrit_les_horaires_dans_une_file_sur_un_serveur_existant(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.planification import installer, serveur_prefect
+    from courrier.planification import installer, serveur_prefect
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     with serveur_prefect(tmp_path / "donnees") as url:

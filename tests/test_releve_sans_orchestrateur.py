@@ -173,7 +173,7 @@ def test_l_orchestrateur_qui_tombe_en_pleine_releve_ne_la_fait_pas_perdre(tmp_pa
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.planification import LIMITE_LLM
+    from courrier.planification import LIMITE_LLM
     from tests.serveur_llm import ServeurLLM
 
     depot = tmp_path / "depot-eml"
