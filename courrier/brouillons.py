@@ -26,7 +26,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import regles
-from courrier.analyse import Analyse, Brouillon, Commune, CourrierALire, TypeBrouillon
+from courrier.analyse import (
+    CATEGORIE_DE_REPLI,
+    Analyse,
+    Brouillon,
+    Commune,
+    CourrierALire,
+    TypeBrouillon,
+)
 from courrier.calendrier import aujourd_hui, date_en_lettres, fin_de_delai, jour_de_paris
 from courrier.erreurs import ConfigurationErreur
 
@@ -38,7 +45,7 @@ ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
 ATTESTATION_CRPA = "article L. 232-3 du code des relations entre le public et l'administration"
 GABARIT_AR = "accuse_reception"
 GABARIT_LLM = "reponse_llm"  # mise en page autour d'une lettre rédigée par le LLM
-GABARIT_PAR_DEFAUT = "autre"
+GABARIT_PAR_DEFAUT = CATEGORIE_DE_REPLI  # une catégorie sans gabarit prend celui-ci
 # Au-delà, la réponse du LLM est tenue pour aberrante : le gabarit prend le relais.
 LONGUEUR_MAX_LLM = 20_000
 

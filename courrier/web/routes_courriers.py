@@ -123,6 +123,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
                 service=service,
                 urgence=urgence or None,
                 reponse_attendue={"oui": True, "non": False}.get(reponse),
+                categories=categories,
             )
         except RegistreErreur as e:
             return _page_courrier(request, c.numero, str(e), 400)
