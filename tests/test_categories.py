@@ -266,3 +266,37 @@ def test_une_categorie_livree_peut_etre_retiree_par_l_integrateur(regles: Path) 
     del contenu["mots_cles"]["cimetiere"]
     mots.write_text(yaml.safe_dump(contenu, allow_unicode=True), encoding="utf-8")
     assert "cimetiere" not in charger_regles(regles).categories
+
+
+def test_avec_des_regles_illisibles_la_page_s_ouvre_et_la_correction_dit_pourquoi(
+    url_base: str, tmp_path: Path, regles: Path
+) -> None:
+    (regles / "categories.yaml").write_text("categories: [\n", encoding="utf-8")
+    donnees = tmp_path / "donnees"
+    registre = Registre.ouvrir(url_base, donnees)
+    try:
+        jeu = nv.garnir(registre, "http://127.0.0.1:9", registre.aujourd_hui())
+        nv.creer_comptes(registre)
+        app = creer_app(nv.reglages_web(donnees, url_base, regles=regles), registre)
+        with TestClient(app, follow_redirects=False) as client:
+            csrf = connecter(client, "secretaire")
+            # Sans règles lisibles, seule la catégorie de repli est connue du code.
+            page = html.unescape(client.get(f"/courrier/{jeu.demande}").text)
+            assert '<option value="autre">Autre</option>' in page
+            assert 'value="piscine"' not in page and 'value="urbanisme"' not in page
+            avant = len(registre.evenements())
+            for categorie in ("urbanisme", "autre"):
+                reponse = client.post(
+                    f"/courrier/{jeu.demande}/classement",
+                    data={"csrf": csrf, "categorie": categorie, "service": "", "urgence": ""},
+                )
+                assert reponse.status_code == 500
+                texte = html.unescape(reponse.text)
+                assert "categories.yaml n'est pas un YAML valide" in texte
+                assert "Traceback" not in texte
+            assert len(registre.evenements()) == avant
+        courrier = registre.courrier(jeu.demande)
+        assert courrier is not None and courrier.categorie == "voirie"
+        assert registre.verifier() == []
+    finally:
+        registre.fermer()
