@@ -337,10 +337,10 @@ def _mettre_en_page(texte: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lignes)).strip("\n") + "\n"
 
 
-def _gabarit_de_categorie(modeles: Path, categorie: str) -> str:
+def _gabarit_de_categorie(modeles: Path, categorie: str) -> str | None:
     if re.fullmatch(r"[a-z0-9_]{1,40}", categorie) and (modeles / f"{categorie}.txt.j2").is_file():
         return categorie
-    return GABARIT_PAR_DEFAUT
+    return GABARIT_PAR_DEFAUT if (modeles / f"{GABARIT_PAR_DEFAUT}.txt.j2").is_file() else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,7 +550,7 @@ def reponse_modele(
 ) -> Brouillon:
     """La réponse tirée du gabarit de la catégorie (`autre` si la catégorie n'en a pas)."""
     modeles = modeles or DOSSIER_REGLES / "modeles"
-    gabarit = _gabarit_de_categorie(modeles, analyse.categorie)
+    gabarit = _gabarit_de_categorie(modeles, analyse.categorie) or GABARIT_PAR_DEFAUT
     contexte = _contexte(courrier, analyse, commune, crpa, le)
     return Brouillon(
         type=TypeBrouillon.REPONSE,
@@ -668,6 +668,16 @@ def rediger(
         reponse = None
         if redacteur_llm is not None and crpa.redaction_llm.get(analyse.categorie, False):
             reponse = reponse_llm(courrier, analyse, commune, crpa, redacteur_llm, modeles, le=le)
+        dossier = modeles or DOSSIER_REGLES / "modeles"
+        if reponse is None and _gabarit_de_categorie(dossier, analyse.categorie) is None:
+            # Ni gabarit de la catégorie ni gabarit de repli : l'analyse reste, sans réponse.
+            journal.warning(
+                "Courrier %s : ni gabarit « %s » ni « autre » dans %s, pas de réponse préparée.",
+                courrier.numero,
+                analyse.categorie[:40],
+                dossier,
+            )
+            return brouillons
         if reponse is None:
             reponse = reponse_modele(courrier, analyse, commune, crpa, modeles, le=le)
         brouillons.append(reponse)

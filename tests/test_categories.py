@@ -240,6 +240,29 @@ def test_un_brouillon_d_une_categorie_sans_gabarit_prend_celui_de_repli(regles: 
     assert "transmis au service concerné (Service des sports)" in brouillons[1].corps
 
 
+def test_sans_aucun_gabarit_de_reponse_l_accuse_reste_et_le_journal_dit_pourquoi(
+    regles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.test_brouillons import un_courrier, une_analyse
+
+    modeles = tmp_path / "modeles"
+    modeles.mkdir()
+    for nom in ("_lettre.txt.j2", "accuse_reception.txt.j2"):  # ni piscine ni autre
+        shutil.copy(RACINE / "regles" / "modeles" / nom, modeles / nom)
+    analyse = une_analyse("piscine", reponse_attendue=True, est_demande_usager=True)
+    with caplog.at_level("WARNING", logger="courrier.brouillons"):
+        brouillons = rediger(
+            un_courrier(),
+            analyse,
+            COMMUNE,
+            charger_crpa(regles),
+            modeles=modeles,
+            le=date(2026, 11, 23),
+        )
+    assert [b.type for b in brouillons] == ["accuse_reception"]
+    assert "ni gabarit « piscine » ni « autre »" in caplog.text
+
+
 def test_des_regles_sans_la_categorie_autre_sont_refusees_au_chargement(regles: Path) -> None:
     chemin = regles / "categories.yaml"
     contenu = yaml.safe_load(chemin.read_text(encoding="utf-8"))
