@@ -5,7 +5,8 @@ règles livrées, désignée par COURRIER_REGLES : la vraie relève (dossier .em
 classe une lettre sur la piscine « piscine » ; le vrai client `openai` envoie au serveur LLM de
 test (tests/serveur_llm.py) un schéma qui la contient et le LLM peut la choisir ; la page web
 (client HTTP de Starlette) la propose et la secrétaire y corrige un autre courrier ; un
-brouillon est rédigé sur le gabarit de repli, faute de gabarit « piscine ». Une catégorie
+brouillon est rédigé sur le gabarit de repli, faute de gabarit « piscine » ; le digest du
+maire et les indicateurs la nomment par son libellé. Une catégorie
 inconnue des règles reste refusée en français ; des règles sans « autre » sont refusées au
 chargement. Courriers écrits ici (aucun fichier du corpus partagé n'est lu).
 """
@@ -25,9 +26,11 @@ from fastapi.testclient import TestClient
 
 from courrier import config
 from courrier.brouillons import charger_crpa, rediger
+from courrier.digest import rendre_texte
 from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from courrier.etapes import releve_directe
 from courrier.web.app import creer_app
+from flows.digest import preparer
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
 from tests import navigateur as nv
@@ -122,6 +125,10 @@ def test_la_releve_classe_piscine_avec_les_regles_de_l_integrateur_et_redige_un_
         reponses = [b for b in courrier.brouillons if b.type == "reponse"]
         assert [b.auteur for b in reponses] == ["modele:autre"]
         assert "transmis au service concerné (Service des sports)" in reponses[0].corps
+        # Le digest du maire nomme la catégorie par le libellé des règles de l'intégrateur.
+        digest = preparer(registre, config.reglages(), registre.aujourd_hui()).digest
+        assert ("Piscine municipale", 1) in [(c.libelle, c.nombre) for c in digest.par_categorie]
+        assert "Piscine municipale" in rendre_texte(digest)
         assert registre.verifier() == []
     finally:
         registre.fermer()
