@@ -6,9 +6,9 @@ classe une lettre sur la piscine « piscine » ; le vrai client `openai` envoie 
 test (tests/serveur_llm.py) un schéma qui la contient et le LLM peut la choisir ; la page web
 (client HTTP de Starlette) la propose et la secrétaire y corrige un autre courrier ; un
 brouillon est rédigé sur le gabarit de repli, faute de gabarit « piscine » ; le digest du
-maire et les indicateurs la nomment par son libellé. Une catégorie
-inconnue des règles reste refusée en français ; des règles sans « autre » sont refusées au
-chargement. Courriers écrits ici (aucun fichier du corpus partagé n'est lu).
+maire et les indicateurs la nomment par son libellé. Une catégorie inconnue des règles reste
+refusée en français ; des règles sans « autre » sont refusées au chargement. Courriers écrits
+ici (aucun fichier du corpus partagé n'est lu).
 """
 
 from __future__ import annotations
