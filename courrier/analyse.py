@@ -12,21 +12,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CATEGORIES = (
-    "etat_civil",
-    "urbanisme",
-    "voirie",
-    "ecole",
-    "salles_associations",
-    "social",
-    "elections",
-    "tranquillite",
-    "cimetiere",
-    "finances",
-    "institutions",
-    "publicite",
-    "autre",
-)
+# Les catégories sont celles de regles/categories.yaml (livré, ou celui de l'intégrateur) : le
+# code n'en connaît qu'une, la catégorie de repli, où vont ce que les règles ne savent pas
+# classer, les absences et les avis de non-remise. Le chargement des règles exige qu'elle y soit.
+CATEGORIE_DE_REPLI = "autre"
 
 
 class Urgence(enum.StrEnum):

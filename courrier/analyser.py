@@ -20,6 +20,7 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from courrier.analyse import (
+    CATEGORIE_DE_REPLI,
     Alerte,
     Analyse,
     Brouillon,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from registre.registre import Registre
 
 journal = logging.getLogger("courrier.analyse")
-AUTRE = "autre"
+AUTRE = CATEGORIE_DE_REPLI
 
 
 @dataclass

@@ -26,7 +26,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import regles
-from courrier.analyse import Analyse, Brouillon, Commune, CourrierALire, TypeBrouillon
+from courrier.analyse import (
+    CATEGORIE_DE_REPLI,
+    Analyse,
+    Brouillon,
+    Commune,
+    CourrierALire,
+    TypeBrouillon,
+)
 from courrier.calendrier import aujourd_hui, date_en_lettres, fin_de_delai, jour_de_paris
 from courrier.erreurs import ConfigurationErreur
 
@@ -38,7 +45,7 @@ ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
 ATTESTATION_CRPA = "article L. 232-3 du code des relations entre le public et l'administration"
 GABARIT_AR = "accuse_reception"
 GABARIT_LLM = "reponse_llm"  # mise en page autour d'une lettre rédigée par le LLM
-GABARIT_PAR_DEFAUT = "autre"
+GABARIT_PAR_DEFAUT = CATEGORIE_DE_REPLI  # une catégorie sans gabarit prend celui-ci
 # Au-delà, la réponse du LLM est tenue pour aberrante : le gabarit prend le relais.
 LONGUEUR_MAX_LLM = 20_000
 
@@ -330,10 +337,10 @@ def _mettre_en_page(texte: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lignes)).strip("\n") + "\n"
 
 
-def _gabarit_de_categorie(modeles: Path, categorie: str) -> str:
+def _gabarit_de_categorie(modeles: Path, categorie: str) -> str | None:
     if re.fullmatch(r"[a-z0-9_]{1,40}", categorie) and (modeles / f"{categorie}.txt.j2").is_file():
         return categorie
-    return GABARIT_PAR_DEFAUT
+    return GABARIT_PAR_DEFAUT if (modeles / f"{GABARIT_PAR_DEFAUT}.txt.j2").is_file() else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,7 +550,7 @@ def reponse_modele(
 ) -> Brouillon:
     """La réponse tirée du gabarit de la catégorie (`autre` si la catégorie n'en a pas)."""
     modeles = modeles or DOSSIER_REGLES / "modeles"
-    gabarit = _gabarit_de_categorie(modeles, analyse.categorie)
+    gabarit = _gabarit_de_categorie(modeles, analyse.categorie) or GABARIT_PAR_DEFAUT
     contexte = _contexte(courrier, analyse, commune, crpa, le)
     return Brouillon(
         type=TypeBrouillon.REPONSE,
@@ -661,6 +668,16 @@ def rediger(
         reponse = None
         if redacteur_llm is not None and crpa.redaction_llm.get(analyse.categorie, False):
             reponse = reponse_llm(courrier, analyse, commune, crpa, redacteur_llm, modeles, le=le)
+        dossier = modeles or DOSSIER_REGLES / "modeles"
+        if reponse is None and _gabarit_de_categorie(dossier, analyse.categorie) is None:
+            # Ni gabarit de la catégorie ni gabarit de repli : l'analyse reste, sans réponse.
+            journal.warning(
+                "Courrier %s : ni gabarit « %s » ni « autre » dans %s, pas de réponse préparée.",
+                courrier.numero,
+                analyse.categorie[:40],
+                dossier,
+            )
+            return brouillons
         if reponse is None:
             reponse = reponse_modele(courrier, analyse, commune, crpa, modeles, le=le)
         brouillons.append(reponse)

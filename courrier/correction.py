@@ -7,6 +7,8 @@ façon le nouveau brouillon avant de le valider.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from courrier.analyse import Analyse, Brouillon, CourrierALire
 from courrier.brouillons import charger_crpa, rediger
 from courrier.config import Reglages
@@ -24,6 +26,7 @@ def corriger_et_refaire(
     service: str | None = None,
     urgence: str | None = None,
     reponse_attendue: bool | None = None,
+    categories: Collection[str] = (),
 ) -> tuple[dict[str, tuple[str, str]], Refaits]:
     crpa, commune = charger_crpa(r.regles), r.commune_de_la_mairie()
 
@@ -39,4 +42,5 @@ def corriger_et_refaire(
         service=service,
         urgence=urgence,
         reponse_attendue=reponse_attendue,
+        categories=categories,
     )

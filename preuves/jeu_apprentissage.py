@@ -314,6 +314,7 @@ def corriger_comme_la_secretaire(
                 service=services[s.categorie],
                 urgence=s.urgence,
                 reponse_attendue=s.reponse_attendue,
+                categories=services,  # la table d'aiguillage des règles : une clé par catégorie
             )
             corriges += 1
             continue

@@ -14,13 +14,13 @@ ou rejeté n'est jamais touché.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.analyse import Alerte, Analyse, Brouillon, CourrierALire
+from courrier.analyse import CATEGORIE_DE_REPLI, Alerte, Analyse, Brouillon, CourrierALire
 from courrier.apprentissage import NON, OUI, Exemple, texte_lu
 from courrier.domaine import StatutBrouillon, TypeEvenement
 from courrier.erreurs import RegistreErreur
@@ -211,7 +211,7 @@ def _analyse_actuelle(courrier: Courrier) -> Analyse:
     try:
         analyse = Analyse.model_validate(json.loads(courrier.analyse))
     except ValueError:
-        analyse = Analyse(categorie=courrier.categorie or "autre")
+        analyse = Analyse(categorie=courrier.categorie or CATEGORIE_DE_REPLI)
     return analyse.model_copy(
         update={
             "categorie": courrier.categorie or analyse.categorie,
@@ -233,10 +233,12 @@ def corriger(
     service: str | None = None,
     urgence: str | None = None,
     reponse_attendue: bool | None = None,
+    categories: Collection[str] = (),
 ) -> tuple[dict[str, tuple[str, str]], Refaits]:
-    """La correction du classement par la secrétaire, puis les brouillons refaits."""
+    """La correction du classement par la secrétaire, puis les brouillons refaits ;
+    `categories` : celles des règles chargées, les seules permises."""
     changes = registre.corriger_analyse(
-        numero, acteur, categorie=categorie, service=service, urgence=urgence
+        numero, acteur, categorie=categorie, service=service, urgence=urgence, categories=categories
     )
     if reponse_attendue is not None and corriger_reponse_attendue(
         registre, numero, acteur, reponse_attendue

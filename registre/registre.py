@@ -8,7 +8,7 @@ pas du tout. Aucun trou, aucun doublon, même à plusieurs relèves en même tem
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.analyse import CATEGORIES, Analyse, Brouillon, CourrierALire, Urgence
+from courrier.analyse import Analyse, Brouillon, CourrierALire, Urgence
 from courrier.calendrier import PARIS, Horloge, aujourd_hui, horloge_systeme
 from courrier.domaine import (
     LONGUEUR_MAX_BROUILLON,
@@ -674,10 +674,15 @@ class Registre:
         categorie: str | None = None,
         service: str | None = None,
         urgence: str | None = None,
+        categories: Collection[str] = (),
     ) -> dict[str, tuple[str, str]]:
-        """Corrige le classement ; rend les champs changés (avant, après)."""
-        if categorie is not None and categorie not in CATEGORIES:
-            raise RegistreErreur(f"Catégorie inconnue : « {categorie} ».")
+        """Corrige le classement ; rend les champs changés (avant, après). `categories` : celles
+        des règles chargées par l'appelant ; sans elles, aucune catégorie n'est acceptée."""
+        if categorie is not None and categorie not in categories:
+            raise RegistreErreur(
+                f"Catégorie inconnue : « {categorie[:60]} » n'est pas une catégorie des "
+                "règles (categories.yaml)."
+            )
         if urgence is not None and urgence not in {u.value for u in Urgence}:
             raise RegistreErreur(f"Urgence inconnue : « {urgence} ».")
         with self._transaction() as (session, tete):

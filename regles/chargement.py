@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from courrier.analyse import CATEGORIES, Urgence
+from courrier.analyse import CATEGORIE_DE_REPLI, Urgence
 from courrier.erreurs import ConfigurationErreur
 from regles.moteur import (
     Categorie,
@@ -189,11 +189,11 @@ def _categories(f: _Fichier) -> dict[str, Categorie]:
             contact=f.texte(fiche.get("contact"), f"le contact de « {ident} »", 320, vide=True),
             urgence=f.urgence(fiche.get("urgence", "normale"), f"catégorie « {ident} »"),
         )
-    manquantes = [c for c in CATEGORIES if c not in categories]
-    if manquantes:
+    if CATEGORIE_DE_REPLI not in categories:
         raise f.erreur(
-            f"la catégorie « {manquantes[0]} » manque : les identifiants livrés ne se retirent "
-            "pas (changez plutôt son libellé ou son service)"
+            f"la catégorie « {CATEGORIE_DE_REPLI} » manque : c'est la catégorie de repli, où va "
+            "ce que les règles ne savent pas classer ; remettez-la (son libellé et son service "
+            "peuvent changer)"
         )
     return categories
 

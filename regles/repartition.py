@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from courrier.analyse import CATEGORIES
+from courrier.analyse import CATEGORIE_DE_REPLI
 from courrier.erreurs import ConfigurationErreur
 
 DOSSIER_LIVRE = Path(__file__).resolve().parent
@@ -110,17 +110,24 @@ def repartition_du_dossier(dossier: Path | None) -> Repartition:
 
 
 def _categories_du_dossier(dossier: Path) -> frozenset[str]:
-    # Une catégorie ajoutée par l'intégrateur dans categories.yaml doit pouvoir être répartie.
-    try:
-        brut = yaml.safe_load((dossier / "categories.yaml").read_text(encoding="utf-8"))
-        return frozenset(str(c) for c in brut["categories"]) | frozenset(CATEGORIES)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
-        return frozenset(CATEGORIES)
+    # Les catégories sont celles de categories.yaml, ajouts de l'intégrateur compris. Illisible,
+    # ce fichier est signalé par le chargement des règles : ici, on retombe sur celles livrées.
+    for lieu in (dossier, DOSSIER_LIVRE):
+        try:
+            brut = yaml.safe_load((lieu / "categories.yaml").read_text(encoding="utf-8"))
+            return frozenset(str(c) for c in brut["categories"]) | {CATEGORIE_DE_REPLI}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+            continue
+    return frozenset({CATEGORIE_DE_REPLI})
 
 
 def lire_repartition(
-    texte: str, chemin: str = FICHIER, categories: Iterable[str] = CATEGORIES
+    texte: str, chemin: str = FICHIER, categories: Iterable[str] | None = None
 ) -> Repartition:
+    """`categories` : celles des règles (par défaut, le categories.yaml livré)."""
+    if categories is None:
+        categories = _categories_du_dossier(DOSSIER_LIVRE)
+
     def erreur(probleme: str) -> ConfigurationErreur:
         return ConfigurationErreur(f"Dans le fichier de règles {chemin}, {probleme}.")
 

@@ -118,7 +118,9 @@ def test_un_courrier_piege_corrige_n_entre_ni_dans_les_exemples_ni_dans_le_model
     assert c is not None and Alerte.INJECTION_SUSPECTEE.value in c.alertes
     # La secrétaire corrige les deux, comme le piège le souhaitait pour le sien.
     for numero in (n_piege, n_sain):
-        corriger(reg, numero, "secretaire", gabarits(reg), categorie="finances")
+        corriger(
+            reg, numero, "secretaire", gabarits(reg), categorie="finances", categories=SERVICES
+        )
     lus = exemples(reg)
     assert [e.numero for e in lus] == [n_sain]
     classifieur = entrainer(lus, min_par_classe=1)
@@ -233,6 +235,7 @@ def test_une_correction_refait_les_brouillons_a_valider_et_jamais_un_brouillon_v
         gabarits(reg),
         categorie="etat_civil",
         reponse_attendue=False,
+        categories=SERVICES,
     )
     assert set(changes) == {"categorie", "reponse_attendue"}
     apres = reg.courrier(premier.numero)
@@ -246,7 +249,9 @@ def test_une_correction_refait_les_brouillons_a_valider_et_jamais_un_brouillon_v
     # Second courrier : sa réponse est validée ; une correction ne la touche pas.
     reponse = next(b for b in second.brouillons if b.type == "reponse")
     reg.valider_brouillon(reponse.id, "secretaire", "papier")
-    corriger(reg, second.numero, "secretaire", gabarits(reg), categorie="elections")
+    corriger(
+        reg, second.numero, "secretaire", gabarits(reg), categorie="elections", categories=SERVICES
+    )
     garde = next(
         b for b in (reg.courrier(second.numero) or second).brouillons if b.id == reponse.id
     )

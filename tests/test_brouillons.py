@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from courrier.analyse import (
-    CATEGORIES,
     Analyse,
     Commune,
     CourrierALire,
@@ -27,6 +26,7 @@ from courrier.brouillons import (
     reponse_modele,
 )
 from courrier.erreurs import ConfigurationErreur
+from regles.chargement import charger_regles
 
 RACINE = Path(__file__).resolve().parents[1]
 PARIS_ETE = timezone(timedelta(hours=2))
@@ -382,7 +382,7 @@ def test_un_courrier_papier_recoit_sa_reponse_a_l_adresse_postale(crpa: ReglesCr
 # --- Gabarits ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("categorie", CATEGORIES)
+@pytest.mark.parametrize("categorie", list(charger_regles().categories))
 def test_chaque_categorie_a_sa_lettre_en_bonne_forme(crpa: ReglesCrpa, categorie: str) -> None:
     analyse = une_analyse(categorie, reponse_attendue=True)
     b = reponse_modele(un_courrier(), analyse, COMMUNE, crpa, le=LE)
@@ -441,7 +441,7 @@ def test_les_regles_par_defaut_suivent_le_crpa(crpa: ReglesCrpa) -> None:
     assert crpa.proroger
     assert not crpa.alsace_moselle
     assert crpa.sans_brouillon == {"publicite"}
-    assert set(crpa.redaction_llm) == set(CATEGORIES)
+    assert set(crpa.redaction_llm) == set(charger_regles().categories)
 
 
 def test_un_yaml_mal_forme_est_signale_en_nommant_le_fichier(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from courrier.domaines_reserves import MARQUE_DEMO
 from courrier.envoi import EnvoiOccupe, construire_reponse, envoyer_valides, verrou_envoi
 from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from registre.registre import Registre, details
+from regles.chargement import charger_regles
 from tests.conftest import RACINE
 from tests.serveurs import Dovecot, ServeurSmtp, dovecot, port_libre, serveur_smtp
 
@@ -120,9 +121,13 @@ def dans_envoyes(d: Dovecot, message_id: str) -> int:
 
 def test_chaque_decision_est_un_evenement_au_nom_de_la_secretaire(registre: Registre) -> None:
     numero, ident = deposer(registre)
-    assert registre.corriger_analyse(numero, "claire", categorie="etat_civil") == {}
+    connues = charger_regles().categories
+    assert (
+        registre.corriger_analyse(numero, "claire", categorie="etat_civil", categories=connues)
+        == {}
+    )
     changes = registre.corriger_analyse(
-        numero, "claire", categorie="social", service="CCAS", urgence="haute"
+        numero, "claire", categorie="social", service="CCAS", urgence="haute", categories=connues
     )
     assert changes == {
         "categorie": ("etat_civil", "social"),
@@ -150,7 +155,9 @@ def test_chaque_decision_est_un_evenement_au_nom_de_la_secretaire(registre: Regi
 def test_les_decisions_impossibles_sont_refusees_en_francais(registre: Registre) -> None:
     numero, ident = deposer(registre, adresse="")
     with pytest.raises(RegistreErreur, match="Catégorie inconnue"):
-        registre.corriger_analyse(numero, "claire", categorie="n'importe quoi")
+        registre.corriger_analyse(
+            numero, "claire", categorie="n'importe quoi", categories=charger_regles().categories
+        )
     with pytest.raises(RegistreErreur, match="Urgence inconnue"):
         registre.corriger_analyse(numero, "claire", urgence="extrême")
     with pytest.raises(RegistreErreur, match="pas d'adresse électronique"):

@@ -39,6 +39,7 @@ from courrier.web.app import creer_app
 from registre.conservation import Conservation, purger
 from registre.indicateurs import calculer, en_long, tableaux
 from registre.registre import Registre
+from regles.chargement import charger_regles
 from tests import navigateur as nv
 from tests.horloge import HorlogeDeTest
 from tests.test_web import connecter
@@ -144,7 +145,9 @@ def garnir(registre: Registre) -> Jeu:
     ident = _recu(jeu, "B", _a(17, 11))
     _analyse(jeu, "B", ident, "urbanisme", "regles", date(2026, 11, 18), "Monsieur,\nBien reçu.")
     horloge.regler(_a(17, 11, 10))
-    assert reg.corriger_analyse(jeu.numeros["B"], SECRETAIRE, categorie="voirie")
+    assert reg.corriger_analyse(
+        jeu.numeros["B"], SECRETAIRE, categorie="voirie", categories=charger_regles().categories
+    )
     _repondre_sur_papier(jeu, "B", _a(20, 11, 15))
     # C : l'IA classe en état civil ; seul le service est corrigé (la catégorie était juste) ;
     # brouillon rejeté, pas de réponse, échéance du 25 passée.

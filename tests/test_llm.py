@@ -25,12 +25,14 @@ from connecteurs.llm import (
     ErreurLLM,
     ParametresLLM,
 )
-from courrier.analyse import CATEGORIES, Alerte, Analyse, Commune, CourrierALire, Urgence
+from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
 from courrier.erreurs import ConnecteurErreur
+from regles.chargement import charger_regles
 from tests.serveur_llm import ServeurLLM
 from tests.serveurs import port_libre
 
 MODELE = "modele-test"
+CATEGORIES = list(charger_regles().categories)  # celles des règles livrées
 LIBELLES = {c: c.replace("_", " ").capitalize() for c in CATEGORIES}
 SERVICES = {"voirie": "Services techniques", "etat_civil": "État civil"}
 

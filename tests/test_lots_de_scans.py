@@ -34,6 +34,7 @@ from courrier.web.app import creer_app
 from registre.conservation import Conservation, purger
 from registre.lots import reference_du_courrier
 from registre.registre import Registre
+from regles.chargement import charger_regles
 from tests import navigateur as nv
 from tests.conftest import COURRIER, RACINE, lancer
 from tests.test_web import connecter
@@ -222,7 +223,9 @@ def test_la_purge_efface_le_lot_d_origine_quand_sa_derniere_lettre_est_purgee(
     premiere, *autres = sorted(registre.courriers(), key=lambda c: c.rang)
     # Deux lettres d'une catégorie gardée sans limite : seule la première arrive à échéance.
     for c in autres:
-        registre.corriger_analyse(c.numero, "test", categorie="etat_civil")
+        registre.corriger_analyse(
+            c.numero, "test", categorie="etat_civil", categories=charger_regles().categories
+        )
     echeance = date(premiere.recu_le.year + 3, 1, 1)  # ni aujourd'hui, ni une date fixe
     bilan = purger(registre, Conservation(defaut_ans=1, categories={"etat_civil": 0}), echeance)
     assert bilan.purges == [premiere.numero]

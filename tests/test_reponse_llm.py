@@ -19,7 +19,7 @@ import pytest
 
 from connecteurs.llm import ClientLLM, ErreurLLM, ParametresLLM
 from connecteurs.reponse_llm import lire_date, schema_analyse
-from courrier.analyse import CATEGORIES, Alerte, Analyse, Commune, CourrierALire, Urgence
+from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
 from courrier.analyser import Analyseur
 from courrier.brouillons import charger_crpa
 from regles.chargement import charger_regles
@@ -28,6 +28,7 @@ from regles.moteur import MoteurRegles
 from tests.serveur_llm import ServeurLLM
 
 JEU = lire_jeu(Path(__file__).with_name("donnees") / "courriers_etiquetes.yaml")
+CATEGORIES = list(charger_regles().categories)  # celles des règles livrées
 LIBELLES = {c: c.replace("_", " ").capitalize() for c in CATEGORIES}
 RECU_LE = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 # Les mots-clés de « tests » conduisent le serveur à une analyse « voirie » de sa table.

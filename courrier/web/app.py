@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from courrier.analyse import CATEGORIES
+from courrier.analyse import CATEGORIE_DE_REPLI
 from courrier.config import Reglages
 from courrier.erreurs import CourrierErreur
 from courrier.web import (
@@ -69,8 +69,11 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         categories = {
             ident: c.libelle for ident, c in charger_regles(reglages.regles).categories.items()
         }
-    except CourrierErreur:
-        categories = {c: c for c in CATEGORIES}
+    except CourrierErreur as e:
+        # La page reste ouverte (la relève, elle, refusera ces règles) : on ne corrige alors
+        # que vers la catégorie de repli, la seule que le code connaisse sans les règles.
+        journal.error("règles illisibles, seule la catégorie de repli est proposée : %s", e)
+        categories = {CATEGORIE_DE_REPLI: CATEGORIE_DE_REPLI.capitalize()}
     ctx = Contexte(reglages, registre, Comptes(registre), categories)
     comptes, rendre = ctx.comptes, ctx.rendre
     # L'origine publique (COURRIER_URL_PUBLIQUE) est permise en plus de celle que la demande

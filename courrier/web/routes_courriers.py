@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from courrier.correction import corriger_et_refaire
 from courrier.domaine import StatutBrouillon
-from courrier.erreurs import RegistreErreur
+from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from courrier.web import vues
 from courrier.web.commun import Contexte, Refuse, exiger_csrf, piece_jointe
 from courrier.web.images import ImageErreur, nombre_de_pages, page_png
@@ -123,9 +123,12 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
                 service=service,
                 urgence=urgence or None,
                 reponse_attendue={"oui": True, "non": False}.get(reponse),
+                categories=categories,
             )
         except RegistreErreur as e:
             return _page_courrier(request, c.numero, str(e), 400)
+        except ConfigurationErreur as e:  # règles illisibles : rien n'est écrit, la page le dit
+            return _page_courrier(request, c.numero, str(e), 500)
         fait = "classement" if changes else "classement_inchange"
         fait = "classement_brouillons" if refaits.remplaces or refaits.nouveaux else fait
         return RedirectResponse(f"/courrier/{c.numero}?fait={fait}#analyse", status_code=303)
