@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from courrier.analyse import CATEGORIE_DE_REPLI
 from regles.compilees import ReglesCompilees
 from regles.modele import Nature
 
@@ -61,7 +62,7 @@ def classer(lecture: Lecture, compilees: ReglesCompilees) -> tuple[str, float]:
     (meilleure, s1), s2 = classement[0], classement[1][1] if len(classement) > 1 else 0.0
     if s1 < reglages.seuil_categorie:
         # Rien de net : « autre », et la secrétaire tranchera.
-        return "autre", round(0.1 + 0.2 * s1 / reglages.seuil_categorie, 2)
+        return CATEGORIE_DE_REPLI, round(0.1 + 0.2 * s1 / reglages.seuil_categorie, 2)
     marge = (s1 - s2) / s1
     force = min(1.0, s1 / (4 * reglages.seuil_categorie))
     return meilleure, round(min(0.95, 0.3 + 0.65 * marge * force + 0.05), 2)
