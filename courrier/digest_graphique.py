@@ -1,0 +1,139 @@
+"""Le graphique du digest : les courriers reçus chaque jour des 30 derniers, en barres empilées
+par catégorie (PNG dessiné avec Pillow)."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from courrier.calendrier import jour_de_paris
+from courrier.digest_construction import hors_des_comptes
+from courrier.digest_donnees import CourrierDigest
+from courrier.digest_libelles import libelle_categorie, sans_accents, une_ligne
+
+GRAPHIQUE_JOURS = 30
+
+# Palette lisible par les daltoniens (Okabe-Ito, complétée), une couleur par rang de volume.
+COULEURS = (
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+)
+COULEUR_AUTRES = (150, 150, 150)
+CATEGORIES_MONTREES = len(COULEURS)
+
+
+def _police(taille: int) -> tuple[Any, bool]:
+    """DejaVu Sans si le système l'a (accents compris), sinon la police de Pillow, sans accents."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", taille), True
+    except OSError:
+        return ImageFont.load_default(size=taille), False
+
+
+def graphique_volumes(
+    courriers: Iterable[CourrierDigest],
+    jour: date,
+    libelles: Mapping[str, str] | None = None,
+) -> bytes | None:
+    """Barres empilées : courriers reçus chaque jour des 30 derniers, par catégorie (PNG).
+
+    None quand moins de deux jours ont du courrier : une barre seule n'apprend rien.
+    """
+    from PIL import Image, ImageDraw
+
+    libelles = libelles or {}
+    premier = jour - timedelta(days=GRAPHIQUE_JOURS - 1)
+    volumes: dict[date, Counter[str]] = {}
+    for c in courriers:
+        d = jour_de_paris(c.recu_le)
+        if premier <= d <= jour and not hors_des_comptes(c):
+            volumes.setdefault(d, Counter())[libelle_categorie(c.categorie, libelles)] += 1
+    if len(volumes) < 2:
+        return None
+
+    totaux: Counter[str] = Counter()
+    for compte in volumes.values():
+        totaux.update(compte)
+    classement = [libelle for libelle, _ in totaux.most_common()]
+    montrees = classement[:CATEGORIES_MONTREES]
+    if len(classement) > CATEGORIES_MONTREES:  # la dernière couleur devient « autres »
+        montrees = classement[: CATEGORIES_MONTREES - 1]
+    couleurs = {libelle: COULEURS[i] for i, libelle in enumerate(montrees)}
+
+    # Dessiné au double de sa taille d'affichage (560 px) : net sur un écran de téléphone.
+    echelle = 2
+    largeur, marge_g, marge_d, haut_barres = 560 * echelle, 36 * echelle, 8 * echelle, 150
+    haut_barres *= echelle
+    police, accents = _police(11 * echelle)
+    lignes_legende = math.ceil((len(montrees) + (len(classement) > len(montrees))) / 2)
+    hauteur = 16 * echelle + haut_barres + 22 * echelle + lignes_legende * 18 * echelle
+    image = Image.new("RGB", (largeur, hauteur), (255, 255, 255))
+    dessin = ImageDraw.Draw(image)
+
+    haut = 12 * echelle
+    bas = haut + haut_barres
+    maximum = max(sum(c.values()) for c in volumes.values())
+    graduation = max(1, math.ceil(maximum / 4))
+    plafond = graduation * math.ceil(maximum / graduation)
+    for valeur in range(0, plafond + 1, graduation):
+        y = bas - round(valeur / plafond * haut_barres)
+        dessin.line([(marge_g, y), (largeur - marge_d, y)], fill=(225, 225, 225), width=echelle)
+        dessin.text(
+            (marge_g - 6 * echelle, y), str(valeur), fill=(80, 80, 80), font=police, anchor="rm"
+        )
+
+    pas = (largeur - marge_g - marge_d) / GRAPHIQUE_JOURS
+    for i in range(GRAPHIQUE_JOURS):
+        d = premier + timedelta(days=i)
+        x0 = marge_g + i * pas + pas * 0.15
+        x1 = marge_g + (i + 1) * pas - pas * 0.15
+        sommet = float(bas)
+        compte = volumes.get(d, Counter())
+        for libelle in [*montrees, None]:
+            if libelle is None:
+                n = sum(v for k, v in compte.items() if k not in couleurs)
+                couleur = COULEUR_AUTRES
+            else:
+                n = compte.get(libelle, 0)
+                couleur = couleurs[libelle]
+            if n:
+                hauteur_n = n / plafond * haut_barres
+                dessin.rectangle([x0, sommet - hauteur_n, x1, sommet - 1], fill=couleur)
+                sommet -= hauteur_n
+        dernier = i == GRAPHIQUE_JOURS - 1
+        if d.weekday() == 0 or dernier:  # les lundis, et le jour même
+            dessin.text(
+                (x1 + pas * 0.15 if dernier else (x0 + x1) / 2, bas + 4 * echelle),
+                f"{d:%d/%m}",
+                fill=(60, 60, 60),
+                font=police,
+                anchor="rt" if dernier else "mt",
+            )
+
+    entrees = [(libelle, couleurs[libelle]) for libelle in montrees]
+    if len(classement) > len(montrees):
+        entrees.append(("Autres catégories", COULEUR_AUTRES))
+    y_legende = bas + 22 * echelle
+    colonne = (largeur - marge_g) // 2
+    for k, (libelle, couleur) in enumerate(entrees):
+        x = marge_g + (k % 2) * colonne
+        y = y_legende + (k // 2) * 18 * echelle
+        dessin.rectangle([x, y + 2 * echelle, x + 10 * echelle, y + 12 * echelle], fill=couleur)
+        texte = une_ligne(libelle, 44)
+        if not accents:
+            texte = sans_accents(texte)
+        dessin.text((x + 15 * echelle, y), texte, fill=(40, 40, 40), font=police)
+
+    sortie = io.BytesIO()
+    image.save(sortie, format="PNG", optimize=True)
+    return sortie.getvalue()
