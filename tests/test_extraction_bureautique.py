@@ -13,6 +13,7 @@ import hashlib
 import random
 import shutil
 import subprocess
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from connecteurs.ocr import Tesseract
 from courrier.analyse import CourrierALire
 from courrier.domaine import Limites
 from courrier.extraction import extraire_courriel, extraire_document, lire_entetes
-from courrier.extraction.bureautique import OLE2, lire_bureautique
+from courrier.extraction.bureautique import OLE2, DelaiDepasse, delai, lire_bureautique
 from courrier.extraction.outlook import lire_tnef
 from courrier.releve import extraire_en_attente, relever_source
 from preuves.bureautique import bombe_deguisee_en_docx, classeur_d_un_million_de_cellules
@@ -351,3 +352,17 @@ def test_un_classeur_trop_long_a_lire_est_arrete_et_garde() -> None:
     assert lu.erreurs == [
         "Classeur Excel trop long à lire (plus de 1 secondes) : lecture arrêtée ; conservé, non lu."
     ]
+
+
+def test_un_delai_qui_sonne_pendant_que_l_exception_est_avalee_compte_quand_meme() -> None:
+    # En CI, l'alarme est tombée dans un rappel du ramasse-miettes : Python a ignoré
+    # l'exception et la lecture a fini, hors délai, comme si de rien n'était.
+    avalees = 0
+    with pytest.raises(DelaiDepasse), delai(1):
+        fin = time.monotonic() + 3
+        while time.monotonic() < fin:
+            try:
+                time.sleep(0.05)
+            except DelaiDepasse:
+                avalees += 1
+    assert avalees == 1

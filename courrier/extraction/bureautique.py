@@ -182,7 +182,11 @@ def delai(secondes: int) -> Iterator[None]:
         yield  # la minuterie déjà armée sonnera avant la nôtre
         return
 
+    sonne = False
+
     def sonner(signum: int, frame: object) -> None:
+        nonlocal sonne
+        sonne = True
         raise DelaiDepasse
 
     precedent = signal.signal(signal.SIGALRM, sonner)
@@ -196,6 +200,11 @@ def delai(secondes: int) -> Iterator[None]:
         if restant:
             ecoule = time.monotonic() - debut
             signal.setitimer(signal.ITIMER_REAL, max(restant - ecoule, 0.001), intervalle)
+    if sonne:
+        # L'alarme a sonné mais la lecture a fini quand même : l'exception est tombée dans un
+        # rappel du ramasse-miettes (un weakref de SQLAlchemy, vu en CI), où Python l'ignore,
+        # ou une bibliothèque l'a avalée. La lecture reste hors délai.
+        raise DelaiDepasse
 
 
 def illisible(nom: str, erreur: BaseException) -> Lecture:
