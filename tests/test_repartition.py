@@ -341,12 +341,9 @@ def _courrier(
     return numero
 
 
-def test_chaque_elu_recoit_son_digest_et_le_maire_tout(
-    url_base: str, tmp_path: Path, smtp: ServeurSmtp
-) -> None:
-    horloge = HorlogeDeTest(MATIN - timedelta(hours=9))
-    registre = Registre.ouvrir(url_base, tmp_path / "donnees", horloge)
-    r = config.charger(
+def reglages_digest(tmp_path: Path, smtp: ServeurSmtp) -> config.Reglages:
+    """Le digest du maire et des élus envoyé au vrai serveur SMTP de test."""
+    return config.charger(
         _env_file=None,
         commune="Saint-Aubin-sur-Loire",
         smtp_hote="127.0.0.1",
@@ -358,6 +355,14 @@ def test_chaque_elu_recoit_son_digest_et_le_maire_tout(
         url_publique=URL,
         regles=dossier_regles(tmp_path),
     )
+
+
+def test_chaque_elu_recoit_son_digest_et_le_maire_tout(
+    url_base: str, tmp_path: Path, smtp: ServeurSmtp
+) -> None:
+    horloge = HorlogeDeTest(MATIN - timedelta(hours=9))
+    registre = Registre.ouvrir(url_base, tmp_path / "donnees", horloge)
+    r = reglages_digest(tmp_path, smtp)
     trou = _courrier(
         registre,
         "a",
@@ -465,18 +470,7 @@ def test_les_elus_recoivent_le_leur_meme_quand_le_digest_du_maire_ne_part_pas(
 ) -> None:
     horloge = HorlogeDeTest(MATIN - timedelta(hours=9))
     registre = Registre.ouvrir(url_base, tmp_path / "donnees", horloge)
-    r = config.charger(
-        _env_file=None,
-        commune="Saint-Aubin-sur-Loire",
-        smtp_hote="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_securite="aucune",
-        smtp_delai_s=5,
-        adresse_mairie="mairie@saint-aubin.example",
-        destinataires_digest="maire@saint-aubin.example",
-        url_publique=URL,
-        regles=dossier_regles(tmp_path),
-    )
+    r = reglages_digest(tmp_path, smtp)
     trou = _courrier(
         registre,
         "a",
