@@ -24,9 +24,8 @@ from courrier.analyse import CATEGORIE_DE_REPLI, Alerte, Analyse, Brouillon, Cou
 from courrier.apprentissage import NON, OUI, Exemple, texte_lu
 from courrier.domaine import StatutBrouillon, TypeEvenement
 from courrier.erreurs import RegistreErreur
-from courrier.journal import json_canonique
 from registre.modeles import BrouillonLigne, Courrier, Evenement
-from registre.registre import Registre, _propre
+from registre.registre import Registre, ligne_de_brouillon
 
 EXEMPLES_MAX = 5000  # les plus récents : le vocabulaire d'une mairie change avec les années
 # Une réponse partie ou prête à partir : la secrétaire a lu le courrier et gardé son classement.
@@ -176,21 +175,7 @@ def refaire_brouillons(registre: Registre, numero: str, acteur: str, rediger: Re
         rang = max((b.rang for b in c.brouillons), default=0)
         for b in nouveaux:
             rang += 1
-            c.brouillons.append(
-                BrouillonLigne(
-                    rang=rang,
-                    type=b.type.value,
-                    objet=_propre(b.objet),
-                    corps=_propre(b.corps),
-                    auteur=b.auteur,
-                    prepare_par_ia=b.prepare_par_ia,
-                    consigne_ia=b.consigne,
-                    destinataire=_propre(b.destinataire),
-                    statut=StatutBrouillon.A_VALIDER.value,
-                    dates=json_canonique({k: v.isoformat() for k, v in b.dates.items()}),
-                    cree_le=moment,
-                )
-            )
+            c.brouillons.append(ligne_de_brouillon(b, rang, moment))
 
     registre.modifier_et_sceller(
         numero,

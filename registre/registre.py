@@ -125,6 +125,23 @@ class Verification:
     archive: BilanArchive
 
 
+def ligne_de_brouillon(brouillon: Brouillon, rang: int, moment: datetime) -> BrouillonLigne:
+    """La ligne d'un brouillon préparé (gabarits ou IA), à valider par la secrétaire."""
+    return BrouillonLigne(
+        rang=rang,
+        type=brouillon.type.value,
+        objet=texte_stockable(brouillon.objet),
+        corps=texte_stockable(brouillon.corps),
+        auteur=brouillon.auteur,
+        prepare_par_ia=brouillon.prepare_par_ia,
+        consigne_ia=brouillon.consigne,
+        destinataire=texte_stockable(brouillon.destinataire),
+        statut=StatutBrouillon.A_VALIDER.value,
+        dates=json_canonique({k: v.isoformat() for k, v in brouillon.dates.items()}),
+        cree_le=moment,
+    )
+
+
 class Registre:
     def __init__(
         self, moteur: Engine, archive: Archive, horloge: Horloge = horloge_systeme
@@ -259,18 +276,18 @@ class Registre:
                 rang=compteur.dernier,
                 canal=element.canal.value,
                 source=element.source,
-                reference=_propre(element.reference),
+                reference=texte_stockable(element.reference),
                 recu_le=element.recu_le,
                 enregistre_le=enregistre_le,
-                expediteur=_propre(entetes.expediteur),
-                expediteur_adresse=_propre(entetes.expediteur_adresse),
-                destinataires=_propre(entetes.destinataires),
-                objet=_propre(entetes.objet),
-                message_id=_propre(entetes.message_id),
-                in_reply_to=_propre(entetes.in_reply_to),
-                references=_propre(entetes.references),
+                expediteur=texte_stockable(entetes.expediteur),
+                expediteur_adresse=texte_stockable(entetes.expediteur_adresse),
+                destinataires=texte_stockable(entetes.destinataires),
+                objet=texte_stockable(entetes.objet),
+                message_id=texte_stockable(entetes.message_id),
+                in_reply_to=texte_stockable(entetes.in_reply_to),
+                references=texte_stockable(entetes.references),
                 date_entete=entetes.date,
-                nom_fichier=_propre(element.nom_fichier),
+                nom_fichier=texte_stockable(element.nom_fichier),
                 empreinte=empreinte,
                 taille=len(element.contenu),
                 statut=Statut.ENREGISTRE.value,
@@ -357,12 +374,12 @@ class Registre:
             if courrier.statut != Statut.ENREGISTRE.value:
                 return courrier.statut  # une autre relève l'a déjà fait
             statut = Statut.ERREUR if resultat.echec else Statut.EXTRAIT
-            courrier.texte = _propre(resultat.texte)
+            courrier.texte = texte_stockable(resultat.texte)
             courrier.methode_extraction = resultat.methode
             courrier.confiance_ocr = _arrondi(resultat.confiance_ocr)
             courrier.pages = resultat.pages
             courrier.pages_ocr = pages_en_json(resultat.pages_ocr)
-            courrier.erreur = _propre(" ".join(resultat.erreurs))
+            courrier.erreur = texte_stockable(" ".join(resultat.erreurs))
             courrier.statut = statut.value
             courrier.extrait_le = self.horloge()
             if resultat.automatique is not None:
@@ -373,16 +390,16 @@ class Registre:
                 courrier.pieces.append(
                     Piece(
                         rang=piece.rang,
-                        nom=_propre(piece.nom),
-                        type_mime=_propre(piece.type_mime),
+                        nom=texte_stockable(piece.nom),
+                        type_mime=texte_stockable(piece.type_mime),
                         taille=piece.taille,
                         empreinte=piece.empreinte,
-                        texte=_propre(piece.texte),
+                        texte=texte_stockable(piece.texte),
                         methode=piece.methode,
                         confiance_ocr=_arrondi(piece.confiance_ocr),
                         pages=piece.pages,
                         pages_ocr=pages_en_json(piece.pages_ocr),
-                        erreur=_propre(piece.erreur or ""),
+                        erreur=texte_stockable(piece.erreur or ""),
                         en_ligne=piece.en_ligne,
                     )
                 )
@@ -407,7 +424,7 @@ class Registre:
         with self._transaction() as (session, tete):
             courrier = session.get_one(Courrier, ident, options=CHARGER_TOUT)
             courrier.statut = Statut.ERREUR.value
-            courrier.erreur = _propre(raison)
+            courrier.erreur = texte_stockable(raison)
             courrier.extrait_le = self.horloge()
             self._sceller(
                 session,
@@ -436,7 +453,9 @@ class Registre:
         if ligne.statut not in STATUTS_PARTIS:
             return  # déjà rejetée, renvoyée, ou signalée par un premier avis
         ligne.statut = StatutBrouillon.NON_REMIS.value
-        ligne.raison = _propre(raison_non_remis(avis, ligne.destinataire, avis_courrier.numero))
+        ligne.raison = texte_stockable(
+            raison_non_remis(avis, ligne.destinataire, avis_courrier.numero)
+        )
         if cible.statut == Statut.REPONDU.value and not any(
             b.statut in (StatutBrouillon.ENVOYE.value, StatutBrouillon.PAPIER.value)
             for b in cible.brouillons
@@ -524,14 +543,14 @@ class Registre:
             if courrier.analyse_le is not None:
                 return  # une autre relève l'a déjà fait
             if not courrier.expediteur and analyse.expediteur.nom:
-                courrier.expediteur = _propre(analyse.expediteur.nom)[:200]
+                courrier.expediteur = texte_stockable(analyse.expediteur.nom)[:200]
             if not courrier.objet and objet:
-                courrier.objet = _propre(objet)[:300]
+                courrier.objet = texte_stockable(objet)[:300]
             courrier.categorie = analyse.categorie
-            courrier.service = _propre(analyse.service)
+            courrier.service = texte_stockable(analyse.service)
             courrier.urgence = analyse.urgence.value
-            courrier.resume = _propre(analyse.resume)
-            courrier.demande = _propre(analyse.demande)
+            courrier.resume = texte_stockable(analyse.resume)
+            courrier.demande = texte_stockable(analyse.demande)
             courrier.reponse_attendue = analyse.reponse_attendue
             courrier.est_demande_usager = analyse.est_demande_usager
             courrier.echeance = analyse.echeance
@@ -541,7 +560,7 @@ class Registre:
             courrier.moteur = analyse.moteur
             courrier.consigne_ia = analyse.consigne
             courrier.alertes = ",".join(a.value for a in analyse.alertes)
-            courrier.analyse = _propre(analyse.model_dump_json())
+            courrier.analyse = texte_stockable(analyse.model_dump_json())
             courrier.analyse_le = self.horloge()
             if courrier.statut == Statut.EXTRAIT.value:
                 courrier.statut = Statut.ANALYSE.value
@@ -560,23 +579,7 @@ class Registre:
                 courrier,
             )
             for rang, brouillon in enumerate(brouillons, start=len(courrier.brouillons) + 1):
-                courrier.brouillons.append(
-                    BrouillonLigne(
-                        rang=rang,
-                        type=brouillon.type.value,
-                        objet=_propre(brouillon.objet),
-                        corps=_propre(brouillon.corps),
-                        auteur=brouillon.auteur,
-                        prepare_par_ia=brouillon.prepare_par_ia,
-                        consigne_ia=brouillon.consigne,
-                        destinataire=_propre(brouillon.destinataire),
-                        statut="a_valider",
-                        dates=json_canonique(
-                            {k: v.isoformat() for k, v in brouillon.dates.items()}
-                        ),
-                        cree_le=self.horloge(),
-                    )
-                )
+                courrier.brouillons.append(ligne_de_brouillon(brouillon, rang, self.horloge()))
                 self._sceller(
                     session,
                     tete,
@@ -699,7 +702,7 @@ class Registre:
             ):
                 if valeur is None:
                     continue
-                valeur = _propre(valeur).strip()[:120]
+                valeur = texte_stockable(valeur).strip()[:120]
                 avant = getattr(courrier, champ) or ""
                 if valeur != avant:
                     changes[champ] = (avant, valeur)
@@ -770,7 +773,7 @@ class Registre:
             return ligne
 
     def rejeter_brouillon(self, ident: int, acteur: str, raison: str) -> None:
-        raison = " ".join(_propre(raison).split())[:500]
+        raison = " ".join(texte_stockable(raison).split())[:500]
         if not raison:
             raise RegistreErreur("Dites pourquoi le brouillon est rejeté.")
         with self._sur_brouillon(ident) as (_courrier, ligne, noter):
@@ -853,7 +856,7 @@ class Registre:
     def echec_envoi(self, ident: int, raison: str, rien_envoye: bool) -> None:
         """L'envoi a échoué. Rien n'est parti : le brouillon redevient « validé » et le prochain
         envoi réessaiera. Un doute (coupure pendant l'envoi) : la secrétaire doit vérifier."""
-        raison = " ".join(_propre(raison).split())[:500]
+        raison = " ".join(texte_stockable(raison).split())[:500]
         with self._sur_brouillon(ident) as (_courrier, ligne, noter):
             if ligne.statut != StatutBrouillon.EN_ENVOI.value:
                 return
@@ -895,7 +898,7 @@ class Registre:
             session.add(
                 EnvoiDigest(
                     jour=jour,
-                    destinataires=_propre(destinataires),
+                    destinataires=texte_stockable(destinataires),
                     message_id=message_id,
                     statut="prepare",
                     prepare_le=self.horloge(),
@@ -935,7 +938,7 @@ class Registre:
                 tete,
                 TypeEvenement.ERREUR,
                 "digest",
-                {"jour": jour, "etape": "annule", "raison": _propre(raison)[:300]},
+                {"jour": jour, "etape": "annule", "raison": texte_stockable(raison)[:300]},
             )
 
     def envoi_digest(self, jour: date) -> EnvoiDigest | None:
@@ -1102,7 +1105,7 @@ def fichiers_cites(courrier: Courrier) -> dict[str, str]:
 
 
 def _decide(ligne: BrouillonLigne, acteur: str, moment: datetime) -> None:
-    ligne.decide_par = _propre(acteur)[:128]
+    ligne.decide_par = texte_stockable(acteur)[:128]
     ligne.decide_le = moment
 
 
@@ -1128,7 +1131,7 @@ def _exiger(ligne: BrouillonLigne, permis: set[StatutBrouillon], action: str) ->
 
 def _texte_brouillon(texte: str) -> str:
     # Fins de ligne unifiées, caractères de contrôle retirés (sauf tabulation et saut de ligne).
-    texte = _propre(texte).replace("\r\n", "\n").replace("\r", "\n")
+    texte = texte_stockable(texte).replace("\r\n", "\n").replace("\r", "\n")
     texte = "".join(c for c in texte if c in "\n\t" or c.isprintable()).strip()
     if len(texte) > LONGUEUR_MAX_BROUILLON:
         raise TexteTropLong(
@@ -1144,7 +1147,7 @@ def _milliers(n: int) -> str:
 
 
 def _objet_brouillon(objet: str) -> str:
-    objet = _propre(objet).strip()
+    objet = texte_stockable(objet).strip()
     if len(objet) > LONGUEUR_MAX_OBJET:
         raise TexteTropLong(
             f"L'objet du brouillon est trop long : {len(objet)} caractères pour "
@@ -1167,7 +1170,7 @@ def heure_de_paris(moment: datetime | None) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
-def _propre(texte: str) -> str:
+def texte_stockable(texte: str) -> str:
     # PostgreSQL refuse le caractère NUL ; les substituts orphelins ne s'encodent pas en UTF-8.
     return texte.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 

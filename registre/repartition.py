@@ -20,7 +20,7 @@ from courrier.analyse import Urgence
 from courrier.domaine import TypeEvenement
 from courrier.erreurs import RegistreErreur
 from registre.modeles import Commentaire, Courrier, EnvoiDigestElu
-from registre.registre import CHARGER_TOUT, Registre
+from registre.registre import CHARGER_TOUT, Registre, texte_stockable
 from regles.repartition import Repartition
 
 COMMENTAIRE_MAX = 4000
@@ -35,8 +35,9 @@ class CommentaireLu:
 
 
 def _propre(texte: str) -> str:
-    # PostgreSQL refuse le caractère NUL ; les substituts orphelins ne s'encodent pas en UTF-8.
-    texte = texte.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    # Un commentaire n'a ni caractères de contrôle ni blancs autour, en plus de ce que le
+    # registre refuse toujours (NUL, substituts orphelins).
+    texte = texte_stockable(texte)
     return "".join(c for c in texte if c.isprintable() or c in "\n\t").strip()
 
 
