@@ -38,6 +38,7 @@ from flows.releve import _reessayer, registre_courant
 from registre.ancrage import ancrer_ou_dire
 from registre.modeles import Courrier, Evenement
 from registre.registre import Registre, details
+from registre.repartition import courriers_de_l_elu
 from regles.chargement import charger_regles
 from regles.repartition import charger_repartition
 
@@ -257,12 +258,14 @@ def publier_digests_des_elus(
         return []
     expediteur, _ = adresses_digest(r)
     maintenant = maintenant or registre.horloge()
+    depuis = debut_de_la_nuit(registre, registre.evenements(), jour, maintenant)
     return publier_digests_elus(
         registre,
         repartition,
-        registre.courriers(),
+        # Les courriers de la nuit qui ont un élu ou sont urgents, pas tout le registre.
+        courriers_de_l_elu(registre, None, depuis),
         jour,
-        debut_de_la_nuit(registre, registre.evenements(), jour, maintenant),
+        depuis,
         expediteur,
         r.commune,
         r.url_publique,
