@@ -18,12 +18,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from courrier.domaine import Canal, ElementRecu, PartDeLot
-from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
-from courrier.pannes import point
+from noyau.domaine import Canal, ElementRecu, PartDeLot
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.pannes import point
 
 if TYPE_CHECKING:
-    from courrier.lots import Decoupage
+    from connecteurs.lots import Decoupage
 
 TRAITES = "traites"
 # Fichiers provisoires des copieurs, navigateurs et suites bureautiques : jamais des courriers.
@@ -144,7 +144,7 @@ class SourceScans(_SourceDossier):
         self.page_blanche = page_blanche
 
     def elements(self) -> Iterator[ElementRecu]:
-        from courrier.lots_isole import decouper_a_part
+        from connecteurs.lots_isole import decouper_a_part
 
         self._en_attente = 0
         for chemin, etat in self._fichiers_stables():

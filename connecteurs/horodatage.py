@@ -26,7 +26,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
-from courrier.erreurs import ConnecteurErreur
+from noyau.erreurs import ConnecteurErreur
 
 
 class ErreurHorodatage(ConnecteurErreur):

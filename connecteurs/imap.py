@@ -20,9 +20,9 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SEEN, SENT
 
 from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, identifier_imap
-from courrier.domaine import Canal, ElementRecu
-from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
-from courrier.pannes import point
+from noyau.domaine import Canal, ElementRecu
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.pannes import point
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
 

@@ -28,18 +28,18 @@ from typing import Any, Protocol
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from connecteurs.pseudonymisation import Pseudonymiseur
 from connecteurs.reponse_llm import (
     ALERTES_DU_LLM,
     ReponseInutilisable,
     lire_reponse,
     schema_analyse,
 )
-from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur
-from courrier.apprentissage import Exemple, bloc_exemples
-from courrier.calendrier import jour_de_paris
-from courrier.erreurs import ConnecteurErreur
-from courrier.journal import sha256_texte
-from courrier.pseudonymisation import Pseudonymiseur
+from noyau.analyse import Alerte, Analyse, Commune, CourrierALire, Expediteur
+from noyau.calendrier import jour_de_paris
+from noyau.erreurs import ConnecteurErreur
+from noyau.exemples import Exemple, bloc_exemples
+from noyau.sceaux import sha256_texte
 
 journal = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 
 # Rend le jeton d'accès ; l'argument vrai demande un jeton neuf (le serveur a refusé l'autre).
 SourceJeton = Callable[[bool], str]

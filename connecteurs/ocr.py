@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from connecteurs import redressement
-from courrier.erreurs import ConnecteurErreur
+from noyau.erreurs import ConnecteurErreur
 
 # En dessous de cette confiance moyenne, la page est peut-être tournée : on demande
 # l'orientation à Tesseract (OSD) avant de conclure que le document est mauvais.

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import dateparser
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from courrier.analyse import Alerte, Urgence
+from noyau.analyse import Alerte, Urgence
 
 # Les seules alertes que le LLM peut lever ; les autres sont réservées au système.
 ALERTES_DU_LLM = (Alerte.INJECTION_SUSPECTEE.value, Alerte.A_VERIFIER.value)

@@ -23,7 +23,7 @@ from email.utils import getaddresses
 from typing import Literal
 
 from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, repondeur_smtp
-from courrier.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 
 Securite = Literal["ssl", "starttls", "aucune"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from courrier.domaine import ElementRecu
+from noyau.domaine import ElementRecu
 
 
 class Source(Protocol):

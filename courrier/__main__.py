@@ -1,3 +1,3 @@
-from courrier.cli import main
+from interfaces.cli import main
 
 main()

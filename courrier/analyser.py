@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from courrier.analyse import (
+from courrier.apprentissage import Classifieur, combiner
+from courrier.brouillons import rediger
+from noyau.analyse import (
     CATEGORIE_DE_REPLI,
     Alerte,
     Analyse,
@@ -29,13 +31,12 @@ from courrier.analyse import (
     Expediteur,
     Urgence,
 )
-from courrier.apprentissage import Classifieur, combiner
-from courrier.brouillons import ReglesCrpa, rediger
-from courrier.calendrier import Horloge, aujourd_hui, horloge_systeme
-from courrier.delais import calculer, en_json
-from courrier.domaine import NatureAutomatique
-from courrier.erreurs import ConnecteurErreur
-from courrier.pannes import point
+from noyau.calendrier import Horloge, aujourd_hui, horloge_systeme
+from noyau.crpa import ReglesCrpa
+from noyau.delais import calculer, en_json
+from noyau.domaine import NatureAutomatique
+from noyau.erreurs import ConnecteurErreur
+from noyau.pannes import point
 from regles.moteur import MoteurRegles
 from regles.repartition import Repartition
 

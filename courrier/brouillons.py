@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
 
 import jinja2
-import yaml
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-import regles
-from courrier.analyse import (
+from noyau.analyse import (
     CATEGORIE_DE_REPLI,
     Analyse,
     Brouillon,
@@ -34,268 +28,28 @@ from courrier.analyse import (
     CourrierALire,
     TypeBrouillon,
 )
-from courrier.calendrier import aujourd_hui, date_en_lettres, fin_de_delai, jour_de_paris
-from courrier.erreurs import ConfigurationErreur
+from noyau.calendrier import aujourd_hui, date_en_lettres, jour_de_paris
+from noyau.crpa import (
+    A_COMPLETER,
+    Contact,
+    ReglesCrpa,
+    RegleSilence,
+    normaliser,
+    une_ligne,
+)
+from noyau.erreurs import ConfigurationErreur
+from regles.crpa import DOSSIER_REGLES
 
 journal = logging.getLogger(__name__)
 
-DOSSIER_REGLES = Path(regles.__file__).resolve().parent
-A_COMPLETER = "[à compléter]"
 ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
-ATTESTATION_CRPA = "article L. 232-3 du code des relations entre le public et l'administration"
 GABARIT_AR = "accuse_reception"
 GABARIT_LLM = "reponse_llm"  # mise en page autour d'une lettre rédigée par le LLM
 GABARIT_PAR_DEFAUT = CATEGORIE_DE_REPLI  # une catégorie sans gabarit prend celui-ci
 # Au-delà, la réponse du LLM est tenue pour aberrante : le gabarit prend le relais.
 LONGUEUR_MAX_LLM = 20_000
 
-Sens = Literal["acceptation", "rejet", "aucune"]
 RedacteurLlm = Callable[[CourrierALire, Analyse, Commune], str]
-
-
-# ---------------------------------------------------------------------------------------------
-# Les règles, lues de regles/crpa.yaml
-
-
-@dataclass(frozen=True)
-class RegleSilence:
-    """Ce que vaut le silence de la mairie sur une demande, et au bout de quel délai."""
-
-    nom: str
-    sens: Sens
-    delai_mois: int = 2
-    delai_jours: int = 0
-    jours_ouvres: bool = False
-    recours: str = "droit_commun"
-    reference: str = ""
-    mention: str = ""
-    attestation: str = ATTESTATION_CRPA  # qui délivre l'attestation d'une acceptation tacite
-    categories: tuple[str, ...] = ()
-    mots_cles: tuple[str, ...] = ()  # normalisés (sans accents, minuscules)
-    et_mots_cles: tuple[str, ...] = ()
-
-    def convient(self, categorie: str, texte_normalise: str) -> bool:
-        if self.categories and categorie not in self.categories:
-            return False
-        if self.mots_cles and not _contient_un(texte_normalise, self.mots_cles):
-            return False
-        return not self.et_mots_cles or _contient_un(texte_normalise, self.et_mots_cles)
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Le service chargé du dossier et ses coordonnées (CRPA, R112-5, 2°)."""
-
-    nom: str
-    adresse: str = ""
-    email: str = ""
-    telephone: str = ""
-
-
-@dataclass(frozen=True)
-class ReglesCrpa:
-    general: RegleSilence = field(
-        default_factory=lambda: RegleSilence(nom="general", sens="acceptation")
-    )
-    exceptions: tuple[RegleSilence, ...] = ()
-    proroger: bool = True
-    alsace_moselle: bool = False
-    tribunal_administratif: str = f"tribunal administratif de {A_COMPLETER}"
-    recours: Mapping[str, str] = field(default_factory=dict)
-    services: Mapping[str, Contact] = field(default_factory=dict)  # par nom de service
-    redaction_llm: Mapping[str, bool] = field(default_factory=dict)  # par catégorie
-    sans_brouillon: frozenset[str] = frozenset()
-    service_par_categorie: Mapping[str, str] = field(default_factory=dict)  # categories.yaml
-    fichier: Path | None = None
-
-    def regle_pour(self, categorie: str, objet: str = "", demande: str = "") -> RegleSilence:
-        """La première exception qui convient, sinon la règle générale."""
-        texte = _normaliser(f"{objet} \n {demande}")
-        for regle in self.exceptions:
-            if regle.convient(categorie, texte):
-                return regle
-        return self.general
-
-    def date_decision(self, recu_le: date, regle: RegleSilence) -> date | None:
-        """Le jour à la fin duquel naît la décision implicite ; None sans décision implicite."""
-        if regle.sens == "aucune":
-            return None
-        return fin_de_delai(
-            recu_le,
-            mois=regle.delai_mois,
-            jours=regle.delai_jours,
-            jours_ouvres=regle.jours_ouvres,
-            proroger=self.proroger,
-            alsace_moselle=self.alsace_moselle,
-        )
-
-    def texte_recours(self, nom: str) -> str:
-        texte = self.recours.get(nom) or self.recours.get("droit_commun") or _RECOURS_SECOURS
-        return texte.replace("{tribunal_administratif}", self.tribunal_administratif)
-
-
-_RECOURS_SECOURS = (
-    "Toute décision prise sur votre demande peut être contestée dans un délai de deux mois, par "
-    "un recours gracieux adressé au maire ou par un recours contentieux devant le "
-    "{tribunal_administratif} (application Télérecours citoyens : www.telerecours.fr)."
-)
-
-
-class _RegleYaml(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    nom: str = Field(default="", max_length=100)
-    categories: list[str] = Field(default_factory=list)
-    mots_cles: list[str] = Field(default_factory=list)
-    et_mots_cles: list[str] = Field(default_factory=list)
-    sens: Sens
-    delai_mois: int | None = Field(default=None, ge=0, le=60)
-    delai_jours: int | None = Field(default=None, ge=0, le=366)
-    jours_ouvres: bool = False
-    recours: str = "droit_commun"
-    reference: str = ""
-    mention: str = ""
-    attestation: str = ATTESTATION_CRPA
-
-
-class _SilenceYaml(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    general: _RegleYaml
-    proroger: bool = True
-    exceptions: list[_RegleYaml] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _exceptions_ciblees(self) -> _SilenceYaml:
-        for i, regle in enumerate(self.exceptions, start=1):
-            if not (regle.categories or regle.mots_cles):
-                raise ValueError(
-                    f"l'exception n° {i} ({regle.nom or 'sans nom'}) n'a ni `categories` "
-                    "ni `mots_cles` : elle s'appliquerait à tout"
-                )
-        return self
-
-
-class _ContactYaml(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    adresse: str = ""
-    email: str = ""
-    telephone: str = ""
-
-
-class _CrpaYaml(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    silence: _SilenceYaml
-    tribunal_administratif: str = f"tribunal administratif de {A_COMPLETER}"
-    recours: dict[str, str] = Field(default_factory=dict)
-    services: dict[str, _ContactYaml] = Field(default_factory=dict)
-    alsace_moselle: bool = False
-    redaction_llm: dict[str, bool] = Field(default_factory=dict)
-    sans_brouillon: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _recours_connus(self) -> _CrpaYaml:
-        if "droit_commun" not in self.recours:
-            raise ValueError("la section `recours` doit contenir `droit_commun`")
-        for regle in [self.silence.general, *self.silence.exceptions]:
-            if regle.recours not in self.recours:
-                raise ValueError(
-                    f"la règle {regle.nom or 'générale'} cite le recours « {regle.recours} », "
-                    "absent de la section `recours`"
-                )
-        return self
-
-
-def _regle(source: _RegleYaml, defaut: RegleSilence | None, nom: str) -> RegleSilence:
-    sans_delai = source.delai_mois is None and source.delai_jours is None
-    if sans_delai and defaut is not None:
-        mois, jours = defaut.delai_mois, defaut.delai_jours
-    else:
-        mois, jours = source.delai_mois or 0, source.delai_jours or 0
-    return RegleSilence(
-        nom=source.nom or nom,
-        sens=source.sens,
-        delai_mois=mois,
-        delai_jours=jours,
-        jours_ouvres=source.jours_ouvres,
-        recours=source.recours,
-        reference=_une_ligne(source.reference, 300),
-        mention=_une_ligne(source.mention, 1000),
-        attestation=_une_ligne(source.attestation, 300),
-        categories=tuple(source.categories),
-        mots_cles=tuple(_normaliser(m) for m in source.mots_cles if m.strip()),
-        et_mots_cles=tuple(_normaliser(m) for m in source.et_mots_cles if m.strip()),
-    )
-
-
-def _lire_yaml(fichier: Path) -> Any:
-    try:
-        return yaml.safe_load(fichier.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ConfigurationErreur(f"Le fichier de règles {fichier} est introuvable.") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigurationErreur(f"Le fichier de règles {fichier} est illisible.") from e
-    except yaml.YAMLError as e:
-        ligne = getattr(getattr(e, "problem_mark", None), "line", None)
-        ou = f" (ligne {ligne + 1})" if ligne is not None else ""
-        raise ConfigurationErreur(
-            f"Le fichier de règles {fichier} n'est pas un YAML valide{ou}."
-        ) from e
-
-
-def _services_des_categories(dossier: Path) -> dict[str, str]:
-    fichier = dossier / "categories.yaml"
-    if not fichier.is_file():
-        return {}
-    donnees = _lire_yaml(fichier)
-    categories = donnees.get("categories") if isinstance(donnees, dict) else None
-    if not isinstance(categories, dict):
-        raise ConfigurationErreur(f"Le fichier de règles {fichier} n'a pas de section categories.")
-    return {
-        str(cle): str(valeur["service"])
-        for cle, valeur in categories.items()
-        if isinstance(valeur, dict) and isinstance(valeur.get("service"), str)
-    }
-
-
-def charger_crpa(dossier: Path | None = None) -> ReglesCrpa:
-    """Lit `crpa.yaml` (et les services de `categories.yaml`) du dossier de règles.
-
-    Un fichier absent, mal formé ou incohérent lève ConfigurationErreur, qui nomme le fichier.
-    """
-    dossier = dossier or DOSSIER_REGLES
-    fichier = dossier / "crpa.yaml"
-    donnees = _lire_yaml(fichier)
-    try:
-        lu = _CrpaYaml.model_validate(donnees)
-    except ValidationError as e:
-        premiere = e.errors()[0]
-        ou = ".".join(str(p) for p in premiere["loc"]) or "racine"
-        raison = premiere["msg"].removeprefix("Value error, ")
-        raise ConfigurationErreur(
-            f"Le fichier de règles {fichier} est invalide ({ou}) : {raison}."
-        ) from e
-    general = _regle(lu.silence.general, None, "general")
-    return ReglesCrpa(
-        general=general,
-        exceptions=tuple(
-            _regle(r, general, f"exception_{i}") for i, r in enumerate(lu.silence.exceptions, 1)
-        ),
-        proroger=lu.silence.proroger,
-        alsace_moselle=lu.alsace_moselle,
-        tribunal_administratif=_une_ligne(lu.tribunal_administratif, 200) or A_COMPLETER,
-        recours={nom: " ".join(texte.split()) for nom, texte in lu.recours.items()},
-        services={
-            nom: Contact(nom=nom, adresse=c.adresse, email=c.email, telephone=c.telephone)
-            for nom, c in lu.services.items()
-        },
-        redaction_llm=dict(lu.redaction_llm),
-        sans_brouillon=frozenset(lu.sans_brouillon),
-        service_par_categorie=_services_des_categories(dossier),
-        fichier=fichier,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,36 +101,19 @@ def _gabarit_de_categorie(modeles: Path, categorie: str) -> str | None:
 # Ce que les gabarits reçoivent
 
 
-def _normaliser(texte: str) -> str:
-    decompose = unicodedata.normalize("NFKD", texte.casefold())
-    sans_accents = "".join(c for c in decompose if not unicodedata.combining(c))
-    return " ".join(sans_accents.replace("’", "'").replace("ʼ", "'").split())
-
-
-def _contient_un(texte: str, mots: tuple[str, ...]) -> bool:
-    return any(re.search(r"(?<!\w)" + re.escape(mot), texte) for mot in mots)
-
-
-def _une_ligne(texte: str, longueur: int) -> str:
-    """Une valeur venue d'ailleurs, sur une seule ligne, sans caractères de contrôle, bornée."""
-    propre = "".join(c if c.isprintable() else " " for c in texte)
-    propre = " ".join(propre.split())
-    return propre if len(propre) <= longueur else propre[: longueur - 1].rstrip() + "…"
-
-
 def _lignes(texte: str, longueur: int = 120, nombre: int = 8) -> list[str]:
-    lignes = (_une_ligne(ligne, longueur) for ligne in texte.splitlines())
+    lignes = (une_ligne(ligne, longueur) for ligne in texte.splitlines())
     return [ligne for ligne in lignes if ligne][:nombre]
 
 
 def mairie_de(nom: str) -> str:
     """« Mairie de Saint-Aubin », « Mairie du Mans », « Mairie des Ulis », « Mairie d'Orléans »."""
-    nom = _une_ligne(nom, 120) or "la commune"
+    nom = une_ligne(nom, 120) or "la commune"
     if nom.startswith("Le "):
         return f"Mairie du {nom[3:]}"
     if nom.startswith("Les "):
         return f"Mairie des {nom[4:]}"
-    if _normaliser(nom[:1]) in ("a", "e", "i", "o", "u", "y"):
+    if normaliser(nom[:1]) in ("a", "e", "i", "o", "u", "y"):
         return f"Mairie d'{nom}"
     return f"Mairie de {nom}"
 
@@ -411,7 +148,7 @@ def _de(texte: str) -> str:
 
 def _salutation(nom: str) -> str:
     """« Madame », « Monsieur » quand la civilité est connue, sinon « Madame, Monsieur »."""
-    debut = _normaliser(nom)
+    debut = normaliser(nom)
     if re.search(r"\b(et|&)\b", debut):
         return "Madame, Monsieur"
     if re.match(r"(madame|mme|mlle|mademoiselle)\b", debut):
@@ -423,12 +160,12 @@ def _salutation(nom: str) -> str:
 
 def _nom_expediteur(courrier: CourrierALire, analyse: Analyse) -> str:
     nom = analyse.expediteur.nom or parseaddr(courrier.expediteur)[0]
-    return _une_ligne(nom, 120)
+    return une_ligne(nom, 120)
 
 
 def destinataire(courrier: CourrierALire, analyse: Analyse) -> str:
     """L'adresse électronique de l'expéditeur ; l'adresse postale pour un courrier papier."""
-    email = _une_ligne(analyse.expediteur.email or courrier.expediteur_adresse, 320)
+    email = une_ligne(analyse.expediteur.email or courrier.expediteur_adresse, 320)
     postale = "\n".join(
         [_nom_expediteur(courrier, analyse), *_lignes(analyse.expediteur.adresse)]
     ).strip()
@@ -440,7 +177,7 @@ def destinataire(courrier: CourrierALire, analyse: Analyse) -> str:
 
 def _contact_service(analyse: Analyse, commune: Commune, crpa: ReglesCrpa) -> Contact:
     nom = (
-        _une_ligne(analyse.service, 120)
+        une_ligne(analyse.service, 120)
         or crpa.service_par_categorie.get(analyse.categorie, "")
         or "Secrétariat de la mairie"
     )
@@ -458,7 +195,7 @@ def signature(commune: Commune) -> list[str]:
     """Les lignes de signature des lettres de la commune (brouillons et lettres PDF)."""
     if commune.signataire.strip():
         return _lignes(commune.signataire)
-    maire = _une_ligne(commune.maire, 120)
+    maire = une_ligne(commune.maire, 120)
     return ["Le Maire,", maire] if maire else ["Le Maire"]
 
 
@@ -474,12 +211,12 @@ def _contexte(
         "commune": commune,
         "mairie": mairie_de(commune.nom),
         "commune_adresse": _lignes(commune.adresse),
-        "lieu_date": f"{_une_ligne(commune.nom, 120)}, le {date_en_lettres(le or aujourd_hui())}",
+        "lieu_date": f"{une_ligne(commune.nom, 120)}, le {date_en_lettres(le or aujourd_hui())}",
         "destinataire": [ligne for ligne in [nom, *_lignes(analyse.expediteur.adresse)] if ligne],
         "salutation": _salutation(nom),
-        "numero": _une_ligne(courrier.numero, 40),
-        "objet": _une_ligne(courrier.objet, 150),
-        "demande": _une_ligne(analyse.demande, 300),
+        "numero": une_ligne(courrier.numero, 40),
+        "objet": une_ligne(courrier.objet, 150),
+        "demande": une_ligne(analyse.demande, 300),
         "categorie": analyse.categorie,
         "recu_le": jour_de_paris(courrier.recu_le),
         "service": _contact_service(analyse, commune, crpa),
@@ -488,9 +225,9 @@ def _contexte(
 
 
 def _objet_reponse(courrier: CourrierALire) -> str:
-    objet = _une_ligne(courrier.objet, 150)
+    objet = une_ligne(courrier.objet, 150)
     if not objet:
-        return f"Votre courrier n° {_une_ligne(courrier.numero, 40)}"
+        return f"Votre courrier n° {une_ligne(courrier.numero, 40)}"
     return objet if re.match(r"(re|tr|fwd?)\s?:", objet, re.IGNORECASE) else f"Re: {objet}"
 
 
@@ -568,7 +305,7 @@ def _consigne_llm(redacteur: RedacteurLlm) -> str:
         consigne = getattr(getattr(redacteur, "__self__", None), "consigne_brouillon", "")
     except Exception:  # comme pour l'auteur : une propriété qui échoue ne change rien
         return ""
-    return _une_ligne(consigne, 64) if isinstance(consigne, str) else ""
+    return une_ligne(consigne, 64) if isinstance(consigne, str) else ""
 
 
 def _auteur_llm(redacteur: RedacteurLlm, analyse: Analyse) -> str:
@@ -581,9 +318,9 @@ def _auteur_llm(redacteur: RedacteurLlm, analyse: Analyse) -> str:
     except Exception:  # une propriété du client qui échoue ne change rien au brouillon
         moteur = modele = None
     if isinstance(moteur, str) and moteur.startswith("llm:") and moteur[4:].strip():
-        return _une_ligne(moteur, 120)
+        return une_ligne(moteur, 120)
     if isinstance(modele, str) and modele.strip():
-        return f"llm:{_une_ligne(modele, 100)}"
+        return f"llm:{une_ligne(modele, 100)}"
     if analyse.moteur.startswith("llm:") and analyse.moteur[4:].strip():
         return analyse.moteur
     return "llm"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from courrier.analyse import Commune
 from courrier.config_oauth import ReglagesOAuth
-from courrier.domaine import Limites
-from courrier.erreurs import ConfigurationErreur
-from courrier.pages_ocr import SEUIL_PAR_DEFAUT
+from noyau.analyse import Commune
+from noyau.domaine import Limites
+from noyau.erreurs import ConfigurationErreur
+from noyau.pages_ocr import SEUIL_PAR_DEFAUT
 
 if TYPE_CHECKING:
     from connecteurs.imap import ParametresImap
@@ -195,7 +195,7 @@ class Reglages(ReglagesOAuth):
     def pseudonymisation(self) -> bool:
         if self.llm_pseudonymiser is not None:
             return self.llm_pseudonymiser
-        from courrier.pseudonymisation import pseudonymiser_par_defaut
+        from connecteurs.pseudonymisation import pseudonymiser_par_defaut
 
         return pseudonymiser_par_defaut(self.llm_url or "")
 

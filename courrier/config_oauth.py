@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
-from courrier.erreurs import ConfigurationErreur
+from noyau.erreurs import ConfigurationErreur
 
 if TYPE_CHECKING:
     from connecteurs.oauth import CoffreJeton, JetonsOAuth, ParametresOAuth

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from courrier.analyse import Analyse, Brouillon, CourrierALire
-from courrier.brouillons import charger_crpa, rediger
+from courrier.brouillons import rediger
 from courrier.config import Reglages
+from noyau.analyse import Analyse, Brouillon, CourrierALire
 from registre.apprentissage import Refaits, corriger
 from registre.registre import Registre
+from regles.crpa import charger_crpa
 
 
 def corriger_et_refaire(

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from courrier.brouillons import mairie_de
-from courrier.calendrier import JOURS, MOIS, PARIS, date_en_lettres, jour_de_paris
 from courrier.digest_donnees import (
     BrouillonEnAttente,
     Compte,
@@ -36,7 +35,8 @@ from courrier.digest_libelles import (
     sans_accents,
     une_ligne,
 )
-from courrier.domaine import NatureAutomatique
+from noyau.calendrier import JOURS, MOIS, PARIS, date_en_lettres, jour_de_paris
+from noyau.domaine import NatureAutomatique
 
 ECHEANCE_PROCHE_J = 7  # une échéance à 7 jours ou moins est « proche »
 # Au-delà, une échéance dépassée ne reparaît plus chaque matin : le registre la garde.

@@ -32,7 +32,7 @@ class CourrierDigest:
     erreur: str = ""
     brouillons: tuple[tuple[str, str], ...] = ()  # (type, statut) de chaque brouillon
     automatique: str = ""  # NatureAutomatique : une absence ou un avis n'est pas compté
-    # Les délais légaux (courrier/delais.py) : (libellé, jour), les délais suspendus exclus.
+    # Les délais légaux (noyau/delais.py) : (libellé, jour), les délais suspendus exclus.
     delais_legaux: tuple[tuple[str, date], ...] = ()
 
 

@@ -17,9 +17,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from connecteurs.smtp import ErreurSmtp
-from courrier.calendrier import PARIS, date_en_lettres
 from courrier.digest import identifiant, pluriel
-from courrier.erreurs import CourrierErreur
+from noyau.calendrier import PARIS, date_en_lettres
+from noyau.erreurs import CourrierErreur
 from registre.modeles import Courrier
 from registre.registre import Registre
 from registre.repartition import annuler_digest_elu, confirmer_digest_elu, reserver_digest_elu

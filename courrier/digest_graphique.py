@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from courrier.calendrier import jour_de_paris
 from courrier.digest_construction import hors_des_comptes
 from courrier.digest_donnees import CourrierDigest
 from courrier.digest_libelles import libelle_categorie, sans_accents, une_ligne
+from noyau.calendrier import jour_de_paris
 
 GRAPHIQUE_JOURS = 30
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from courrier.calendrier import PARIS
 from courrier.digest_donnees import Digest
 from courrier.digest_libelles import pluriel
+from noyau.calendrier import PARIS
 
 GABARITS = Path(__file__).resolve().parent / "gabarits"
 

@@ -35,12 +35,12 @@ from sqlalchemy import text
 
 from connecteurs.imap import BoiteEnvoyes, ErreurImap
 from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, ParametresSmtp
-from courrier.calendrier import PARIS
 from courrier.config import Reglages
-from courrier.domaine import StatutBrouillon
 from courrier.domaines_reserves import adresse_reservee, est_une_demonstration
-from courrier.erreurs import ConfigurationErreur, CourrierErreur
-from courrier.pannes import point
+from noyau.calendrier import PARIS
+from noyau.domaine import StatutBrouillon
+from noyau.erreurs import ConfigurationErreur, CourrierErreur
+from noyau.pannes import point
 from registre.modeles import BrouillonLigne, Courrier
 from registre.registre import Registre
 

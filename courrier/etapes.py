@@ -28,10 +28,7 @@ from connecteurs.imap import SourceImap
 from connecteurs.source import Source
 from courrier.analyser import Analyseur, BilanAnalyse, analyser_en_attente
 from courrier.apprentissage import Classifieur, entrainer
-from courrier.brouillons import charger_crpa
 from courrier.config import Reglages, reglages
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
 from courrier.extraction import lire_entetes
 from courrier.releve import (
     BilanExtraction,
@@ -42,8 +39,11 @@ from courrier.releve import (
     extraire_en_attente,
     relever_source,
 )
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
 from registre.registre import Registre
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from regles.repartition import charger_repartition
 

@@ -9,7 +9,7 @@ Polices standard du PDF (Helvetica…) en WinAnsi : rien à embarquer, et une co
 pdfplumber lit telle quelle. Un caractère que WinAnsi n'a pas devient « ? » plutôt que de faire
 échouer la fabrication.
 
-La lettre de réponse (`courrier/lettre.py`) et la feuille séparatrice (`courrier/lots.py`) ont
+La lettre de réponse (`courrier/lettre.py`) et la feuille séparatrice (`connecteurs/lots.py`) ont
 leur propre mise en page, faite directement avec fpdf2.
 """
 

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from courrier.analyse import Analyse, Commune
 from courrier.brouillons import mairie_de
 from courrier.brouillons import signature as signature_commune
-from courrier.calendrier import date_en_lettres
+from noyau.analyse import Analyse, Commune
+from noyau.calendrier import date_en_lettres
 
 # Paquet Debian fonts-dejavu-core, installé par deploiement/installer-paquets.sh.
 POLICES = Path("/usr/share/fonts/truetype/dejavu")

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from courrier.erreurs import ConfigurationErreur, CourrierErreur
+from noyau.erreurs import ConfigurationErreur, CourrierErreur
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

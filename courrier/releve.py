@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Protocol
 
 from connecteurs.source import Source
-from courrier.domaine import Canal, EntetesCourrier, Limites, ResultatExtraction, TypeEvenement
-from courrier.erreurs import ErreurEntreeSortie, RegistreErreur
-from courrier.journal import sha256_texte
-from courrier.pannes import point
+from noyau.domaine import Canal, EntetesCourrier, Limites, ResultatExtraction, TypeEvenement
+from noyau.erreurs import ErreurEntreeSortie, RegistreErreur
+from noyau.pannes import point
+from noyau.sceaux import sha256_texte
 from registre.archive import Archive, ArchiveNonInscriptible
 from registre.registre import AExtraire, Registre
 

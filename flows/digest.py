@@ -19,7 +19,6 @@ from prefect.cache_policies import NO_CACHE
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier.config import Reglages, reglages
-from courrier.delais import depuis_json
 from courrier.digest import (
     BrouillonEnAttente,
     CourrierDigest,
@@ -30,11 +29,12 @@ from courrier.digest import (
     graphique_volumes,
 )
 from courrier.digest_elus import ResultatElu, publier_digests_elus
-from courrier.domaine import TypeEvenement
 from courrier.envoi import parametres_smtp
-from courrier.erreurs import ConfigurationErreur
-from courrier.pages_ocr import SEUIL_PAR_DEFAUT, signalement_du_courrier
 from flows.releve import _reessayer, registre_courant
+from noyau.delais import depuis_json
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import ConfigurationErreur
+from noyau.pages_ocr import SEUIL_PAR_DEFAUT, signalement_du_courrier
 from registre.ancrage import ancrer_ou_dire
 from registre.modeles import Courrier, Evenement
 from registre.registre import Registre, details

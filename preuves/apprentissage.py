@@ -26,14 +26,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from courrier.analyse import Analyse, Brouillon, Commune, CourrierALire
 from courrier.analyser import Analyseur, analyser_en_attente
 from courrier.apprentissage import entrainer
-from courrier.brouillons import charger_crpa, rediger
+from courrier.brouillons import rediger
+from noyau.analyse import Analyse, Brouillon, Commune, CourrierALire
 from preuves.jeu_apprentissage import LettreEtiquetee, corriger_comme_la_secretaire, deposer, nuits
 from registre.apprentissage import exemples
 from registre.registre import Registre
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 
 DEPART = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)

@@ -24,8 +24,8 @@ from pathlib import Path
 import openpyxl
 
 from connecteurs.ocr import Tesseract
-from courrier.domaine import Limites
 from courrier.extraction import extraire_courriel
+from noyau.domaine import Limites
 
 LETTRE = (
     "Madame, Monsieur,\n\nJe sollicite la réfection du trottoir de la rue de l’Église, "

@@ -345,9 +345,9 @@ def lancer(racine: Path, processus: int = 2, corpus: Path | None = None) -> Bila
     """Génère le jeu sous `racine` (plus le corpus partagé, s'il est donné) et en fait une
     relève ; tout reste sous `racine`."""
     from connecteurs.dossiers import SourceEml, SourceScans
-    from courrier.domaine import Limites
     from courrier.extraction import lire_entetes
     from courrier.releve import extraire_en_attente, relever_source
+    from noyau.domaine import Limites
     from registre.registre import Registre
 
     bilan = Bilan()

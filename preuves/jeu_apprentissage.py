@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from courrier.analyse import CourrierALire
-from courrier.domaine import (
+from noyau.analyse import CourrierALire
+from noyau.domaine import (
     Canal,
     ElementRecu,
     EntetesCourrier,

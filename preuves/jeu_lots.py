@@ -1,6 +1,6 @@
 """Le lot de scans d'une nuit d'essai : trois lettres et leurs feuilles séparatrices en un PDF.
 
-La feuille vient de `courrier.lots.pdf_separateur` (celle que `courrier separateur` écrit), les
+La feuille vient de `connecteurs.lots.pdf_separateur` (celle que `courrier separateur` écrit), les
 lettres ont une couche texte (pas d'OCR : c'est le découpage que le banc met à l'épreuve). Les
 mêmes octets à chaque essai d'une campagne ; les lettres qu'en tire le découpage aussi
 (pikepdf), si bien qu'on les reconnaît à leur sha256 au registre.
@@ -30,7 +30,7 @@ def lot() -> bytes:
     import pikepdf
     from fpdf import FPDF
 
-    from courrier.lots import pdf_separateur
+    from connecteurs.lots import pdf_separateur
 
     separateur = pikepdf.open(io.BytesIO(pdf_separateur()))
     with pikepdf.new() as document:
@@ -52,7 +52,7 @@ def lot() -> bytes:
 
 @cache
 def empreintes_des_lettres() -> tuple[str, ...]:
-    from courrier.lots import decouper
+    from connecteurs.lots import decouper
 
     decoupage = decouper(lot())
     assert decoupage is not None and len(decoupage.lettres) == len(_LETTRES)

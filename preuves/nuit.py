@@ -18,8 +18,6 @@ def nuit() -> dict[str, object]:
     # Importés ici : chaque processus d'OCR (forkserver) réimporte le module principal, et
     # Prefect n'a rien à y faire.
     from courrier.config import reglages
-    from courrier.domaine import TypeEvenement
-    from courrier.erreurs import CourrierErreur, RegistreErreur
     from courrier.etapes import (
         analyser_tout,
         lire,
@@ -27,6 +25,8 @@ def nuit() -> dict[str, object]:
         relever_nommee,
         sources_configurees,
     )
+    from noyau.domaine import TypeEvenement
+    from noyau.erreurs import CourrierErreur, RegistreErreur
 
     bilan: dict[str, object] = {}
     for nom in sources_configurees(reglages()):

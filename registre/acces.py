@@ -14,8 +14,8 @@ from pathlib import Path
 
 import jinja2
 
-from courrier.calendrier import PARIS
-from courrier.erreurs import CourrierErreur
+from noyau.calendrier import PARIS
+from noyau.erreurs import CourrierErreur
 from registre.modeles import Courrier, Evenement
 from registre.registre import Registre
 

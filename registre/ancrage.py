@@ -27,8 +27,8 @@ from connecteurs.horodatage import (
     lire_jeton,
     verifier_signature,
 )
-from courrier.calendrier import PARIS
-from courrier.domaine import TypeEvenement
+from noyau.calendrier import PARIS
+from noyau.domaine import TypeEvenement
 from registre.modeles import Ancre, Evenement
 from registre.registre import Registre
 

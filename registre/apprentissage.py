@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.analyse import CATEGORIE_DE_REPLI, Alerte, Analyse, Brouillon, CourrierALire
-from courrier.apprentissage import NON, OUI, Exemple, texte_lu
-from courrier.domaine import StatutBrouillon, TypeEvenement
-from courrier.erreurs import RegistreErreur
+from noyau.analyse import CATEGORIE_DE_REPLI, Alerte, Analyse, Brouillon, CourrierALire
+from noyau.domaine import StatutBrouillon, TypeEvenement
+from noyau.erreurs import RegistreErreur
+from noyau.exemples import NON, OUI, Exemple, texte_lu
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import Registre, ligne_de_brouillon
 

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from courrier.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur
 
 
 class ArchiveNonInscriptible(RegistreErreur):

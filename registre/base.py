@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from courrier.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

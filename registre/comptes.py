@@ -18,12 +18,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import RegistreErreur
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import RegistreErreur
 from registre.modeles import SessionWeb, Utilisateur
 from registre.registre import Registre
 
-# L'élu lit ses courriers et les commente, sans rien décider (courrier/web/routes_elus.py).
+# L'élu lit ses courriers et les commente, sans rien décider (interfaces/web/routes_elus.py).
 ROLES = ("secretaire", "maire", "admin", "elu")
 LIBELLES_ROLE = {
     "secretaire": "secrétaire",

@@ -25,9 +25,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courrier.calendrier import PARIS
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import ConfigurationErreur
+from noyau.calendrier import PARIS
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import ConfigurationErreur
 from registre.lots import lots_cites, lots_par_courrier
 from registre.modeles import BrouillonLigne, Courrier, Piece
 from registre.plein_texte import compacter_apres_effacement

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from courrier.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur
 from registre.archive import Archive
 
 TAMPON = 1 << 20

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from courrier.brouillons import ReglesCrpa
-from courrier.delais import (
+from noyau.crpa import ReglesCrpa
+from noyau.delais import (
     EcheanceLegale,
     depuis_json,
     en_json,
@@ -15,8 +15,8 @@ from courrier.delais import (
     suspendre,
     transmettre,
 )
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import RegistreErreur
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import RegistreErreur
 from registre.modeles import Courrier
 from registre.registre import Registre
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from courrier.calendrier import PARIS
-from courrier.delais import depuis_json
-from courrier.erreurs import CourrierErreur
+from noyau.calendrier import PARIS
+from noyau.delais import depuis_json
+from noyau.erreurs import CourrierErreur
 from registre.modeles import BrouillonLigne, Courrier
 from registre.transparence import provenance_ia
 

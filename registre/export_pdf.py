@@ -24,8 +24,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from courrier.calendrier import PARIS
-from courrier.erreurs import CourrierErreur
+from noyau.calendrier import PARIS
+from noyau.erreurs import CourrierErreur
 from registre.modeles import Courrier
 
 POLICES = Path("/usr/share/fonts/truetype/dejavu")  # comme la lettre (courrier/lettre.py)

@@ -23,11 +23,11 @@ import pandas as pd
 from sqlalchemy import Engine, Row, select
 from sqlalchemy.orm import Session
 
-from courrier.analyse import TypeBrouillon
-from courrier.calendrier import PARIS, jour_de_paris
-from courrier.difference import part_changee
-from courrier.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
-from courrier.erreurs import CourrierErreur
+from noyau.analyse import TypeBrouillon
+from noyau.calendrier import PARIS, jour_de_paris
+from noyau.difference import part_changee
+from noyau.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
+from noyau.erreurs import CourrierErreur
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 
 SEMAINES_PAR_DEFAUT = 12

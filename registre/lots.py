@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from courrier.domaine import ElementRecu
+from noyau.domaine import ElementRecu
 from registre.archive import Archive
 from registre.modeles import Base, Courrier
 

@@ -79,7 +79,7 @@ class Courrier(Base):
     methode_extraction: Mapped[str] = mapped_column(String(16), default="")
     confiance_ocr: Mapped[float | None] = mapped_column(Float, nullable=True)
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # Pages lues par OCR (courrier/pages_ocr.py, JSON) : confiance et angle de redressement.
+    # Pages lues par OCR (noyau/pages_ocr.py, JSON) : confiance et angle de redressement.
     pages_ocr: Mapped[str] = mapped_column(Text, default="")
     extrait_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
 
@@ -103,7 +103,7 @@ class Courrier(Base):
     repondu_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
     # Données personnelles effacées à l'échéance de conservation (l'empreinte d'origine reste).
     purge_le: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
-    # Les délais légaux (courrier/delais.py, JSON) : décision implicite, pièces à réclamer.
+    # Les délais légaux (noyau/delais.py, JSON) : décision implicite, pièces à réclamer.
     echeances_legales: Mapped[str] = mapped_column(Text, default="")
     # Message écrit par un programme (NatureAutomatique) : on n'y répond pas ; une absence ou un
     # avis de non-remise reste au registre mais hors des comptes du courrier des administrés.

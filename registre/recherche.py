@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.calendrier import PARIS
+from noyau.calendrier import PARIS
 from registre.modeles import Courrier
 from registre.plein_texte import mots, plein_texte
 

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from courrier.analyse import Analyse, Brouillon, CourrierALire, Urgence
-from courrier.calendrier import PARIS, Horloge, aujourd_hui, horloge_systeme
-from courrier.domaine import (
+from noyau.analyse import Analyse, Brouillon, CourrierALire, Urgence
+from noyau.calendrier import PARIS, Horloge, aujourd_hui, horloge_systeme
+from noyau.domaine import (
     LONGUEUR_MAX_BROUILLON,
     LONGUEUR_MAX_OBJET,
     ElementRecu,
@@ -34,10 +34,10 @@ from courrier.domaine import (
     StatutBrouillon,
     TypeEvenement,
 )
-from courrier.erreurs import RegistreErreur, TexteTropLong
-from courrier.journal import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
-from courrier.pages_ocr import pages_en_json
-from courrier.pannes import point
+from noyau.erreurs import RegistreErreur, TexteTropLong
+from noyau.pages_ocr import pages_en_json
+from noyau.pannes import point
+from noyau.sceaux import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
 from registre.controle_archive import BilanArchive, Progression, verifier_archive

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from courrier.analyse import Urgence
-from courrier.domaine import TypeEvenement
-from courrier.erreurs import RegistreErreur
+from noyau.analyse import Urgence
+from noyau.domaine import TypeEvenement
+from noyau.erreurs import RegistreErreur
 from registre.modeles import Commentaire, Courrier, EnvoiDigestElu
 from registre.registre import CHARGER_TOUT, Registre, texte_stockable
 from regles.repartition import Repartition

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from courrier.domaine import EchecRemise, MessageAutomatique, StatutBrouillon
+from noyau.domaine import EchecRemise, MessageAutomatique, StatutBrouillon
 from registre.modeles import BrouillonLigne
 
 # Ce qu'un avis peut encore changer : une réponse partie, ou peut-être partie.

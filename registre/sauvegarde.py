@@ -33,7 +33,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from courrier.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur
 from registre.registre import Registre
 
 FORMAT = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from courrier.calendrier import PARIS
+from noyau.calendrier import PARIS
 
 
 def provenance_ia(moteur: str, consigne: str, le: datetime | None) -> str:

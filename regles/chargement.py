@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from courrier.analyse import CATEGORIE_DE_REPLI, Urgence
-from courrier.erreurs import ConfigurationErreur
+from noyau.analyse import CATEGORIE_DE_REPLI, Urgence
+from noyau.erreurs import ConfigurationErreur
 from regles.moteur import (
     Categorie,
     DecisionForcee,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from courrier.analyse import CATEGORIE_DE_REPLI
+from noyau.analyse import CATEGORIE_DE_REPLI
 from regles.compilees import ReglesCompilees
 from regles.modele import Nature
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from courrier.analyse import Alerte, Analyse
+from noyau.analyse import Alerte, Analyse
 from regles.compilees import ReglesCompilees
 from regles.expediteur import adresse_correspond
 from regles.modele import DecisionForcee

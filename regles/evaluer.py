@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from courrier.analyse import Alerte, Analyse, CourrierALire
-from courrier.erreurs import CourrierErreur
+from noyau.analyse import Alerte, Analyse, CourrierALire
+from noyau.erreurs import CourrierErreur
 from regles.chargement import charger_regles
 from regles.moteur import MoteurRegles
 

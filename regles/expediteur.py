@@ -8,7 +8,7 @@ import fnmatch
 import re
 from email.utils import parseaddr
 
-from courrier.analyse import CourrierALire, Expediteur
+from noyau.analyse import CourrierALire, Expediteur
 from regles.modele import RegleExpediteur
 from regles.texte import normaliser
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parseaddr
 
-from courrier.analyse import CourrierALire
+from noyau.analyse import CourrierALire
 from regles.classement import scores_par_categorie
 from regles.compilees import ReglesCompilees
 from regles.echeances import jour_a_paris

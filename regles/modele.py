@@ -9,7 +9,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from courrier.analyse import Urgence
+from noyau.analyse import Urgence
 
 Ponderee = tuple[str, float]  # (expression, poids)
 

@@ -16,7 +16,7 @@ sont retirées avant de calculer catégorie et urgence, et une alerte est levée
 
 from __future__ import annotations
 
-from courrier.analyse import Alerte, Analyse, CourrierALire, Urgence
+from noyau.analyse import Alerte, Analyse, CourrierALire, Urgence
 from regles.classement import INDICES_DEMARCHAGE_MIN, PUBLICITE, classer
 from regles.compilees import compiler_regles
 from regles.decisions import ALERTES_MAX, appliquer_decisions, sans_doublons

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from courrier.analyse import CATEGORIE_DE_REPLI
-from courrier.erreurs import ConfigurationErreur
+from noyau.analyse import CATEGORIE_DE_REPLI
+from noyau.erreurs import ConfigurationErreur
 
 DOSSIER_LIVRE = Path(__file__).resolve().parent
 FICHIER = "elus.yaml"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from courrier.analyse import Urgence
+from noyau.analyse import Urgence
 from regles.compilees import MarqueurPondere, ReglesCompilees
 from regles.echeances import Echeance
 from regles.texte import TexteNormalise

@@ -21,11 +21,11 @@ import uvicorn
 from aiosmtpd.controller import Controller
 
 from courrier import config
-from courrier.analyse import Alerte, Analyse, Brouillon, Expediteur, TypeBrouillon, Urgence
 from courrier.config import Reglages
-from courrier.domaine import Canal, ElementRecu, Limites, ResultatExtraction
 from courrier.extraction import lire_entetes
 from courrier.releve import extraire_un
+from noyau.analyse import Alerte, Analyse, Brouillon, Expediteur, TypeBrouillon, Urgence
+from noyau.domaine import Canal, ElementRecu, Limites, ResultatExtraction
 from registre.comptes import Comptes
 from registre.registre import Registre
 from tests.conftest import RACINE

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from connecteurs.llm import ClientLLM, ParametresLLM
-from courrier.analyse import Alerte, Commune
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.brouillons import charger_crpa
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
+from noyau.analyse import Alerte, Commune
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
 from registre.registre import Registre
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.evaluer import CourrierEtiquete, lire_jeu
 from regles.moteur import MoteurRegles
 from tests.serveur_llm import ServeurLLM

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connecteurs.horodatage import ClientHorodatage, ErreurHorodatage, charger_racines
-from courrier.domaine import Canal, ElementRecu, TypeEvenement
-from courrier.journal import ORIGINE, empreinte_evenement
 from flows.digest import publier_digest
+from noyau.domaine import Canal, ElementRecu, TypeEvenement
+from noyau.sceaux import ORIGINE, empreinte_evenement
 from registre.ancrage import ancrer, verifier_ancres
 from registre.modeles import Evenement, TeteJournal
 from registre.registre import Registre

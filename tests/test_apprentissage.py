@@ -15,19 +15,12 @@ from pathlib import Path
 import pytest
 
 from connecteurs.llm import ClientLLM, ParametresLLM
-from courrier.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire, Urgence
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.apprentissage import (
-    NON,
-    OUI,
-    Classifieur,
-    Exemple,
-    Prediction,
-    combiner,
-    entrainer,
-)
-from courrier.brouillons import charger_crpa, rediger
-from courrier.domaine import StatutBrouillon
+from courrier.apprentissage import Classifieur, Prediction, combiner, entrainer
+from courrier.brouillons import rediger
+from noyau.analyse import Alerte, Analyse, Brouillon, Commune, CourrierALire, Urgence
+from noyau.domaine import StatutBrouillon
+from noyau.exemples import NON, OUI, Exemple
 from preuves.jeu_apprentissage import (
     corriger_comme_la_secretaire,
     deposer,
@@ -39,6 +32,7 @@ from registre.apprentissage import corriger, exemples
 from registre.registre import Registre
 from registre.transparence import provenance_apprentissage
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from tests.horloge import HorlogeDeTest
 from tests.serveur_llm import ServeurLLM
@@ -284,7 +278,7 @@ def test_sur_la_page_web_pas_de_reponse_refait_les_brouillons_et_une_valeur_host
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from courrier.web.app import creer_app
+    from interfaces.web.app import creer_app
     from tests import navigateur as nv
     from tests.test_web import connecter, lu
 

@@ -9,24 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from courrier.analyse import (
+from courrier.brouillons import ETIQUETTE_IA, accuse_reception, rediger, reponse_modele
+from noyau.analyse import (
     Analyse,
     Commune,
     CourrierALire,
     Expediteur,
     TypeBrouillon,
 )
-from courrier.brouillons import (
-    DOSSIER_REGLES,
-    ETIQUETTE_IA,
-    ReglesCrpa,
-    accuse_reception,
-    charger_crpa,
-    rediger,
-    reponse_modele,
-)
-from courrier.erreurs import ConfigurationErreur
+from noyau.crpa import ReglesCrpa
+from noyau.erreurs import ConfigurationErreur
 from regles.chargement import charger_regles
+from regles.crpa import DOSSIER_REGLES, charger_crpa
 
 RACINE = Path(__file__).resolve().parents[1]
 PARIS_ETE = timezone(timedelta(hours=2))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from courrier.calendrier import (
+from noyau.calendrier import (
     ajouter_jours_ouvres,
     ajouter_mois,
     date_decision_implicite,

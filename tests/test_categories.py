@@ -25,14 +25,15 @@ import yaml
 from fastapi.testclient import TestClient
 
 from courrier import config
-from courrier.brouillons import charger_crpa, rediger
+from courrier.brouillons import rediger
 from courrier.digest import rendre_texte
-from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from courrier.etapes import releve_directe
-from courrier.web.app import creer_app
 from flows.digest import preparer
+from interfaces.web.app import creer_app
+from noyau.erreurs import ConfigurationErreur, RegistreErreur
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from tests import navigateur as nv
 from tests import serveur_llm
 from tests.conftest import RACINE

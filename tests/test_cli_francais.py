@@ -14,7 +14,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from courrier.cli import app
+from interfaces.cli import app
 from tests.conftest import COURRIER
 
 # Ce que Click et pydantic écrivent en anglais quand rien n'est traduit.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from courrier import config
-from courrier.erreurs import ConfigurationErreur
+from noyau.erreurs import ConfigurationErreur
 
 
 def test_sans_reglage_seul_le_registre_sqlite_est_utilise(

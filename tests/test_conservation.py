@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from courrier.analyse import Analyse, Brouillon, TypeBrouillon, Urgence
-from courrier.domaine import (
+from noyau.analyse import Analyse, Brouillon, TypeBrouillon, Urgence
+from noyau.domaine import (
     Canal,
     ElementRecu,
     EntetesCourrier,

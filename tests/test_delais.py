@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from courrier.analyse import Analyse, Commune, CourrierALire
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.brouillons import charger_crpa
-from courrier.delais import DECISION, PIECES, calculer, depuis_json
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
-from courrier.web import vues
 from flows.digest import courrier_digest
+from interfaces.web import vues
+from noyau.analyse import Analyse, Commune, CourrierALire
+from noyau.delais import DECISION, PIECES, calculer, depuis_json
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
 from registre.delais import pieces_demandees, pieces_recues
 from registre.export import ligne
 from registre.registre import Registre
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from tests.horloge import HorlogeDeTest
 
@@ -189,7 +189,7 @@ def test_une_demande_de_pieces_suspend_le_delai_et_leur_reception_le_relance(
 
 
 def test_un_courrier_sans_delai_legal_refuse_une_demande_de_pieces(registre: Registre) -> None:
-    from courrier.erreurs import RegistreErreur
+    from noyau.erreurs import RegistreErreur
 
     numero = registre.enregistrer(
         ElementRecu(

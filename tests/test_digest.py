@@ -19,12 +19,12 @@ import pytest
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, ParametresSmtp
 from courrier import config
-from courrier.analyse import Alerte, Analyse, Brouillon, TypeBrouillon, Urgence
 from courrier.config import Reglages
 from courrier.digest import j_moins, rendre_html
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction, TypeEvenement
-from courrier.erreurs import ConfigurationErreur
 from flows.digest import preparer, publier_digest
+from noyau.analyse import Alerte, Analyse, Brouillon, TypeBrouillon, Urgence
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction, TypeEvenement
+from noyau.erreurs import ConfigurationErreur
 from registre.registre import Registre
 from tests.conftest import RACINE
 from tests.horloge import HorlogeDeTest
@@ -558,7 +558,7 @@ def test_seul_un_echec_ou_rien_n_est_parti_est_retente() -> None:
 
 def test_chaque_etat_d_un_brouillon_se_dit_en_francais() -> None:
     from courrier.digest import _etat_brouillon
-    from courrier.domaine import StatutBrouillon
+    from noyau.domaine import StatutBrouillon
 
     assert _etat_brouillon("reponse", "papier") == "réponse imprimée"
     assert _etat_brouillon("accuse_reception", "a_verifier") == (

@@ -88,7 +88,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # construit, jamais remis à un serveur d'envoi.
     ("tests/test_envoi.py", "gmail.com"): "cible du garde-fou de la démonstration",
     # L'espace de noms XML du SVG des graphiques : un identifiant, jamais une adresse où écrire.
-    ("courrier/web/gabarits/indicateurs.html.j2", "www.w3.org"): "espace de noms SVG",
+    ("interfaces/web/gabarits/indicateurs.html.j2", "www.w3.org"): "espace de noms SVG",
     # OAuth2 (#12.4) : les vrais points d'accès et autorisations de Microsoft et de Google, que
     # Courrier appelle pour de vrai (aucun courriel n'y est écrit), et leur documentation.
     ("connecteurs/oauth.py", "login.microsoftonline.com"): "point de jeton de Microsoft Entra",

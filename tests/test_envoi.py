@@ -16,9 +16,11 @@ import pytest
 from imapclient import IMAPClient
 
 from courrier import config
-from courrier.analyse import Analyse, Brouillon, TypeBrouillon, Urgence
 from courrier.config import Reglages
-from courrier.domaine import (
+from courrier.domaines_reserves import MARQUE_DEMO
+from courrier.envoi import EnvoiOccupe, construire_reponse, envoyer_valides, verrou_envoi
+from noyau.analyse import Analyse, Brouillon, TypeBrouillon, Urgence
+from noyau.domaine import (
     Canal,
     ElementRecu,
     EntetesCourrier,
@@ -27,9 +29,7 @@ from courrier.domaine import (
     StatutBrouillon,
     TypeEvenement,
 )
-from courrier.domaines_reserves import MARQUE_DEMO
-from courrier.envoi import EnvoiOccupe, construire_reponse, envoyer_valides, verrou_envoi
-from courrier.erreurs import ConfigurationErreur, RegistreErreur
+from noyau.erreurs import ConfigurationErreur, RegistreErreur
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
 from tests.conftest import RACINE

@@ -21,12 +21,12 @@ import pytest
 
 from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.ocr import Tesseract
-from courrier.analyse import CourrierALire
-from courrier.domaine import Limites
 from courrier.extraction import extraire_courriel, extraire_document, lire_entetes
 from courrier.extraction.bureautique import OLE2, DelaiDepasse, delai, lire_bureautique
 from courrier.extraction.outlook import lire_tnef
 from courrier.releve import extraire_en_attente, relever_source
+from noyau.analyse import CourrierALire
+from noyau.domaine import Limites
 from preuves.bureautique import bombe_deguisee_en_docx, classeur_d_un_million_de_cellules
 from registre.registre import Registre
 from tests.conftest import CORPUS

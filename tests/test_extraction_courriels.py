@@ -21,10 +21,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.ocr import Tesseract
-from courrier.domaine import EntetesCourrier, Limites, ResultatExtraction
 from courrier.extraction import extraire_courriel, lire_entetes
 from courrier.extraction.mime import decoder_mots_encodes
 from courrier.extraction.texte import decoder_octets, html_en_texte
+from noyau.domaine import EntetesCourrier, Limites, ResultatExtraction
 from tests.conftest import CORPUS
 
 COURRIELS = CORPUS / "emails"

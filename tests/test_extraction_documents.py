@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.ocr import Tesseract
 from courrier import fabrique_pdf
-from courrier.domaine import Limites, ResultatExtraction
 from courrier.extraction import extraire_document
+from noyau.domaine import Limites, ResultatExtraction
 from preuves.pdf import chiffre
 from tests.conftest import CORPUS
 

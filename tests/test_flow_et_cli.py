@@ -296,8 +296,8 @@ def test_seules_les_pannes_d_entree_sortie_sont_retentees() -> None:
     from prefect.states import Failed
 
     from connecteurs.imap import ErreurImap, ErreurImapPassagere
-    from courrier.erreurs import RegistreErreur
     from flows.releve import _reessayer, relever
+    from noyau.erreurs import RegistreErreur
 
     assert relever.retries == 2
     assert _reessayer(None, None, Failed(data=ErreurImapPassagere("coupure")))

@@ -23,10 +23,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from courrier.analyse import Analyse, Brouillon, TypeBrouillon
-from courrier.cli import app
-from courrier.difference import Nature, part_changee, segments
-from courrier.domaine import (
+from interfaces.cli import app
+from interfaces.web.app import creer_app
+from noyau.analyse import Analyse, Brouillon, TypeBrouillon
+from noyau.difference import Nature, part_changee, segments
+from noyau.domaine import (
     LONGUEUR_MAX_BROUILLON,
     Canal,
     ElementRecu,
@@ -35,7 +36,6 @@ from courrier.domaine import (
     NatureAutomatique,
     ResultatExtraction,
 )
-from courrier.web.app import creer_app
 from registre.conservation import Conservation, purger
 from registre.indicateurs import calculer, en_long, tableaux
 from registre.registre import Registre

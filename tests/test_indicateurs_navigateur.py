@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from courrier.web.app import creer_app
-from courrier.web.graphiques import COULEUR
+from interfaces.web.app import creer_app
+from interfaces.web.graphiques import COULEUR
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.test_indicateurs import Jeu, garnir

@@ -13,7 +13,6 @@ import pdfplumber
 import pytest
 from pdfplumber.pdf import PDF
 
-from courrier.analyse import Analyse, Commune, Expediteur
 from courrier.lettre import (
     A_COMPLETER,
     FENETRE,
@@ -28,6 +27,7 @@ from courrier.lettre import (
     adresse_postale,
     composer_lettre,
 )
+from noyau.analyse import Analyse, Commune, Expediteur
 from registre.modeles import Courrier
 
 LE = date(2026, 11, 23)
@@ -380,9 +380,10 @@ def test_l_adresse_du_registre_tombe_dans_la_fenetre() -> None:
 def test_un_brouillon_du_gabarit_donne_une_lettre_sans_rien_en_double() -> None:
     """Le brouillon écrit comme une lettre complète (en-tête, adresse, objet, signature) : la
     lettre PDF ne garde que son corps et place le reste elle-même, une seule fois."""
-    from courrier.analyse import CourrierALire
-    from courrier.brouillons import charger_crpa, reponse_modele
+    from courrier.brouillons import reponse_modele
     from courrier.lettre import decouper_brouillon
+    from noyau.analyse import CourrierALire
+    from regles.crpa import charger_crpa
 
     commune = Commune(
         nom="Saint-Aubin-sur-Loire",

@@ -25,8 +25,8 @@ from connecteurs.llm import (
     ErreurLLM,
     ParametresLLM,
 )
-from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
-from courrier.erreurs import ConnecteurErreur
+from noyau.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
+from noyau.erreurs import ConnecteurErreur
 from regles.chargement import charger_regles
 from tests.serveur_llm import ServeurLLM
 from tests.serveurs import port_libre

@@ -25,12 +25,12 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.dossiers import SourceScans
-from courrier.domaine import Limites
+from connecteurs.lots import CONTENU_SEPARATEUR, decouper
+from connecteurs.lots_isole import decouper_a_part, depuis_json
 from courrier.extraction import lire_entetes
-from courrier.lots import CONTENU_SEPARATEUR, decouper
-from courrier.lots_isole import decouper_a_part, depuis_json
 from courrier.releve import extraire_en_attente, relever_source
-from courrier.web.app import creer_app
+from interfaces.web.app import creer_app
+from noyau.domaine import Limites
 from registre.conservation import Conservation, purger
 from registre.lots import reference_du_courrier
 from registre.registre import Registre

@@ -27,24 +27,24 @@ from typer.testing import CliRunner
 
 from connecteurs.llm import ClientLLM, ParametresLLM
 from courrier import config
-from courrier.analyse import Commune
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.brouillons import charger_crpa
 from courrier.digest import construire_digest, rendre_html, rendre_texte
-from courrier.domaine import (
+from courrier.extraction import lire_entetes
+from courrier.extraction.automatiques import reconnaitre
+from courrier.releve import cle_message, extraire_un
+from interfaces.web.app import creer_app
+from noyau.analyse import Commune
+from noyau.domaine import (
     Canal,
     ElementRecu,
     Limites,
     NatureAutomatique,
     StatutBrouillon,
 )
-from courrier.extraction import lire_entetes
-from courrier.extraction.automatiques import reconnaitre
-from courrier.releve import cle_message, extraire_un
-from courrier.web.app import creer_app
 from registre.export import tableau
 from registre.registre import Registre
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from tests import navigateur as nv
 from tests.conftest import CORPUS
@@ -425,7 +425,7 @@ def test_l_export_du_registre_garde_les_messages_automatiques_et_les_nomme(
 def test_la_file_de_la_commande_montre_la_reponse_non_remise(
     env_courrier: pytest.MonkeyPatch,
 ) -> None:
-    from courrier.cli import app
+    from interfaces.cli import app
 
     reglages = config.reglages()
     registre = Registre.ouvrir(reglages.url_base, reglages.donnees)

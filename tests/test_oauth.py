@@ -28,9 +28,9 @@ from connecteurs.oauth_sasl import ErreurOAuth
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier import config
 from courrier.envoi import parametres_smtp
-from courrier.erreurs import ConfigurationErreur
 from courrier.extraction.mime import lire_entetes
 from courrier.releve import relever_source
+from noyau.erreurs import ConfigurationErreur
 from registre.registre import Registre
 from tests import serveurs
 from tests.conftest import RACINE, lancer

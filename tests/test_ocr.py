@@ -19,7 +19,7 @@ from connecteurs.ocr import (
     lecture_depuis_donnees,
     lecture_depuis_tsv,
 )
-from courrier.erreurs import ConnecteurErreur
+from noyau.erreurs import ConnecteurErreur
 
 LETTRE = [
     "Mairie de Saint-Étienne-du-Bois",

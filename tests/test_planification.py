@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from courrier.cli import app
 from courrier.planification import (
     FUSEAU,
     HORAIRES,
@@ -23,6 +22,7 @@ from courrier.planification import (
     flows_disponibles,
     lignes_horaires,
 )
+from interfaces.cli import app
 
 CRONS_ATTENDUS = {"releve": "0 2 * * *", "digest": "30 7 * * 1-5", "envoi": "*/15 8-18 * * 1-5"}
 

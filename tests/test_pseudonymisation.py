@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from courrier.analyse import Alerte, Analyse, Expediteur
-from courrier.pseudonymisation import (
+from connecteurs.pseudonymisation import (
     Pseudonymiseur,
     pseudonymiser_par_defaut,
     valider_iban,
     valider_nir,
 )
+from noyau.analyse import Alerte, Analyse, Expediteur
 
 IBAN_FR = "FR76 1987 0004 5100 0123 4567 890"  # fictif, clé juste
 NIR = "1 84 12 76 451 089 46"  # fictif, clé juste (97 - 1841276451089 mod 97 = 46)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from courrier.analyse import Analyse, Urgence
-from courrier.domaine import (
+from noyau.analyse import Analyse, Urgence
+from noyau.domaine import (
     Canal,
     ElementRecu,
     EntetesCourrier,

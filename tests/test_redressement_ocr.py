@@ -25,9 +25,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.ocr import Tesseract
 from connecteurs.redressement import ANGLE_MAX, ANGLE_MIN, inclinaison
-from courrier.analyse import Analyse, Brouillon, TypeBrouillon
 from courrier.digest import rendre_texte
-from courrier.domaine import (
+from courrier.extraction.documents import extraire_document
+from courrier.extraction.mime import extraire_courriel
+from flows.digest import preparer
+from interfaces.web.app import creer_app
+from noyau.analyse import Analyse, Brouillon, TypeBrouillon
+from noyau.domaine import (
     Canal,
     ElementRecu,
     EntetesCourrier,
@@ -35,11 +39,7 @@ from courrier.domaine import (
     PageOCR,
     ResultatExtraction,
 )
-from courrier.extraction.documents import extraire_document
-from courrier.extraction.mime import extraire_courriel
-from courrier.pages_ocr import pages_en_json, signalement
-from courrier.web.app import creer_app
-from flows.digest import preparer
+from noyau.pages_ocr import pages_en_json, signalement
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.conftest import CORPUS, RACINE, lancer

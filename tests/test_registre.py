@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, PieceExtraite, ResultatExtraction
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, PieceExtraite, ResultatExtraction
 from registre.registre import Registre
 from tests.horloge import HorlogeDeTest
 

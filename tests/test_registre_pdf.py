@@ -17,8 +17,8 @@ import pypdfium2
 import pytest
 
 from connecteurs.horodatage import ClientHorodatage
-from courrier.analyse import Analyse, Urgence
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
+from noyau.analyse import Analyse, Urgence
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
 from registre.ancrage import ancrer, verifier_ancres
 from registre.export_pdf import Preuve, exporter_pdf
 from registre.registre import Registre

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from connecteurs.ocr import LectureOCR, Tesseract
-from courrier.analyse import Alerte, Analyse, CourrierALire, Urgence
 from courrier.demo.generer import CATALOGUE, Attendu, texte_attendu
-from courrier.domaine import Limites
-from courrier.erreurs import ConfigurationErreur
 from courrier.extraction import extraire_courriel, extraire_document
+from noyau.analyse import Alerte, Analyse, CourrierALire, Urgence
+from noyau.domaine import Limites
+from noyau.erreurs import ConfigurationErreur
 from regles.chargement import DOSSIER_LIVRE, charger_regles
 from regles.echeances import trouver_echeance
 from regles.evaluer import JEU_PAR_DEFAUT, CourrierEtiquete, evaluer, lire_jeu

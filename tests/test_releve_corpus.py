@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from connecteurs.dossiers import SourceEml, SourceScans
-from courrier.domaine import Limites
 from courrier.extraction import lire_entetes
 from courrier.releve import extraire_en_attente, relever_source
+from noyau.domaine import Limites
 from registre.modeles import Courrier
 from registre.registre import Registre
 

@@ -17,19 +17,19 @@ from typer.testing import CliRunner
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier import config
-from courrier.analyse import Analyse, Urgence
 from courrier.analyser import Analyseur, analyser_en_attente
-from courrier.brouillons import charger_crpa
-from courrier.cli import app
-from courrier.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
-from courrier.erreurs import ConfigurationErreur, RegistreErreur
 from flows.digest import publier_digest, publier_digests, publier_digests_des_elus
+from interfaces.cli import app
+from noyau.analyse import Analyse, Urgence
+from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
+from noyau.erreurs import ConfigurationErreur, RegistreErreur
 from registre.comptes import Comptes
 from registre.conservation import Conservation, purger
 from registre.export import ligne
 from registre.registre import Registre, details
 from registre.repartition import commentaires, commenter, corriger_elu, courriers_de_l_elu
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from regles.repartition import charger_repartition, lire_repartition
 from tests.conftest import RACINE

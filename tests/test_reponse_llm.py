@@ -19,10 +19,10 @@ import pytest
 
 from connecteurs.llm import ClientLLM, ErreurLLM, ParametresLLM
 from connecteurs.reponse_llm import lire_date, schema_analyse
-from courrier.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
 from courrier.analyser import Analyseur
-from courrier.brouillons import charger_crpa
+from noyau.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
 from regles.chargement import charger_regles
+from regles.crpa import charger_crpa
 from regles.evaluer import lire_jeu
 from regles.moteur import MoteurRegles
 from tests.serveur_llm import ServeurLLM

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from courrier.domaine import Canal, ElementRecu
+from noyau.domaine import Canal, ElementRecu
 from registre.registre import Registre
 from registre.sauvegarde import SauvegardeErreur, restaurer, sauvegarder
 from tests.conftest import lancer

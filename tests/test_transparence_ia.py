@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from courrier.analyser import analyser_en_attente
-from courrier.cli import app
-from courrier.web.app import creer_app
+from interfaces.cli import app
+from interfaces.web.app import creer_app
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.horloge import HorlogeDeTest

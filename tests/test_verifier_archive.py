@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from courrier.domaine import Canal, ElementRecu, PieceExtraite, ResultatExtraction
+from noyau.domaine import Canal, ElementRecu, PieceExtraite, ResultatExtraction
 from registre.registre import Registre
 from tests.conftest import lancer
 

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from courrier.calendrier import aujourd_hui
-from courrier.web.app import COOKIE_SESSION, creer_app
+from interfaces.web.app import COOKIE_SESSION, creer_app
+from noyau.calendrier import aujourd_hui
 from registre.comptes import Comptes
 from registre.modeles import SessionWeb, Utilisateur
 from registre.recherche import Filtres, rechercher
@@ -579,7 +579,7 @@ def test_l_administrateur_cree_et_desactive_un_compte_au_journal(
 def test_la_commande_utilisateur_ajoute_liste_et_desactive(
     env_courrier: pytest.MonkeyPatch,
 ) -> None:
-    from courrier.cli import app
+    from interfaces.cli import app
 
     runner = CliRunner()
     env_courrier.setenv("COURRIER_MOT_DE_PASSE", "assez-long")
@@ -647,7 +647,7 @@ def test_une_page_geante_est_rendue_a_la_taille_de_l_ecran(corpus: Path) -> None
     de mégapixels dans le processus de la page web, puis réduite : elle est rendue petite."""
     import pypdfium2
 
-    from courrier.web.images import LARGEUR_MAX, RESOLUTION_PDF, echelle_pdf, page_png
+    from interfaces.web.images import LARGEUR_MAX, RESOLUTION_PDF, echelle_pdf, page_png
 
     affiche = (corpus / "scans" / "ocrmypdf__poster.pdf").read_bytes()
     document = pypdfium2.PdfDocument(affiche)
@@ -667,7 +667,7 @@ def test_une_image_demesuree_n_est_pas_decodee_par_la_page() -> None:
     """Une image qui annonce 9 000 × 9 000 pixels (sous le seuil de Pillow, 178 millions, au-
     dessus du nôtre) est refusée sur la foi de son en-tête, avec une phrase française, sans
     être décodée ; au-delà du seuil de Pillow (le jeu hostile, 30 000²), elle n'a pas de page."""
-    from courrier.web.images import ImageErreur, nombre_de_pages, page_png
+    from interfaces.web.images import ImageErreur, nombre_de_pages, page_png
     from preuves.hostiles import png, png_bombe
 
     grande = png(9_000, 9_000, b"\x00" * 9_001 * 4)

@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.generation import GenerationMode
 
-from courrier.calendrier import aujourd_hui
-from courrier.web.app import creer_app
+from interfaces.web.app import creer_app
+from noyau.calendrier import aujourd_hui
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.test_web import connecter

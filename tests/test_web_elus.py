@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
-from courrier.calendrier import aujourd_hui
-from courrier.web.app import creer_app
-from courrier.web.routes_elus import REFUS_ELU, permis_a_l_elu
+from interfaces.web.app import creer_app
+from interfaces.web.routes_elus import REFUS_ELU, permis_a_l_elu
+from noyau.calendrier import aujourd_hui
 from registre.comptes import Comptes
 from registre.registre import Registre
 from registre.repartition import commentaires, corriger_elu

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from courrier.calendrier import aujourd_hui
-from courrier.web.app import creer_app
+from interfaces.web.app import creer_app
+from noyau.calendrier import aujourd_hui
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.conftest import RACINE

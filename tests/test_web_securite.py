@@ -16,11 +16,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from courrier.calendrier import aujourd_hui
 from courrier.config import charger
-from courrier.erreurs import ConfigurationErreur
-from courrier.web.app import COOKIE_CSRF, COOKIE_SESSION, creer_app
-from courrier.web.securite import adresse_reelle
+from interfaces.web.app import COOKIE_CSRF, COOKIE_SESSION, creer_app
+from interfaces.web.securite import adresse_reelle
+from noyau.calendrier import aujourd_hui
+from noyau.erreurs import ConfigurationErreur
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.test_web import chemin_concret, connecter, jeton_connexion, lu

@@ -6,9 +6,9 @@ import contextlib
 import zipfile
 from io import BytesIO
 
-from courrier.domaine import Limites
 from courrier.extraction.commun import Lecture, nombre, taille_lisible
 from courrier.extraction.texte import nettoyer_ligne
+from noyau.domaine import Limites
 
 # Archives : rapport de compression au-delà duquel l'archive est signalée, et taille
 # décompressée minimale pour que ce rapport ait un sens (un petit fichier très répétitif

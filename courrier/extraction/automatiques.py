@@ -19,7 +19,7 @@ import email.policy
 import re
 from email.message import Message
 
-from courrier.domaine import EchecRemise, MessageAutomatique, NatureAutomatique
+from noyau.domaine import EchecRemise, MessageAutomatique, NatureAutomatique
 
 _POLITIQUE = email.policy.compat32  # en-têtes bruts : un en-tête abîmé ne lève rien
 _MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")

@@ -19,8 +19,8 @@ from io import BytesIO
 from typing import Any
 
 from connecteurs.ocr import MoteurOCR
-from courrier.domaine import Limites
 from courrier.extraction.commun import Lecture, nombre, taille_lisible
+from noyau.domaine import Limites
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TNEF = b"\x78\x9f\x3e\x22"

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from courrier.domaine import EntetesCourrier, Limites, PageOCR, PieceExtraite, ResultatExtraction
+from noyau.domaine import EntetesCourrier, Limites, PageOCR, PieceExtraite, ResultatExtraction
 
 
 @dataclass

@@ -11,7 +11,6 @@ from datetime import datetime
 from email.message import Message
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from courrier.domaine import PieceExtraite
 from courrier.extraction.commun import Lecture, extension
 from courrier.extraction.entetes import (
     POLITIQUE,
@@ -39,6 +38,7 @@ from courrier.extraction.pieces import (
     nouvelle_piece,
 )
 from courrier.extraction.texte import decoder_octets, nettoyer
+from noyau.domaine import PieceExtraite
 
 NIVEAUX_MIME_MAX = 40
 

@@ -13,8 +13,6 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from connecteurs.ocr import LectureOCR, MoteurOCR
-from courrier.domaine import Limites, PageOCR, ResultatExtraction
-from courrier.erreurs import ConnecteurErreur
 from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
     FORMATS_IMAGE,
@@ -29,6 +27,8 @@ from courrier.extraction.commun import (
     taille_lisible,
 )
 from courrier.extraction.pdf import lire_pdf
+from noyau.domaine import Limites, PageOCR, ResultatExtraction
+from noyau.erreurs import ConnecteurErreur
 
 # Pillow avertit au-delà de ce nombre de pixels et refuse (DecompressionBombError) au-delà du
 # double : 240 millions, soit quatre fois la limite par défaut `Limites.pixels_max`, ce qui

@@ -14,7 +14,6 @@ import re
 from datetime import UTC, datetime
 from email.message import Message
 
-from courrier.domaine import EntetesCourrier
 from courrier.extraction.commun import assainir_entetes, taille_lisible
 from courrier.extraction.mots_encodes import (
     decoder_entete,
@@ -24,6 +23,7 @@ from courrier.extraction.mots_encodes import (
 )
 from courrier.extraction.outlook import entetes_msg, est_un_msg
 from courrier.extraction.texte import nettoyer_ligne
+from noyau.domaine import EntetesCourrier
 
 POLITIQUE = email.policy.default
 

@@ -14,10 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from courrier.domaine import Limites
 from courrier.extraction.bureautique import OLE2, lecture_normalisee
 from courrier.extraction.commun import Lecture
 from courrier.extraction.texte import decoder_octets
+from noyau.domaine import Limites
 
 FILTRES = {
     "doc": ("doc", "txt:Text (encoded):UTF8", "txt"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from connecteurs.ocr import MoteurOCR
-from courrier.domaine import EntetesCourrier, Limites, ResultatExtraction
 from courrier.extraction.archives import lister_zip
 from courrier.extraction.automatiques import reconnaitre
 from courrier.extraction.bureautique import OLE2
@@ -34,6 +33,7 @@ from courrier.extraction.entetes import (
 from courrier.extraction.mots_encodes import decoder_entete, decoder_mots_encodes
 from courrier.extraction.outlook import est_un_msg, extraire_msg
 from courrier.extraction.pieces import Contexte
+from noyau.domaine import EntetesCourrier, Limites, ResultatExtraction
 
 __all__ = [
     "decoder_entete",

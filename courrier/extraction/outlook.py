@@ -15,7 +15,6 @@ from email.utils import getaddresses
 from typing import Any
 
 from connecteurs.ocr import MoteurOCR
-from courrier.domaine import EntetesCourrier, Limites, PieceExtraite, ResultatExtraction
 from courrier.extraction.bureautique import genre_bureautique, illisible, lire_bureautique
 from courrier.extraction.commun import (
     Lecture,
@@ -29,6 +28,7 @@ from courrier.extraction.commun import (
     tronquer,
 )
 from courrier.extraction.texte import decoder_octets, html_en_texte, nettoyer_ligne
+from noyau.domaine import EntetesCourrier, Limites, PieceExtraite, ResultatExtraction
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 JOINTES_LUES_MAX = 50

@@ -16,9 +16,9 @@ import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
 from connecteurs.ocr import LectureOCR, MoteurOCR
-from courrier.domaine import Limites, PageOCR
-from courrier.erreurs import ConnecteurErreur
 from courrier.extraction.commun import Lecture, nombre, seules_les_premieres
+from noyau.domaine import Limites, PageOCR
+from noyau.erreurs import ConnecteurErreur
 
 # pdfminer écrit un avertissement par objet cassé : du bruit pour un fichier hostile.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from connecteurs.ocr import MoteurOCR
-from courrier.domaine import Limites, PieceExtraite
 from courrier.extraction.archives import lister_zip
 from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
@@ -27,6 +26,7 @@ from courrier.extraction.documents import dimensions_image, lire_image
 from courrier.extraction.parties import texte_de_partie
 from courrier.extraction.pdf import lire_pdf
 from courrier.extraction.texte import nettoyer_ligne
+from noyau.domaine import Limites, PieceExtraite
 
 SEUIL_IMAGE_OCR = 300  # px : en dessous (logo, puce, pixel espion), l'image n'est pas lue
 

@@ -1,0 +1,1 @@
+"""Les points d'entrée des personnes : la ligne de commande et la page web."""
