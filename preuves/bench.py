@@ -7,7 +7,7 @@ dont 50 PDF qui ne sont qu'une image de page) et 200 lettres numérisées A4 à 
 passent par le vrai chemin : fichiers .eml dans le dossier `COURRIER_DEPOT_EML`, PNG dans
 `COURRIER_DEPOT_SCANS`, registre SQLite, flow Prefect `releve` (serveur Prefect temporaire,
 comme toute exécution du flow sans serveur indiqué ; `courrier releve` n'en démarre plus),
-client `openai` contre le serveur de test compatible OpenAI (tests/serveur_llm.py) qui répond
+client `openai` contre le serveur de test compatible OpenAI (preuves/serveur_llm.py) qui répond
 après une latence fixe. La pseudonymisation est activée, comme pour un LLM distant.
 
 Ce qui est mesuré, dans la même exécution :

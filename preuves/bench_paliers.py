@@ -192,7 +192,7 @@ def borne_ocr(pages: list[Path], processus: int, langues: str = "fra") -> float:
 
 
 def mesurer(options: argparse.Namespace, racine: Path) -> Resultats:
-    from tests.serveur_llm import ServeurLLM
+    from preuves.serveur_llm import ServeurLLM
 
     cache = racine / f"cache-{options.graine}"
     prefect = racine / "prefect"

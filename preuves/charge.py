@@ -68,7 +68,7 @@ class Resultat:
 
 
 def _port_libre() -> int:
-    from tests.serveurs import port_libre
+    from preuves.serveurs import port_libre
 
     return port_libre()
 
@@ -283,7 +283,7 @@ def main(arguments: list[str] | None = None) -> int:
             if base == "sqlite":
                 url = f"sqlite:///{dossier / 'donnees' / 'registre.sqlite3'}"
             else:
-                from tests.serveurs import postgres
+                from preuves.serveurs import postgres
 
                 url = pile.enter_context(postgres())
             print(f"Base {base} : relève et charge en cours …", file=sys.stderr, flush=True)

@@ -52,7 +52,7 @@ VOIES = [
 ]  # fmt: skip
 
 # Sujets : (objet, paragraphes). Quelques mots-clés (« nid de poule », « acte de naissance »,
-# « loto », « bruit ») orientent l'analyse du LLM de test (tests/serveur_llm.py).
+# « loto », « bruit ») orientent l'analyse du LLM de test (preuves/serveur_llm.py).
 SUJETS: list[tuple[str, list[str]]] = [
     (
         "Demande de copie d'acte de naissance",

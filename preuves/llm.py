@@ -51,12 +51,12 @@ from preuves.nuit_d_essai import (
     lancer_nuit,
     remplir,
 )
+from preuves.serveur_llm import GestionnaireLLM, ServeurLLM
+from preuves.serveurs import dovecot
 from preuves.verification_nuit import verifier_nuit
 from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
-from tests.serveur_llm import GestionnaireLLM, ServeurLLM
-from tests.serveurs import dovecot
 
 DELAI_CLIENT_S = 2.0  # COURRIER_LLM_DELAI_S : bien plus court que le blocage
 TENTATIVES = 3  # COURRIER_LLM_TENTATIVES (la valeur par défaut)

@@ -19,7 +19,7 @@ from imapclient import IMAPClient
 
 from preuves import jeu_lots
 from preuves.jeu import courriels, scans
-from tests.serveurs import Dovecot
+from preuves.serveurs import Dovecot
 
 RACINE = Path(__file__).resolve().parents[1]
 PROCESSUS_OCR = 2

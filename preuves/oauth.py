@@ -23,8 +23,8 @@ from cryptography.fernet import Fernet
 
 from connecteurs.imap import ParametresImap, ouvrir
 from connecteurs.oauth import CoffreJeton, JetonEnregistre, JetonsOAuth, ParametresOAuth
-from tests import serveurs
-from tests.serveur_oauth import CLIENT, fournisseur_oauth
+from preuves import serveurs
+from preuves.serveur_oauth import CLIENT, fournisseur_oauth
 
 
 def chronometrer(p: ParametresImap, fois: int) -> list[float]:

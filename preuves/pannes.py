@@ -71,9 +71,9 @@ from preuves.points_de_panne import (
     Point,
     tirer_essais,
 )
+from preuves.serveur_llm import ServeurLLM
+from preuves.serveurs import ServeurSmtp, dovecot, serveur_smtp
 from preuves.verification_nuit import message_ids, verifier_envoi, verifier_nuit
-from tests.serveur_llm import ServeurLLM
-from tests.serveurs import ServeurSmtp, dovecot, serveur_smtp
 
 # Le banc est découpé en modules voisins ; les noms d'avant restent importables d'ici.
 __all__ = [

@@ -345,7 +345,7 @@ def _postgres(url: str) -> Iterator[str]:
     if url != "auto":
         yield url
         return
-    from tests.serveurs import postgres
+    from preuves.serveurs import postgres
 
     with postgres() as grappe:
         yield grappe

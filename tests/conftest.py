@@ -12,8 +12,8 @@ from imapclient import IMAPClient
 from sqlalchemy import create_engine, text
 
 from courrier import config
+from preuves import serveurs
 from registre.registre import Registre
-from tests import serveurs
 
 RACINE = Path(__file__).resolve().parents[1]
 COURRIER = [sys.executable, "-m", "courrier"]

@@ -26,10 +26,10 @@ from courrier.extraction import lire_entetes
 from courrier.releve import extraire_un
 from noyau.analyse import Alerte, Analyse, Brouillon, Expediteur, TypeBrouillon, Urgence
 from noyau.domaine import Canal, ElementRecu, Limites, ResultatExtraction
+from preuves.serveurs import attendre_port, port_libre
 from registre.comptes import Comptes
 from registre.registre import Registre
 from tests.conftest import RACINE
-from tests.serveurs import attendre_port, port_libre
 
 MOT_DE_PASSE = "mot-de-passe-solide"
 MAIRIE = "mairie@saint-aubin.example"

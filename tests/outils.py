@@ -8,8 +8,8 @@ from pathlib import Path
 from connecteurs.imap import ParametresImap, SourceImap
 from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
+from preuves.serveurs import MOT_DE_PASSE
 from registre.registre import Registre
-from tests.serveurs import MOT_DE_PASSE
 
 
 def parametres_imap(port: int, dossier: str = "INBOX") -> ParametresImap:

@@ -1,5 +1,5 @@
 """L'étape d'analyse de la relève, du registre au registre : règles seules, puis le vrai client
-`openai` contre un serveur compatible lancé sur 127.0.0.1 (tests/serveur_llm.py)."""
+`openai` contre un serveur compatible lancé sur 127.0.0.1 (preuves/serveur_llm.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from connecteurs.llm import ClientLLM, ParametresLLM
 from courrier.analyser import Analyseur, analyser_en_attente
 from noyau.analyse import Alerte, Commune
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
+from preuves.serveur_llm import ServeurLLM
 from registre.registre import Registre
 from regles.chargement import charger_regles
 from regles.crpa import charger_crpa
 from regles.evaluer import CourrierEtiquete, lire_jeu
 from regles.moteur import MoteurRegles
-from tests.serveur_llm import ServeurLLM
 
 JEU = lire_jeu(Path(__file__).with_name("donnees") / "courriers_etiquetes.yaml")
 COMMUNE = Commune(nom="Saint-Aubin-sur-Loire", maire="Hélène Marchand")

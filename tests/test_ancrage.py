@@ -19,12 +19,12 @@ from connecteurs.horodatage import ClientHorodatage, ErreurHorodatage, charger_r
 from flows.digest import publier_digest
 from noyau.domaine import Canal, ElementRecu, TypeEvenement
 from noyau.sceaux import ORIGINE, empreinte_evenement
+from preuves.serveurs import ServeurSmtp
 from registre.ancrage import ancrer, verifier_ancres
 from registre.modeles import Evenement, TeteJournal
 from registre.registre import Registre
 from tests.autorite_horodatage import Autorite, autorite_horodatage
 from tests.conftest import lancer
-from tests.serveurs import ServeurSmtp
 from tests.test_digest import (  # noqa: F401 - fixtures partagées
     JOUR,
     _partie,

@@ -28,6 +28,7 @@ from preuves.jeu_apprentissage import (
     nuit,
     nuits,
 )
+from preuves.serveur_llm import ServeurLLM
 from registre.apprentissage import corriger, exemples
 from registre.registre import Registre
 from registre.transparence import provenance_apprentissage
@@ -35,7 +36,6 @@ from regles.chargement import charger_regles
 from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from tests.horloge import HorlogeDeTest
-from tests.serveur_llm import ServeurLLM
 
 COMMUNE = Commune(nom="Saint-Aubin-sur-Loire", maire="Hélène Marchand")
 DEPART = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 Un intégrateur ajoute une catégorie « piscine » (libellé, service, mots-clés) dans sa copie des
 règles livrées, désignée par COURRIER_REGLES : la vraie relève (dossier .eml, lecture, règles)
 classe une lettre sur la piscine « piscine » ; le vrai client `openai` envoie au serveur LLM de
-test (tests/serveur_llm.py) un schéma qui la contient et le LLM peut la choisir ; la page web
+test (preuves/serveur_llm.py) un schéma qui la contient et le LLM peut la choisir ; la page web
 (client HTTP de Starlette) la propose et la secrétaire y corrige un autre courrier ; un
 brouillon est rédigé sur le gabarit de repli, faute de gabarit « piscine » ; le digest du
 maire et les indicateurs la nomment par son libellé. Une catégorie inconnue des règles reste
@@ -31,13 +31,13 @@ from courrier.etapes import releve_directe
 from flows.digest import preparer
 from interfaces.web.app import creer_app
 from noyau.erreurs import ConfigurationErreur, RegistreErreur
+from preuves import serveur_llm
+from preuves.serveur_llm import ServeurLLM
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
 from regles.crpa import charger_crpa
 from tests import navigateur as nv
-from tests import serveur_llm
 from tests.conftest import RACINE
-from tests.serveur_llm import ServeurLLM
 from tests.test_analyse_releve import COMMUNE
 from tests.test_web import connecter
 

@@ -21,8 +21,8 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import create_engine, text
 
+from preuves import serveurs
 from registre.registre import Registre
-from tests import serveurs
 from tests.conftest import RACINE, client_imap
 from tests.test_source_imap import compter
 

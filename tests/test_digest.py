@@ -25,10 +25,10 @@ from flows.digest import preparer, publier_digest
 from noyau.analyse import Alerte, Analyse, Brouillon, TypeBrouillon, Urgence
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction, TypeEvenement
 from noyau.erreurs import ConfigurationErreur
+from preuves.serveurs import ServeurSmtp, port_libre, serveur_smtp
 from registre.registre import Registre
 from tests.conftest import RACINE
 from tests.horloge import HorlogeDeTest
-from tests.serveurs import ServeurSmtp, port_libre, serveur_smtp
 
 JOUR = date(2026, 11, 23)  # un lundi
 URL = "https://courrier.saint-aubin.example/"

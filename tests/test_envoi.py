@@ -30,10 +30,10 @@ from noyau.domaine import (
     TypeEvenement,
 )
 from noyau.erreurs import ConfigurationErreur, RegistreErreur
+from preuves.serveurs import Dovecot, ServeurSmtp, dovecot, port_libre, serveur_smtp
 from registre.registre import Registre, details
 from regles.chargement import charger_regles
 from tests.conftest import RACINE
-from tests.serveurs import Dovecot, ServeurSmtp, dovecot, port_libre, serveur_smtp
 
 MAIRIE = "mairie@saint-aubin.example"
 USAGER = "jeanne.martin@exemple.example"

@@ -16,9 +16,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from courrier import config
 from courrier.planification import LIMITE_LLM
-from tests import serveurs
+from preuves import serveurs
+from preuves.serveur_llm import ServeurLLM
 from tests.conftest import RACINE, lancer
-from tests.serveur_llm import ServeurLLM
 from tests.test_source_imap import compter, deposer
 
 pytestmark = pytest.mark.lent

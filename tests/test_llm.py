@@ -1,6 +1,6 @@
 """Le connecteur LLM, avec le vrai client `openai`, contre un serveur compatible sur 127.0.0.1.
 
-Aucune maquette : le serveur de tests/serveur_llm.py répond d'une table et sait être lent,
+Aucune maquette : le serveur de preuves/serveur_llm.py répond d'une table et sait être lent,
 refuser (429, 500, 401), rendre du JSON invalide ou coupé, une catégorie inconnue, ou ignorer
 la sortie structurée.
 """
@@ -27,9 +27,9 @@ from connecteurs.llm import (
 )
 from noyau.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
 from noyau.erreurs import ConnecteurErreur
+from preuves.serveur_llm import ServeurLLM
+from preuves.serveurs import port_libre
 from regles.chargement import charger_regles
-from tests.serveur_llm import ServeurLLM
-from tests.serveurs import port_libre
 
 MODELE = "modele-test"
 CATEGORIES = list(charger_regles().categories)  # celles des règles livrées

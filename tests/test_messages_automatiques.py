@@ -41,6 +41,7 @@ from noyau.domaine import (
     NatureAutomatique,
     StatutBrouillon,
 )
+from preuves.serveur_llm import ServeurLLM
 from registre.export import tableau
 from registre.registre import Registre
 from regles.chargement import charger_regles
@@ -48,7 +49,6 @@ from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from tests import navigateur as nv
 from tests.conftest import CORPUS
-from tests.serveur_llm import ServeurLLM
 from tests.test_web import connecter
 
 ECHANTILLONS = Path(__file__).with_name("donnees") / "automatiques"

@@ -1,6 +1,6 @@
 """OAuth2 de la boîte (issue #12, point 4), contre de vrais serveurs sur 127.0.0.1.
 
-Un petit fournisseur OAuth2 (tests/serveur_oauth.py : device code, refresh_token,
+Un petit fournisseur OAuth2 (preuves/serveur_oauth.py : device code, refresh_token,
 introspection RFC 7662), un vrai Dovecot dont le passdb `oauth2` interroge ce fournisseur, et un
 serveur SMTP (aiosmtpd) qui vérifie les jetons au même point d'introspection. Le flux « device
 code » est joué par la vraie commande `courrier connexion-oauth`, dans un processus à part.
@@ -31,11 +31,11 @@ from courrier.envoi import parametres_smtp
 from courrier.extraction.mime import lire_entetes
 from courrier.releve import relever_source
 from noyau.erreurs import ConfigurationErreur
+from preuves import serveurs
+from preuves.serveur_oauth import CLIENT, FournisseurOAuth, fournisseur_oauth, serveur_smtp_oauth
 from registre.registre import Registre
-from tests import serveurs
 from tests.conftest import RACINE, lancer
 from tests.horloge import HorlogeDeTest
-from tests.serveur_oauth import CLIENT, FournisseurOAuth, fournisseur_oauth, serveur_smtp_oauth
 from tests.test_source_imap import compter, deposer
 
 RELANCER = "relancez « courrier connexion-oauth »"

@@ -43,12 +43,12 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from preuves import serveurs
 from preuves.pannes import Boite as BoitePreuve
 from preuves.pannes import message_ids
 from registre.archive import Archive
 from registre.base import creer_moteur
 from registre.registre import Registre
-from tests import serveurs
 
 RACINE = Path(__file__).resolve().parents[1]
 TRAITE = "Traité"

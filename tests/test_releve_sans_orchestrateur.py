@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from courrier.etapes import LimiteTolerante
+from preuves import serveurs
 from registre.registre import Registre
-from tests import serveurs
 from tests.conftest import RACINE
 
 DEMO = RACINE / "courrier" / "demo" / "courriels"
@@ -174,7 +174,7 @@ def test_l_orchestrateur_qui_tombe_en_pleine_releve_ne_la_fait_pas_perdre(tmp_pa
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from courrier.planification import LIMITE_LLM
-    from tests.serveur_llm import ServeurLLM
+    from preuves.serveur_llm import ServeurLLM
 
     depot = tmp_path / "depot-eml"
     depot.mkdir()

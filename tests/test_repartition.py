@@ -23,6 +23,7 @@ from interfaces.cli import app
 from noyau.analyse import Analyse, Urgence
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
 from noyau.erreurs import ConfigurationErreur, RegistreErreur
+from preuves.serveurs import ServeurSmtp, serveur_smtp
 from registre.comptes import Comptes
 from registre.conservation import Conservation, purger
 from registre.export import ligne
@@ -34,7 +35,6 @@ from regles.moteur import MoteurRegles
 from regles.repartition import charger_repartition, lire_repartition
 from tests.conftest import RACINE
 from tests.horloge import HorlogeDeTest
-from tests.serveurs import ServeurSmtp, serveur_smtp
 from tests.test_analyse_releve import COMMUNE, deposer, etiquete
 
 JOUR = date(2026, 11, 23)  # un lundi

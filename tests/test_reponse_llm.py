@@ -2,7 +2,7 @@
 en français sont lues, un champ facultatif invalide est écarté (« à vérifier ») sans perdre le
 reste ; seule une réponse inutilisable fait repasser aux règles.
 
-Le vrai client `openai` contre le serveur compatible de tests/serveur_llm.py, sur 127.0.0.1 ;
+Le vrai client `openai` contre le serveur compatible de preuves/serveur_llm.py, sur 127.0.0.1 ;
 les règles sont celles livrées dans regles/. Toutes les dates sont écrites dans les tests.
 """
 
@@ -21,11 +21,11 @@ from connecteurs.llm import ClientLLM, ErreurLLM, ParametresLLM
 from connecteurs.reponse_llm import lire_date, schema_analyse
 from courrier.analyser import Analyseur
 from noyau.analyse import Alerte, Analyse, Commune, CourrierALire, Urgence
+from preuves.serveur_llm import ServeurLLM
 from regles.chargement import charger_regles
 from regles.crpa import charger_crpa
 from regles.evaluer import lire_jeu
 from regles.moteur import MoteurRegles
-from tests.serveur_llm import ServeurLLM
 
 JEU = lire_jeu(Path(__file__).with_name("donnees") / "courriers_etiquetes.yaml")
 CATEGORIES = list(charger_regles().categories)  # celles des règles livrées

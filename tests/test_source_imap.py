@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from connecteurs.imap import ErreurImap, ErreurImapPassagere, SourceImap
+from preuves import serveurs
 from registre.registre import Registre
-from tests import serveurs
 from tests.conftest import RACINE, client_imap
 from tests.outils import parametres_imap, releve_imap
 

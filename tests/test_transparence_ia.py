@@ -1,6 +1,6 @@
 """Transparence de l'IA (issue #13, point 4) : chaque sortie de l'IA garde son modèle, la version
 de la consigne (empreinte du gabarit réellement envoyé) et sa date ; la page web, `courrier
-montrer` et l'export les montrent. Le vrai client `openai` contre tests/serveur_llm.py."""
+montrer` et l'export les montrent. Le vrai client `openai` contre preuves/serveur_llm.py."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from courrier.analyser import analyser_en_attente
 from interfaces.cli import app
 from interfaces.web.app import creer_app
+from preuves.serveur_llm import ServeurLLM
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.horloge import HorlogeDeTest
-from tests.serveur_llm import ServeurLLM
 from tests.test_analyse_releve import analyseur, client, deposer, etiquete
 from tests.test_web import connecter
 

@@ -27,13 +27,13 @@ from typer.testing import CliRunner
 
 from interfaces.web.app import COOKIE_SESSION, creer_app
 from noyau.calendrier import aujourd_hui
+from preuves.serveurs import attendre_port, port_libre
 from registre.comptes import Comptes
 from registre.modeles import SessionWeb, Utilisateur
 from registre.recherche import Filtres, rechercher
 from registre.registre import Registre, details
 from tests import navigateur as nv
 from tests.conftest import RACINE
-from tests.serveurs import attendre_port, port_libre
 
 
 @pytest.fixture

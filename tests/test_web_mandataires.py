@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preuves.serveurs import attendre_port, port_libre, processus_journalise
 from registre.registre import Registre
 from tests import navigateur as nv
 from tests.conftest import RACINE
-from tests.serveurs import attendre_port, port_libre, processus_journalise
 
 MANDATAIRES = RACINE / "deploiement" / "mandataires"
 

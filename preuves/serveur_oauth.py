@@ -28,7 +28,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tests.serveurs import Boite, ServeurSmtp, port_libre
+from preuves.serveurs import Boite, ServeurSmtp, port_libre
 
 CLIENT = "courrier-test"
 GRANT_APPAREIL = "urn:ietf:params:oauth:grant-type:device_code"
