@@ -77,7 +77,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # Des services publics réels que les lettres et les mentions légales indiquent à l'usager.
     ("regles/crpa.yaml", "www.telerecours.fr"): "voie de recours (mentions du CRPA)",
     ("regles/crpa.yaml", "www.cada.fr"): "saisine de la CADA (mentions du CRPA)",
-    ("courrier/brouillons.py", "www.telerecours.fr"): "voie de recours (mentions du CRPA)",
+    ("noyau/crpa.py", "www.telerecours.fr"): "voie de recours (mentions du CRPA)",
     ("regles/modeles/elections.txt.j2", "service-public.fr"): "inscription en ligne",
     ("regles/modeles/elections.txt.j2", "maprocuration.gouv.fr"): "procuration en ligne",
     # Un vrai point d'accès de LLM proposé comme réglage : on n'y écrit pas de courriel.
