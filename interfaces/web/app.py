@@ -1,9 +1,9 @@
 """La page web de la secrétaire et du maire (FastAPI, pages rendues côté serveur).
 
 Un `APIRouter` par domaine (routes_*.py), dont les routes sont versées à plat dans
-l'application ; le contexte (réglages, registre, comptes,
-gabarits) est rangé dans `app.state` et les routes le reçoivent par `Depends`
-(dependances.py), comme la session, le jeton CSRF, le rôle et le courrier demandé.
+l'application ; le contexte (réglages, registre, comptes, gabarits) est rangé dans
+`app.state` et les routes le reçoivent par `Depends` (dependances.py), comme la session, le
+jeton CSRF, le rôle et le courrier ou le brouillon demandé.
 
 Toute route, sauf la connexion et les fichiers statiques, demande une session : la garde est
 un middleware (garde.py), pas une dépendance qu'une route nouvelle pourrait oublier. Chaque
@@ -93,7 +93,7 @@ def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
         # chaque route sans session. Les dépendances du routeur sont déjà dans chaque route.
         app.router.routes.extend(module.routeur.routes)
     app.add_middleware(LimiteCorps, taille_max=TAILLE_MAX_CORPS)
-    # Ajoutée après LimiteCorps, la garde l'entoure : ses refus ont aussi leurs en-têtes.
+    # L'ordre d'ajout fait l'imbrication : la garde entoure LimiteCorps, comme avant.
     garde.installer(app)
     # Le plus à l'extérieur : la garde voit déjà l'adresse réelle et le schéma (https).
     app.add_middleware(EntetesDeMandataire, reseaux=reglages.reseaux_mandataires)
