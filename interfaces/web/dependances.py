@@ -16,7 +16,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Form, Request
 
 from interfaces.web.commun import Contexte, NonConnecte, Refuse
-from interfaces.web.parametres import IdentBrouillon, NumeroCourrier
+from interfaces.web.parametres import IdentBrouillon, NomCompte, NumeroCourrier
 from interfaces.web.securite import jeton_valide
 from noyau.erreurs import CourrierErreur
 from registre.comptes import SessionOuverte
@@ -50,18 +50,55 @@ def session(request: Request) -> SessionOuverte:
 Session = Annotated[SessionOuverte, Depends(session)]
 
 
-def session_verifiee(ouverte: Session, csrf: Annotated[str, Form()] = "") -> SessionOuverte:
-    """La session, pour un formulaire qui porte le jeton CSRF de cette session."""
+Csrf = Annotated[str, Form()]
+ErreurCsrf = (
+    "Ce formulaire a expiré ou ne vient pas de cette page : rechargez la page et recommencez."
+)
+
+
+def verifier_csrf(ouverte: SessionOuverte, csrf: str) -> SessionOuverte:
     if not jeton_valide(ouverte.csrf, csrf):
-        raise Refuse(
-            403,
-            "Ce formulaire a expiré ou ne vient pas de cette page : rechargez la page et "
-            "recommencez.",
-        )
+        raise Refuse(403, ErreurCsrf)
     return ouverte
 
 
+def session_verifiee(ouverte: Session, csrf: Csrf = "") -> SessionOuverte:
+    """La session, pour un formulaire qui porte le jeton CSRF de cette session."""
+    return verifier_csrf(ouverte, csrf)
+
+
 SessionCsrf = Annotated[SessionOuverte, Depends(session_verifiee)]
+
+# FastAPI appelle les dépendances avant de valider les paramètres de la route, mais n'appelle
+# pas une dépendance dont un paramètre est invalide. Les variantes qui suivent déclarent donc
+# aussi le chemin (et les champs bornés) de leurs routes : un chemin impossible répond 404 et
+# un champ trop long 400, avant le jeton, comme quand chaque route vérifiait elle-même.
+
+
+def session_verifiee_courrier(
+    numero: NumeroCourrier, ouverte: Session, csrf: Csrf = ""
+) -> SessionOuverte:
+    return verifier_csrf(ouverte, csrf)
+
+
+def session_verifiee_brouillon(
+    ident: IdentBrouillon, ouverte: Session, csrf: Csrf = ""
+) -> SessionOuverte:
+    return verifier_csrf(ouverte, csrf)
+
+
+def session_verifiee_elu(
+    numero: NumeroCourrier,
+    ouverte: Session,
+    csrf: Csrf = "",
+    elu: Annotated[str, Form(max_length=200)] = "",
+) -> SessionOuverte:
+    return verifier_csrf(ouverte, csrf)
+
+
+CsrfCourrier = Annotated[SessionOuverte, Depends(session_verifiee_courrier)]
+CsrfBrouillon = Annotated[SessionOuverte, Depends(session_verifiee_brouillon)]
+CsrfEluReferent = Annotated[SessionOuverte, Depends(session_verifiee_elu)]
 
 # --- Les rôles --------------------------------------------------------------------------------
 
@@ -92,6 +129,17 @@ def administrateur(ouverte: Session) -> SessionOuverte:
 
 
 Admin = Annotated[SessionOuverte, Depends(administrateur)]
+
+
+def administrateur_verifie_compte(
+    nom: NomCompte, ouverte: Session, csrf: Csrf = ""
+) -> SessionOuverte:
+    """L'administrateur, puis son jeton, pour une action sur le compte `nom` (chemin validé
+    d'abord, comme les variantes de `session_verifiee`)."""
+    return verifier_csrf(administrateur(ouverte), csrf)
+
+
+AdminCsrfCompte = Annotated[SessionOuverte, Depends(administrateur_verifie_compte)]
 
 
 def roles_permis(roles: Iterable[str], refus: str) -> Callable[[SessionOuverte], SessionOuverte]:

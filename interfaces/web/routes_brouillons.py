@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from interfaces.web import vues
 from interfaces.web.commun import Contexte, Refuse, envoyer_en_tache, piece_jointe
-from interfaces.web.dependances import BrouillonDeLIdent, Ctx, SessionCsrf, trouver_brouillon
+from interfaces.web.dependances import BrouillonDeLIdent, CsrfBrouillon, Ctx, trouver_brouillon
 from interfaces.web.parametres import IdentBrouillon
 from noyau.difference import part_changee, segments
 from noyau.domaine import StatutBrouillon
@@ -110,7 +110,7 @@ def decider(
     ctx: Ctx,
     ident: IdentBrouillon,
     taches: BackgroundTasks,
-    ouverte: SessionCsrf,
+    ouverte: CsrfBrouillon,
     action: Annotated[str, Form()] = "",
     objet: Annotated[str, Form()] = "",
     corps: Annotated[str, Form()] = "",
@@ -144,7 +144,7 @@ def produire_lettre(
     request: Request,
     ctx: Ctx,
     ident: IdentBrouillon,
-    ouverte: SessionCsrf,
+    ouverte: CsrfBrouillon,
     adresse: Annotated[str, Form()] = "",
 ) -> Response:
     try:
@@ -171,7 +171,7 @@ def rejeter(
     request: Request,
     ctx: Ctx,
     ident: IdentBrouillon,
-    ouverte: SessionCsrf,
+    ouverte: CsrfBrouillon,
     raison: Annotated[str, Form()] = "",
 ) -> Response:
     try:
@@ -187,7 +187,7 @@ def verification(
     ctx: Ctx,
     ident: IdentBrouillon,
     taches: BackgroundTasks,
-    ouverte: SessionCsrf,
+    ouverte: CsrfBrouillon,
     parti: Annotated[str, Form()] = "",
 ) -> Response:
     if parti not in ("oui", "non"):

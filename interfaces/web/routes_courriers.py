@@ -12,8 +12,8 @@ from interfaces.web import vues
 from interfaces.web.commun import Contexte, Refuse, piece_jointe
 from interfaces.web.dependances import (
     CourrierDuNumero,
+    CsrfCourrier,
     Ctx,
-    SessionCsrf,
     repartition_de,
     trouver_courrier,
 )
@@ -106,7 +106,7 @@ def courrier(request: Request, ctx: Ctx, numero: NumeroCourrier) -> Response:
 def corriger_classement(
     request: Request,
     ctx: Ctx,
-    ouverte: SessionCsrf,
+    ouverte: CsrfCourrier,
     c: CourrierDuNumero,
     categorie: Annotated[str, Form()] = "",
     service: Annotated[str, Form()] = "",
@@ -144,7 +144,10 @@ def original(ctx: Ctx, c: CourrierDuNumero) -> Response:
 
 
 @routeur.get("/courrier/{numero}/piece/{rang}")
-def piece(ctx: Ctx, c: CourrierDuNumero, rang: RangPiece) -> Response:
+def piece(ctx: Ctx, numero: NumeroCourrier, rang: RangPiece) -> Response:
+    # Cherché ici, pas par dépendance : un rang hors bornes répond « Cette page n'existe pas »
+    # avant toute recherche, même pour un courrier absent.
+    c = trouver_courrier(ctx, numero)
     for p in c.pieces:
         if p.rang == rang:
             nom = vues.nom_de_fichier_sur(p.nom, f"piece-{rang}")
@@ -153,7 +156,8 @@ def piece(ctx: Ctx, c: CourrierDuNumero, rang: RangPiece) -> Response:
 
 
 @routeur.get("/courrier/{numero}/page/{page}")
-def page_numerisee(ctx: Ctx, c: CourrierDuNumero, page: PageScan) -> Response:
+def page_numerisee(ctx: Ctx, numero: NumeroCourrier, page: PageScan) -> Response:
+    c = trouver_courrier(ctx, numero)  # après la validation de `page`, comme `piece`
     if c.canal != "scan":
         raise Refuse(404, "Ce courrier n'est pas une lettre numérisée.")
     try:

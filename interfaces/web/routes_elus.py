@@ -20,9 +20,10 @@ from interfaces.web.dependances import (
     REFUS_ELU,
     ROLE_ELU,
     CourrierDeLElu,
+    CsrfCourrier,
+    CsrfEluReferent,
     Ctx,
     EluConnecte,
-    SessionCsrf,
     permis_a_l_elu,
     repartition_de,
     trouver_courrier_de_l_elu,
@@ -82,7 +83,7 @@ def courrier_elu(request: Request, ctx: Ctx, numero: NumeroCourrier, elu: EluCon
 def commentaire(
     request: Request,
     ctx: Ctx,
-    ouverte: SessionCsrf,
+    ouverte: CsrfCourrier,
     elu: EluConnecte,
     c: CourrierDeLElu,
     # Pas de borne ici : le registre refuse un commentaire trop long par une phrase claire,
@@ -102,7 +103,7 @@ def commentaire(
 def corriger_elu_du_courrier(
     ctx: Ctx,
     numero: NumeroCourrier,
-    ouverte: SessionCsrf,
+    ouverte: CsrfEluReferent,
     elu: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from interfaces.web import vues
 from interfaces.web.commun import Contexte, Refuse, date_saisie, piece_jointe
-from interfaces.web.dependances import Admin, Ctx, SessionCsrf
+from interfaces.web.dependances import Admin, AdminCsrfCompte, Ctx, SessionCsrf
 from interfaces.web.parametres import Criteres, NomCompte, criteres
 from noyau.domaine import Statut
 from noyau.erreurs import RegistreErreur
@@ -130,7 +130,7 @@ def ajouter_utilisateur(
 
 @routeur.post("/admin/utilisateurs/{nom}/desactiver")
 def desactiver_utilisateur(
-    request: Request, ctx: Ctx, nom: NomCompte, ouverte: Admin, _csrf: SessionCsrf
+    request: Request, ctx: Ctx, nom: NomCompte, ouverte: AdminCsrfCompte
 ) -> Response:
     try:
         if nom.strip().lower() == ouverte.compte.nom:
