@@ -51,14 +51,14 @@ Session = Annotated[SessionOuverte, Depends(session)]
 
 
 Csrf = Annotated[str, Form()]
-ErreurCsrf = (
+REFUS_CSRF = (
     "Ce formulaire a expiré ou ne vient pas de cette page : rechargez la page et recommencez."
 )
 
 
 def verifier_csrf(ouverte: SessionOuverte, csrf: str) -> SessionOuverte:
     if not jeton_valide(ouverte.csrf, csrf):
-        raise Refuse(403, ErreurCsrf)
+        raise Refuse(403, REFUS_CSRF)
     return ouverte
 
 
