@@ -1,11 +1,14 @@
 """Ce que partagent les pages web : le contexte de l'application (registre, comptes, réglages,
-gabarits), les refus en une phrase, les gardes de session, de jeton CSRF et de rôle."""
+gabarits), les refus en une phrase, les pièces à télécharger. Les gardes de session, de jeton
+CSRF et de rôle sont des dépendances (dependances.py)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +20,8 @@ from starlette.templating import Jinja2Templates
 
 from courrier.config import Reglages
 from interfaces.web import vues
-from interfaces.web.securite import JetonsDeConnexion, LimiteurConnexions, jeton_valide
+from interfaces.web.images import page_png
+from interfaces.web.securite import JetonsDeConnexion, LimiteurConnexions
 from noyau.analyse import Urgence
 from registre.comptes import Comptes, SessionOuverte
 from registre.registre import Registre
@@ -99,31 +103,6 @@ def envoyer_en_tache(registre: Registre, reglages: Reglages, ident: int) -> None
         journal.exception("envoi du brouillon %s", ident)
 
 
-def session_de(request: Request) -> SessionOuverte:
-    ouverte: SessionOuverte | None = getattr(request.state, "session", None)
-    if ouverte is None:  # la garde l'a déjà refusé ; ceinture et bretelles
-        raise NonConnecte()
-    return ouverte
-
-
-def exiger_csrf(request: Request, recu: str) -> SessionOuverte:
-    ouverte = session_de(request)
-    if not jeton_valide(ouverte.csrf, recu):
-        raise Refuse(
-            403,
-            "Ce formulaire a expiré ou ne vient pas de cette page : rechargez la page et "
-            "recommencez.",
-        )
-    return ouverte
-
-
-def exiger_admin(request: Request) -> SessionOuverte:
-    ouverte = session_de(request)
-    if not ouverte.compte.admin:
-        raise Refuse(403, "Cette page est réservée aux administrateurs.")
-    return ouverte
-
-
 def suite_sure(suite: str) -> bool:
     """Un chemin de ce site : « //autre.site » ou « /\\autre.site » mèneraient ailleurs."""
     return (
@@ -167,6 +146,17 @@ class Contexte:
     limiteur: LimiteurConnexions = field(default_factory=LimiteurConnexions)
     jetons_connexion: JetonsDeConnexion = field(default_factory=JetonsDeConnexion)
     gabarits: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(env=_environnement()))
+    # Permises pour un formulaire en plus de l'origine que la demande annonce (garde.py).
+    origines_publiques: set[str] = field(default_factory=set)
+    png: Callable[[str, int], bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Le rendu d'une page coûte ~0,2 s ; le même courrier est souvent rouvert. Un cache par
+        # application : il lit l'archive de son registre.
+        self.png = lru_cache(maxsize=32)(self._png)
+
+    def _png(self, empreinte: str, page: int) -> bytes:
+        return page_png(self.registre.archive.lire(empreinte), page)
 
     def rendre(
         self, request: Request, gabarit: str, statut: int = 200, **contexte: Any

@@ -7,104 +7,108 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, Contexte, exiger_csrf, suite_sure
+from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, Contexte, suite_sure
+from interfaces.web.dependances import Ctx, SessionCsrf
+
+routeur = APIRouter()
 
 
-def routes(ctx: Contexte, routeur: APIRouter) -> None:
-    """Inscrit ces pages sur le routeur de l'application (ses routes restent à plat)."""
-    jetons_connexion, limiteur, comptes = ctx.jetons_connexion, ctx.limiteur, ctx.comptes
-    rendre = ctx.rendre
+def _cookie_presession(request: Request) -> str:
+    # En HTTPS, le préfixe __Host- interdit à un sous-domaine voisin de poser ce cookie.
+    return f"__Host-{COOKIE_CSRF}" if request.url.scheme == "https" else COOKIE_CSRF
 
-    # --- Connexion ------------------------------------------------------------------------------
 
-    def _cookie_presession(request: Request) -> str:
-        # En HTTPS, le préfixe __Host- interdit à un sous-domaine voisin de poser ce cookie.
-        return f"__Host-{COOKIE_CSRF}" if request.url.scheme == "https" else COOKIE_CSRF
+def _page_connexion(
+    ctx: Contexte, request: Request, erreur: str = "", statut: int = 200, nom: str = ""
+) -> Response:
+    jetons_connexion = ctx.jetons_connexion
+    presession = request.cookies.get(_cookie_presession(request), "")
+    if not (len(presession) == 32 and presession.replace("-", "").replace("_", "").isalnum()):
+        presession = jetons_connexion.nouvelle_presession()
+    suite = request.query_params.get("suite", "")
+    reponse = ctx.rendre(
+        request,
+        "connexion.html.j2",
+        statut,
+        erreur=erreur,
+        jeton_connexion=jetons_connexion.emettre(presession),
+        suite=suite if suite_sure(suite) else "",
+        nom=nom,
+    )
+    https = request.url.scheme == "https"
+    reponse.set_cookie(
+        _cookie_presession(request),
+        presession,
+        httponly=True,
+        samesite="strict",
+        secure=https,
+        path="/" if https else "/connexion",  # __Host- exige Path=/
+    )
+    return reponse
 
-    def _page_connexion(
-        request: Request, erreur: str = "", statut: int = 200, nom: str = ""
-    ) -> Response:
-        presession = request.cookies.get(_cookie_presession(request), "")
-        if not (len(presession) == 32 and presession.replace("-", "").replace("_", "").isalnum()):
-            presession = jetons_connexion.nouvelle_presession()
-        suite = request.query_params.get("suite", "")
-        reponse = rendre(
+
+@routeur.get("/connexion")
+def connexion(request: Request, ctx: Ctx) -> Response:
+    return _page_connexion(ctx, request)
+
+
+@routeur.post("/connexion")
+def se_connecter(
+    request: Request,
+    ctx: Ctx,
+    nom: Annotated[str, Form(max_length=200)] = "",
+    mot_de_passe: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    suite: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    limiteur, comptes = ctx.limiteur, ctx.comptes
+    if not ctx.jetons_connexion.valide(request.cookies.get(_cookie_presession(request), ""), csrf):
+        return _page_connexion(
+            ctx,
             request,
-            "connexion.html.j2",
-            statut,
-            erreur=erreur,
-            jeton_connexion=jetons_connexion.emettre(presession),
-            suite=suite if suite_sure(suite) else "",
-            nom=nom,
+            "Ce formulaire a expiré : recommencez (les cookies doivent être permis).",
+            403,
         )
-        https = request.url.scheme == "https"
-        reponse.set_cookie(
-            _cookie_presession(request),
-            presession,
-            httponly=True,
-            samesite="strict",
-            secure=https,
-            path="/" if https else "/connexion",  # __Host- exige Path=/
+    adresse = request.client.host if request.client else "?"
+    nom = nom.strip()[:64]
+    if limiteur.bloque(nom, adresse):
+        return _page_connexion(
+            ctx,
+            request,
+            "Trop d'essais manqués : attendez un quart d'heure avant de réessayer.",
+            429,
+            nom,
         )
-        return reponse
+    compte = comptes.authentifier(nom, mot_de_passe)
+    if compte is None:
+        limiteur.echec(nom, adresse)
+        return _page_connexion(ctx, request, "Nom ou mot de passe incorrect.", 401, nom)
+    limiteur.reussite(nom, adresse)
+    jeton = comptes.ouvrir_session(compte)
+    cible = suite if suite_sure(suite) else "/"
+    reponse = RedirectResponse(cible, status_code=303)
+    reponse.set_cookie(
+        COOKIE_SESSION,
+        jeton,
+        max_age=int(comptes.duree_session.total_seconds()),
+        httponly=True,
+        # Lax plutôt que Strict : le maire arrive souvent par le lien du digest, depuis sa
+        # messagerie ; toute action demande de toute façon le jeton CSRF.
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    reponse.delete_cookie(
+        _cookie_presession(request),
+        path="/" if request.url.scheme == "https" else "/connexion",
+        secure=request.url.scheme == "https",
+    )
+    return reponse
 
-    @routeur.get("/connexion")
-    def connexion(request: Request) -> Response:
-        return _page_connexion(request)
 
-    @routeur.post("/connexion")
-    def se_connecter(
-        request: Request,
-        nom: Annotated[str, Form(max_length=200)] = "",
-        mot_de_passe: Annotated[str, Form(max_length=1000)] = "",
-        csrf: Annotated[str, Form(max_length=200)] = "",
-        suite: Annotated[str, Form(max_length=1000)] = "",
-    ) -> Response:
-        if not jetons_connexion.valide(request.cookies.get(_cookie_presession(request), ""), csrf):
-            return _page_connexion(
-                request,
-                "Ce formulaire a expiré : recommencez (les cookies doivent être permis).",
-                403,
-            )
-        adresse = request.client.host if request.client else "?"
-        nom = nom.strip()[:64]
-        if limiteur.bloque(nom, adresse):
-            return _page_connexion(
-                request,
-                "Trop d'essais manqués : attendez un quart d'heure avant de réessayer.",
-                429,
-                nom,
-            )
-        compte = comptes.authentifier(nom, mot_de_passe)
-        if compte is None:
-            limiteur.echec(nom, adresse)
-            return _page_connexion(request, "Nom ou mot de passe incorrect.", 401, nom)
-        limiteur.reussite(nom, adresse)
-        jeton = comptes.ouvrir_session(compte)
-        cible = suite if suite_sure(suite) else "/"
-        reponse = RedirectResponse(cible, status_code=303)
-        reponse.set_cookie(
-            COOKIE_SESSION,
-            jeton,
-            max_age=int(comptes.duree_session.total_seconds()),
-            httponly=True,
-            # Lax plutôt que Strict : le maire arrive souvent par le lien du digest, depuis sa
-            # messagerie ; toute action demande de toute façon le jeton CSRF.
-            samesite="lax",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
-        reponse.delete_cookie(
-            _cookie_presession(request),
-            path="/" if request.url.scheme == "https" else "/connexion",
-            secure=request.url.scheme == "https",
-        )
-        return reponse
-
-    @routeur.post("/deconnexion")
-    def se_deconnecter(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-        exiger_csrf(request, csrf)
-        comptes.fermer_session(request.cookies.get(COOKIE_SESSION, ""))
-        reponse = RedirectResponse("/connexion?fait=deconnecte", status_code=303)
-        reponse.delete_cookie(COOKIE_SESSION, path="/")
-        return reponse
+@routeur.post("/deconnexion")
+def se_deconnecter(request: Request, ctx: Ctx, _ouverte: SessionCsrf) -> Response:
+    ctx.comptes.fermer_session(request.cookies.get(COOKIE_SESSION, ""))
+    reponse = RedirectResponse("/connexion?fait=deconnecte", status_code=303)
+    reponse.delete_cookie(COOKIE_SESSION, path="/")
+    return reponse

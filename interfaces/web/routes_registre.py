@@ -11,131 +11,131 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from interfaces.web import vues
-from interfaces.web.commun import (
-    Contexte,
-    Refuse,
-    date_saisie,
-    exiger_admin,
-    exiger_csrf,
-    piece_jointe,
-)
+from interfaces.web.commun import Contexte, Refuse, date_saisie, piece_jointe
+from interfaces.web.dependances import Admin, AdminCsrfCompte, Ctx, SessionCsrf
 from interfaces.web.parametres import Criteres, NomCompte, criteres
 from noyau.domaine import Statut
 from noyau.erreurs import RegistreErreur
 from registre.comptes import ROLES
 from registre.recherche import Filtres, pour_export, rechercher
 
+routeur = APIRouter()
 
-def routes(ctx: Contexte, routeur: APIRouter) -> None:
-    """Inscrit ces pages sur le routeur de l'application (ses routes restent à plat)."""
-    reg, comptes, categories, rendre = ctx.registre, ctx.comptes, ctx.categories, ctx.rendre
+# --- Le registre --------------------------------------------------------------------------------
 
-    # --- Le registre ----------------------------------------------------------------------------
 
-    def _filtres(c: Criteres) -> Filtres:
-        return Filtres(
-            texte=c.texte,
-            expediteur=c.expediteur,
-            categorie=c.categorie if c.categorie in categories else "",
-            du=date_saisie(c.du, "du"),
-            au=date_saisie(c.au, "au"),
-            statut=c.statut if c.statut in {s.value for s in Statut} else "",
-            page=c.page,
-        )
+def _filtres(ctx: Contexte, c: Criteres) -> Filtres:
+    return Filtres(
+        texte=c.texte,
+        expediteur=c.expediteur,
+        categorie=c.categorie if c.categorie in ctx.categories else "",
+        du=date_saisie(c.du, "du"),
+        au=date_saisie(c.au, "au"),
+        statut=c.statut if c.statut in {s.value for s in Statut} else "",
+        page=c.page,
+    )
 
-    @routeur.get("/registre")
-    def registre_page(request: Request, c: Annotated[Criteres, Depends(criteres)]) -> Response:
-        f = _filtres(c)
-        resultat = rechercher(reg.moteur, f)
-        criteres = {
-            k: v
-            for k, v in {
-                "texte": f.texte,
-                "expediteur": f.expediteur,
-                "categorie": f.categorie,
-                "du": f.du.isoformat() if f.du else "",
-                "au": f.au.isoformat() if f.au else "",
-                "statut": f.statut,
-            }.items()
-            if v
-        }
-        return rendre(
-            request,
-            "registre.html.j2",
-            f=f,
-            r=resultat,
-            criteres=urlencode(criteres),
-            statuts=vues.LIBELLES_STATUT_COURRIER,
-            canaux=vues.LIBELLES_CANAL,
-        )
 
-    @routeur.get("/registre/export")
-    def registre_export(
-        request: Request,
-        c: Annotated[Criteres, Depends(criteres)],
-        format_: Annotated[str, Query(alias="format", max_length=10)] = "csv",
-    ) -> Response:
-        from registre.export import exporter
+@routeur.get("/registre")
+def registre_page(
+    request: Request, ctx: Ctx, c: Annotated[Criteres, Depends(criteres)]
+) -> Response:
+    f = _filtres(ctx, c)
+    resultat = rechercher(ctx.registre.moteur, f)
+    choisis = {
+        k: v
+        for k, v in {
+            "texte": f.texte,
+            "expediteur": f.expediteur,
+            "categorie": f.categorie,
+            "du": f.du.isoformat() if f.du else "",
+            "au": f.au.isoformat() if f.au else "",
+            "statut": f.statut,
+        }.items()
+        if v
+    }
+    return ctx.rendre(
+        request,
+        "registre.html.j2",
+        f=f,
+        r=resultat,
+        criteres=urlencode(choisis),
+        statuts=vues.LIBELLES_STATUT_COURRIER,
+        canaux=vues.LIBELLES_CANAL,
+    )
 
-        if format_ not in ("csv", "xlsx"):
-            raise Refuse(400, "Format d'export inconnu (csv ou xlsx).")
-        courriers = pour_export(reg.moteur, _filtres(c))
-        with tempfile.TemporaryDirectory(prefix="courrier-export-") as dossier:
-            chemin = Path(dossier) / f"registre.{format_}"
-            exporter(courriers, format_, chemin)
-            contenu = chemin.read_bytes()
-        types = {
-            "csv": "text/csv; charset=utf-8",
-            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        }
-        return piece_jointe(contenu, f"registre-{reg.aujourd_hui()}.{format_}", types[format_])
 
-    # --- Administration -------------------------------------------------------------------------
+@routeur.get("/registre/export")
+def registre_export(
+    ctx: Ctx,
+    c: Annotated[Criteres, Depends(criteres)],
+    format_: Annotated[str, Query(alias="format", max_length=10)] = "csv",
+) -> Response:
+    from registre.export import exporter
 
-    def _page_utilisateurs(request: Request, erreur: str = "", statut: int = 200) -> Response:
-        return rendre(
-            request,
-            "utilisateurs.html.j2",
-            statut,
-            erreur=erreur,
-            utilisateurs=comptes.lister(),
-            roles=ROLES,
-        )
+    if format_ not in ("csv", "xlsx"):
+        raise Refuse(400, "Format d'export inconnu (csv ou xlsx).")
+    courriers = pour_export(ctx.registre.moteur, _filtres(ctx, c))
+    with tempfile.TemporaryDirectory(prefix="courrier-export-") as dossier:
+        chemin = Path(dossier) / f"registre.{format_}"
+        exporter(courriers, format_, chemin)
+        contenu = chemin.read_bytes()
+    types = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    return piece_jointe(contenu, f"registre-{ctx.registre.aujourd_hui()}.{format_}", types[format_])
 
-    @routeur.get("/admin/utilisateurs")
-    def utilisateurs(request: Request) -> Response:
-        exiger_admin(request)
-        return _page_utilisateurs(request)
 
-    @routeur.post("/admin/utilisateurs")
-    def ajouter_utilisateur(
-        request: Request,
-        csrf: Annotated[str, Form()] = "",
-        nom: Annotated[str, Form()] = "",
-        role: Annotated[str, Form()] = "",
-        mot_de_passe: Annotated[str, Form()] = "",
-        confirmation: Annotated[str, Form()] = "",
-    ) -> Response:
-        ouverte = exiger_admin(request)
-        exiger_csrf(request, csrf)
-        try:
-            if mot_de_passe != confirmation:
-                raise RegistreErreur("Les deux mots de passe ne sont pas identiques.")
-            comptes.creer(nom, role, mot_de_passe, ouverte.compte.nom)
-        except RegistreErreur as e:
-            return _page_utilisateurs(request, str(e), 400)
-        return RedirectResponse("/admin/utilisateurs?fait=compte_cree", status_code=303)
+# --- Administration -----------------------------------------------------------------------------
 
-    @routeur.post("/admin/utilisateurs/{nom}/desactiver")
-    def desactiver_utilisateur(
-        request: Request, nom: NomCompte, csrf: Annotated[str, Form()] = ""
-    ) -> Response:
-        ouverte = exiger_admin(request)
-        exiger_csrf(request, csrf)
-        try:
-            if nom.strip().lower() == ouverte.compte.nom:
-                raise RegistreErreur("Vous ne pouvez pas désactiver votre propre compte.")
-            comptes.desactiver(nom, ouverte.compte.nom)
-        except RegistreErreur as e:
-            return _page_utilisateurs(request, str(e), 400)
-        return RedirectResponse("/admin/utilisateurs?fait=compte_desactive", status_code=303)
+
+def _page_utilisateurs(
+    ctx: Contexte, request: Request, erreur: str = "", statut: int = 200
+) -> Response:
+    return ctx.rendre(
+        request,
+        "utilisateurs.html.j2",
+        statut,
+        erreur=erreur,
+        utilisateurs=ctx.comptes.lister(),
+        roles=ROLES,
+    )
+
+
+@routeur.get("/admin/utilisateurs")
+def utilisateurs(request: Request, ctx: Ctx, _admin: Admin) -> Response:
+    return _page_utilisateurs(ctx, request)
+
+
+@routeur.post("/admin/utilisateurs")
+def ajouter_utilisateur(
+    request: Request,
+    ctx: Ctx,
+    ouverte: Admin,
+    _csrf: SessionCsrf,
+    nom: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    mot_de_passe: Annotated[str, Form()] = "",
+    confirmation: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if mot_de_passe != confirmation:
+            raise RegistreErreur("Les deux mots de passe ne sont pas identiques.")
+        ctx.comptes.creer(nom, role, mot_de_passe, ouverte.compte.nom)
+    except RegistreErreur as e:
+        return _page_utilisateurs(ctx, request, str(e), 400)
+    return RedirectResponse("/admin/utilisateurs?fait=compte_cree", status_code=303)
+
+
+@routeur.post("/admin/utilisateurs/{nom}/desactiver")
+def desactiver_utilisateur(
+    request: Request, ctx: Ctx, nom: NomCompte, ouverte: AdminCsrfCompte
+) -> Response:
+    try:
+        if nom.strip().lower() == ouverte.compte.nom:
+            raise RegistreErreur("Vous ne pouvez pas désactiver votre propre compte.")
+        ctx.comptes.desactiver(nom, ouverte.compte.nom)
+    except RegistreErreur as e:
+        return _page_utilisateurs(ctx, request, str(e), 400)
+    return RedirectResponse("/admin/utilisateurs?fait=compte_desactive", status_code=303)

@@ -1,0 +1,158 @@
+"""La garde de la page web : origine des formulaires, session, liste blanche du rôle « élu »,
+en-têtes de sécurité, et les pages d'erreur.
+
+Toute route, sauf la connexion et les fichiers statiques, demande une session : la garde est
+un middleware, pas une dépendance qu'une route nouvelle pourrait oublier (et un chemin
+inconnu renvoie vers la connexion plutôt que de dire, sans session, ce qui n'existe pas).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from interfaces.web.commun import (
+    COOKIE_SESSION,
+    ERREUR_INATTENDUE,
+    PUBLIQUES,
+    NonConnecte,
+    Refuse,
+)
+from interfaces.web.dependances import REFUS_ELU, ROLE_ELU, contexte, permis_a_l_elu
+from interfaces.web.securite import ENTETES, HSTS, origine, origine_permise
+
+journal = logging.getLogger("courrier.web")
+
+Suite = Callable[[Request], Awaitable[Response]]
+
+
+async def garde(request: Request, suite: Suite) -> Response:
+    chemin = request.url.path
+    request.state.session = None
+    ctx = contexte(request)
+    reponse: Response
+    try:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not origine_permise(
+            request.headers.get("origin"),
+            request.headers.get("referer"),
+            {origine(str(request.url)), *ctx.origines_publiques},
+        ):
+            reponse = ctx.rendre(
+                request,
+                "erreur.html.j2",
+                403,
+                erreur="Ce formulaire ne vient pas de cette page : ouvrez Courrier à son "
+                "adresse habituelle et recommencez.",
+            )
+        elif chemin in PUBLIQUES or chemin.startswith("/statique/"):
+            reponse = await suite(request)
+        else:
+            jeton = request.cookies.get(COOKIE_SESSION, "")
+            ouverte = await run_in_threadpool(ctx.comptes.session, jeton) if jeton else None
+            if ouverte is None:
+                reponse = _non_connecte(request)
+            else:
+                request.state.session = ouverte
+                reponse = await _servir_le_compte(request, ouverte.compte.role, suite)
+    except Exception:
+        # Jamais de trace au visiteur : elle va au journal du serveur, la page dit quoi faire.
+        journal.exception("erreur inattendue : %s %s", request.method, chemin)
+        reponse = _page_erreur_inattendue(request)
+    _poser_entetes(request, reponse)
+    return reponse
+
+
+async def _servir_le_compte(request: Request, role: str, suite: Suite) -> Response:
+    # Un élu lit ses courriers et les commente, rien d'autre (dependances.permis_a_l_elu).
+    if role != ROLE_ELU or permis_a_l_elu(request.method, request.url.path):
+        return await suite(request)
+    if request.method in ("GET", "HEAD") and request.url.path == "/":
+        return RedirectResponse("/elu", status_code=303)
+    return contexte(request).rendre(request, "erreur.html.j2", 403, erreur=REFUS_ELU)
+
+
+def _page_erreur_inattendue(request: Request) -> Response:
+    try:
+        return contexte(request).rendre(request, "erreur.html.j2", 500, erreur=ERREUR_INATTENDUE)
+    except Exception:  # le gabarit lui-même en cause : une page sans gabarit
+        return HTMLResponse(
+            f"<!doctype html><html lang=fr><title>Erreur</title><p>{ERREUR_INATTENDUE}</p>",
+            status_code=500,
+        )
+
+
+def _poser_entetes(request: Request, reponse: Response) -> None:
+    for cle, valeur in ENTETES.items():
+        reponse.headers.setdefault(cle, valeur)
+    if request.url.scheme == "https":
+        reponse.headers.setdefault("Strict-Transport-Security", HSTS)
+    if not request.url.path.startswith("/statique/"):
+        reponse.headers.setdefault("Cache-Control", "no-store")
+
+
+def _non_connecte(request: Request) -> Response:
+    if request.method in ("GET", "HEAD"):
+        suite = request.url.path
+        cible = "/connexion" + (f"?{urlencode({'suite': suite})}" if suite != "/" else "")
+        return RedirectResponse(cible, status_code=303)
+    return HTMLResponse(
+        "<!doctype html><html lang=fr><title>Connexion nécessaire</title>"
+        "<p>Connectez-vous d'abord : <a href=/connexion>page de connexion</a>.</p></html>",
+        status_code=401,
+    )
+
+
+# --- Les erreurs, en une phrase française -------------------------------------------------------
+
+
+async def _gerer_non_connecte(request: Request, e: NonConnecte) -> Response:
+    return _non_connecte(request)
+
+
+async def _gerer_refus(request: Request, e: Refuse) -> Response:
+    return contexte(request).rendre(request, "erreur.html.j2", e.statut, erreur=e.message)
+
+
+async def _gerer_http(request: Request, e: StarletteHTTPException) -> Response:
+    message = {
+        404: "Cette page n'existe pas.",
+        405: "Cette action n'est pas permise ici.",
+        413: "La demande est trop volumineuse (un brouillon tient en 20 000 caractères).",
+    }.get(e.status_code, "La demande n'a pas pu aboutir.")
+    statut = e.status_code if 400 <= e.status_code < 500 else 400
+    return contexte(request).rendre(request, "erreur.html.j2", statut, erreur=message)
+
+
+async def _gerer_validation(request: Request, e: RequestValidationError) -> Response:
+    rendre = contexte(request).rendre
+    # Un numéro de chemin hors bornes désigne une page qui ne peut pas exister.
+    if any(erreur.get("loc", ("",))[0] == "path" for erreur in e.errors()):
+        return rendre(request, "erreur.html.j2", 404, erreur="Cette page n'existe pas.")
+    return rendre(request, "erreur.html.j2", 400, erreur="La demande est incomplète ou mal formée.")
+
+
+async def _gerer_inattendue(request: Request, e: Exception) -> Response:
+    # Dernier recours, hors de la garde (qui attrape déjà tout ce qui passe par elle).
+    reponse = HTMLResponse(
+        f"<!doctype html><html lang=fr><title>Erreur</title><p>{ERREUR_INATTENDUE}</p>",
+        status_code=500,
+    )
+    _poser_entetes(request, reponse)
+    return reponse
+
+
+def installer(app: FastAPI) -> None:
+    """La garde et les pages d'erreur de l'application (le contexte est déjà dans app.state)."""
+    app.middleware("http")(garde)
+    app.exception_handler(NonConnecte)(_gerer_non_connecte)
+    app.exception_handler(Refuse)(_gerer_refus)
+    app.exception_handler(StarletteHTTPException)(_gerer_http)
+    app.exception_handler(RequestValidationError)(_gerer_validation)
+    app.exception_handler(Exception)(_gerer_inattendue)
