@@ -42,9 +42,9 @@ from regles.modele import (
     DecisionForcee,
     Nature,
     Ponderee,
-    Reglages,
     RegleExpediteur,
     Regles,
+    Seuils,
 )
 from regles.resume import RESUME_MAX, resume
 from regles.urgence import urgence_de
@@ -66,9 +66,9 @@ __all__ = [
     "MoteurRegles",
     "Nature",
     "Ponderee",
-    "Reglages",
     "RegleExpediteur",
     "Regles",
+    "Seuils",
     "adresse_correspond",
     "adresse_de_signature",
     "expediteur_du_papier",
@@ -115,7 +115,7 @@ class MoteurRegles:
             alertes.append(Alerte.INJECTION_SUSPECTEE)
         if lecture.vide:
             alertes.append(Alerte.TEXTE_ABSENT)
-        if confiance < self.regles.reglages.confiance_a_verifier:
+        if confiance < self.regles.seuils.confiance_a_verifier:
             alertes.append(Alerte.A_VERIFIER)
         return Analyse(
             categorie=categorie,
