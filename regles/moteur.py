@@ -191,10 +191,7 @@ class MoteurRegles:
                 categorie = propre.categorie
                 confiance = min(confiance, propre.confiance)
                 alertes.append(Alerte.A_VERIFIER)
-            if urgence == Urgence.HAUTE and propre.urgence != Urgence.HAUTE:
-                urgence = propre.urgence
-            elif propre.urgence == Urgence.HAUTE:
-                urgence = Urgence.HAUTE
+            urgence = _urgence_sous_injection(urgence, propre.urgence)
         if lecture.vide:
             alertes.append(Alerte.TEXTE_ABSENT)
         expediteur = analyse.expediteur
@@ -223,3 +220,13 @@ class MoteurRegles:
             }
         )
         return appliquer_decisions(corrigee, lecture, self._compilees)
+
+
+def _urgence_sous_injection(du_llm: Urgence, des_regles: Urgence) -> Urgence:
+    """Une urgence « haute » sans vrai marqueur hors des phrases injectées est ramenée à celle
+    des règles ; une vraie urgence n'est jamais abaissée."""
+    if du_llm == Urgence.HAUTE and des_regles != Urgence.HAUTE:
+        return des_regles
+    if des_regles == Urgence.HAUTE:
+        return Urgence.HAUTE
+    return du_llm
