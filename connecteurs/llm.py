@@ -10,7 +10,7 @@ Les étapes vivent à côté : la requête (`llm_requete`), l'appel et ses nouve
 (`llm_appel`), la lecture de la réponse (`llm_lecture`). Ce module les assemble et garde les noms
 publics d'avant.
 
-Les messages d'erreur et le journal ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ __all__ = [
     "empreinte_consigne",
 ]
 
-journal = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 BROUILLON_MAX_CARACTERES = 8000
 
@@ -182,7 +182,7 @@ class ClientLLM:
         try:
             contenu = self._appel.completer(messages_llm(systeme, utilisateur), structure)
         except RefusJsonSchema:
-            journal.warning(
+            logger.warning(
                 "LLM : le serveur refuse la sortie structurée (json_schema) ; "
                 "mode « objet JSON » désormais."
             )
@@ -194,7 +194,7 @@ class ClientLLM:
         except ErreurLLM:
             # Certains serveurs acceptent json_schema sans l'appliquer et répondent en prose :
             # une seconde chance en mode objet JSON, retenue si elle réussit.
-            journal.warning(
+            logger.warning(
                 "LLM : réponse non JSON en mode json_schema ; essai en mode objet JSON."
             )
             resultat = lire_json(self._appel.completer(messages_objet, objet))

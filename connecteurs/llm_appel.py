@@ -2,10 +2,10 @@
 
 Les nouvelles tentatives sont les nôtres, pas celles du client `openai` (`max_retries=0`) : un
 429 repousse tous les fils d'un même client jusqu'à la date demandée, l'attente est plafonnée par
-`attente_max_s` (Retry-After compris), chaque reprise est écrite au journal en français et
+`attente_max_s` (Retry-After compris), chaque reprise est tracée (logging) en français et
 l'erreur finale dit en une phrase ce qui a lâché et combien de fois.
 
-Les messages d'erreur et le journal ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from noyau.erreurs import ConnecteurErreur
 
-journal = logging.getLogger("connecteurs.llm")
+logger = logging.getLogger("connecteurs.llm")
 
 
 class ErreurLLM(ConnecteurErreur):
@@ -138,7 +138,7 @@ class AppelLLM:
             attente = self.p.attente_s * 2 ** (tentative - 1)
             attente += random.uniform(0, self.p.attente_s)
         attente = min(attente, self.p.attente_max_s)
-        journal.warning(
+        logger.warning(
             "LLM : %s, nouvelle tentative dans %.1f s (%d/%d).",
             _cause(echec.cause),
             attente,

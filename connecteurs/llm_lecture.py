@@ -1,6 +1,6 @@
 """La réponse du LLM lue : JSON retrouvé dans la prose, puis une `Analyse` bornée et validée.
 
-Les messages d'erreur et le journal ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from connecteurs.reponse_llm import ALERTES_DU_LLM, ReponseInutilisable, lire_re
 from noyau.analyse import Alerte, Analyse, CourrierALire, Expediteur
 from noyau.calendrier import jour_de_paris
 
-journal = logging.getLogger("connecteurs.llm")
+logger = logging.getLogger("connecteurs.llm")
 
 
 def vers_analyse(
@@ -41,7 +41,7 @@ def vers_analyse(
     alertes = _alertes(lue.alertes)
     if reponse.ecartes:
         # Le reste de la réponse sert ; les règles remplaceront les champs écartés.
-        journal.warning(
+        logger.warning(
             "LLM : champs invalides écartés pour %s : %s.",
             courrier.numero,
             ", ".join(reponse.ecartes),

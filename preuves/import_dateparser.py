@@ -19,7 +19,8 @@ MESURES = {
     "import connecteurs.llm (dateparser paresseux)": "import connecteurs.llm",
     "import dateparser": "import dateparser",
     "import connecteurs.llm puis dateparser": "import connecteurs.llm, dateparser",
-    "première date lue en lettres (import compris)": (
+    "import connecteurs.reponse_llm": "import connecteurs.reponse_llm",
+    "reponse_llm puis une première date en lettres": (
         "from datetime import date; from connecteurs.reponse_llm import lire_date; "
         "lire_date('15 janvier 2027', date(2026, 11, 2))"
     ),
@@ -46,6 +47,9 @@ def main(arguments: list[str] | None = None) -> None:
     paresseux = medianes["import connecteurs.llm (dateparser paresseux)"]
     complet = medianes["import connecteurs.llm puis dateparser"]
     print(f"épargné au connecteur LLM par l'import paresseux : {complet - paresseux:.3f} s")
+    premiere = medianes["reponse_llm puis une première date en lettres"]
+    seul = medianes["import connecteurs.reponse_llm"]
+    print(f"coût de la première date en lettres (import et langues) : {premiere - seul:.3f} s")
 
 
 if __name__ == "__main__":
