@@ -10,7 +10,8 @@ Les étapes vivent à côté : la requête (`llm_requete`), l'appel et ses nouve
 (`llm_appel`), la lecture de la réponse (`llm_lecture`). Ce module les assemble et garde les noms
 publics d'avant.
 
-Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu
+d'un courrier.
 """
 
 from __future__ import annotations
@@ -194,9 +195,7 @@ class ClientLLM:
         except ErreurLLM:
             # Certains serveurs acceptent json_schema sans l'appliquer et répondent en prose :
             # une seconde chance en mode objet JSON, retenue si elle réussit.
-            logger.warning(
-                "LLM : réponse non JSON en mode json_schema ; essai en mode objet JSON."
-            )
+            logger.warning("LLM : réponse non JSON en mode json_schema ; essai en mode objet JSON.")
             resultat = lire_json(self._appel.completer(messages_objet, objet))
             with self._verrou:
                 self._json_schema = False

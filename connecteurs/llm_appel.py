@@ -5,7 +5,8 @@ Les nouvelles tentatives sont les nôtres, pas celles du client `openai` (`max_r
 `attente_max_s` (Retry-After compris), chaque reprise est tracée (logging) en français et
 l'erreur finale dit en une phrase ce qui a lâché et combien de fois.
 
-Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu
+d'un courrier.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """La réponse du LLM lue : JSON retrouvé dans la prose, puis une `Analyse` bornée et validée.
 
-Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu d'un courrier.
+Les messages d'erreur et les traces techniques (logging) ne contiennent jamais le contenu
+d'un courrier.
 """
 
 from __future__ import annotations
