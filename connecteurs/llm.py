@@ -50,6 +50,7 @@ from noyau.analyse import Analyse, Commune, CourrierALire
 from noyau.exemples import Exemple, bloc_exemples
 
 __all__ = [
+    "BROUILLON_MAX_CARACTERES",
     "CARACTERES_PAR_JETON",
     "CONSIGNE_ANALYSE",
     "CONSIGNE_BROUILLON",
