@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Annotated, Any
 
-import dateparser
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from noyau.analyse import Alerte, Urgence
@@ -142,6 +141,10 @@ def lire_date(valeur: str, reference: date) -> date | None:
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     with _VERROU_DATES:
+        # Importé ici : dateparser coûte à l'import (voir preuves/import_dateparser.py), et la
+        # plupart des réponses donnent une date ISO qui n'a pas besoin de lui.
+        import dateparser
+
         lue = dateparser.parse(coeur, languages=["fr", "en"], settings=reglages)
     return lue.date() if lue is not None else None
 

@@ -148,27 +148,8 @@ class ClientSmtp:
         if isinstance(e, ErreurOAuth):
             classe = ErreurSmtpPassagere if isinstance(e, ErreurEntreeSortie) else ErreurSmtp
             return classe(f"Envoi par {self._serveur} impossible : {e}")
-        if isinstance(e, smtplib.SMTPAuthenticationError) and p.jeton is not None:
-            if 400 <= e.smtp_code < 500:
-                return ErreurSmtpPassagere(
-                    f"Le serveur SMTP {self._serveur} ne peut pas vérifier le jeton OAuth2 pour "
-                    f"l'instant ({self._reponse(e.smtp_code, e.smtp_error)})."
-                )
-            return ErreurSmtp(
-                f"Le serveur SMTP {self._serveur} refuse le jeton OAuth2 de {p.utilisateur}, "
-                "même renouvelé : vérifiez que l'application a le droit d'envoyer (SMTP) pour "
-                "cette boîte, puis relancez « courrier connexion-oauth »."
-            )
         if isinstance(e, smtplib.SMTPAuthenticationError):
-            if 400 <= e.smtp_code < 500:
-                return ErreurSmtpPassagere(
-                    f"Le serveur SMTP {self._serveur} ne peut pas vérifier l'identifiant pour "
-                    f"l'instant ({self._reponse(e.smtp_code, e.smtp_error)})."
-                )
-            return ErreurSmtp(
-                f"Le serveur SMTP {self._serveur} refuse l'identifiant ou le mot de passe "
-                f"de {p.utilisateur}."
-            )
+            return self._traduire_authentification(e)
         if isinstance(e, smtplib.SMTPNotSupportedError):
             quoi = "STARTTLS" if p.securite == "starttls" else "l'authentification"
             return ErreurSmtp(
@@ -192,6 +173,31 @@ class ClientSmtp:
         if isinstance(e, smtplib.SMTPException):
             return ErreurSmtp(f"Le serveur SMTP {self._serveur} a refusé : {self._propre(e)}.")
         return e
+
+    def _traduire_authentification(self, e: smtplib.SMTPAuthenticationError) -> BaseException:
+        """Un 4xx laisse réessayer plus tard ; un 5xx dit ce qu'il faut corriger."""
+        p = self.p
+        passager = 400 <= e.smtp_code < 500
+        if p.jeton is not None:
+            if passager:
+                return ErreurSmtpPassagere(
+                    f"Le serveur SMTP {self._serveur} ne peut pas vérifier le jeton OAuth2 pour "
+                    f"l'instant ({self._reponse(e.smtp_code, e.smtp_error)})."
+                )
+            return ErreurSmtp(
+                f"Le serveur SMTP {self._serveur} refuse le jeton OAuth2 de {p.utilisateur}, "
+                "même renouvelé : vérifiez que l'application a le droit d'envoyer (SMTP) pour "
+                "cette boîte, puis relancez « courrier connexion-oauth »."
+            )
+        if passager:
+            return ErreurSmtpPassagere(
+                f"Le serveur SMTP {self._serveur} ne peut pas vérifier l'identifiant pour "
+                f"l'instant ({self._reponse(e.smtp_code, e.smtp_error)})."
+            )
+        return ErreurSmtp(
+            f"Le serveur SMTP {self._serveur} refuse l'identifiant ou le mot de passe "
+            f"de {p.utilisateur}."
+        )
 
     def _enveloppe(self, smtp: smtplib.SMTP, expediteur: str, destinataires: list[str]) -> None:
         """MAIL FROM et RCPT TO : un refus ici garantit que rien n'est parti."""

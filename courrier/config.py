@@ -255,6 +255,29 @@ class Reglages(ReglagesOAuth):
         return reseaux
 
     def verifier_coherence(self) -> None:
+        self._verifier_boites()
+        self._verifier_envoi()
+        self._verifier_adresses()
+        try:
+            self.reseaux_mandataires  # noqa: B018 (la lecture est la vérification)
+        except ValueError:
+            raise ConfigurationErreur(
+                f"COURRIER_MANDATAIRES vaut « {self.mandataires} », qui n'est pas une liste "
+                "d'adresses IP ou de réseaux séparés par des virgules (par exemple "
+                "127.0.0.1 ou 10.0.0.0/8,::1)."
+            ) from None
+        for nom, chemin in (
+            ("COURRIER_DEPOT_SCANS", self.depot_scans),
+            ("COURRIER_DEPOT_EML", self.depot_eml),
+            ("COURRIER_REGLES", self.regles),
+        ):
+            if chemin is not None and not chemin.is_dir():
+                raise ConfigurationErreur(
+                    f"{nom} désigne « {chemin} », qui n'est pas un dossier existant."
+                )
+
+    def _verifier_boites(self) -> None:
+        """Le LLM et la boîte IMAP : une adresse sans ce qui la rend utilisable."""
         if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
             raise ConfigurationErreur(
                 "COURRIER_LLM_URL doit commencer par http:// ou https:// "
@@ -275,6 +298,9 @@ class Reglages(ReglagesOAuth):
                 "COURRIER_IMAP_MOT_DE_PASSE manque pour la boîte "
                 f"{self.imap_utilisateur} sur {self.imap_hote}."
             )
+
+    def _verifier_envoi(self) -> None:
+        """Le compte d'envoi SMTP et OAuth2."""
         if self.smtp_auth == "oauth2" and not self.smtp_utilisateur:
             raise ConfigurationErreur(
                 "COURRIER_SMTP_AUTH=oauth2 demande COURRIER_SMTP_UTILISATEUR (l'adresse de la "
@@ -287,6 +313,9 @@ class Reglages(ReglagesOAuth):
                 "COURRIER_SMTP_MOT_DE_PASSE manque pour le compte d'envoi "
                 f"{self.smtp_utilisateur} sur {self.smtp_hote or '(serveur non renseigné)'}."
             )
+
+    def _verifier_adresses(self) -> None:
+        """Les adresses et URL écrites à la main dans la configuration."""
         for adresse in self.liste_destinataires_digest:
             if not est_une_adresse(adresse):
                 raise ConfigurationErreur(
@@ -304,23 +333,6 @@ class Reglages(ReglagesOAuth):
                 "COURRIER_URL_PUBLIQUE doit commencer par http:// ou https:// "
                 f"(reçu « {self.url_publique} »)."
             )
-        try:
-            self.reseaux_mandataires  # noqa: B018 (la lecture est la vérification)
-        except ValueError:
-            raise ConfigurationErreur(
-                f"COURRIER_MANDATAIRES vaut « {self.mandataires} », qui n'est pas une liste "
-                "d'adresses IP ou de réseaux séparés par des virgules (par exemple "
-                "127.0.0.1 ou 10.0.0.0/8,::1)."
-            ) from None
-        for nom, chemin in (
-            ("COURRIER_DEPOT_SCANS", self.depot_scans),
-            ("COURRIER_DEPOT_EML", self.depot_eml),
-            ("COURRIER_REGLES", self.regles),
-        ):
-            if chemin is not None and not chemin.is_dir():
-                raise ConfigurationErreur(
-                    f"{nom} désigne « {chemin} », qui n'est pas un dossier existant."
-                )
 
 
 _ADRESSE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}$")

@@ -200,60 +200,8 @@ def construire_digest(
         )
     )
 
-    urgences = {c.numero: c.urgence for c in tous}
-    lignes_brouillons = []
-    for b in brouillons_en_attente:
-        jours = max(0, (jour - jour_de_paris(b.cree_le)).days)
-        lignes_brouillons.append(
-            LigneBrouillon(
-                numero=b.numero,
-                lien=lien_courrier(url_publique, b.numero),
-                type=LIBELLES_BROUILLON.get(b.type, b.type),
-                objet=une_ligne(b.objet or "(sans objet)", 120),
-                expediteur=nom_court(b.expediteur),
-                depuis=_depuis(jours),
-                jours=jours,
-                urgent=(b.urgence or urgences.get(b.numero)) == "haute",
-                etat=une_ligne(f"à vérifier : {b.raison}", 240) if b.statut == "non_remis" else "",
-            )
-        )
-    # Les plus anciens d'abord : ce sont eux qui font courir les délais.
-    lignes_brouillons.sort(key=lambda b: (-b.jours, not b.urgent, b.numero))
-
-    echeances = []
-    for c in tous:
-        a_suivre = [("", c.echeance)] if c.echeance is not None else []
-        # Un accusé de réception n'arrête pas un délai légal : seule la réponse le tient.
-        if not any(t == "reponse" and statut == "envoye" for t, statut in c.brouillons):
-            a_suivre += list(c.delais_legaux)
-        for nature, le in a_suivre:
-            ecart = (le - jour).days
-            if ecart > ECHEANCE_PROCHE_J or ecart < -ECHEANCE_PASSEE_MAX_J:
-                continue
-            if not nature and any(statut == "envoye" for _, statut in c.brouillons):
-                continue  # la réponse est partie : l'échéance est tenue
-            alerte = ""
-            if nature and ecart >= 0:
-                alerte = "J-2" if ecart <= ALERTE_URGENTE_J else "J-7"
-            echeances.append(
-                (
-                    le,
-                    c.numero,
-                    LigneEcheance(
-                        numero=c.numero,
-                        lien=lien_courrier(url_publique, c.numero),
-                        objet=une_ligne(c.objet or "(sans objet)", 120),
-                        expediteur=nom_court(c.expediteur),
-                        service=une_ligne(c.service, 80),
-                        date=date_courte(le),
-                        j=j_moins(le, jour),
-                        depassee=ecart < 0,
-                        nature=nature,
-                        alerte=alerte,
-                    ),
-                )
-            )
-    echeances.sort(key=lambda e: (e[0], e[1]))
+    lignes_brouillons = _lignes_brouillons(brouillons_en_attente, tous, jour, url_publique)
+    echeances = _lignes_echeances(tous, jour, url_publique)
 
     lignes_erreurs = [
         LigneErreur(
@@ -305,8 +253,78 @@ def construire_digest(
         autres=tuple(_fiche(c, jour, url_publique, libelles) for c in autres),
         non_montres=non_montres,
         brouillons=tuple(lignes_brouillons),
-        echeances=tuple(ligne for _, _, ligne in echeances),
+        echeances=echeances,
         erreurs=tuple(lignes_erreurs),
         url_publique=url_publique,
         automatiques=automatiques,
     )
+
+
+def _lignes_brouillons(
+    brouillons_en_attente: Iterable[BrouillonEnAttente],
+    tous: list[CourrierDigest],
+    jour: date,
+    url_publique: str | None,
+) -> list[LigneBrouillon]:
+    urgences = {c.numero: c.urgence for c in tous}
+    lignes_brouillons = []
+    for b in brouillons_en_attente:
+        jours = max(0, (jour - jour_de_paris(b.cree_le)).days)
+        lignes_brouillons.append(
+            LigneBrouillon(
+                numero=b.numero,
+                lien=lien_courrier(url_publique, b.numero),
+                type=LIBELLES_BROUILLON.get(b.type, b.type),
+                objet=une_ligne(b.objet or "(sans objet)", 120),
+                expediteur=nom_court(b.expediteur),
+                depuis=_depuis(jours),
+                jours=jours,
+                urgent=(b.urgence or urgences.get(b.numero)) == "haute",
+                etat=une_ligne(f"à vérifier : {b.raison}", 240) if b.statut == "non_remis" else "",
+            )
+        )
+    # Les plus anciens d'abord : ce sont eux qui font courir les délais.
+    lignes_brouillons.sort(key=lambda b: (-b.jours, not b.urgent, b.numero))
+
+    return lignes_brouillons
+
+
+def _lignes_echeances(
+    tous: list[CourrierDigest], jour: date, url_publique: str | None
+) -> tuple[LigneEcheance, ...]:
+    """Les échéances proches ou dépassées de tout le registre, la plus proche d'abord."""
+    echeances = []
+    for c in tous:
+        a_suivre = [("", c.echeance)] if c.echeance is not None else []
+        # Un accusé de réception n'arrête pas un délai légal : seule la réponse le tient.
+        if not any(t == "reponse" and statut == "envoye" for t, statut in c.brouillons):
+            a_suivre += list(c.delais_legaux)
+        for nature, le in a_suivre:
+            ecart = (le - jour).days
+            if ecart > ECHEANCE_PROCHE_J or ecart < -ECHEANCE_PASSEE_MAX_J:
+                continue
+            if not nature and any(statut == "envoye" for _, statut in c.brouillons):
+                continue  # la réponse est partie : l'échéance est tenue
+            alerte = ""
+            if nature and ecart >= 0:
+                alerte = "J-2" if ecart <= ALERTE_URGENTE_J else "J-7"
+            echeances.append(
+                (
+                    le,
+                    c.numero,
+                    LigneEcheance(
+                        numero=c.numero,
+                        lien=lien_courrier(url_publique, c.numero),
+                        objet=une_ligne(c.objet or "(sans objet)", 120),
+                        expediteur=nom_court(c.expediteur),
+                        service=une_ligne(c.service, 80),
+                        date=date_courte(le),
+                        j=j_moins(le, jour),
+                        depassee=ecart < 0,
+                        nature=nature,
+                        alerte=alerte,
+                    ),
+                )
+            )
+    echeances.sort(key=lambda e: (e[0], e[1]))
+    return tuple(ligne for _, _, ligne in echeances)

@@ -7,6 +7,7 @@ import io
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,6 +41,26 @@ def _police(taille: int) -> tuple[Any, bool]:
         return ImageFont.load_default(size=taille), False
 
 
+@dataclass(frozen=True)
+class _Cadre:
+    """La géométrie du dessin, au double de sa taille d'affichage (560 px) : net sur un écran
+    de téléphone."""
+
+    police: Any
+    accents: bool
+    plafond: int
+    echelle: int = 2
+    largeur: int = 560 * 2
+    marge_g: int = 36 * 2
+    marge_d: int = 8 * 2
+    haut_barres: int = 150 * 2
+    haut: int = 12 * 2
+
+    @property
+    def bas(self) -> int:
+        return self.haut + self.haut_barres
+
+
 def graphique_volumes(
     courriers: Iterable[CourrierDigest],
     jour: date,
@@ -51,13 +72,8 @@ def graphique_volumes(
     """
     from PIL import Image, ImageDraw
 
-    libelles = libelles or {}
     premier = jour - timedelta(days=GRAPHIQUE_JOURS - 1)
-    volumes: dict[date, Counter[str]] = {}
-    for c in courriers:
-        d = jour_de_paris(c.recu_le)
-        if premier <= d <= jour and not hors_des_comptes(c):
-            volumes.setdefault(d, Counter())[libelle_categorie(c.categorie, libelles)] += 1
+    volumes = _volumes(courriers, premier, jour, libelles or {})
     if len(volumes) < 2:
         return None
 
@@ -70,33 +86,72 @@ def graphique_volumes(
         montrees = classement[: CATEGORIES_MONTREES - 1]
     couleurs = {libelle: COULEURS[i] for i, libelle in enumerate(montrees)}
 
-    # Dessiné au double de sa taille d'affichage (560 px) : net sur un écran de téléphone.
-    echelle = 2
-    largeur, marge_g, marge_d, haut_barres = 560 * echelle, 36 * echelle, 8 * echelle, 150
-    haut_barres *= echelle
-    police, accents = _police(11 * echelle)
-    lignes_legende = math.ceil((len(montrees) + (len(classement) > len(montrees))) / 2)
-    hauteur = 16 * echelle + haut_barres + 22 * echelle + lignes_legende * 18 * echelle
-    image = Image.new("RGB", (largeur, hauteur), (255, 255, 255))
-    dessin = ImageDraw.Draw(image)
-
-    haut = 12 * echelle
-    bas = haut + haut_barres
     maximum = max(sum(c.values()) for c in volumes.values())
     graduation = max(1, math.ceil(maximum / 4))
-    plafond = graduation * math.ceil(maximum / graduation)
-    for valeur in range(0, plafond + 1, graduation):
-        y = bas - round(valeur / plafond * haut_barres)
-        dessin.line([(marge_g, y), (largeur - marge_d, y)], fill=(225, 225, 225), width=echelle)
+    police, accents = _police(11 * 2)
+    cadre = _Cadre(police, accents, plafond=graduation * math.ceil(maximum / graduation))
+    echelle = cadre.echelle
+    lignes_legende = math.ceil((len(montrees) + (len(classement) > len(montrees))) / 2)
+    hauteur = 16 * echelle + cadre.haut_barres + 22 * echelle + lignes_legende * 18 * echelle
+    image = Image.new("RGB", (cadre.largeur, hauteur), (255, 255, 255))
+    dessin = ImageDraw.Draw(image)
+
+    _graduations(dessin, cadre, graduation)
+    _barres(dessin, cadre, premier, volumes, montrees, couleurs)
+    entrees = [(libelle, couleurs[libelle]) for libelle in montrees]
+    if len(classement) > len(montrees):
+        entrees.append(("Autres catégories", COULEUR_AUTRES))
+    _legende(dessin, cadre, entrees)
+
+    sortie = io.BytesIO()
+    image.save(sortie, format="PNG", optimize=True)
+    return sortie.getvalue()
+
+
+def _volumes(
+    courriers: Iterable[CourrierDigest], premier: date, jour: date, libelles: Mapping[str, str]
+) -> dict[date, Counter[str]]:
+    """Par jour de réception à Paris, le nombre de courriers de chaque catégorie."""
+    volumes: dict[date, Counter[str]] = {}
+    for c in courriers:
+        d = jour_de_paris(c.recu_le)
+        if premier <= d <= jour and not hors_des_comptes(c):
+            volumes.setdefault(d, Counter())[libelle_categorie(c.categorie, libelles)] += 1
+    return volumes
+
+
+def _graduations(dessin: Any, cadre: _Cadre, graduation: int) -> None:
+    echelle, bas = cadre.echelle, cadre.bas
+    for valeur in range(0, cadre.plafond + 1, graduation):
+        y = bas - round(valeur / cadre.plafond * cadre.haut_barres)
+        dessin.line(
+            [(cadre.marge_g, y), (cadre.largeur - cadre.marge_d, y)],
+            fill=(225, 225, 225),
+            width=echelle,
+        )
         dessin.text(
-            (marge_g - 6 * echelle, y), str(valeur), fill=(80, 80, 80), font=police, anchor="rm"
+            (cadre.marge_g - 6 * echelle, y),
+            str(valeur),
+            fill=(80, 80, 80),
+            font=cadre.police,
+            anchor="rm",
         )
 
-    pas = (largeur - marge_g - marge_d) / GRAPHIQUE_JOURS
+
+def _barres(
+    dessin: Any,
+    cadre: _Cadre,
+    premier: date,
+    volumes: Mapping[date, Counter[str]],
+    montrees: list[str],
+    couleurs: Mapping[str, tuple[int, int, int]],
+) -> None:
+    bas = cadre.bas
+    pas = (cadre.largeur - cadre.marge_g - cadre.marge_d) / GRAPHIQUE_JOURS
     for i in range(GRAPHIQUE_JOURS):
         d = premier + timedelta(days=i)
-        x0 = marge_g + i * pas + pas * 0.15
-        x1 = marge_g + (i + 1) * pas - pas * 0.15
+        x0 = cadre.marge_g + i * pas + pas * 0.15
+        x1 = cadre.marge_g + (i + 1) * pas - pas * 0.15
         sommet = float(bas)
         compte = volumes.get(d, Counter())
         for libelle in [*montrees, None]:
@@ -107,33 +162,29 @@ def graphique_volumes(
                 n = compte.get(libelle, 0)
                 couleur = couleurs[libelle]
             if n:
-                hauteur_n = n / plafond * haut_barres
+                hauteur_n = n / cadre.plafond * cadre.haut_barres
                 dessin.rectangle([x0, sommet - hauteur_n, x1, sommet - 1], fill=couleur)
                 sommet -= hauteur_n
         dernier = i == GRAPHIQUE_JOURS - 1
         if d.weekday() == 0 or dernier:  # les lundis, et le jour même
             dessin.text(
-                (x1 + pas * 0.15 if dernier else (x0 + x1) / 2, bas + 4 * echelle),
+                (x1 + pas * 0.15 if dernier else (x0 + x1) / 2, bas + 4 * cadre.echelle),
                 f"{d:%d/%m}",
                 fill=(60, 60, 60),
-                font=police,
+                font=cadre.police,
                 anchor="rt" if dernier else "mt",
             )
 
-    entrees = [(libelle, couleurs[libelle]) for libelle in montrees]
-    if len(classement) > len(montrees):
-        entrees.append(("Autres catégories", COULEUR_AUTRES))
-    y_legende = bas + 22 * echelle
-    colonne = (largeur - marge_g) // 2
+
+def _legende(dessin: Any, cadre: _Cadre, entrees: list[tuple[str, tuple[int, int, int]]]) -> None:
+    echelle = cadre.echelle
+    y_legende = cadre.bas + 22 * echelle
+    colonne = (cadre.largeur - cadre.marge_g) // 2
     for k, (libelle, couleur) in enumerate(entrees):
-        x = marge_g + (k % 2) * colonne
+        x = cadre.marge_g + (k % 2) * colonne
         y = y_legende + (k // 2) * 18 * echelle
         dessin.rectangle([x, y + 2 * echelle, x + 10 * echelle, y + 12 * echelle], fill=couleur)
         texte = une_ligne(libelle, 44)
-        if not accents:
+        if not cadre.accents:
             texte = sans_accents(texte)
-        dessin.text((x + 15 * echelle, y), texte, fill=(40, 40, 40), font=police)
-
-    sortie = io.BytesIO()
-    image.save(sortie, format="PNG", optimize=True)
-    return sortie.getvalue()
+        dessin.text((x + 15 * echelle, y), texte, fill=(40, 40, 40), font=cadre.police)

@@ -144,7 +144,11 @@ def _erreur_pydantic(cause: BaseException | None) -> str | None:
         return None
     if not liste:
         return None
-    e = liste[0]
+    return _phrase_pydantic(liste[0])
+
+
+def _phrase_pydantic(e: Any) -> str:
+    """Une erreur de validation pydantic (un élément de `errors()`) en une phrase."""
     genre, entree, ctx = e.get("type", ""), e.get("input"), e.get("ctx") or {}
     borne = {
         "greater_than_equal": ("supérieur ou égal à", "ge"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +16,10 @@ from interfaces.cli_commun import commande, console, ouvrir_registre
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
 from noyau.pages_ocr import description, pages_depuis_json, signalement_du_courrier
 from registre.transparence import provenance_ia
+
+if TYPE_CHECKING:
+    from registre.lots import ReferenceLot
+    from registre.modeles import Courrier, Evenement
 
 
 def _libelle_elu(ident: str) -> str:
@@ -45,90 +51,120 @@ def montrer(
     evenements = registre.evenements(c.numero)
     seuil = reglages().ocr_seuil_confiance
     if en_json:
-        sortie = {
-            "numero": c.numero,
-            "canal": c.canal,
-            "source": c.source,
-            "reference": c.reference,
-            "recu_le": c.recu_le.isoformat(),
-            "enregistre_le": c.enregistre_le.isoformat(),
-            "expediteur": c.expediteur,
-            "destinataires": c.destinataires,
-            "objet": c.objet,
-            "message_id": c.message_id,
-            "statut": c.statut,
-            "erreur": c.erreur,
-            "empreinte": c.empreinte,
-            "taille": c.taille,
-            "nom_fichier": c.nom_fichier,
-            "lot": (
-                {
-                    "empreinte": lot.empreinte,
-                    "nom": lot.nom,
-                    "rang": lot.rang,
-                    "total": lot.total,
-                    "premiere_page": lot.premiere_page,
-                    "derniere_page": lot.derniere_page,
-                }
-                if lot
-                else None
-            ),
-            "methode_extraction": c.methode_extraction,
-            "confiance_ocr": c.confiance_ocr,
-            "pages": c.pages,
-            "pages_ocr": _pages_json(c.pages_ocr),
-            "lecture_a_verifier": signalement_du_courrier(c, seuil),
-            "texte": c.texte,
-            "pieces": [
-                {
-                    "rang": p.rang,
-                    "nom": p.nom,
-                    "type_mime": p.type_mime,
-                    "taille": p.taille,
-                    "empreinte": p.empreinte,
-                    "methode": p.methode,
-                    "confiance_ocr": p.confiance_ocr,
-                    "pages": p.pages,
-                    "pages_ocr": _pages_json(p.pages_ocr),
-                    "erreur": p.erreur,
-                    "en_ligne": p.en_ligne,
-                    "texte": p.texte,
-                }
-                for p in c.pieces
-            ],
-            "elu": c.elu,
-            "analyse": json.loads(c.analyse) if c.analyse else None,
-            "analyse_le": c.analyse_le.isoformat() if c.analyse_le else None,
-            "consigne_ia": c.consigne_ia,
-            "brouillons": [
-                {
-                    "rang": b.rang,
-                    "type": b.type,
-                    "statut": b.statut,
-                    "auteur": b.auteur,
-                    "prepare_par_ia": b.prepare_par_ia,
-                    "consigne_ia": b.consigne_ia,
-                    "cree_le": b.cree_le.isoformat(),
-                    "destinataire": b.destinataire,
-                    "objet": b.objet,
-                    "corps": b.corps,
-                    "dates": json.loads(b.dates or "{}"),
-                }
-                for b in c.brouillons
-            ],
-            "journal": [
-                {
-                    "n": e.id,
-                    "type": e.type,
-                    "horodatage": e.horodatage.isoformat(),
-                    "acteur": e.acteur,
-                    "details": details(e),
-                }
-                for e in evenements
-            ],
-        }
+        sortie = _en_json(c, lot, evenements, seuil, details)
         sys.stdout.write(json.dumps(sortie, ensure_ascii=False, indent=2) + "\n")
         return
+    _entete_en_clair(c, lot, seuil, heure_de_paris)
+    _analyse_en_clair(c)
+    console.rule("Texte")
+    console.print(c.texte or "(aucun texte lu)", highlight=False, markup=False)
+    _pieces_et_brouillons_en_clair(c, seuil)
+    console.rule("Journal")
+    for e in evenements:
+        console.print(
+            f"n°{e.id} {heure_de_paris(e.horodatage)} {e.type} par {e.acteur}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _en_json(
+    c: Courrier,
+    lot: ReferenceLot | None,
+    evenements: list[Evenement],
+    seuil: float,
+    details: Callable[[Evenement], dict[str, Any]],
+) -> dict[str, object]:
+    return {
+        "numero": c.numero,
+        "canal": c.canal,
+        "source": c.source,
+        "reference": c.reference,
+        "recu_le": c.recu_le.isoformat(),
+        "enregistre_le": c.enregistre_le.isoformat(),
+        "expediteur": c.expediteur,
+        "destinataires": c.destinataires,
+        "objet": c.objet,
+        "message_id": c.message_id,
+        "statut": c.statut,
+        "erreur": c.erreur,
+        "empreinte": c.empreinte,
+        "taille": c.taille,
+        "nom_fichier": c.nom_fichier,
+        "lot": (
+            {
+                "empreinte": lot.empreinte,
+                "nom": lot.nom,
+                "rang": lot.rang,
+                "total": lot.total,
+                "premiere_page": lot.premiere_page,
+                "derniere_page": lot.derniere_page,
+            }
+            if lot
+            else None
+        ),
+        "methode_extraction": c.methode_extraction,
+        "confiance_ocr": c.confiance_ocr,
+        "pages": c.pages,
+        "pages_ocr": _pages_json(c.pages_ocr),
+        "lecture_a_verifier": signalement_du_courrier(c, seuil),
+        "texte": c.texte,
+        "pieces": [
+            {
+                "rang": p.rang,
+                "nom": p.nom,
+                "type_mime": p.type_mime,
+                "taille": p.taille,
+                "empreinte": p.empreinte,
+                "methode": p.methode,
+                "confiance_ocr": p.confiance_ocr,
+                "pages": p.pages,
+                "pages_ocr": _pages_json(p.pages_ocr),
+                "erreur": p.erreur,
+                "en_ligne": p.en_ligne,
+                "texte": p.texte,
+            }
+            for p in c.pieces
+        ],
+        "elu": c.elu,
+        "analyse": json.loads(c.analyse) if c.analyse else None,
+        "analyse_le": c.analyse_le.isoformat() if c.analyse_le else None,
+        "consigne_ia": c.consigne_ia,
+        "brouillons": [
+            {
+                "rang": b.rang,
+                "type": b.type,
+                "statut": b.statut,
+                "auteur": b.auteur,
+                "prepare_par_ia": b.prepare_par_ia,
+                "consigne_ia": b.consigne_ia,
+                "cree_le": b.cree_le.isoformat(),
+                "destinataire": b.destinataire,
+                "objet": b.objet,
+                "corps": b.corps,
+                "dates": json.loads(b.dates or "{}"),
+            }
+            for b in c.brouillons
+        ],
+        "journal": [
+            {
+                "n": e.id,
+                "type": e.type,
+                "horodatage": e.horodatage.isoformat(),
+                "acteur": e.acteur,
+                "details": details(e),
+            }
+            for e in evenements
+        ],
+    }
+
+
+def _entete_en_clair(
+    c: Courrier,
+    lot: ReferenceLot | None,
+    seuil: float,
+    heure_de_paris: Callable[[datetime | None], str],
+) -> None:
     console.print(f"[bold]Courrier {c.numero}[/] — {c.canal}, statut {c.statut}")
     for libelle, valeur in (
         ("Reçu le", heure_de_paris(c.recu_le)),
@@ -149,6 +185,9 @@ def montrer(
             console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
     for page in pages_depuis_json(c.pages_ocr):
         console.print(f"  OCR {description(page, seuil)}", highlight=False, markup=False)
+
+
+def _analyse_en_clair(c: Courrier) -> None:
     if c.analyse_le is not None:
         console.rule("Analyse")
         for libelle, valeur in (
@@ -164,8 +203,9 @@ def montrer(
         ):
             if valeur:
                 console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
-    console.rule("Texte")
-    console.print(c.texte or "(aucun texte lu)", highlight=False, markup=False)
+
+
+def _pieces_et_brouillons_en_clair(c: Courrier, seuil: float) -> None:
     if c.pieces:
         console.rule("Pièces jointes")
         for p in c.pieces:
@@ -188,13 +228,6 @@ def montrer(
                 markup=False,
             )
         console.print(b.corps, highlight=False, markup=False)
-    console.rule("Journal")
-    for e in evenements:
-        console.print(
-            f"n°{e.id} {heure_de_paris(e.horodatage)} {e.type} par {e.acteur}",
-            highlight=False,
-            markup=False,
-        )
 
 
 def _pages_json(texte: str) -> list[dict[str, object]]:

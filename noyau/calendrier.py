@@ -9,11 +9,13 @@ samedi, un dimanche ou un jour férié va jusqu'au premier jour ouvré suivant).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from dateutil.easter import EASTER_WESTERN, easter
+from dateutil.relativedelta import relativedelta
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -57,20 +59,10 @@ def aujourd_hui(horloge: Horloge = horloge_systeme) -> date:
 
 
 def paques(annee: int) -> date:
-    """Le dimanche de Pâques du calendrier grégorien (algorithme dit « anonyme », Meeus)."""
+    """Le dimanche de Pâques du calendrier grégorien (dateutil, algorithme de Oudin)."""
     if annee < 1583:
         raise ValueError(f"calendrier grégorien seulement (année {annee})")
-    a = annee % 19
-    b, c = divmod(annee, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - nom de l'algorithme publié
-    m = (a + 11 * h + 22 * l) // 451
-    mois, jour = divmod(h + l - 7 * m + 114, 31)
-    return date(annee, mois, jour + 1)
+    return easter(annee, EASTER_WESTERN)
 
 
 @lru_cache(maxsize=256)
@@ -117,9 +109,8 @@ def prochain_jour_ouvre(d: date, alsace_moselle: bool = False) -> date:
 
 def ajouter_mois(d: date, n: int) -> date:
     """`d` plus `n` mois : même quantième, ou dernier jour du mois s'il n'existe pas (art. 641)."""
-    annee, mois = divmod(d.year * 12 + (d.month - 1) + n, 12)
-    dernier = calendar.monthrange(annee, mois + 1)[1]
-    return date(annee, mois + 1, min(d.day, dernier))
+    # relativedelta ramène au dernier jour du mois quand le quantième n'y existe pas.
+    return d + relativedelta(months=n)
 
 
 def ajouter_jours_ouvres(d: date, n: int, alsace_moselle: bool = False) -> date:

@@ -7,6 +7,7 @@ import email
 import email.policy
 import hashlib
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from preuves import jeu_lots
@@ -15,6 +16,7 @@ from preuves.nuit_d_essai import TRAITE, Boite
 from preuves.points_de_panne import POINTS_ENVOI, REPONSES_MIN
 from registre.archive import Archive
 from registre.base import creer_moteur
+from registre.modeles import Courrier, Evenement
 from registre.registre import Registre
 
 
@@ -73,20 +75,7 @@ def verifier_nuit(
     if avec_lot:
         fichiers.append(hashlib.sha256(jeu_lots.lot()).hexdigest())
 
-    if reste := message_ids(boite, "INBOX"):
-        anomalies.append(f"INBOX n'est pas vide : {sorted(reste)}")
-    if ecart := _doublons_ou_manques(message_ids(boite, TRAITE), ids):
-        anomalies.append(f"« {TRAITE} » : {ecart}")
-    depot = dossier / "scans"
-    if reste_scans := sorted(p.name for p in depot.iterdir() if p.name != "traites"):
-        anomalies.append(f"le dossier de scans n'est pas vide : {reste_scans}")
-    ranges = [
-        hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in (depot / "traites").glob("*")
-        if p.is_file()
-    ]
-    if ecart := _doublons_ou_manques(ranges, fichiers):
-        anomalies.append(f"traites/ : {ecart}")
+    anomalies += _anomalies_des_sources(boite, dossier, ids, fichiers)
 
     donnees = dossier / "donnees"
     # Sans Registre.ouvrir : la nuit a déjà migré la base, et Alembic n'aime pas les fils.
@@ -101,6 +90,50 @@ def verifier_nuit(
         registre.fermer()
     archive = registre.archive
 
+    anomalies += _anomalies_des_comptes(courriers, ids, empreintes)
+    anomalies += _anomalies_des_doublons(
+        courriers, evenements, lettres_du_lot, doublons_attendus, lot_touche_permis
+    )
+    etapes = Counter((e.numero, e.type) for e in evenements if e.numero)
+    signature: dict[str, tuple[str, ...]] = {}
+    for c in courriers:
+        cle = c.message_id if c.canal == "email" else c.empreinte[:12]
+        anomalies += _anomalies_du_courrier(c, cle, archive, arrivees, etapes)
+        signature[cle] = (
+            c.categorie or "",
+            c.moteur or "",
+            *sorted(f"{b.type}/{b.auteur}" for b in c.brouillons),
+        )
+    return anomalies, signature
+
+
+def _anomalies_des_sources(
+    boite: Boite, dossier: Path, ids: list[str], fichiers: list[str]
+) -> list[str]:
+    """La boîte et le dossier de scans après la nuit : tout relevé, rien en double."""
+    anomalies: list[str] = []
+    if reste := message_ids(boite, "INBOX"):
+        anomalies.append(f"INBOX n'est pas vide : {sorted(reste)}")
+    if ecart := _doublons_ou_manques(message_ids(boite, TRAITE), ids):
+        anomalies.append(f"« {TRAITE} » : {ecart}")
+    depot = dossier / "scans"
+    if reste_scans := sorted(p.name for p in depot.iterdir() if p.name != "traites"):
+        anomalies.append(f"le dossier de scans n'est pas vide : {reste_scans}")
+    ranges = [
+        hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (depot / "traites").glob("*")
+        if p.is_file()
+    ]
+    if ecart := _doublons_ou_manques(ranges, fichiers):
+        anomalies.append(f"traites/ : {ecart}")
+    return anomalies
+
+
+def _anomalies_des_comptes(
+    courriers: list[Courrier], ids: list[str], empreintes: list[str]
+) -> list[str]:
+    """Chaque courriel et chaque scan au registre une fois, numéros sans trou."""
+    anomalies: list[str] = []
     emails = [c.message_id for c in courriers if c.canal == "email"]
     if ecart := _doublons_ou_manques(emails, ids):
         anomalies.append(f"registre, courriels par Message-ID : {ecart}")
@@ -120,7 +153,17 @@ def verifier_nuit(
             anomalies.append(f"chrono {annee} : rangs {sorted(rangs)}, attendu 1..{len(rangs)}")
     if len({c.numero for c in courriers}) != len(courriers):
         anomalies.append("deux courriers portent le même numéro")
+    return anomalies
 
+
+def _anomalies_des_doublons(
+    courriers: list[Courrier],
+    evenements: list[Evenement],
+    lettres_du_lot: list[str],
+    doublons_attendus: int,
+    lot_touche_permis: bool,
+) -> list[str]:
+    anomalies: list[str] = []
     numeros_du_lot = {c.numero for c in courriers if c.empreinte in lettres_du_lot}
     doublons_du_lot = sum(e.type == "doublon" and e.numero in numeros_du_lot for e in evenements)
     doublons = sum(e.type == "doublon" for e in evenements) - doublons_du_lot
@@ -132,38 +175,39 @@ def verifier_nuit(
         doublons_attendus = 0
     if doublons != doublons_attendus:
         anomalies.append(f"{doublons} doublon(s) reconnu(s), {doublons_attendus} attendu(s)")
-    etapes = Counter((e.numero, e.type) for e in evenements if e.numero)
-    signature: dict[str, tuple[str, ...]] = {}
-    for c in courriers:
-        cle = c.message_id if c.canal == "email" else c.empreinte[:12]
-        fichier = archive.chemin(c.empreinte)
-        if not fichier.is_file() or hashlib.sha256(fichier.read_bytes()).hexdigest() != c.empreinte:
-            anomalies.append(f"{c.numero} : octets d'origine absents ou altérés dans l'archive")
-        if c.canal == "email" and c.recu_le != arrivees.get(c.message_id):
-            anomalies.append(f"{c.numero} : reçu le {c.recu_le}, pas à son INTERNALDATE")
-        if c.statut not in ("analyse", "repondu") or c.extrait_le is None or c.analyse_le is None:
-            anomalies.append(f"{c.numero} ({cle}) : statut « {c.statut} », {c.erreur[:120]}")
-        for type_ in ("recu", "enregistre", "extrait", "analyse"):
-            if etapes[(c.numero, type_)] != 1:
-                anomalies.append(
-                    f"{c.numero} : {etapes[(c.numero, type_)]} événement(s) « {type_} »"
-                )
-        if etapes[(c.numero, "erreur")]:
-            anomalies.append(f"{c.numero} : {etapes[(c.numero, 'erreur')]} événement(s) d'erreur")
-        if etapes[(c.numero, "brouillon")] != len(c.brouillons):
-            anomalies.append(
-                f"{c.numero} : {etapes[(c.numero, 'brouillon')]} événements « brouillon » "
-                f"pour {len(c.brouillons)} brouillons"
-            )
-        rangs = [b.rang for b in c.brouillons]
-        if rangs != list(range(1, len(rangs) + 1)):
-            anomalies.append(f"{c.numero} : brouillons de rangs {rangs}")
-        signature[cle] = (
-            c.categorie or "",
-            c.moteur or "",
-            *sorted(f"{b.type}/{b.auteur}" for b in c.brouillons),
+    return anomalies
+
+
+def _anomalies_du_courrier(
+    c: Courrier,
+    cle: str,
+    archive: Archive,
+    arrivees: dict[str, datetime],
+    etapes: Counter[tuple[str, str]],
+) -> list[str]:
+    """Un courrier du registre : octets gardés, date d'arrivée, étapes une fois chacune."""
+    anomalies: list[str] = []
+    fichier = archive.chemin(c.empreinte)
+    if not fichier.is_file() or hashlib.sha256(fichier.read_bytes()).hexdigest() != c.empreinte:
+        anomalies.append(f"{c.numero} : octets d'origine absents ou altérés dans l'archive")
+    if c.canal == "email" and c.recu_le != arrivees.get(c.message_id):
+        anomalies.append(f"{c.numero} : reçu le {c.recu_le}, pas à son INTERNALDATE")
+    if c.statut not in ("analyse", "repondu") or c.extrait_le is None or c.analyse_le is None:
+        anomalies.append(f"{c.numero} ({cle}) : statut « {c.statut} », {c.erreur[:120]}")
+    for type_ in ("recu", "enregistre", "extrait", "analyse"):
+        if etapes[(c.numero, type_)] != 1:
+            anomalies.append(f"{c.numero} : {etapes[(c.numero, type_)]} événement(s) « {type_} »")
+    if etapes[(c.numero, "erreur")]:
+        anomalies.append(f"{c.numero} : {etapes[(c.numero, 'erreur')]} événement(s) d'erreur")
+    if etapes[(c.numero, "brouillon")] != len(c.brouillons):
+        anomalies.append(
+            f"{c.numero} : {etapes[(c.numero, 'brouillon')]} événements « brouillon » "
+            f"pour {len(c.brouillons)} brouillons"
         )
-    return anomalies, signature
+    rangs = [b.rang for b in c.brouillons]
+    if rangs != list(range(1, len(rangs) + 1)):
+        anomalies.append(f"{c.numero} : brouillons de rangs {rangs}")
+    return anomalies
 
 
 def verifier_envoi(dossier: Path, recus: list[bytes], point_de_panne: str | None) -> list[str]:

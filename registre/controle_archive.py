@@ -83,6 +83,31 @@ def verifier_archive(
     courrier 2026-00003 »). Rend le bilan, anomalies nommées en français."""
     bilan = BilanArchive()
     vus: set[str] = set()
+    a_relire = _fichiers_a_relire(archive, bilan)
+
+    with ThreadPoolExecutor(max_workers=fils or os.cpu_count() or 1) as pool:
+        for (chemin, nom), calcule in zip(
+            a_relire, pool.map(_empreinte_fichier, [c for c, _ in a_relire]), strict=True
+        ):
+            taille = os.stat(chemin).st_size if calcule is not None else 0
+            bilan.fichiers += 1
+            bilan.octets += taille
+            if progression is not None:
+                progression(bilan.fichiers, bilan.octets)
+            _constater(archive, bilan, vus, chemin, nom, calcule, attendus.get(nom))
+
+    for empreinte, porteur in sorted(attendus.items(), key=lambda e: e[1]):
+        if empreinte not in vus:
+            bilan.manquants.append(
+                f"{_majuscule(porteur)} manque dans l'archive "
+                f"(« {_relative(archive, str(archive.chemin(empreinte)))} »)."
+            )
+    return bilan
+
+
+def _fichiers_a_relire(archive: Archive, bilan: BilanArchive) -> list[tuple[str, str]]:
+    """Les fichiers rangés à leur place, (chemin, empreinte annoncée par leur nom) ; les autres
+    vont au bilan."""
     a_relire: list[tuple[str, str]] = []  # (chemin, empreinte annoncée par son nom)
     for entree in _fichiers(archive.racine):
         nom = entree.name
@@ -104,47 +129,41 @@ def verifier_archive(
             )
             continue
         a_relire.append((entree.path, nom))
+    return a_relire
 
-    with ThreadPoolExecutor(max_workers=fils or os.cpu_count() or 1) as pool:
-        for (chemin, nom), calcule in zip(
-            a_relire, pool.map(_empreinte_fichier, [c for c, _ in a_relire]), strict=True
-        ):
-            taille = os.stat(chemin).st_size if calcule is not None else 0
-            bilan.fichiers += 1
-            bilan.octets += taille
-            if progression is not None:
-                progression(bilan.fichiers, bilan.octets)
-            porteur = attendus.get(nom)
-            if calcule is None:
-                bilan.modifies.append(
-                    f"Fichier illisible dans l'archive : « {_relative(archive, chemin)} »"
-                    + (f" ({porteur})." if porteur else ".")
-                )
-                continue
-            if calcule != nom:
-                bilan.modifies.append(
-                    f"{_majuscule(porteur) if porteur else 'Un fichier inconnu'} a été modifié "
-                    f"dans l'archive : « {_relative(archive, chemin)} » ne correspond plus à "
-                    "son empreinte."
-                )
-                if porteur:
-                    vus.add(nom)
-                continue
-            if porteur is None:
-                bilan.orphelins.append(
-                    f"« {_relative(archive, chemin)} », qu'aucun courrier du registre ne cite "
-                    "(dépôt d'une relève interrompue, repris à la prochaine relève, ou fichier "
-                    "ajouté à la main)"
-                )
+
+def _constater(
+    archive: Archive,
+    bilan: BilanArchive,
+    vus: set[str],
+    chemin: str,
+    nom: str,
+    calcule: str | None,
+    porteur: str | None,
+) -> None:
+    """Le verdict d'un fichier relu : illisible, modifié, orphelin, ou conforme."""
+    if calcule is None:
+        bilan.modifies.append(
+            f"Fichier illisible dans l'archive : « {_relative(archive, chemin)} »"
+            + (f" ({porteur})." if porteur else ".")
+        )
+        return
+    if calcule != nom:
+        bilan.modifies.append(
+            f"{_majuscule(porteur) if porteur else 'Un fichier inconnu'} a été modifié "
+            f"dans l'archive : « {_relative(archive, chemin)} » ne correspond plus à "
+            "son empreinte."
+        )
+        if porteur:
             vus.add(nom)
-
-    for empreinte, porteur in sorted(attendus.items(), key=lambda e: e[1]):
-        if empreinte not in vus:
-            bilan.manquants.append(
-                f"{_majuscule(porteur)} manque dans l'archive "
-                f"(« {_relative(archive, str(archive.chemin(empreinte)))} »)."
-            )
-    return bilan
+        return
+    if porteur is None:
+        bilan.orphelins.append(
+            f"« {_relative(archive, chemin)} », qu'aucun courrier du registre ne cite "
+            "(dépôt d'une relève interrompue, repris à la prochaine relève, ou fichier "
+            "ajouté à la main)"
+        )
+    vus.add(nom)
 
 
 def _majuscule(texte: str) -> str:

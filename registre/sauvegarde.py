@@ -174,8 +174,8 @@ def _lire_manifeste(tar: tarfile.TarFile) -> dict[str, object]:
     return manifeste
 
 
-def restaurer(fichier: Path, donnees: Path, url: str) -> BilanRestauration:
-    """Restaure dans le dossier de données `donnees` et la base `url`, qui doivent être vides."""
+def _verifier_cibles_vides(donnees: Path, url: str) -> None:
+    """Rien n'est jamais écrasé : le dossier et la base de destination doivent être neufs."""
     if (donnees / "archive").exists() and any((donnees / "archive").iterdir()):
         raise SauvegardeErreur(
             f"Le dossier {donnees} contient déjà une archive : restaurez dans un dossier neuf "
@@ -186,6 +186,36 @@ def restaurer(fichier: Path, donnees: Path, url: str) -> BilanRestauration:
             f"Un registre existe déjà ({url.split('///', 1)[-1]}) : restaurez dans un dossier "
             "neuf (rien n'a été écrasé)."
         )
+
+
+def _restaurer_base(base: Path, url: str) -> None:
+    if base.name == NOM_SQLITE:
+        cible = Path(url.split("///", 1)[-1])
+        cible.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(base, cible)
+    else:
+        args, env = _environnement_pg(url)
+        _lancer(
+            ["pg_restore", "--no-owner", "--exit-on-error", *args, str(base)],
+            env,
+            "la restauration de la base",
+        )
+
+
+def _ranger_archive(extrait: Path, archive: Path) -> None:
+    """Les fichiers extraits de la sauvegarde, déplacés à leur place dans l'archive."""
+    if extrait.is_dir():
+        archive.mkdir(exist_ok=True)
+        for source in extrait.rglob("*"):
+            if source.is_file():
+                cible_fichier = archive / source.relative_to(extrait)
+                cible_fichier.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, cible_fichier)
+
+
+def restaurer(fichier: Path, donnees: Path, url: str) -> BilanRestauration:
+    """Restaure dans le dossier de données `donnees` et la base `url`, qui doivent être vides."""
+    _verifier_cibles_vides(donnees, url)
     try:
         tar = tarfile.open(fichier, "r")  # noqa: SIM115 - fermé par le « with tar » plus bas
     except (OSError, tarfile.TarError) as e:
@@ -214,25 +244,8 @@ def restaurer(fichier: Path, donnees: Path, url: str) -> BilanRestauration:
                 "La sauvegarde vient d'une autre sorte de base (SQLite ou PostgreSQL) que celle "
                 "réglée ici (COURRIER_BASE_DE_DONNEES)."
             )
-        if base.name == NOM_SQLITE:
-            cible = Path(url.split("///", 1)[-1])
-            cible.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(base, cible)
-        else:
-            args, env = _environnement_pg(url)
-            _lancer(
-                ["pg_restore", "--no-owner", "--exit-on-error", *args, str(base)],
-                env,
-                "la restauration de la base",
-            )
-        extrait = Path(tmp) / "archive"
-        if extrait.is_dir():
-            (donnees / "archive").mkdir(exist_ok=True)
-            for source in extrait.rglob("*"):
-                if source.is_file():
-                    cible_fichier = donnees / "archive" / source.relative_to(extrait)
-                    cible_fichier.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(source, cible_fichier)
+        _restaurer_base(base, url)
+        _ranger_archive(Path(tmp) / "archive", donnees / "archive")
     return BilanRestauration(
         courriers=int(str(manifeste.get("courriers", 0))),
         tete=str(manifeste.get("tete", "")),

@@ -22,9 +22,9 @@ from regles.moteur import (
     DecisionForcee,
     Nature,
     Ponderee,
-    Reglages,
     RegleExpediteur,
     Regles,
+    Seuils,
 )
 from regles.texte import ExpressionInvalide, compiler
 
@@ -158,7 +158,7 @@ class _Fichier:
             raise self.erreur(f"{ou} doit être une liste d'expressions")
         return tuple(self.expression(e, ou) for e in valeur)
 
-    def reglages(self) -> dict[str, float]:
+    def seuils(self) -> dict[str, float]:
         brut = self.rubrique("reglages", dict, obligatoire=False)
         permis = _REGLAGES.get(self.nom, ())
         sortie: dict[str, float] = {}
@@ -315,13 +315,13 @@ def lire_regles(textes: Mapping[str, str], dossier: Path | None = None) -> Regle
             ff.rubrique("information", list, obligatoire=False), "information"
         ),
         decisions=_decisions(fd, categories) if fd is not None else (),
-        reglages=_reglages({**fm.reglages(), **fu.reglages()}),
+        seuils=_seuils({**fm.seuils(), **fu.seuils()}),
     )
 
 
-def _reglages(valeurs: Mapping[str, float]) -> Reglages:
-    defaut = Reglages()
-    return Reglages(
+def _seuils(valeurs: Mapping[str, float]) -> Seuils:
+    defaut = Seuils()
+    return Seuils(
         seuil_categorie=valeurs.get("seuil_categorie", defaut.seuil_categorie),
         poids_objet=valeurs.get("poids_objet", defaut.poids_objet),
         poids_pieces=valeurs.get("poids_pieces", defaut.poids_pieces),

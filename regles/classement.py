@@ -25,15 +25,15 @@ def _compter(n: int) -> float:
 
 
 def scores_par_categorie(lecture: Lecture, compilees: ReglesCompilees) -> dict[str, float]:
-    reglages = compilees.regles.reglages
+    seuils = compilees.regles.seuils
     resultat = dict.fromkeys(compilees.regles.categories, 0.0)
     for categorie, motifs in compilees.mots_cles.items():
         total = 0.0
         for m in motifs:
             total += m.poids * (
-                reglages.poids_objet * _compter(len(lecture.objet_n.occurrences(m.expression)))
+                seuils.poids_objet * _compter(len(lecture.objet_n.occurrences(m.expression)))
                 + _compter(len(lecture.texte_n.occurrences(m.expression)))
-                + reglages.poids_pieces * _compter(len(lecture.pieces_n.occurrences(m.expression)))
+                + seuils.poids_pieces * _compter(len(lecture.pieces_n.occurrences(m.expression)))
             )
         resultat[categorie] += total
     regle = lecture.regle_expediteur
@@ -44,7 +44,7 @@ def scores_par_categorie(lecture: Lecture, compilees: ReglesCompilees) -> dict[s
 
 def classer(lecture: Lecture, compilees: ReglesCompilees) -> tuple[str, float]:
     """La catégorie au plus haut score et la confiance qu'on peut lui accorder."""
-    reglages = compilees.regles.reglages
+    seuils = compilees.regles.seuils
     scores = dict(lecture.scores)
     if lecture.nature == Nature.ADMINISTRATION:
         # Une administration ne fait pas de publicité : sa lettre d'information va dans
@@ -60,9 +60,9 @@ def classer(lecture: Lecture, compilees: ReglesCompilees) -> tuple[str, float]:
         # Un courrier qui vend est une publicité, quel que soit le sujet de ce qu'il vend.
         return PUBLICITE, 0.6
     (meilleure, s1), s2 = classement[0], classement[1][1] if len(classement) > 1 else 0.0
-    if s1 < reglages.seuil_categorie:
+    if s1 < seuils.seuil_categorie:
         # Rien de net : « autre », et la secrétaire tranchera.
-        return CATEGORIE_DE_REPLI, round(0.1 + 0.2 * s1 / reglages.seuil_categorie, 2)
+        return CATEGORIE_DE_REPLI, round(0.1 + 0.2 * s1 / seuils.seuil_categorie, 2)
     marge = (s1 - s2) / s1
-    force = min(1.0, s1 / (4 * reglages.seuil_categorie))
+    force = min(1.0, s1 / (4 * seuils.seuil_categorie))
     return meilleure, round(min(0.95, 0.3 + 0.65 * marge * force + 0.05), 2)

@@ -3,15 +3,21 @@
 Formes lues : « 27 novembre 2026 », « le 1er décembre », « vendredi 5 mars 2027 »,
 « 12/12/2026 », « 12.12.26 ». Une date sans année prend l'année de la réception, ou la
 suivante quand elle tomberait plus de trois mois avant (« d'ici le 5 janvier » reçu en
-décembre). Seul `datetime` sert : pas de bibliothèque de calendrier. Aucune entrée-sortie.
+décembre). Aucune entrée-sortie.
+
+Les dates sont repérées par expressions régulières, pas par `dateparser.search` : sur des
+phrases de courrier, il lit « le 1er décembre » comme le 2 décembre (le « 1er » perdu), prend
+« mai » seul pour une date et garde la date de la lettre (« Orléans, le 6 novembre »), que
+le contexte écarte ici.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from noyau.calendrier import jour_de_paris
 from regles.texte import sans_accents
 
 MOIS = {
@@ -72,19 +78,11 @@ class Echeance:
 
 
 def jour_a_paris(instant: datetime) -> date:
-    """Le jour civil à Paris (heure d'été européenne : du dernier dimanche de mars au dernier
-    dimanche d'octobre, à 1 h UTC), sans lire la base des fuseaux horaires."""
+    """Le jour civil à Paris, d'après la base des fuseaux (`noyau.calendrier`) ; un instant
+    naïf est déjà une heure locale."""
     if instant.tzinfo is None:
         return instant.date()
-    utc = instant.astimezone(UTC)
-
-    def dernier_dimanche(mois: int) -> datetime:
-        jour = date(utc.year, mois, 31)
-        jour -= timedelta(days=(jour.weekday() + 1) % 7)
-        return datetime(jour.year, jour.month, jour.day, 1, tzinfo=UTC)
-
-    ete = dernier_dimanche(3) <= utc < dernier_dimanche(10)
-    return (utc + timedelta(hours=2 if ete else 1)).date()
+    return jour_de_paris(instant)
 
 
 def _annee(brute: str | None, jour: int, mois: int, reference: date) -> date | None:

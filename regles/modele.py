@@ -53,7 +53,10 @@ class DecisionForcee:
 
 
 @dataclass(frozen=True)
-class Reglages:
+class Seuils:
+    """Seuils et poids des règles (rubrique `reglages:` des fichiers YAML, nom gardé pour
+    l'intégrateur) ; les réglages de l'installation sont `courrier.config.Reglages`."""
+
     seuil_categorie: float = 2.5
     poids_objet: float = 2.0
     poids_pieces: float = 0.5
@@ -80,7 +83,7 @@ class Regles:
     condition: tuple[str, ...] = ()
     information: tuple[str, ...] = ()
     decisions: tuple[DecisionForcee, ...] = ()
-    reglages: Reglages = field(default_factory=Reglages)
+    seuils: Seuils = field(default_factory=Seuils)
 
     def service(self, categorie: str) -> str:
         """La table d'aiguillage : le service d'une catégorie."""

@@ -42,9 +42,9 @@ from regles.modele import (
     DecisionForcee,
     Nature,
     Ponderee,
-    Reglages,
     RegleExpediteur,
     Regles,
+    Seuils,
 )
 from regles.resume import RESUME_MAX, resume
 from regles.urgence import urgence_de
@@ -66,9 +66,9 @@ __all__ = [
     "MoteurRegles",
     "Nature",
     "Ponderee",
-    "Reglages",
     "RegleExpediteur",
     "Regles",
+    "Seuils",
     "adresse_correspond",
     "adresse_de_signature",
     "expediteur_du_papier",
@@ -115,7 +115,7 @@ class MoteurRegles:
             alertes.append(Alerte.INJECTION_SUSPECTEE)
         if lecture.vide:
             alertes.append(Alerte.TEXTE_ABSENT)
-        if confiance < self.regles.reglages.confiance_a_verifier:
+        if confiance < self.regles.seuils.confiance_a_verifier:
             alertes.append(Alerte.A_VERIFIER)
         return Analyse(
             categorie=categorie,
@@ -191,10 +191,7 @@ class MoteurRegles:
                 categorie = propre.categorie
                 confiance = min(confiance, propre.confiance)
                 alertes.append(Alerte.A_VERIFIER)
-            if urgence == Urgence.HAUTE and propre.urgence != Urgence.HAUTE:
-                urgence = propre.urgence
-            elif propre.urgence == Urgence.HAUTE:
-                urgence = Urgence.HAUTE
+            urgence = _urgence_sous_injection(urgence, propre.urgence)
         if lecture.vide:
             alertes.append(Alerte.TEXTE_ABSENT)
         expediteur = analyse.expediteur
@@ -223,3 +220,13 @@ class MoteurRegles:
             }
         )
         return appliquer_decisions(corrigee, lecture, self._compilees)
+
+
+def _urgence_sous_injection(du_llm: Urgence, des_regles: Urgence) -> Urgence:
+    """Une urgence « haute » sans vrai marqueur hors des phrases injectées est ramenée à celle
+    des règles ; une vraie urgence n'est jamais abaissée."""
+    if du_llm == Urgence.HAUTE and des_regles != Urgence.HAUTE:
+        return des_regles
+    if des_regles == Urgence.HAUTE:
+        return Urgence.HAUTE
+    return du_llm

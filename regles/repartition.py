@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from functools import lru_cache
@@ -131,6 +131,20 @@ def lire_repartition(
     def erreur(probleme: str) -> ConfigurationErreur:
         return ConfigurationErreur(f"Dans le fichier de règles {chemin}, {probleme}.")
 
+    elus_bruts, regles_brutes = _rubriques(texte, chemin, erreur)
+    elus = _lire_elus(elus_bruts, erreur)
+    connues = frozenset(categories)
+    regles = [
+        _lire_regle(rang, brut, elus, connues, erreur)
+        for rang, brut in enumerate(regles_brutes, start=1)
+    ]
+    return Repartition(elus, tuple(regles))
+
+
+def _rubriques(
+    texte: str, chemin: str, erreur: Callable[[str], ConfigurationErreur]
+) -> tuple[dict[Any, Any], list[Any]]:
+    """Le YAML lu, et ses deux rubriques vérifiées : les élus, puis les règles."""
     try:
         contenu = yaml.safe_load(texte)
     except yaml.YAMLError as e:
@@ -152,7 +166,12 @@ def lire_repartition(
         raise erreur("la rubrique « elus » doit contenir des élus « identifiant: {nom: …} »")
     if not isinstance(regles_brutes, list):
         raise erreur("la rubrique « repartition » doit être une liste de règles")
+    return elus_bruts, regles_brutes
 
+
+def _lire_elus(
+    elus_bruts: dict[Any, Any], erreur: Callable[[str], ConfigurationErreur]
+) -> dict[str, Elu]:
     elus: dict[str, Elu] = {}
     comptes: set[str] = set()
     for ident, brut in elus_bruts.items():
@@ -182,36 +201,39 @@ def lire_repartition(
                 raise erreur(f"le compte « {elu.compte} » est donné à deux élus")
             comptes.add(elu.compte)
         elus[ident] = elu
+    return elus
 
-    connues = frozenset(categories)
-    regles: list[RegleRepartition] = []
-    for rang, brut in enumerate(regles_brutes, start=1):
-        ou = f"la règle de répartition n°{rang}"
-        if not isinstance(brut, dict):
-            raise erreur(f"{ou} doit contenir « elu: … » et au moins un critère")
-        if set(brut) - _CHAMPS_REGLE:
-            raise erreur(
-                f"le champ « {sorted(map(str, set(brut) - _CHAMPS_REGLE))[0]} » de {ou} est "
-                "inconnu (elu, categories, services, mots_cles)"
-            )
-        elu_ident = brut.get("elu")
-        if elu_ident not in elus:
-            raise erreur(
-                f"{ou} nomme l'élu « {elu_ident} », qui n'est pas dans la rubrique « elus »"
-                + (f" (élus réglés : {', '.join(elus)})" if elus else "")
-            )
-        cats = _liste(brut.get("categories"), f"les catégories de {ou}", erreur)
-        for c in cats:
-            if c not in connues:
-                raise erreur(f"la catégorie « {c} » ({ou}) est inconnue de categories.yaml")
-        services = _liste(brut.get("services"), f"les services de {ou}", erreur)
-        mots = tuple(
-            _forme(m) for m in _liste(brut.get("mots_cles"), f"les mots-clés de {ou}", erreur)
+
+def _lire_regle(
+    rang: int,
+    brut: Any,
+    elus: dict[str, Elu],
+    connues: frozenset[str],
+    erreur: Callable[[str], ConfigurationErreur],
+) -> RegleRepartition:
+    ou = f"la règle de répartition n°{rang}"
+    if not isinstance(brut, dict):
+        raise erreur(f"{ou} doit contenir « elu: … » et au moins un critère")
+    if set(brut) - _CHAMPS_REGLE:
+        raise erreur(
+            f"le champ « {sorted(map(str, set(brut) - _CHAMPS_REGLE))[0]} » de {ou} est "
+            "inconnu (elu, categories, services, mots_cles)"
         )
-        if not (cats or services or mots):
-            raise erreur(f"{ou} n'a aucun critère (categories, services ou mots_cles)")
-        regles.append(RegleRepartition(str(elu_ident), frozenset(cats), frozenset(services), mots))
-    return Repartition(elus, tuple(regles))
+    elu_ident = brut.get("elu")
+    if elu_ident not in elus:
+        raise erreur(
+            f"{ou} nomme l'élu « {elu_ident} », qui n'est pas dans la rubrique « elus »"
+            + (f" (élus réglés : {', '.join(elus)})" if elus else "")
+        )
+    cats = _liste(brut.get("categories"), f"les catégories de {ou}", erreur)
+    for c in cats:
+        if c not in connues:
+            raise erreur(f"la catégorie « {c} » ({ou}) est inconnue de categories.yaml")
+    services = _liste(brut.get("services"), f"les services de {ou}", erreur)
+    mots = tuple(_forme(m) for m in _liste(brut.get("mots_cles"), f"les mots-clés de {ou}", erreur))
+    if not (cats or services or mots):
+        raise erreur(f"{ou} n'a aucun critère (categories, services ou mots_cles)")
+    return RegleRepartition(str(elu_ident), frozenset(cats), frozenset(services), mots)
 
 
 def _texte(valeur: Any, ou: str, erreur: Any, vide: bool = False) -> str:

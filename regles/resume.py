@@ -53,24 +53,7 @@ def resume(lecture: Lecture, compilees: ReglesCompilees, categorie: str, demande
     ]
     notes: list[tuple[float, int, str]] = []
     for ordre, (rang, phrase) in enumerate(candidates):
-        norme = TexteNormalise(phrase)
-        note = 1.0 + (1.0 if ordre == 0 else 0.5 if ordre < 3 else 0.0)
-        note += min(
-            4.0,
-            sum(
-                m.poids
-                for m in compilees.mots_cles.get(categorie, ())
-                if norme.contient(m.expression)
-            ),
-        )
-        if phrase == demande:
-            note += 5.0  # la demande elle-même a sa place dans le résumé
-        elif any(norme.contient(m.expression) for m in compilees.demande):
-            note += 2.0
-        if any(norme.contient(m.expression) for m in compilees.haute):
-            note += 1.5
-        if len(phrase) > 400:
-            note -= 1.0
+        note = _note(phrase, ordre, compilees, categorie, demande)
         notes.append((note, rang, phrase))
     if not notes:
         return (f"Objet : {lecture.objet}" if lecture.objet else "")[:RESUME_MAX]
@@ -84,3 +67,26 @@ def resume(lecture: Lecture, compilees: ReglesCompilees, categorie: str, demande
     if not texte:  # une seule phrase, trop longue : coupée au dernier mot entier
         texte = retenues[0][2][: RESUME_MAX - 1].rsplit(" ", 1)[0] + "…"
     return texte
+
+
+def _note(
+    phrase: str, ordre: int, compilees: ReglesCompilees, categorie: str, demande: str
+) -> float:
+    """Ce qu'une phrase apprend : son rang, les mots de la catégorie, la demande, l'urgence."""
+    norme = TexteNormalise(phrase)
+    note = 1.0 + (1.0 if ordre == 0 else 0.5 if ordre < 3 else 0.0)
+    note += min(
+        4.0,
+        sum(
+            m.poids for m in compilees.mots_cles.get(categorie, ()) if norme.contient(m.expression)
+        ),
+    )
+    if phrase == demande:
+        note += 5.0  # la demande elle-même a sa place dans le résumé
+    elif any(norme.contient(m.expression) for m in compilees.demande):
+        note += 2.0
+    if any(norme.contient(m.expression) for m in compilees.haute):
+        note += 1.5
+    if len(phrase) > 400:
+        note -= 1.0
+    return note

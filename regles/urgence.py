@@ -33,15 +33,15 @@ def score_marqueurs(texte: TexteNormalise, marqueurs: Iterable[MarqueurPondere])
 def urgence_de(
     lecture: Lecture, compilees: ReglesCompilees, categorie: str, echeance: Echeance | None
 ) -> Urgence:
-    reglages = compilees.regles.reglages
+    seuils = compilees.regles.seuils
     tout = TexteNormalise(lecture.objet_n.texte + " " + lecture.texte_n.texte, True)
     proche = (
         echeance is not None
         and echeance.annoncee
-        and (echeance.date - lecture.jour).days <= reglages.echeance_proche_jours
+        and (echeance.date - lecture.jour).days <= seuils.echeance_proche_jours
     )
-    if proche or score_marqueurs(tout, compilees.haute) >= reglages.seuil_haute:
+    if proche or score_marqueurs(tout, compilees.haute) >= seuils.seuil_haute:
         return Urgence.HAUTE
-    if score_marqueurs(tout, compilees.basse) >= reglages.seuil_basse:
+    if score_marqueurs(tout, compilees.basse) >= seuils.seuil_basse:
         return Urgence.BASSE
     return compilees.regles.categories[categorie].urgence

@@ -69,6 +69,13 @@ def reconnaitre(message: Message) -> MessageAutomatique | None:
 
 
 def _reconnaitre(message: Message) -> MessageAutomatique | None:
+    avis = _avis_de_non_remise(message)
+    if avis is not None:
+        return avis
+    return _reponse_automatique(message) or _envoi_automatique(message)
+
+
+def _avis_de_non_remise(message: Message) -> MessageAutomatique | None:
     type_ = message.get_content_type()
     rapport = message.get_param("report-type", header="content-type")
     if type_ == "multipart/report" and str(rapport).lower() == "delivery-status":
@@ -79,22 +86,38 @@ def _reconnaitre(message: Message) -> MessageAutomatique | None:
     objet = _objet(message)
     if _EXPEDITEUR_SYSTEME.search(expediteur) and _OBJET_NON_REMISE.search(objet):
         return _non_remise(message, f"expéditeur {expediteur[:80]}")
+    return None
 
+
+def _auto_submitted(message: Message) -> tuple[str, str]:
+    """L'en-tête Auto-Submitted en entier, et sa valeur seule (« auto-replied »…)."""
     auto = _entete(message, "auto-submitted").lower()
-    valeur_auto = re.split(r"[\s;(]", auto, maxsplit=1)[0] if auto else ""
+    return auto, (re.split(r"[\s;(]", auto, maxsplit=1)[0] if auto else "")
+
+
+def _reponse_automatique(message: Message) -> MessageAutomatique | None:
+    """Une absence, un répondeur : en-têtes de RFC 3834 et d'usage, ou objet d'absence."""
+    auto, valeur_auto = _auto_submitted(message)
     if valeur_auto == "auto-replied":
         return MessageAutomatique(NatureAutomatique.REPONSE_AUTOMATIQUE, f"Auto-Submitted: {auto}")
     for nom in ("x-autoreply", "x-autorespond", "x-autoresponder"):
         valeur = _entete(message, nom)
         if valeur and valeur.lower() not in ("no", "non", "false", "0"):
             return MessageAutomatique(NatureAutomatique.REPONSE_AUTOMATIQUE, f"{nom}: {valeur}")
-    precedence = _entete(message, "precedence").lower()
-    if precedence == "auto_reply":
+    if _entete(message, "precedence").lower() == "auto_reply":
         return MessageAutomatique(NatureAutomatique.REPONSE_AUTOMATIQUE, "Precedence: auto_reply")
+    objet = _objet(message)
     if _OBJET_ABSENCE.match(objet):
         return MessageAutomatique(NatureAutomatique.REPONSE_AUTOMATIQUE, f"objet « {objet[:80]} »")
+    return None
+
+
+def _envoi_automatique(message: Message) -> MessageAutomatique | None:
+    """Une notification, un envoi en nombre : analysé, mais sans brouillon."""
+    auto, valeur_auto = _auto_submitted(message)
     if valeur_auto and valeur_auto != "no":
         return MessageAutomatique(NatureAutomatique.AUTO_GENERE, f"Auto-Submitted: {auto}")
+    precedence = _entete(message, "precedence").lower()
     if precedence in ("bulk", "junk", "list"):
         return MessageAutomatique(NatureAutomatique.AUTO_GENERE, f"Precedence: {precedence}")
     if _entete(message, "return-path").replace(" ", "") == "<>":
@@ -125,14 +148,7 @@ def _non_remise(message: Message, indice: str) -> MessageAutomatique:
     for nom in ("in-reply-to", "references"):
         revenus += _MESSAGE_ID.findall(_entete(message, nom))
     if not revenus:
-        # Rapport non conforme : le Message-ID cité dans le texte de l'avis (qmail, vieux Exchange).
-        propre = set(_MESSAGE_ID.findall(_entete(message, "message-id")))
-        for partie in message.walk():
-            if partie.get_content_maintype() == "text":
-                with contextlib.suppress(Exception):
-                    revenus += [
-                        m for m in _identifiants_du_texte(_texte(partie)) if m not in propre
-                    ]
+        revenus = _revenus_cites_dans_le_texte(message)
     return MessageAutomatique(
         NatureAutomatique.NON_REMISE,
         indice,
@@ -142,6 +158,17 @@ def _non_remise(message: Message, indice: str) -> MessageAutomatique:
         remise_echouee=bool(echecs) or not actions or "failed" in actions,
         messages_revenus=tuple(dict.fromkeys(revenus)),
     )
+
+
+def _revenus_cites_dans_le_texte(message: Message) -> list[str]:
+    """Rapport non conforme : le Message-ID cité dans le texte de l'avis (qmail, vieux Exchange)."""
+    revenus: list[str] = []
+    propre = set(_MESSAGE_ID.findall(_entete(message, "message-id")))
+    for partie in message.walk():
+        if partie.get_content_maintype() == "text":
+            with contextlib.suppress(Exception):
+                revenus += [m for m in _identifiants_du_texte(_texte(partie)) if m not in propre]
+    return revenus
 
 
 def _texte(partie: Message) -> str:

@@ -134,15 +134,7 @@ def lire_bureautique(
             return lire_par_libreoffice(octets, genre, NOMS[genre], limites)
         with warnings.catch_warnings(), delai(limites.bureautique_delai_s):
             warnings.simplefilter("ignore")
-            if genre == "docx":
-                return _lire_docx(octets)
-            if genre == "odt":
-                return _lire_odt(octets)
-            if genre == "ods":
-                return _lire_ods(octets, limites)
-            if genre == "xlsx":
-                return _lire_xlsx(octets, limites)
-            return _lire_rtf(octets)
+            return _lire_en_python(octets, genre, limites)
     except DelaiDepasse:
         return Lecture(
             echec=True,
@@ -160,6 +152,19 @@ def lire_bureautique(
         # Chaque bibliothèque lève ses propres erreurs (KeyError, lxml, BadZipFile…) sur un
         # fichier abîmé : toutes disent la même chose à la secrétaire.
         return illisible(nom, e)
+
+
+def _lire_en_python(octets: bytes, genre: str, limites: Limites) -> Lecture:
+    """Les formats que lit une bibliothèque Python, sous la minuterie de l'appelant."""
+    if genre == "docx":
+        return _lire_docx(octets)
+    if genre == "odt":
+        return _lire_odt(octets)
+    if genre == "ods":
+        return _lire_ods(octets, limites)
+    if genre == "xlsx":
+        return _lire_xlsx(octets, limites)
+    return _lire_rtf(octets)
 
 
 class DelaiDepasse(Exception):

@@ -94,6 +94,14 @@ def extraire_courriel(
     resultat.methode = methode if texte.strip() else "aucune"
     if raison:
         contexte.signaler(raison)
+    _signaler_le_contenu(contexte, texte, limites)
+    resultat.pieces = contexte.pieces
+    resultat.erreurs = contexte.erreurs
+    return assainir(resultat)
+
+
+def _signaler_le_contenu(contexte: Contexte, texte: str, limites: Limites) -> None:
+    """Un courriel sans texte propre, ou aux pièces trop nombreuses : la secrétaire le sait."""
     if not texte.strip():
         if contexte.pieces:
             contexte.signaler(
@@ -107,9 +115,6 @@ def extraire_courriel(
             f"jointes : seules les {nombre(limites.pieces_max)} premières ont été analysées, "
             "les autres sont conservées sans être lues."
         )
-    resultat.pieces = contexte.pieces
-    resultat.erreurs = contexte.erreurs
-    return assainir(resultat)
 
 
 def _refus_non_mime(contenu: bytes) -> str | None:

@@ -8,6 +8,7 @@ import logging
 import math
 import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,19 @@ def _fermer(plumber: Any) -> None:
         plumber.close()
 
 
+@dataclass
+class _Pages:
+    """Ce que la lecture des pages d'un PDF a trouvé, page après page."""
+
+    textes: list[str] = field(default_factory=list)
+    confiances: list[float] = field(default_factory=list)
+    texte: int = 0  # pages lues par leur couche de texte
+    ocr: int = 0  # pages passées à l'OCR
+    sans_ocr: int = 0  # pages sans texte laissées de côté, la limite d'OCR atteinte
+    en_erreur: list[int] = field(default_factory=list)
+    echecs_ocr: dict[str, list[int]] = field(default_factory=dict)  # raison → pages
+
+
 def _lire_pages(
     octets: bytes,
     plumber: Any,
@@ -153,78 +167,90 @@ def _lire_pages(
     if total > a_lire:
         lecture.erreurs.append(seules_les_premieres(a_lire, total, "page", "lue", "le document"))
 
-    textes: list[str] = []
-    confiances: list[float] = []
-    pages_texte = 0
-    pages_ocr = 0
-    pages_sans_ocr = 0
-    pages_en_erreur: list[int] = []
-    echecs_ocr: dict[str, list[int]] = {}  # même raison, pages regroupées : une seule phrase
+    pages = _Pages()
     with tempfile.TemporaryDirectory(prefix="courrier-pdf-") as dossier:
         for i in range(a_lire):
-            texte_lu, police_ocr = _texte_de_page(plumber, document, i)
-            texte = texte_lu or ""
-            if texte_lu is None and (document is None or pages_ocr >= limites.pages_max_ocr):
-                # Page cassée que l'OCR ne rattrapera pas : elle est perdue, on le dit.
-                pages_en_erreur.append(i + 1)
-            if _couche_texte_utile(texte) and not police_ocr:
-                textes.append(texte)
-                pages_texte += 1
-                continue
-            if document is None or pages_ocr >= limites.pages_max_ocr:
-                if document is None:
-                    echecs_ocr.setdefault(
-                        "le PDF ne peut pas être rendu en image pour l'OCR.", []
-                    ).append(i + 1)
-                elif not texte.strip():
-                    pages_sans_ocr += 1
-                textes.append(texte)
-                if texte.strip():
-                    pages_texte += 1
-                continue
-            pages_ocr += 1
-            resultat = _ocr_page(document, i, Path(dossier), limites, ocr)
-            if isinstance(resultat, str):
-                echecs_ocr.setdefault(resultat, []).append(i + 1)
-                textes.append(texte)
-                continue
-            lu, confiance = resultat.texte, resultat.confiance
-            if police_ocr and not lu.strip():
-                # Notre OCR ne trouve rien là où un autre avait mis du texte : on garde le sien.
-                textes.append(texte)
-                continue
-            textes.append(lu)
-            if confiance is not None:
-                confiances.append(confiance)
-            lecture.pages_ocr.append(
-                PageOCR(
-                    numero=i + 1,
-                    confiance=round(confiance, 1) if confiance is not None else None,
-                    angle=resultat.angle,
-                    mots=resultat.mots,
-                )
-            )
+            _lire_une_page(i, plumber, document, Path(dossier), limites, ocr, pages, lecture)
+    _conclure(pages, a_lire, limites, lecture)
 
-    if pages_en_erreur:
-        lecture.erreurs.append(f"Texte illisible sur {_liste_pages(pages_en_erreur)}.")
-    for raison, pages in echecs_ocr.items():
-        lecture.erreurs.append(f"{_liste_pages(pages).capitalize()} : {raison}")
-    if pages_sans_ocr:
+
+def _lire_une_page(
+    i: int,
+    plumber: Any,
+    document: pdfium.PdfDocument | None,
+    dossier: Path,
+    limites: Limites,
+    ocr: MoteurOCR,
+    pages: _Pages,
+    lecture: Lecture,
+) -> None:
+    texte_lu, police_ocr = _texte_de_page(plumber, document, i)
+    texte = texte_lu or ""
+    if texte_lu is None and (document is None or pages.ocr >= limites.pages_max_ocr):
+        # Page cassée que l'OCR ne rattrapera pas : elle est perdue, on le dit.
+        pages.en_erreur.append(i + 1)
+    if _couche_texte_utile(texte) and not police_ocr:
+        pages.textes.append(texte)
+        pages.texte += 1
+        return
+    if document is None or pages.ocr >= limites.pages_max_ocr:
+        if document is None:
+            pages.echecs_ocr.setdefault(
+                "le PDF ne peut pas être rendu en image pour l'OCR.", []
+            ).append(i + 1)
+        elif not texte.strip():
+            pages.sans_ocr += 1
+        pages.textes.append(texte)
+        if texte.strip():
+            pages.texte += 1
+        return
+    pages.ocr += 1
+    resultat = _ocr_page(document, i, dossier, limites, ocr)
+    if isinstance(resultat, str):
+        pages.echecs_ocr.setdefault(resultat, []).append(i + 1)
+        pages.textes.append(texte)
+        return
+    lu, confiance = resultat.texte, resultat.confiance
+    if police_ocr and not lu.strip():
+        # Notre OCR ne trouve rien là où un autre avait mis du texte : on garde le sien.
+        pages.textes.append(texte)
+        return
+    pages.textes.append(lu)
+    if confiance is not None:
+        pages.confiances.append(confiance)
+    lecture.pages_ocr.append(
+        PageOCR(
+            numero=i + 1,
+            confiance=round(confiance, 1) if confiance is not None else None,
+            angle=resultat.angle,
+            mots=resultat.mots,
+        )
+    )
+
+
+def _conclure(pages: _Pages, a_lire: int, limites: Limites, lecture: Lecture) -> None:
+    """Le texte, la méthode, la confiance et les raisons écrites, une fois les pages lues."""
+    if pages.en_erreur:
+        lecture.erreurs.append(f"Texte illisible sur {_liste_pages(pages.en_erreur)}.")
+    for raison, numeros in pages.echecs_ocr.items():
+        lecture.erreurs.append(f"{_liste_pages(numeros).capitalize()} : {raison}")
+    if pages.sans_ocr:
         sans = (
             "1 page sans texte n'a pas été passée"
-            if pages_sans_ocr == 1
-            else f"{nombre(pages_sans_ocr)} pages sans texte n'ont pas été passées"
+            if pages.sans_ocr == 1
+            else f"{nombre(pages.sans_ocr)} pages sans texte n'ont pas été passées"
         )
         lecture.erreurs.append(
             f"{sans} à l'OCR (limite de {nombre(limites.pages_max_ocr)} par document)."
         )
-    lecture.texte = "\n\n".join(t.strip("\n") for t in textes).strip()
-    if pages_ocr and pages_texte:
+    lecture.texte = "\n\n".join(t.strip("\n") for t in pages.textes).strip()
+    if pages.ocr and pages.texte:
         lecture.methode = "pdf+ocr"
-    elif pages_ocr:
+    elif pages.ocr:
         lecture.methode = "ocr"
-    elif pages_texte:
+    elif pages.texte:
         lecture.methode = "pdf"
+    confiances = pages.confiances
     lecture.confiance = sum(confiances) / len(confiances) if confiances else None
     if not lecture.texte.strip() and a_lire:
         lecture.erreurs.append("Aucun texte n'a été trouvé dans ce PDF (pages blanches ?).")

@@ -216,7 +216,6 @@ def analyser_octets(
     limites = contexte.limites
     format_ = format_par_signature(octets)
     principal = type_.split("/", 1)[0]
-    bureautique = _bureautique(type_, ext, format_)
 
     if format_ == "pdf" or (format_ is None and (type_ == "application/pdf" or ext == "pdf")):
         appliquer(piece, lire_pdf(octets, limites, contexte.ocr), limites)
@@ -224,33 +223,57 @@ def analyser_octets(
         _piece_image(piece, octets, format_, en_ligne, contexte)
     elif (genre := genre_bureautique(octets, ext, type_)) is not None:
         appliquer(piece, lire_bureautique(octets, genre, limites, contexte.ocr), limites)
-    elif ext in EXTENSIONS_CONNUES and format_ in (None, "ole2"):
-        ajouter_erreur(piece, EXTENSIONS_CONNUES[ext])
-    elif bureautique:
-        ajouter_erreur(piece, f"Document bureautique conservé, non lu ({bureautique}).")
-    elif format_ == "zip" or ext == "zip" or type_ in ("application/zip", "application/x-zip"):
+    elif (raison := _bureautique_non_lue(type_, ext, format_)) is not None:
+        ajouter_erreur(piece, raison)
+    elif _est_un_zip(type_, ext, format_):
         appliquer(piece, lister_zip(octets, limites), limites)
-    elif format_ in FORMATS_ARCHIVE_FERMEE or ext in EXTENSIONS_ARCHIVE:
-        genre = FORMATS_ARCHIVE_FERMEE.get(format_ or "") or EXTENSIONS_ARCHIVE.get(ext, ext)
-        ajouter_erreur(piece, f"Archive {genre} conservée, non ouverte.")
-    elif type_ in PIECES_CONNUES:
-        ajouter_erreur(piece, PIECES_CONNUES[type_])
-    elif ext in EXTENSIONS_CONNUES:
-        ajouter_erreur(piece, EXTENSIONS_CONNUES[ext])
-    elif (
-        principal == "text"
-        or type_ in TYPES_MESSAGE_TEXTE
-        or type_ in TYPES_TEXTE
-        or ext in EXTENSIONS_TEXTE
-        or ext in ("htm", "html")
-        or (format_ is None and _ressemble_a_du_texte(octets))
-    ):
+    elif (raison := _connue_non_lue(type_, ext, format_)) is not None:
+        ajouter_erreur(piece, raison)
+    elif _se_lit_comme_du_texte(octets, type_, ext, format_):
         html = type_ == "text/html" or ext in ("htm", "html")
         texte = texte_de_partie(partie, octets, html)
         appliquer(piece, Lecture(texte=texte, methode="html" if html else "texte"), limites)
     else:
         description = NOMS_FORMATS.get(format_ or "") or (f".{ext}" if ext else type_)
         ajouter_erreur(piece, f"Type de fichier non lu ({description}) : conservé.")
+
+
+def _bureautique_non_lue(type_: str, ext: str, format_: str | None) -> str | None:
+    """La raison écrite pour un document bureautique qu'aucun lecteur ne prend."""
+    if ext in EXTENSIONS_CONNUES and format_ in (None, "ole2"):
+        return EXTENSIONS_CONNUES[ext]
+    bureautique = _bureautique(type_, ext, format_)
+    if bureautique:
+        return f"Document bureautique conservé, non lu ({bureautique})."
+    return None
+
+
+def _connue_non_lue(type_: str, ext: str, format_: str | None) -> str | None:
+    """La raison écrite pour une archive fermée ou un type connu qu'on ne lit pas."""
+    if format_ in FORMATS_ARCHIVE_FERMEE or ext in EXTENSIONS_ARCHIVE:
+        genre = FORMATS_ARCHIVE_FERMEE.get(format_ or "") or EXTENSIONS_ARCHIVE.get(ext, ext)
+        return f"Archive {genre} conservée, non ouverte."
+    if type_ in PIECES_CONNUES:
+        return PIECES_CONNUES[type_]
+    if ext in EXTENSIONS_CONNUES:
+        return EXTENSIONS_CONNUES[ext]
+    return None
+
+
+def _est_un_zip(type_: str, ext: str, format_: str | None) -> bool:
+    return format_ == "zip" or ext == "zip" or type_ in ("application/zip", "application/x-zip")
+
+
+def _se_lit_comme_du_texte(octets: bytes, type_: str, ext: str, format_: str | None) -> bool:
+    """Annoncé comme du texte, ou sans format reconnu mais qui en a l'air."""
+    return (
+        type_.split("/", 1)[0] == "text"
+        or type_ in TYPES_MESSAGE_TEXTE
+        or type_ in TYPES_TEXTE
+        or ext in EXTENSIONS_TEXTE
+        or ext in ("htm", "html")
+        or (format_ is None and _ressemble_a_du_texte(octets))
+    )
 
 
 def _bureautique(type_: str, ext: str, format_: str | None) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 
 # Étiquettes vues dans le courrier réel que Python ne connaît pas, ou dont un sur-ensemble
@@ -94,36 +95,31 @@ def decoder_octets(octets: bytes, charset: str | None = None) -> str:
     L'UTF-8 valide passe avant l'étiquette : dans le corpus, des corps étiquetés gb2312,
     x-mac-cyrillic ou x-unknown sont en fait en UTF-8, et un texte réellement écrit dans un
     jeu à 8 bits n'est presque jamais de l'UTF-8 valide par hasard.
+
+    Pas de détection statistique (charset-normalizer) : sur une phrase française courte en
+    cp1252 sans étiquette, elle devine cp1250 et « à » devient « ŕ ». cp1252 est ce qu'écrit
+    presque toujours un client de messagerie français qui n'étiquette pas.
     """
-    for bom, codec in _BOMS:
-        if octets.startswith(bom):
-            texte = _essayer(octets, codec)
-            if texte is not None:
-                return texte
-    codec_annonce = nom_codec(charset)
-    if codec_annonce and codec_annonce.startswith(("utf-16", "utf-32")):
-        texte = _essayer(octets, codec_annonce)
-        if texte is not None:
-            return texte
-    if not octets.isascii():
-        texte = _essayer(octets, "utf-8")
-        if texte is not None:
-            return texte
-    if len(octets) >= 4 and octets.count(0) > len(octets) // 3:
-        # De l'UTF-16 sans BOM ni étiquette : un octet sur deux est nul.
-        codec_16 = "utf-16-le" if octets[1::2].count(0) > octets[0::2].count(0) else "utf-16-be"
-        texte = _essayer(octets, codec_16)
-        if texte is not None:
-            return texte
-    if codec_annonce:
-        texte = _essayer(octets, codec_annonce)
-        if texte is not None:
-            return texte
-    for codec in ("utf-8", "cp1252"):
+    for codec in _codecs_candidats(octets, nom_codec(charset)):
         texte = _essayer(octets, codec)
         if texte is not None:
             return texte
     return octets.decode("latin-1")
+
+
+def _codecs_candidats(octets: bytes, codec_annonce: str | None) -> Iterator[str]:
+    """Les codecs à essayer, dans l'ordre ; le premier qui décode sans erreur l'emporte."""
+    yield from (codec for bom, codec in _BOMS if octets.startswith(bom))
+    if codec_annonce and codec_annonce.startswith(("utf-16", "utf-32")):
+        yield codec_annonce
+    if not octets.isascii():
+        yield "utf-8"
+    if len(octets) >= 4 and octets.count(0) > len(octets) // 3:
+        # De l'UTF-16 sans BOM ni étiquette : un octet sur deux est nul.
+        yield "utf-16-le" if octets[1::2].count(0) > octets[0::2].count(0) else "utf-16-be"
+    if codec_annonce:
+        yield codec_annonce
+    yield from ("utf-8", "cp1252")
 
 
 def nettoyer(texte: str) -> str:
