@@ -238,6 +238,25 @@ class GestionnaireLLM(BaseHTTPRequestHandler):
         if comportement.startswith("lent:"):
             serveur._dormir(float(comportement.split(":", 1)[1]))
             comportement = "ok"
+        if self._repondre_en_erreur(serveur, comportement, format_demande):
+            return
+        if format_demande is None:
+            self._completion(requete, _brouillon(requete))
+            return
+        contenu = json.dumps(_analyse_selon(requete, comportement), ensure_ascii=False)
+        if comportement == "cloture_markdown":
+            contenu = f"Voici l'analyse :\n```json\n{contenu}\n```"
+        elif comportement == "json_invalide":
+            contenu = "Voici mon analyse : {categorie: voirie, urgence: haute, résumé..."
+        elif comportement == "tronque":
+            self._completion(requete, contenu[: len(contenu) // 2], fin="length")
+            return
+        self._completion(requete, contenu)
+
+    def _repondre_en_erreur(
+        self, serveur: ServeurLLM, comportement: str, format_demande: str | None
+    ) -> bool:
+        """Les erreurs d'un vrai fournisseur ; False quand le comportement n'en est pas une."""
         if format_demande == "json_schema" and (
             serveur.refuser_json_schema or comportement == "refus_json_schema"
         ):
@@ -247,41 +266,18 @@ class GestionnaireLLM(BaseHTTPRequestHandler):
                 "invalid_request_error",
                 param="response_format",
             )
-            return
-        if comportement == "429":
-            self._erreur(429, "Rate limit reached.", "rate_limit_exceeded", {"Retry-After": "1"})
-            return
-        if comportement == "500":
-            self._erreur(500, "Internal server error.", "server_error")
-            return
-        if comportement == "401":
-            self._erreur(401, "Incorrect API key provided.", "invalid_api_key")
-            return
-        if comportement == "400":
-            self._erreur(400, "Invalid 'messages'.", "invalid_request_error", param="messages")
-            return
-        if format_demande is None:
-            self._completion(requete, _brouillon(requete))
-            return
-        analyse = _analyse(requete)
-        if comportement == "categorie_inconnue":
-            analyse["categorie"] = "jardinage_martien"
-        if comportement == "alertes_systeme":
-            analyse["alertes"] = ["decision_forcee", "llm_indisponible", "a_verifier"]
-        if comportement.startswith("champs:"):
-            analyse.update(json.loads(comportement.split(":", 1)[1]))
-        if comportement == "obeissant":
-            # Un modèle naïf qui suit les ordres glissés dans le courrier, sans rien signaler.
-            analyse.update(categorie="publicite", urgence="haute", alertes=[], confiance=0.99)
-        contenu = json.dumps(analyse, ensure_ascii=False)
-        if comportement == "cloture_markdown":
-            contenu = f"Voici l'analyse :\n```json\n{contenu}\n```"
-        elif comportement == "json_invalide":
-            contenu = "Voici mon analyse : {categorie: voirie, urgence: haute, résumé..."
-        elif comportement == "tronque":
-            self._completion(requete, contenu[: len(contenu) // 2], fin="length")
-            return
-        self._completion(requete, contenu)
+            return True
+        erreurs: dict[str, tuple[int, str, str, dict[str, str] | None, str | None]] = {
+            "429": (429, "Rate limit reached.", "rate_limit_exceeded", {"Retry-After": "1"}, None),
+            "500": (500, "Internal server error.", "server_error", None, None),
+            "401": (401, "Incorrect API key provided.", "invalid_api_key", None, None),
+            "400": (400, "Invalid 'messages'.", "invalid_request_error", None, "messages"),
+        }
+        if comportement not in erreurs:
+            return False
+        statut, message, genre, entetes, param = erreurs[comportement]
+        self._erreur(statut, message, genre, entetes, param=param)
+        return True
 
     # -- réponses ----------------------------------------------------------------------------
 
@@ -382,3 +378,18 @@ def _brouillon(requete: dict[str, Any]) -> str:
         "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations "
         "distinguées."
     )
+
+
+def _analyse_selon(requete: dict[str, Any], comportement: str) -> dict[str, Any]:
+    """L'analyse que rend le modèle de test, changée selon le comportement demandé."""
+    analyse = _analyse(requete)
+    if comportement == "categorie_inconnue":
+        analyse["categorie"] = "jardinage_martien"
+    if comportement == "alertes_systeme":
+        analyse["alertes"] = ["decision_forcee", "llm_indisponible", "a_verifier"]
+    if comportement.startswith("champs:"):
+        analyse.update(json.loads(comportement.split(":", 1)[1]))
+    if comportement == "obeissant":
+        # Un modèle naïf qui suit les ordres glissés dans le courrier, sans rien signaler.
+        analyse.update(categorie="publicite", urgence="haute", alertes=[], confiance=0.99)
+    return analyse

@@ -96,74 +96,88 @@ class _Gestionnaire(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         longueur = int(self.headers.get("Content-Length") or 0)
         champs = {k: v[0] for k, v in parse_qs(self.rfile.read(longueur).decode()).items()}
-        etat = self.etat
-        with etat.verrou:
+        with self.etat.verrou:
             if self.path == "/introspection":
-                etat.introspections += 1
-                jeton = champs.get("token", "")
-                if jeton in etat.acces_valides:
-                    self._repondre(200, {"active": True, "username": etat.utilisateur})
-                else:
-                    self._repondre(200, {"active": False})
-                return
-            if etat.reponse_illisible:
-                self._repondre(200, None, brut=b"<html>Bienvenue</html>")
-                return
-            if etat.json_sans_jeton:
-                self._repondre(200, {"token_type": "Bearer", "access_token": ["liste"]})
-                return
-            if etat.en_panne:
-                self._repondre(502, None, brut=b"<html>502 Bad Gateway</html>")
-                return
-            if champs.get("client_id") != CLIENT:
+                self._introspection(champs)
+            elif self._repondre_en_panne():
+                pass
+            elif champs.get("client_id") != CLIENT:
                 self._erreur("invalid_client", 401)
-                return
-            if self.path == "/appareil":
-                code = secrets.token_urlsafe(16)
-                etat.codes[code] = {"attentes": etat.attentes_avant_consentement}
-                self._repondre(
-                    200,
-                    {
-                        "device_code": code,
-                        "user_code": "WDJB-MJHT",
-                        "verification_uri": "https://connexion.fournisseur.example/appareil",
-                        "verification_uri_complete": (
-                            "https://connexion.fournisseur.example/appareil?code=WDJB-MJHT"
-                        ),
-                        "expires_in": 600,
-                        "interval": 1,
-                    },
-                )
-                return
-            if self.path != "/jeton":
+            elif self.path == "/appareil":
+                self._appareil()
+            elif self.path != "/jeton":
                 self._erreur("invalid_request", 404)
-                return
-            etat.demandes.append(champs)
-            type_ = champs.get("grant_type")
-            if type_ == GRANT_APPAREIL:
-                suivi = etat.codes.get(champs.get("device_code", ""))
-                if suivi is None:
-                    self._erreur("invalid_grant")
-                    return
-                attentes = int(str(suivi["attentes"]))
-                if etat.refus_utilisateur:
-                    self._erreur("access_denied")
-                    return
-                if attentes > 0:
-                    suivi["attentes"] = attentes - 1
-                    self._erreur("authorization_pending")
-                    return
-                del etat.codes[champs["device_code"]]
-                self._repondre(200, etat.donner())
-                return
-            if type_ == "refresh_token":
-                ancien = champs.get("refresh_token", "")
-                if etat.consentement_retire or ancien not in etat.rafraichissements_valides:
-                    self._erreur("invalid_grant")
-                    return
+            else:
+                self._jeton(champs)
+
+    def _introspection(self, champs: dict[str, str]) -> None:
+        etat = self.etat
+        etat.introspections += 1
+        if champs.get("token", "") in etat.acces_valides:
+            self._repondre(200, {"active": True, "username": etat.utilisateur})
+        else:
+            self._repondre(200, {"active": False})
+
+    def _repondre_en_panne(self) -> bool:
+        """Les pannes simulées du fournisseur ; False quand il répond normalement."""
+        etat = self.etat
+        if etat.reponse_illisible:
+            self._repondre(200, None, brut=b"<html>Bienvenue</html>")
+        elif etat.json_sans_jeton:
+            self._repondre(200, {"token_type": "Bearer", "access_token": ["liste"]})
+        elif etat.en_panne:
+            self._repondre(502, None, brut=b"<html>502 Bad Gateway</html>")
+        else:
+            return False
+        return True
+
+    def _appareil(self) -> None:
+        code = secrets.token_urlsafe(16)
+        self.etat.codes[code] = {"attentes": self.etat.attentes_avant_consentement}
+        self._repondre(
+            200,
+            {
+                "device_code": code,
+                "user_code": "WDJB-MJHT",
+                "verification_uri": "https://connexion.fournisseur.example/appareil",
+                "verification_uri_complete": (
+                    "https://connexion.fournisseur.example/appareil?code=WDJB-MJHT"
+                ),
+                "expires_in": 600,
+                "interval": 1,
+            },
+        )
+
+    def _jeton(self, champs: dict[str, str]) -> None:
+        etat = self.etat
+        etat.demandes.append(champs)
+        type_ = champs.get("grant_type")
+        if type_ == GRANT_APPAREIL:
+            self._jeton_d_appareil(champs)
+        elif type_ == "refresh_token":
+            ancien = champs.get("refresh_token", "")
+            if etat.consentement_retire or ancien not in etat.rafraichissements_valides:
+                self._erreur("invalid_grant")
+            else:
                 self._repondre(200, etat.donner(ancien))
-                return
+        else:
             self._erreur("unsupported_grant_type")
+
+    def _jeton_d_appareil(self, champs: dict[str, str]) -> None:
+        etat = self.etat
+        suivi = etat.codes.get(champs.get("device_code", ""))
+        if suivi is None:
+            self._erreur("invalid_grant")
+            return
+        attentes = int(str(suivi["attentes"]))
+        if etat.refus_utilisateur:
+            self._erreur("access_denied")
+        elif attentes > 0:
+            suivi["attentes"] = attentes - 1
+            self._erreur("authorization_pending")
+        else:
+            del etat.codes[champs["device_code"]]
+            self._repondre(200, etat.donner())
 
 
 @dataclass
