@@ -36,7 +36,7 @@ from noyau.crpa import ReglesCrpa
 from noyau.delais import calculer, en_json
 from noyau.domaine import NatureAutomatique
 from noyau.erreurs import ConnecteurErreur
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 from regles.moteur import MoteurRegles
 from regles.repartition import Repartition
 
@@ -67,8 +67,10 @@ class Analyseur:
         llm: ClientLLM | None = None,
         horloge: Horloge = horloge_systeme,
         repartition: Repartition | None = None,
+        panne: PointDePanne = aucune,
     ) -> None:
         self.moteur = moteur
+        self.panne = panne
         self.repartition = repartition or Repartition()  # l'élu référent (regles/elus.yaml)
         self.crpa = crpa
         self.commune = commune
@@ -99,7 +101,7 @@ class Analyseur:
             if appris is None:
                 return analyse
             return combiner(analyse, appris.predire(courrier), self.moteur.services())
-        point("pendant_llm")
+        self.panne("pendant_llm")
         exemples = appris.proches(courrier, self.exemples_llm) if appris is not None else []
         try:
             categories, services = self.moteur.categories(), self.moteur.services()
@@ -245,7 +247,7 @@ def analyser_en_attente(
                 analyse.categorie, analyse.service, courrier.objet, courrier.texte
             ),
         )
-        point("apres_analyse")
+        analyseur.panne("apres_analyse")
         bilan.analyses += 1
         bilan.par_llm += analyse.moteur.startswith("llm:")
         bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes

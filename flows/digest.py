@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier.config import Reglages, reglages
@@ -30,7 +29,9 @@ from courrier.digest import (
 )
 from courrier.digest_elus import ResultatElu, publier_digests_elus
 from courrier.envoi import parametres_smtp
-from flows.releve import _reessayer, registre_courant
+from courrier.etapes import registre_courant
+from courrier.reprises import PANNES_PASSAGERES
+from flows.reprises import tache
 from noyau.delais import depuis_json
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur
@@ -296,15 +297,9 @@ def publier_digests(
 # --- Prefect -------------------------------------------------------------------------------
 
 
-@task(
-    name="envoyer le digest",
-    retries=2,
-    retry_delay_seconds=[5, 30],
-    # Seules les pannes passagères où rien n'est parti sont retentées (ErreurSmtpPassagere) :
-    # un doute sur l'envoi n'est jamais retenté, pour ne pas doubler le courriel.
-    retry_condition_fn=_reessayer,
-    cache_policy=NO_CACHE,
-)
+# Seules les pannes passagères où rien n'est parti sont retentées (ErreurSmtpPassagere) :
+# un doute sur l'envoi n'est jamais retenté, pour ne pas doubler le courriel.
+@tache("envoyer le digest", PANNES_PASSAGERES)
 def envoyer_message(message: EmailMessage) -> None:
     ClientSmtp(parametres_smtp(reglages())).envoyer(message)
 
