@@ -42,6 +42,7 @@ from flows.reprises import condition, tache
 __all__ = [
     "NOMS_SOURCES",
     "BilanReleve",
+    "ContexteReleve",
     "construire_analyseur",
     "construire_source",
     "registre_courant",

@@ -136,9 +136,7 @@ def nuit_enfant(sortie: Path) -> None:
             if etape == "Lecture et OCR":
                 lus.append(time.perf_counter() - origine[0])
 
-    from courrier.etapes import ContexteReleve
-
-    contexte = ContexteReleve.ouvrir(rapport=RapportChrono())
+    contexte = flow_releve.ContexteReleve.ouvrir(rapport=RapportChrono())
     echantillons = Echantillonneur()
     echantillons.start()
     origine[0] = time.perf_counter()
