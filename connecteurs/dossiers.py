@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from noyau.domaine import Canal, ElementRecu, PartDeLot
 from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 
 if TYPE_CHECKING:
     from connecteurs.lots import Decoupage
@@ -138,10 +138,15 @@ class SourceScans(_SourceDossier):
     canal = Canal.SCAN
 
     def __init__(
-        self, dossier: Path, delai_stabilite_s: float = 30.0, page_blanche: bool = False
+        self,
+        dossier: Path,
+        delai_stabilite_s: float = 30.0,
+        page_blanche: bool = False,
+        panne: PointDePanne = aucune,
     ) -> None:
         super().__init__(dossier, delai_stabilite_s)
         self.page_blanche = page_blanche
+        self.panne = panne
 
     def elements(self) -> Iterator[ElementRecu]:
         from connecteurs.lots_isole import decouper_a_part
@@ -150,7 +155,7 @@ class SourceScans(_SourceDossier):
         for chemin, etat in self._fichiers_stables():
             contenu = self._lire(chemin)
             if contenu is not None:
-                decoupage = decouper_a_part(contenu, self.page_blanche)
+                decoupage = decouper_a_part(contenu, self.page_blanche, panne=self.panne)
                 yield from self._lettres(chemin, contenu, _date_fichier(etat), decoupage)
 
     def _lettres(
@@ -168,7 +173,7 @@ class SourceScans(_SourceDossier):
         total = len(decoupage.lettres)
         self._restants[chemin] = total
         for lettre in decoupage.lettres:
-            point("pendant_decoupage")
+            self.panne("pendant_decoupage")
             pages = (
                 f"page {lettre.premiere_page}"
                 if len(lettre.pages) == 1

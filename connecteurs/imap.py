@@ -22,7 +22,7 @@ from imapclient.imapclient import SEEN, SENT
 from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, identifier_imap
 from noyau.domaine import Canal, ElementRecu
 from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
 
@@ -128,8 +128,9 @@ class _SessionImap:
 class SourceImap(_SessionImap):
     nom = "imap"
 
-    def __init__(self, parametres: ParametresImap) -> None:
+    def __init__(self, parametres: ParametresImap, panne: PointDePanne = aucune) -> None:
         super().__init__(parametres)
+        self.panne = panne
         self._uidvalidity: int | None = None
         self._uids: dict[str, int] = {}
 
@@ -179,7 +180,7 @@ class SourceImap(_SessionImap):
                 recu_le = donnees.get(b"INTERNALDATE")
                 reference = f"{self.p.dossier} UID {uid} (UIDVALIDITY {self._uidvalidity})"
                 self._uids[reference] = uid
-                point("pendant_releve")
+                self.panne("pendant_releve")
                 yield ElementRecu(
                     source=self.nom,
                     canal=Canal.EMAIL,

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 
 CONTENU_SEPARATEUR = "COURRIER-SEPARATEUR"
 TEXTE_SEPARATEUR = "Feuille séparatrice — placer entre deux lettres"
@@ -79,7 +79,10 @@ def _genre_de_page(page: object) -> str:
 
 
 def decouper(
-    contenu: bytes, page_blanche: bool = False, pages_max: int = PAGES_MAX_LOT
+    contenu: bytes,
+    page_blanche: bool = False,
+    pages_max: int = PAGES_MAX_LOT,
+    panne: PointDePanne = aucune,
 ) -> Decoupage | None:
     """Le découpage du PDF s'il est un lot (au moins une séparatrice, ou une page blanche quand
     `page_blanche`), sinon None : PDF ordinaire, illisible, chiffré ou trop long."""
@@ -100,7 +103,7 @@ def decouper(
         separatrices = blanches = 0
         precedente = ""
         for indice in range(nombre):
-            point("recherche_separatrices")  # les preuves : un processus qui tombe ici
+            panne("recherche_separatrices")  # les preuves : un processus qui tombe ici
             try:
                 genre = _genre_de_page(pdf[indice])
             except (pdfium.PdfiumError, ValueError, OSError, MemoryError):

@@ -11,8 +11,9 @@ Un sous-processus neuf par PDF déposé (quelques-uns par nuit) : il ne garde ri
 la relève et ne lui survit pas longtemps si elle est tuée. Il rend son découpage en JSON,
 relu et borné ici : rien de ce qu'il écrit n'est exécuté (pas de pickle).
 
-`python -m connecteurs.lots_isole [--page-blanche]` : le PDF sur l'entrée, le découpage en JSON
-sur la sortie.
+`python -m connecteurs.lots_isole [--page-blanche] [--panne=point:passage]` : le PDF sur
+l'entrée, le découpage en JSON sur la sortie ; `--panne`, la consigne des preuves que lui passe
+son lanceur (connecteurs/pannes.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import sys
 from typing import Any
 
 from connecteurs.lots import Decoupage, LettreDuLot, decouper, ressemble_a_un_pdf
+from connecteurs.pannes import consigne, texte_de
+from noyau.pannes import PointDePanne, aucune
 
 journal = logging.getLogger("courrier.lots")
 
@@ -38,7 +41,7 @@ DELAI_S = 300.0
 
 
 def decouper_a_part(
-    contenu: bytes, page_blanche: bool, delai_s: float = DELAI_S
+    contenu: bytes, page_blanche: bool, delai_s: float = DELAI_S, panne: PointDePanne = aucune
 ) -> Decoupage | None:
     """`decouper` dans un sous-processus ; None (PDF ordinaire) s'il tombe, traîne ou répond
     de travers."""
@@ -47,6 +50,8 @@ def decouper_a_part(
     commande = [sys.executable, "-m", "connecteurs.lots_isole"]
     if page_blanche:
         commande.append("--page-blanche")
+    if texte := texte_de(panne):  # les preuves : la consigne passe au sous-processus, dite
+        commande.append(f"--panne={texte}")
     try:
         fini = subprocess.run(
             commande,
@@ -126,7 +131,11 @@ def main() -> None:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (MEMOIRE_MAX, MEMOIRE_MAX))
     contenu = sys.stdin.buffer.read()
-    decoupage = decouper(contenu, page_blanche="--page-blanche" in sys.argv[1:])
+    arguments = sys.argv[1:]
+    panne = consigne(
+        next((a.removeprefix("--panne=") for a in arguments if a.startswith("--panne=")), "")
+    )
+    decoupage = decouper(contenu, page_blanche="--page-blanche" in arguments, panne=panne)
     sys.stdout.buffer.write(en_json(decoupage))
 
 

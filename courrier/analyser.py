@@ -36,7 +36,7 @@ from noyau.crpa import ReglesCrpa
 from noyau.delais import calculer, en_json
 from noyau.domaine import NatureAutomatique
 from noyau.erreurs import ConnecteurErreur
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 from regles.moteur import MoteurRegles
 from regles.repartition import Repartition
 
@@ -67,8 +67,10 @@ class Analyseur:
         llm: ClientLLM | None = None,
         horloge: Horloge = horloge_systeme,
         repartition: Repartition | None = None,
+        panne: PointDePanne = aucune,
     ) -> None:
         self.moteur = moteur
+        self.panne = panne
         self.repartition = repartition or Repartition()  # l'élu référent (regles/elus.yaml)
         self.crpa = crpa
         self.commune = commune
@@ -99,7 +101,7 @@ class Analyseur:
             if appris is None:
                 return analyse
             return combiner(analyse, appris.predire(courrier), self.moteur.services())
-        point("pendant_llm")
+        self.panne("pendant_llm")
         exemples = appris.proches(courrier, self.exemples_llm) if appris is not None else []
         try:
             categories, services = self.moteur.categories(), self.moteur.services()
@@ -191,6 +193,42 @@ def objet_du_texte(courrier: CourrierALire) -> str:
     return " ".join(trouve.group(1).split())[:300] if trouve else ""
 
 
+def _consigner_analyse(
+    registre: Registre,
+    analyseur: Analyseur,
+    bilan: BilanAnalyse,
+    rapport: Rapport,
+    ident: int,
+    courrier: CourrierALire,
+    futur: Future[tuple[Analyse, list[Brouillon]]],
+) -> None:
+    """L'analyse d'un courrier, écrite au registre dans le fil de la relève (une transaction)."""
+    try:
+        analyse, brouillons = futur.result()
+    except Exception as e:  # un courrier ne doit pas arrêter la nuit
+        raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
+        journal.exception("analyse de %s", courrier.numero)
+        bilan.erreurs.append((courrier.numero, raison))
+        rapport.avance("Analyse et brouillons")
+        return
+    registre.consigner_analyse(
+        ident,
+        analyse,
+        brouillons,
+        objet=objet_du_texte(courrier),
+        echeances_legales=en_json(calculer(courrier, analyse, analyseur.crpa)),
+        elu=analyseur.repartition.elu_pour(
+            analyse.categorie, analyse.service, courrier.objet, courrier.texte
+        ),
+    )
+    analyseur.panne("apres_analyse")
+    bilan.analyses += 1
+    bilan.par_llm += analyse.moteur.startswith("llm:")
+    bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes
+    bilan.brouillons += len(brouillons)
+    rapport.avance("Analyse et brouillons")
+
+
 def analyser_en_attente(
     registre: Registre,
     analyseur: Analyseur,
@@ -227,30 +265,7 @@ def analyser_en_attente(
     def consigner(
         ident: int, courrier: CourrierALire, futur: Future[tuple[Analyse, list[Brouillon]]]
     ) -> None:
-        try:
-            analyse, brouillons = futur.result()
-        except Exception as e:  # un courrier ne doit pas arrêter la nuit
-            raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
-            journal.exception("analyse de %s", courrier.numero)
-            bilan.erreurs.append((courrier.numero, raison))
-            rapport.avance("Analyse et brouillons")
-            return
-        registre.consigner_analyse(
-            ident,
-            analyse,
-            brouillons,
-            objet=objet_du_texte(courrier),
-            echeances_legales=en_json(calculer(courrier, analyse, analyseur.crpa)),
-            elu=analyseur.repartition.elu_pour(
-                analyse.categorie, analyse.service, courrier.objet, courrier.texte
-            ),
-        )
-        point("apres_analyse")
-        bilan.analyses += 1
-        bilan.par_llm += analyse.moteur.startswith("llm:")
-        bilan.replis += Alerte.LLM_INDISPONIBLE in analyse.alertes
-        bilan.brouillons += len(brouillons)
-        rapport.avance("Analyse et brouillons")
+        _consigner_analyse(registre, analyseur, bilan, rapport, ident, courrier, futur)
 
     with ThreadPoolExecutor(max_workers=max(1, parallele)) as pool:
         while True:

@@ -4,7 +4,7 @@ Tout est pur ici : les lignes du registre arrivent déjà traduites en petits en
 (`CourrierDigest`, `BrouillonEnAttente`, `ErreurGenerale`), le digest est un enregistrement
 (`Digest`) que deux gabarits Jinja2 rendent en texte et en HTML, puis `composer_message` en
 fait un `EmailMessage`. L'envoi (SMTP) et la lecture du registre vivent ailleurs
-(`connecteurs/smtp.py`, `flows/digest.py`).
+(`connecteurs/smtp.py`, `courrier/publication.py`).
 
 Le HTML ne charge rien de l'extérieur : styles en ligne, graphique joint au message et
 désigné par `cid:`. Tout texte venu d'un courrier (objet, expéditeur, résumé) est échappé.

@@ -40,7 +40,7 @@ from courrier.domaines_reserves import adresse_reservee, est_une_demonstration
 from noyau.calendrier import PARIS
 from noyau.domaine import StatutBrouillon
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 from registre.modeles import BrouillonLigne, Courrier
 from registre.registre import Registre
 
@@ -214,9 +214,11 @@ class Envoyeur:
         r: Reglages,
         smtp: ClientSmtp | None = None,
         envoyes: BoiteEnvoyes | None = None,
+        panne: PointDePanne = aucune,
     ) -> None:
         self.registre = registre
         self.r = r
+        self.panne = panne
         self._smtp = smtp
         self.envoyes = envoyes
 
@@ -274,7 +276,7 @@ class Envoyeur:
         moment = self.registre.horloge()
         try:
             message = construire_reponse(courrier, ligne, self.r, message_id, moment)
-            point("avant_smtp")
+            self.panne("avant_smtp")
             self.smtp.envoyer(message)
         except ErreurSmtp as e:
             self.registre.echec_envoi(ident, str(e), rien_envoye=e.rien_envoye)
@@ -300,7 +302,7 @@ class Envoyeur:
             )
             bilan.a_verifier.append(f"{courrier.numero} → {ligne.destinataire}")
             return
-        point("apres_smtp")
+        self.panne("apres_smtp")
         comment = "accepté par le serveur d'envoi"
         if self.envoyes is not None:
             try:
@@ -308,7 +310,7 @@ class Envoyeur:
                 comment += ", copie dans « Envoyés »"
             except ErreurImap as e:
                 comment += f" ; copie non déposée dans « Envoyés » ({e})"
-        point("apres_copie_envoyes")
+        self.panne("apres_copie_envoyes")
         self.registre.confirmer_envoi(ident, comment)
         bilan.envoyes.append(f"{courrier.numero} → {ligne.destinataire}")
 
@@ -318,6 +320,7 @@ def envoyer_valides(
     r: Reglages,
     idents: list[int] | None = None,
     attente_s: float = 60.0,
+    panne: PointDePanne = aucune,
 ) -> BilanEnvoi:
     """Reprend les envois interrompus puis envoie les brouillons validés (une tentative chacun).
 
@@ -326,7 +329,7 @@ def envoyer_valides(
     """
     bilan = BilanEnvoi()
     with verrou_envoi(registre, r.donnees, attente_s):
-        envoyeur = Envoyeur(registre, r, envoyes=boite_envoyes(r))
+        envoyeur = Envoyeur(registre, r, envoyes=boite_envoyes(r), panne=panne)
         try:
             envoyeur.reprendre(bilan)
             for ident in envoyeur.a_envoyer(idents):

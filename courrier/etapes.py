@@ -6,8 +6,9 @@ La main n'attend aucun orchestrateur : pas de serveur Prefect temporaire à dém
 et parfois pas à temps), pas d'import de Prefect. Une planification, elle, passe par le flow
 (exécutions visibles, artefact de la nuit, limite globale des appels au LLM).
 
-Les étapes reçoivent des noms, pas des objets : les réglages sont relus de l'environnement
-(les secrets ne passent jamais en paramètre, ni dans l'interface de Prefect).
+Ce que partagent les étapes d'une relève (réglages, registre ouvert, rapport de progression,
+point de panne des preuves) tient dans un `ContexteReleve`, créé par le point d'entrée (la ligne
+de commande, le flow, les preuves) et passé explicitement à chaque étape : aucun état de module.
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.imap import SourceImap
@@ -35,12 +33,13 @@ from courrier.releve import (
     BilanSource,
     Rapport,
     RapportMuet,
-    est_passagere,
     extraire_en_attente,
     relever_source,
 )
+from courrier.reprises import PANNES_PASSAGERES
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
+from noyau.pannes import PointDePanne, aucune
 from registre.registre import Registre
 from regles.chargement import charger_regles
 from regles.crpa import charger_crpa
@@ -51,17 +50,58 @@ journal = logging.getLogger("courrier.etapes")
 
 # Attentes avant chaque nouvelle tentative d'une source en panne passagère (réseau, serveur) :
 # les mêmes pour la tâche Prefect et pour la relève à la main.
-REPRISES_S: tuple[float, ...] = (5, 30)
+REPRISES_S: tuple[float, ...] = PANNES_PASSAGERES.attentes_s
 
 Limiteur = Callable[[], AbstractContextManager[object]]
 
-_rapport: Rapport = RapportMuet()
+
+class ContexteReleve:
+    """Une relève : ses réglages, son registre ouvert, son rapport (la barre de progression de
+    la CLI ; sans elle, la relève est muette) et son point de panne (les preuves).
+
+    Le flow `releve` le reçoit en paramètre : `__slots__` empêche Prefect de le décrire pour
+    son interface (pas de `vars()`), il n'y voit que son type ; rien du registre (adresse de la
+    base) n'en sort."""
+
+    __slots__ = ("panne", "r", "rapport", "registre")
+
+    def __init__(
+        self,
+        r: Reglages,
+        registre: Registre,
+        rapport: Rapport | None = None,
+        panne: PointDePanne = aucune,
+    ) -> None:
+        self.r = r
+        self.registre = registre
+        self.rapport: Rapport = rapport or RapportMuet()
+        self.panne = panne
+
+    @classmethod
+    def ouvrir(
+        cls,
+        r: Reglages | None = None,
+        rapport: Rapport | None = None,
+        panne: PointDePanne = aucune,
+    ) -> ContexteReleve:
+        r = r or reglages()
+        return cls(r, Registre.ouvrir(r.url_base, r.donnees, panne=panne), rapport, panne)
+
+    def fermer(self) -> None:
+        self.registre.fermer()
 
 
-def definir_rapport(rapport: Rapport | None) -> None:
-    """La CLI branche ici sa barre de progression ; sans elle, la relève est muette."""
-    global _rapport
-    _rapport = rapport or RapportMuet()
+@contextlib.contextmanager
+def contexte_ou_neuf(contexte: ContexteReleve | None) -> Iterator[ContexteReleve]:
+    """Le contexte donné, ou un neuf (réglages de l'environnement), fermé à la sortie."""
+    if contexte is not None:
+        yield contexte
+        return
+    neuf = ContexteReleve.ouvrir()
+    try:
+        yield neuf
+    finally:
+        neuf.fermer()
 
 
 @dataclass
@@ -89,27 +129,28 @@ def sources_configurees(r: Reglages) -> list[str]:
     return noms
 
 
-def construire_source(nom: str, r: Reglages) -> Source:
+def construire_source(nom: str, r: Reglages, panne: PointDePanne = aucune) -> Source:
     if nom == "imap":
-        return SourceImap(r.parametres_imap())
+        return SourceImap(r.parametres_imap(), panne)
     if nom == "depot_scans" and r.depot_scans is not None:
-        return SourceScans(r.depot_scans, r.depot_delai_stabilite_s, r.depot_page_blanche)
+        return SourceScans(
+            r.depot_scans, r.depot_delai_stabilite_s, r.depot_page_blanche, panne=panne
+        )
     if nom == "depot_eml" and r.depot_eml is not None:
         return SourceEml(r.depot_eml, r.depot_delai_stabilite_s)
     raise ConfigurationErreur(f"Source inconnue ou non configurée : {nom}.")
 
 
-@lru_cache(maxsize=4)
-def _registre(url: str, donnees: str) -> Registre:
-    return Registre.ouvrir(url, Path(donnees))
-
-
 def registre_courant() -> Registre:
+    """Le registre des réglages, ouvert à chaque appel (rien n'est gardé) : à fermer par qui
+    l'ouvre."""
     r = reglages()
-    return _registre(r.url_base, str(r.donnees))
+    return Registre.ouvrir(r.url_base, r.donnees)
 
 
-def construire_analyseur(r: Reglages, limiteur: Limiteur | None = None) -> Analyseur:
+def construire_analyseur(
+    r: Reglages, limiteur: Limiteur | None = None, panne: PointDePanne = aucune
+) -> Analyseur:
     """Règles, accusés de réception, voix de la commune et, s'il est configuré, le LLM."""
     llm = None
     if r.llm_url and r.llm_modele:
@@ -136,6 +177,7 @@ def construire_analyseur(r: Reglages, limiteur: Limiteur | None = None) -> Analy
         commune,
         llm,
         repartition=charger_repartition(r.regles),
+        panne=panne,
     )
 
 
@@ -192,36 +234,39 @@ def apprendre(registre: Registre, r: Reglages) -> Classifieur | None:
 # --- Les trois étapes -------------------------------------------------------------------------
 
 
-def relever_nommee(nom_source: str) -> BilanSource:
-    r = reglages()
+def relever_nommee(nom_source: str, contexte: ContexteReleve) -> BilanSource:
+    c = contexte
     return relever_source(
-        construire_source(nom_source, r), registre_courant(), lire_entetes, _rapport
+        construire_source(nom_source, c.r, c.panne), c.registre, lire_entetes, c.rapport, c.panne
     )
 
 
-def lire() -> BilanExtraction:
-    r = reglages()
-    return extraire_en_attente(registre_courant(), r.limites, r.processus_ocr, _rapport)
+def lire(contexte: ContexteReleve) -> BilanExtraction:
+    c = contexte
+    return extraire_en_attente(c.registre, c.r.limites, c.r.processus_ocr, c.rapport, c.panne)
 
 
 def analyser_tout(
-    limiteur: Limiteur | None = None, lecture_finie: threading.Event | None = None
+    contexte: ContexteReleve | None = None,
+    limiteur: Limiteur | None = None,
+    lecture_finie: threading.Event | None = None,
 ) -> BilanAnalyse:
     """Analyse ce qui est lu ; avec `lecture_finie`, aussi ce que la lecture qui tourne à
-    côté lit, au fil de l'eau, jusqu'à ce qu'elle finisse."""
-    r = reglages()
-    analyseur = construire_analyseur(r, limiteur)
-    if r.apprentissage:
-        registre = registre_courant()
-        analyseur.apprendre_au_besoin(lambda: apprendre(registre, r))
-    return analyser_en_attente(
-        registre_courant(),
-        analyseur,
-        r.llm_parallele,
-        _rapport,
-        lecture_en_cours=(lambda: not lecture_finie.is_set()) if lecture_finie else None,
-        reveil=lecture_finie,
-    )
+    côté lit, au fil de l'eau, jusqu'à ce qu'elle finisse. Sans contexte, un neuf, fermé à la
+    fin."""
+    with contexte_ou_neuf(contexte) as c:
+        r, registre = c.r, c.registre
+        analyseur = construire_analyseur(r, limiteur, c.panne)
+        if r.apprentissage:
+            analyseur.apprendre_au_besoin(lambda: apprendre(registre, r))
+        return analyser_en_attente(
+            registre,
+            analyseur,
+            r.llm_parallele,
+            c.rapport,
+            lecture_en_cours=(lambda: not lecture_finie.is_set()) if lecture_finie else None,
+            reveil=lecture_finie,
+        )
 
 
 # --- Le déroulé, commun au flow et à la main ---------------------------------------------------
@@ -231,34 +276,33 @@ def analyser_tout(
 LancerAnalyse = Callable[[threading.Event], Callable[[], BilanAnalyse]]
 
 
-def panne_de_source(nom: str, erreur: BaseException) -> BilanSource:
+def panne_de_source(registre: Registre, nom: str, erreur: BaseException) -> BilanSource:
     """Une source en panne est consignée au journal ; elle n'arrête ni les autres ni la lecture."""
     raison = (
         str(erreur)
         if isinstance(erreur, CourrierErreur)
         else f"Erreur inattendue ({erreur.__class__.__name__})."
     )
-    registre_courant().evenement_general(
-        TypeEvenement.ERREUR, "releve", {"source": nom, "raison": raison}
-    )
+    registre.evenement_general(TypeEvenement.ERREUR, "releve", {"source": nom, "raison": raison})
     return BilanSource(source=nom, erreurs=[raison])
 
 
 def derouler(
+    contexte: ContexteReleve,
     relever: Callable[[str], BilanSource],
     extraire: Callable[[], BilanExtraction],
     lancer_analyse: LancerAnalyse,
 ) -> BilanReleve:
     """Chaque source, puis la lecture et, au fil de la lecture, l'analyse et les brouillons."""
     bilan = BilanReleve()
-    for nom in sources_configurees(reglages()):
+    for nom in sources_configurees(contexte.r):
         try:
             bilan.sources.append(relever(nom))
         except RegistreErreur:
             raise  # sans registre, rien ne peut être promis : on s'arrête net
         except Exception as e:
             journal.warning("source %s en panne : %s", nom, e.__class__.__name__)
-            bilan.sources.append(panne_de_source(nom, e))
+            bilan.sources.append(panne_de_source(contexte.registre, nom, e))
     # Lecture (OCR, sur les cœurs) et analyse (LLM, en attente du réseau) se recouvrent :
     # chaque courrier lu est analysé sans attendre la fin de la lecture des autres.
     finie = threading.Event()
@@ -279,36 +323,25 @@ def derouler(
 # --- À la main, sans orchestrateur -------------------------------------------------------------
 
 
-def avec_reprises(
-    etape: Callable[[], BilanSource],
-    attentes_s: Sequence[float] = REPRISES_S,
-    dormir: Callable[[float], None] = time.sleep,
-) -> BilanSource:
-    """Comme les reprises de la tâche Prefect : seules les pannes passagères sont retentées."""
-    for attente in attentes_s:
-        try:
-            return etape()
-        except Exception as e:
-            if not est_passagere(e):
-                raise
-            journal.info("panne passagère (%s), nouvel essai dans %s s", e, attente)
-            dormir(attente)
-    return etape()
-
-
 def releve_directe(
-    limiteur: Limiteur | None = None, attentes_s: Sequence[float] = REPRISES_S
+    limiteur: Limiteur | None = None,
+    attentes_s: Sequence[float] = REPRISES_S,
+    contexte: ContexteReleve | None = None,
 ) -> BilanReleve:
-    """La relève complète dans ce processus, sans Prefect : `courrier releve`, `courrier demo`."""
+    """La relève complète dans ce processus, sans Prefect : `courrier releve`, `courrier demo`.
+    Sans contexte, un neuf (réglages de l'environnement), fermé à la fin."""
+    reprise = PANNES_PASSAGERES.avec_attentes(tuple(attentes_s))
+    with contexte_ou_neuf(contexte) as c:
 
-    def lancer_analyse(finie: threading.Event) -> Callable[[], BilanAnalyse]:
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyse")
-        futur = pool.submit(analyser_tout, limiteur, finie)
-        pool.shutdown(wait=False)
-        return futur.result
+        def lancer_analyse(finie: threading.Event) -> Callable[[], BilanAnalyse]:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyse")
+            futur = pool.submit(analyser_tout, c, limiteur, finie)
+            pool.shutdown(wait=False)
+            return futur.result
 
-    return derouler(
-        lambda nom: avec_reprises(lambda: relever_nommee(nom), attentes_s),
-        lire,
-        lancer_analyse,
-    )
+        return derouler(
+            c,
+            lambda nom: reprise.executer(lambda: relever_nommee(nom, c)),
+            lambda: lire(c),
+            lancer_analyse,
+        )

@@ -29,8 +29,8 @@ from typing import Protocol
 
 from connecteurs.source import Source
 from noyau.domaine import Canal, EntetesCourrier, Limites, ResultatExtraction, TypeEvenement
-from noyau.erreurs import ErreurEntreeSortie, RegistreErreur
-from noyau.pannes import point
+from noyau.erreurs import RegistreErreur
+from noyau.pannes import PointDePanne, aucune
 from noyau.sceaux import sha256_texte
 from registre.archive import Archive, ArchiveNonInscriptible
 from registre.registre import AExtraire, Registre
@@ -107,6 +107,7 @@ def relever_source(
     registre: Registre,
     lire_entetes: Callable[[bytes], EntetesCourrier],
     rapport: Rapport | None = None,
+    panne: PointDePanne = aucune,
 ) -> BilanSource:
     rapport = rapport or RapportMuet()
     bilan = BilanSource(source=source.nom)
@@ -133,9 +134,9 @@ def relever_source(
                 bilan.nouveaux += 1
             else:
                 bilan.doublons += 1
-            point("apres_enregistrement")
+            panne("apres_enregistrement")
             source.acquitter(element)
-            point("apres_acquittement")
+            panne("apres_acquittement")
             rapport.avance(f"Relève {source.nom}")
     finally:
         bilan.en_attente = source.en_attente
@@ -146,7 +147,14 @@ def relever_source(
 # --- Extraction -------------------------------------------------------------------------------
 
 
-def _initialiser_processus(temporaire: str) -> None:
+# Le point de panne du processus d'extraction lui-même, posé par son initialiseur : chaque
+# processus compte ses propres passages, et un processus neuf repart de zéro. Rien de la relève
+# ne le lit ; il n'existe que dans les processus d'OCR.
+_panne_du_processus: list[PointDePanne] = [aucune]
+
+
+def _initialiser_processus(temporaire: str, panne: PointDePanne = aucune) -> None:
+    _panne_du_processus[0] = panne
     os.environ["OMP_THREAD_LIMIT"] = "1"
     # Pages rasterisées et fichiers de Tesseract : dans le dossier de données, pas dans /tmp,
     # pour qu'une relève tuée ne laisse pas de copies de lettres hors de notre ménage.
@@ -163,7 +171,7 @@ def extraire_un(racine_archive: str, a_extraire: AExtraire, limites: Limites) ->
 
     archive = Archive(Path(racine_archive))
     contenu = archive.lire(a_extraire.empreinte)
-    point("pendant_extraction")
+    _panne_du_processus[0]("pendant_extraction")
     ocr = Tesseract(langues=limites.ocr_langues, delai_s=limites.ocr_delai_s)
     if a_extraire.canal == Canal.SCAN.value:
         return extraire_document(contenu, a_extraire.nom_fichier, archive.deposer, limites, ocr)
@@ -186,6 +194,7 @@ def extraire_en_attente(
     limites: Limites,
     processus: int,
     rapport: Rapport | None = None,
+    panne: PointDePanne = aucune,
 ) -> BilanExtraction:
     """Lit tous les courriers enregistrés et pas encore lus, même ceux d'une nuit interrompue."""
     rapport = rapport or RapportMuet()
@@ -214,7 +223,7 @@ def extraire_en_attente(
             rapport.avance("Lecture et OCR")
             return True
         statut = registre.consigner_extraction(element.id, resultat)
-        point("apres_extraction")
+        panne("apres_extraction")
         if statut == "erreur":
             bilan.en_erreur.append((element.numero, " ".join(resultat.erreurs)))
         else:
@@ -232,7 +241,7 @@ def extraire_en_attente(
     temporaire = _dossier_temporaire(registre.archive.racine.parent / "tmp")
     try:
         _extraire_tout(
-            a_faire, consigner, plantage, racine, limites, processus, contexte, temporaire
+            a_faire, consigner, plantage, racine, limites, processus, contexte, temporaire, panne
         )
     finally:
         shutil.rmtree(temporaire, ignore_errors=True)
@@ -259,17 +268,18 @@ def _extraire_tout(
     processus: int,
     contexte: multiprocessing.context.BaseContext,
     temporaire: str,
+    panne: PointDePanne = aucune,
 ) -> None:
     a_refaire: list[AExtraire] = []
     with ProcessPoolExecutor(
         max_workers=min(processus, len(a_faire)),
         mp_context=contexte,
         initializer=_initialiser_processus,
-        initargs=(temporaire,),
+        initargs=(temporaire, panne),
     ) as pool:
         futurs = [(el, pool.submit(extraire_un, racine, el, limites)) for el in a_faire]
         for element, futur in futurs:
-            point("pendant_ocr")
+            panne("pendant_ocr")
             if not consigner(element, futur):
                 a_refaire.append(element)
     # Un processus tombé emporte tous les travaux en cours : chacun est refait seul, pour
@@ -279,13 +289,8 @@ def _extraire_tout(
             max_workers=1,
             mp_context=contexte,
             initializer=_initialiser_processus,
-            initargs=(temporaire,),
+            initargs=(temporaire, panne),
         ) as pool:
             futur = pool.submit(extraire_un, racine, element, limites)
             if not consigner(element, futur):
                 plantage(element)
-
-
-def est_passagere(erreur: BaseException) -> bool:
-    """Les seules erreurs qui méritent une nouvelle tentative : réseau, serveur, disque."""
-    return isinstance(erreur, ErreurEntreeSortie)

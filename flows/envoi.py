@@ -8,29 +8,26 @@ jamais retenté : le brouillon passe « à vérifier ».
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
+from prefect import flow
 
 from connecteurs.smtp import ErreurSmtpPassagere
 from courrier.config import reglages
 from courrier.envoi import BilanEnvoi, Envoyeur, boite_envoyes, verrou_envoi
-from flows.releve import registre_courant
+from courrier.etapes import registre_courant
+from courrier.pannes import depuis_environnement
+from courrier.reprises import Reprise
+from flows.reprises import tache
 
 
 class EnvoiARetenter(ErreurSmtpPassagere):
     """Le serveur d'envoi n'a rien accepté, pour une raison passagère."""
 
 
-@task(
-    name="envoyer une réponse",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_condition_fn=lambda _t, _r, state: isinstance(
-        state.result(raise_on_failure=False), EnvoiARetenter
-    ),
-    cache_policy=NO_CACHE,
-)
+# Seul ce que le serveur n'a pas accepté est retenté (10 s, 20 s, 40 s), jamais un doute.
+REPRISE_ENVOI = Reprise((10, 20, 40), lambda e: isinstance(e, EnvoiARetenter))
+
+
+@tache("envoyer une réponse", REPRISE_ENVOI)
 def envoyer_reponse(envoyeur: Envoyeur, ident: int, bilan: BilanEnvoi) -> None:
     essai = BilanEnvoi()
     envoyeur.envoyer(ident, essai)
@@ -47,17 +44,20 @@ def envoi() -> BilanEnvoi:
     r = reglages()
     registre = registre_courant()
     bilan = BilanEnvoi()
-    with verrou_envoi(registre, r.donnees, attente_s=300):
-        envoyeur = Envoyeur(registre, r, envoyes=boite_envoyes(r))
-        try:
-            envoyeur.reprendre(bilan)
-            for ident in envoyeur.a_envoyer():
-                try:
-                    envoyer_reponse(envoyeur, ident, bilan)
-                except EnvoiARetenter as e:
-                    # Tentatives épuisées : le brouillon reste « validé » avec sa raison ;
-                    # le prochain passage (dans 15 minutes) réessaiera.
-                    bilan.echecs.append(str(e))
-        finally:
-            envoyeur.fermer()
+    try:
+        with verrou_envoi(registre, r.donnees, attente_s=300):
+            envoyeur = Envoyeur(registre, r, envoyes=boite_envoyes(r), panne=depuis_environnement())
+            try:
+                envoyeur.reprendre(bilan)
+                for ident in envoyeur.a_envoyer():
+                    try:
+                        envoyer_reponse(envoyeur, ident, bilan)
+                    except EnvoiARetenter as e:
+                        # Tentatives épuisées : le brouillon reste « validé » avec sa raison ;
+                        # le prochain passage (dans 15 minutes) réessaiera.
+                        bilan.echecs.append(str(e))
+            finally:
+                envoyeur.fermer()
+    finally:
+        registre.fermer()
     return bilan

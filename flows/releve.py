@@ -5,89 +5,74 @@ relève lancée à la main ; il y ajoute ce qu'apporte l'orchestrateur : les rep
 en panne passagère comme tâches visibles, la limite globale des appels au LLM (plusieurs
 workers) et le bilan de la nuit en artefact.
 
-Les tâches reçoivent des noms, pas des objets : les réglages sont relus de l'environnement
-(les secrets ne passent jamais en paramètre, ni dans l'interface de Prefect).
+Le contexte de la relève (réglages, registre, rapport, point de panne) est créé ici, point
+d'entrée, et passé explicitement à chaque tâche ; Prefect n'en montre que le type (les secrets
+ne passent jamais dans son interface).
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from courrier.analyser import BilanAnalyse
-from courrier.config import reglages
 from courrier.etapes import (
     NOMS_SOURCES,
-    REPRISES_S,
     BilanReleve,
+    ContexteReleve,
     LimiteTolerante,
     analyser_tout,
     construire_analyseur,
     construire_source,
-    definir_rapport,
     derouler,
     lire,
     registre_courant,
     relever_nommee,
     sources_configurees,
 )
-from courrier.releve import BilanExtraction, BilanSource, est_passagere
+from courrier.pannes import depuis_environnement
+from courrier.releve import BilanExtraction, BilanSource
+from courrier.reprises import PANNES_PASSAGERES, est_passagere
+from flows.reprises import condition, tache
 
 # Ce que d'autres modules prenaient ici avant que les étapes ne passent dans courrier/etapes.py.
 __all__ = [
     "NOMS_SOURCES",
     "BilanReleve",
+    "ContexteReleve",
     "construire_analyseur",
     "construire_source",
-    "definir_rapport",
     "registre_courant",
     "releve",
     "sources_configurees",
 ]
 
 
-def _reessayer(_task: Any, _task_run: Any, state: Any) -> bool:
-    try:
-        erreur = state.result(raise_on_failure=False)
-    except Exception:
-        return False
-    return isinstance(erreur, BaseException) and est_passagere(erreur)
+# La condition de reprise des pannes passagères, telle que Prefect l'appelle.
+_reessayer = condition(est_passagere)
 
 
-@task(
-    name="relever une source",
-    retries=len(REPRISES_S),
-    retry_delay_seconds=list(REPRISES_S),
-    retry_condition_fn=_reessayer,
-    cache_policy=NO_CACHE,
-)
-def relever(nom_source: str) -> BilanSource:
-    return relever_nommee(nom_source)
+@tache("relever une source", PANNES_PASSAGERES)
+def relever(nom_source: str, contexte: ContexteReleve) -> BilanSource:
+    return relever_nommee(nom_source, contexte)
 
 
-@task(name="lire les courriers", cache_policy=NO_CACHE)
-def extraire() -> BilanExtraction:
-    return lire()
+@tache("lire les courriers")
+def extraire(contexte: ContexteReleve) -> BilanExtraction:
+    return lire(contexte)
 
 
-# Les lectures en cours dans ce processus, par clé : la tâche d'analyse reçoit la clé (un nom),
-# pas l'objet, et suit la lecture qui tourne à côté d'elle.
-_lectures_en_cours: dict[str, threading.Event] = {}
-
-
-@task(name="analyser et préparer les brouillons", cache_policy=NO_CACHE)
-def analyser(lecture: str | None = None) -> BilanAnalyse:
-    """Sans `lecture`, analyse ce qui est lu ; avec la clé d'une lecture en cours, analyse
-    aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
-    finie = _lectures_en_cours.get(lecture) if lecture else None
+@tache("analyser et préparer les brouillons")
+def analyser(
+    contexte: ContexteReleve, lecture_finie: threading.Event | None = None
+) -> BilanAnalyse:
+    """Sans `lecture_finie`, analyse ce qui est lu ; avec l'événement d'une lecture en cours,
+    analyse aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
     fabrique = _limiteur_llm()
-    return analyser_tout(LimiteTolerante(fabrique) if fabrique else None, finie)
+    return analyser_tout(contexte, LimiteTolerante(fabrique) if fabrique else None, lecture_finie)
 
 
 def _limite_globale_llm() -> AbstractContextManager[object]:
@@ -119,27 +104,35 @@ def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     return _limite_globale_llm
 
 
-def _analyser_a_cote(finie: threading.Event) -> Callable[[], BilanAnalyse]:
-    cle = uuid.uuid4().hex
-    _lectures_en_cours[cle] = finie
-    futur = analyser.submit(cle)
+def _analyser_a_cote(
+    contexte: ContexteReleve, finie: threading.Event
+) -> Callable[[], BilanAnalyse]:
+    futur = analyser.submit(contexte, finie)
 
     def attendre() -> BilanAnalyse:
-        try:
-            futur.wait()
-            return futur.result()
-        finally:
-            _lectures_en_cours.pop(cle, None)
+        futur.wait()
+        return futur.result()
 
     return attendre
 
 
 @flow(name="releve", log_prints=False)
-def releve() -> BilanReleve:
+def releve(contexte: ContexteReleve | None = None) -> BilanReleve:
     """La relève de la nuit : chaque source, puis la lecture et, au fil de la lecture,
-    l'analyse et les brouillons."""
-    bilan = derouler(relever, extraire, _analyser_a_cote)
-    _publier_bilan(bilan)
+    l'analyse et les brouillons. Sans contexte (la planification), un neuf : réglages et
+    consigne de panne lus dans l'environnement, registre fermé à la fin."""
+    c = contexte or ContexteReleve.ouvrir(panne=depuis_environnement())
+    try:
+        bilan = derouler(
+            c,
+            lambda nom: relever(nom, c),
+            lambda: extraire(c),
+            lambda finie: _analyser_a_cote(c, finie),
+        )
+        _publier_bilan(bilan, c.r.url_publique)
+    finally:
+        if contexte is None:
+            c.fermer()
     return bilan
 
 
@@ -177,12 +170,11 @@ def bilan_markdown(bilan: BilanReleve, url_publique: str | None) -> str:
     return "\n".join(lignes) + "\n"
 
 
-def _publier_bilan(bilan: BilanReleve) -> None:
+def _publier_bilan(bilan: BilanReleve, url_publique: str | None) -> None:
     from prefect.artifacts import create_markdown_artifact
 
-    r = reglages()
     create_markdown_artifact(
         key="releve-de-la-nuit",
-        markdown=bilan_markdown(bilan, r.url_publique),
+        markdown=bilan_markdown(bilan, url_publique),
         description="Bilan de la relève : sources, lecture, analyse, erreurs",
     )

@@ -53,10 +53,10 @@ def digest_du_maire(
             f"Le jour « {jour} » n'est pas une date au format AAAA-MM-JJ (par exemple 2026-11-23)."
         ) from None
     if envoyer:
-        from flows.digest import verifier_envoi_possible
+        from courrier.publication import verifier_envoi_possible
 
         verifier_envoi_possible(r)  # une phrase qui nomme la variable manquante, avant tout
-    from flows.digest import preparer
+    from courrier.publication import preparer
 
     registre = ouvrir_registre()
     le_jour = le_jour or registre.aujourd_hui()

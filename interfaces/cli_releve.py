@@ -72,7 +72,8 @@ def _progression() -> Iterator[RapportRich]:
 def lancer_releve(r: Reglages) -> BilanReleve:
     """La relève dans ce processus, barre de progression comprise ; rend son bilan."""
     preparer_journalisation(r)
-    from courrier.etapes import definir_rapport, releve_directe, sources_configurees
+    from courrier.etapes import ContexteReleve, releve_directe, sources_configurees
+    from courrier.pannes import depuis_environnement
 
     if not sources_configurees(r):
         raise CourrierErreur(
@@ -81,11 +82,11 @@ def lancer_releve(r: Reglages) -> BilanReleve:
         )
     url, limite = _orchestrateur(r)
     with _progression() as rapport:
-        definir_rapport(rapport)
+        contexte = ContexteReleve.ouvrir(r, rapport, depuis_environnement())
         try:
-            bilan = releve_directe(limite)
+            bilan = releve_directe(limite, contexte=contexte)
         finally:
-            definir_rapport(None)
+            contexte.fermer()
     if limite is not None and limite.tombee.is_set():
         _avertir(
             f"Le serveur Prefect {url} a cessé de répondre pendant la relève : elle s'est finie "

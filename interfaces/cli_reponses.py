@@ -79,10 +79,11 @@ def envoyer_reponses() -> None:
     """Envoie maintenant les réponses validées (une tentative chacune) et reprend les envois
     interrompus ; le flow planifié `envoi` fait de même toutes les 15 minutes."""
     from courrier.envoi import envoyer_valides
+    from courrier.pannes import depuis_environnement
 
     r = reglages()
     preparer_journalisation(r)
-    bilan = envoyer_valides(ouvrir_registre(), r)
+    bilan = envoyer_valides(ouvrir_registre(), r, panne=depuis_environnement())
     if bilan.rien:
         console.print("Aucune réponse validée à envoyer.")
         return

@@ -136,11 +136,11 @@ def nuit_enfant(sortie: Path) -> None:
             if etape == "Lecture et OCR":
                 lus.append(time.perf_counter() - origine[0])
 
-    flow_releve.definir_rapport(RapportChrono())
+    contexte = flow_releve.ContexteReleve.ouvrir(rapport=RapportChrono())
     echantillons = Echantillonneur()
     echantillons.start()
     origine[0] = time.perf_counter()
-    bilan = flow_releve.releve()
+    bilan = flow_releve.releve(contexte)
     nuit_s = time.perf_counter() - origine[0]
     pic_principal = _vmhwm_mo()
     echantillons.arreter()
@@ -150,7 +150,7 @@ def nuit_enfant(sortie: Path) -> None:
         limite_nuit = dict(limite)
 
     debut = time.perf_counter()
-    seconde = flow_releve.releve()
+    seconde = flow_releve.releve(contexte)
     seconde_s = time.perf_counter() - debut
 
     resultat = {

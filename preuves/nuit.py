@@ -12,60 +12,65 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from courrier.etapes import ContexteReleve
 
 
 def nuit() -> dict[str, object]:
     # Importés ici : chaque processus d'OCR (forkserver) réimporte le module principal, et
     # Prefect n'a rien à y faire.
-    from courrier.config import reglages
     from courrier.etapes import (
+        ContexteReleve,
         analyser_tout,
         lire,
-        registre_courant,
         relever_nommee,
         sources_configurees,
     )
+    from courrier.pannes import depuis_environnement
     from noyau.domaine import TypeEvenement
     from noyau.erreurs import CourrierErreur, RegistreErreur
 
+    # Le point d'entrée de la nuit d'essai : la consigne de panne vient de l'environnement.
+    contexte = ContexteReleve.ouvrir(panne=depuis_environnement())
     bilan: dict[str, object] = {}
-    for nom in sources_configurees(reglages()):
+    for nom in sources_configurees(contexte.r):
         try:
-            source = relever_nommee(nom)
+            source = relever_nommee(nom, contexte)
         except RegistreErreur:
             raise
         except CourrierErreur as e:  # comme le flow : une source en panne n'arrête pas la nuit
-            registre_courant().evenement_general(
+            contexte.registre.evenement_general(
                 TypeEvenement.ERREUR, "releve", {"source": nom, "raison": str(e)}
             )
             bilan[nom] = {"erreur": str(e)}
             continue
         bilan[nom] = {"nouveaux": source.nouveaux, "doublons": source.doublons}
-    extraction = lire()
+    extraction = lire(contexte)
     bilan["extraits"] = extraction.extraits
     bilan["erreurs_lecture"] = len(extraction.en_erreur)
-    analyse = analyser_tout()
+    analyse = analyser_tout(contexte)
     bilan["analyses"] = analyse.analyses
     bilan["par_llm"] = analyse.par_llm
     if os.environ.get("COURRIER_PREUVE_SECRETAIRE") == "oui":
-        bilan["envoi"] = valider_et_envoyer()
+        bilan["envoi"] = valider_et_envoyer(contexte)
+    contexte.fermer()
     return bilan
 
 
-def valider_et_envoyer() -> dict[str, int]:
+def valider_et_envoyer(contexte: ContexteReleve) -> dict[str, int]:
     """La secrétaire (simulée) valide par courriel chaque brouillon qui a une adresse ; puis
     l'envoi, celui de la page web et de `courrier envoyer`, reprend les envois interrompus et
     envoie. Une nuit tuée ici laisse des brouillons validés, ou « en envoi »."""
-    from courrier.config import reglages
     from courrier.envoi import envoyer_valides
-    from courrier.etapes import registre_courant
     from registre.registre import adresse_de_reponse
 
-    registre = registre_courant()
+    registre = contexte.registre
     for courrier, ligne in registre.brouillons_a_valider():
         if adresse_de_reponse(courrier, ligne):
             registre.valider_brouillon(ligne.id, "secretaire", "courriel")
-    envoi = envoyer_valides(registre, reglages())
+    envoi = envoyer_valides(registre, contexte.r, panne=contexte.panne)
     return {
         "envoyes": len(envoi.envoyes),
         "retrouves": len(envoi.retrouves),

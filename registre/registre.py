@@ -36,7 +36,7 @@ from noyau.domaine import (
 )
 from noyau.erreurs import RegistreErreur, TexteTropLong
 from noyau.pages_ocr import pages_en_json
-from noyau.pannes import point
+from noyau.pannes import PointDePanne, aucune
 from noyau.sceaux import ORIGINE, empreinte_evenement, json_canonique, sceau_courrier
 from registre.archive import Archive
 from registre.base import creer_moteur, mettre_a_niveau
@@ -144,19 +144,30 @@ def ligne_de_brouillon(brouillon: Brouillon, rang: int, moment: datetime) -> Bro
 
 class Registre:
     def __init__(
-        self, moteur: Engine, archive: Archive, horloge: Horloge = horloge_systeme
+        self,
+        moteur: Engine,
+        archive: Archive,
+        horloge: Horloge = horloge_systeme,
+        panne: PointDePanne = aucune,
     ) -> None:
         self.moteur = moteur
         self.archive = archive
         # Toute date écrite au registre (enregistrement, journal, décisions, chrono de l'année)
         # vient de cette horloge.
         self.horloge = horloge
+        self.panne = panne
 
     @classmethod
-    def ouvrir(cls, url: str, donnees: Path, horloge: Horloge = horloge_systeme) -> Registre:
+    def ouvrir(
+        cls,
+        url: str,
+        donnees: Path,
+        horloge: Horloge = horloge_systeme,
+        panne: PointDePanne = aucune,
+    ) -> Registre:
         moteur = creer_moteur(url)
         mettre_a_niveau(moteur)
-        return cls(moteur, Archive(donnees / "archive"), horloge)
+        return cls(moteur, Archive(donnees / "archive"), horloge, panne)
 
     def aujourd_hui(self) -> date:
         """Le jour à Paris selon l'horloge du registre."""
@@ -234,7 +245,7 @@ class Registre:
         """
         empreinte = self.archive.deposer(element.contenu)
         deposer_lot(self.archive, element)
-        point("apres_archive")
+        self.panne("apres_archive")
         entetes = entetes or EntetesCourrier()
         cles = list(dict.fromkeys([*element.cles, f"sha256:{empreinte}"]))
         with self._transaction() as (session, tete):
@@ -327,7 +338,7 @@ class Registre:
                 courrier,
             )
             session.flush()
-            point("avant_validation")
+            self.panne("avant_validation")
             return Enregistrement(courrier.numero, nouveau=True)
 
     def evenement_general(

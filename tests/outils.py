@@ -7,6 +7,7 @@ from pathlib import Path
 
 from connecteurs.imap import ParametresImap, SourceImap
 from courrier.extraction import lire_entetes
+from courrier.pannes import depuis_environnement
 from courrier.releve import relever_source
 from preuves.serveurs import MOT_DE_PASSE
 from registre.registre import Registre
@@ -26,9 +27,12 @@ def parametres_imap(port: int, dossier: str = "INBOX") -> ParametresImap:
 
 
 def releve_imap(port: int, url: str, donnees: Path, dossier: str = "INBOX") -> None:
-    registre = Registre.ouvrir(url, donnees)
+    # Un point d'entrée (lancé en sous-processus) : la consigne de panne vient de l'environnement.
+    panne = depuis_environnement()
+    registre = Registre.ouvrir(url, donnees, panne=panne)
     try:
-        relever_source(SourceImap(parametres_imap(port, dossier)), registre, lire_entetes)
+        source = SourceImap(parametres_imap(port, dossier), panne)
+        relever_source(source, registre, lire_entetes, panne=panne)
     finally:
         registre.fermer()
 

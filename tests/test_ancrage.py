@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connecteurs.horodatage import ClientHorodatage, ErreurHorodatage, charger_racines
-from flows.digest import publier_digest
+from courrier.publication import publier_digest
 from noyau.domaine import Canal, ElementRecu, TypeEvenement
 from noyau.sceaux import ORIGINE, empreinte_evenement
 from preuves.serveurs import ServeurSmtp

@@ -28,7 +28,7 @@ from courrier import config
 from courrier.brouillons import rediger
 from courrier.digest import rendre_texte
 from courrier.etapes import releve_directe
-from flows.digest import preparer
+from courrier.publication import preparer
 from interfaces.web.app import creer_app
 from noyau.erreurs import ConfigurationErreur, RegistreErreur
 from preuves import serveur_llm

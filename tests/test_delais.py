@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from courrier.analyser import Analyseur, analyser_en_attente
-from flows.digest import courrier_digest
+from courrier.publication import courrier_digest
 from interfaces.web import vues
 from noyau.analyse import Analyse, Commune, CourrierALire
 from noyau.delais import DECISION, PIECES, calculer, depuis_json

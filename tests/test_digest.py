@@ -21,7 +21,7 @@ from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, Parame
 from courrier import config
 from courrier.config import Reglages
 from courrier.digest import j_moins, rendre_html
-from flows.digest import preparer, publier_digest
+from courrier.publication import preparer, publier_digest
 from noyau.analyse import Alerte, Analyse, Brouillon, TypeBrouillon, Urgence
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction, TypeEvenement
 from noyau.erreurs import ConfigurationErreur

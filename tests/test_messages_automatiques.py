@@ -385,7 +385,7 @@ def test_la_reponse_non_remise_se_corrige_puis_se_rejette_ou_repart(
 def test_le_digest_compte_le_courrier_des_administres_et_montre_la_reponse_non_remise(
     registre: Registre, reponse_envoyee: tuple[str, int]
 ) -> None:
-    from flows.digest import lire_registre
+    from courrier.publication import lire_registre
 
     relever(registre, echantillon("postfix_non_remis.eml"))
     relever(registre, echantillon("gmail_absence.eml"))

@@ -28,7 +28,7 @@ from connecteurs.redressement import ANGLE_MAX, ANGLE_MIN, inclinaison
 from courrier.digest import rendre_texte
 from courrier.extraction.documents import extraire_document
 from courrier.extraction.mime import extraire_courriel
-from flows.digest import preparer
+from courrier.publication import preparer
 from interfaces.web.app import creer_app
 from noyau.analyse import Analyse, Brouillon, TypeBrouillon
 from noyau.domaine import (

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier import config
 from courrier.analyser import Analyseur, analyser_en_attente
-from flows.digest import publier_digest, publier_digests, publier_digests_des_elus
+from courrier.publication import publier_digest, publier_digests, publier_digests_des_elus
 from interfaces.cli import app
 from noyau.analyse import Analyse, Urgence
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction
