@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from noyau.domaine import Statut, StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
+from noyau.fiches import FicheBrouillon, FicheCourrier
+from registre.fiches import fiche_brouillon, fiche_courrier
 from registre.modeles import BrouillonLigne, Courrier
 from registre.scellement import CHARGER_TOUT
 from registre.socle import SocleRegistre
@@ -25,19 +27,23 @@ MODIFIABLES = {StatutBrouillon.A_VALIDER, StatutBrouillon.VALIDE, StatutBrouillo
 
 
 class RegistreBrouillons(SocleRegistre):
-    def brouillons_a_valider(self) -> list[tuple[Courrier, BrouillonLigne]]:
+    def brouillons_a_valider(self) -> list[tuple[FicheCourrier, FicheBrouillon]]:
         """Ce qui attend la secrétaire : les brouillons à valider et les réponses non remises."""
         attente = [StatutBrouillon.A_VALIDER.value, StatutBrouillon.NON_REMIS.value]
-        with Session(self.moteur, expire_on_commit=False) as session:
+        with Session(self.moteur) as session:
             lignes = session.execute(
                 select(Courrier, BrouillonLigne)
                 .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
                 .where(BrouillonLigne.statut.in_(attente))
                 # Les pièces : leurs pages OCR sous le seuil signalent le courrier dans la file.
-                .options(selectinload(Courrier.pieces))
+                .options(*CHARGER_TOUT)
                 .order_by(Courrier.annee, Courrier.rang, BrouillonLigne.rang)
             ).all()
-            return [(c, b) for c, b in lignes]
+            # Une fiche par courrier, même s'il a plusieurs brouillons dans la file.
+            fiches: dict[int, FicheCourrier] = {}
+            return [
+                (fiches.setdefault(c.id, fiche_courrier(c)), fiche_brouillon(b)) for c, b in lignes
+            ]
 
     def brouillon(self, ident: int) -> tuple[Courrier, BrouillonLigne] | None:
         with Session(self.moteur, expire_on_commit=False) as session:
@@ -68,7 +74,7 @@ class RegistreBrouillons(SocleRegistre):
         mode: str,
         objet: str | None = None,
         corps: str | None = None,
-    ) -> BrouillonLigne:
+    ) -> FicheBrouillon:
         """Valide un brouillon (avec son dernier texte) pour un envoi par courriel ou sur papier.
 
         Par courriel, il faut une adresse électronique ; l'envoi lui-même se fait ensuite
@@ -98,7 +104,7 @@ class RegistreBrouillons(SocleRegistre):
             decide(ligne, acteur, self.horloge())
             ligne.raison = ""
             noter(TypeEvenement.DECISION, acteur, {"action": "valide", "mode": mode})
-            return ligne
+            return fiche_brouillon(ligne)
 
     def rejeter_brouillon(self, ident: int, acteur: str, raison: str) -> None:
         raison = " ".join(texte_stockable(raison).split())[:500]
@@ -135,7 +141,9 @@ class RegistreBrouillons(SocleRegistre):
         return empreinte
 
 
-def adresse_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
+def adresse_de_reponse(
+    courrier: Courrier | FicheCourrier, ligne: BrouillonLigne | FicheBrouillon
+) -> str:
     """L'adresse électronique où répondre : celle du brouillon, sinon celle de l'expéditeur."""
     for candidat in (ligne.destinataire, courrier.expediteur_adresse):
         candidat = (candidat or "").strip()

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from noyau.domaine import StatutBrouillon, TypeEvenement
+from noyau.fiches import FicheEnvoiDigest
 from registre.brouillons import exiger, repondu
+from registre.fiches import fiche_envoi_digest
 from registre.modeles import BrouillonLigne, EnvoiDigest
 from registre.socle import ACTEUR_ENVOI, SocleRegistre
 from registre.textes import texte_stockable
@@ -148,6 +150,7 @@ class RegistreEnvois(SocleRegistre):
                 {"jour": jour, "etape": "annule", "raison": texte_stockable(raison)[:300]},
             )
 
-    def envoi_digest(self, jour: date) -> EnvoiDigest | None:
-        with Session(self.moteur, expire_on_commit=False) as session:
-            return session.get(EnvoiDigest, jour)
+    def envoi_digest(self, jour: date) -> FicheEnvoiDigest | None:
+        with Session(self.moteur) as session:
+            envoi = session.get(EnvoiDigest, jour)
+            return None if envoi is None else fiche_envoi_digest(envoi)

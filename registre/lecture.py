@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from noyau.fiches import FicheCourrier
+from registre.fiches import fiche_courrier
 from registre.modeles import Courrier, Evenement, TeteJournal
 from registre.scellement import CHARGER_TOUT
 from registre.socle import SocleRegistre
@@ -25,11 +27,12 @@ class RegistreLecture(SocleRegistre):
                 ).scalars()
             )
 
-    def courrier(self, numero: str) -> Courrier | None:
-        with Session(self.moteur, expire_on_commit=False) as session:
-            return session.execute(
+    def courrier(self, numero: str) -> FicheCourrier | None:
+        with Session(self.moteur) as session:
+            ligne = session.execute(
                 select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
             ).scalar_one_or_none()
+            return None if ligne is None else fiche_courrier(ligne)
 
     def evenements(self, numero: str | None = None) -> list[Evenement]:
         with Session(self.moteur, expire_on_commit=False) as session:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from noyau.analyse import Urgence
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
+from noyau.fiches import FicheCourrier
 from registre.modeles import Commentaire, Courrier, EnvoiDigestElu
 from registre.registre import CHARGER_TOUT, Registre, texte_stockable
 from regles.repartition import Repartition
@@ -127,7 +128,7 @@ def commentaires(registre: Registre, numero: str) -> list[CommentaireLu]:
         return [CommentaireLu(c.auteur, c.texte, c.cree_le) for c in lignes]
 
 
-def concerne(courrier: Courrier, elu: str | None) -> bool:
+def concerne(courrier: Courrier | FicheCourrier, elu: str | None) -> bool:
     """Ce qu'un élu peut lire : ses courriers, plus l'urgent (`None` : pas un élu, tout)."""
     if elu is None:
         return True

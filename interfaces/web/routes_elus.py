@@ -19,7 +19,7 @@ from interfaces.web import vues
 from interfaces.web.commun import Contexte, Refuse, exiger_csrf, session_de
 from interfaces.web.parametres import NumeroCourrier
 from noyau.erreurs import CourrierErreur, RegistreErreur
-from registre.modeles import Courrier
+from noyau.fiches import FicheCourrier
 from registre.repartition import (
     commentaires,
     commenter,
@@ -70,7 +70,7 @@ def routes(ctx: Contexte, routeur: APIRouter) -> None:
         elu = repartition_de(ctx).elu_du_compte(ouverte.compte.nom)
         return elu.ident if elu is not None else ""
 
-    def _courrier_de_l_elu(numero: str, elu: str | None) -> Courrier:
+    def _courrier_de_l_elu(numero: str, elu: str | None) -> FicheCourrier:
         c = reg.courrier(numero[:16])
         # Même réponse pour un courrier absent et un courrier d'un autre élu : on ne devine pas
         # les numéros qui existent.
