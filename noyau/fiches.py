@@ -2,12 +2,13 @@
 commande, preuves), figé et détaché de la base.
 
 Une fiche porte les mêmes noms que les colonnes du registre ; ce que la base relie (les pièces et
-les brouillons d'un courrier) y devient un tuple. Aucune entrée-sortie ici : de simples valeurs.
+les brouillons d'un courrier) y devient une liste de fiches. Aucune entrée-sortie ici : de
+simples valeurs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -111,8 +112,10 @@ class FicheCourrier:
     automatique: str
     retour_de: str
     elu: str
-    pieces: tuple[FichePiece, ...] = ()
-    brouillons: tuple[FicheBrouillon, ...] = ()
+    # Des listes, comme les relations de la base que ces fiches remplacent : les appelants (et
+    # leurs tests, `courrier.brouillons == []`) les lisent sans changer.
+    pieces: list[FichePiece] = field(default_factory=list)
+    brouillons: list[FicheBrouillon] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

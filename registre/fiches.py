@@ -27,8 +27,8 @@ def fiche_courrier(courrier: Courrier) -> FicheCourrier:
     """Le courrier, pièces et brouillons compris : à charger avec `CHARGER_TOUT`."""
     return FicheCourrier(
         **_valeurs(courrier, FicheCourrier),
-        pieces=tuple(fiche_piece(p) for p in courrier.pieces),
-        brouillons=tuple(fiche_brouillon(b) for b in courrier.brouillons),
+        pieces=[fiche_piece(p) for p in courrier.pieces],
+        brouillons=[fiche_brouillon(b) for b in courrier.brouillons],
     )
 
 

@@ -116,7 +116,7 @@ def test_le_registre_rend_des_fiches_figees_du_noyau(registre_date: Registre) ->
     fiche = registre.courrier(enregistrement.numero)
     assert isinstance(fiche, FicheCourrier)
     assert fiche.texte == "Bonjour, voici le plan."
-    assert fiche.pieces == (
+    assert fiche.pieces == [
         FichePiece(
             id=fiche.pieces[0].id,
             courrier_id=fiche.id,
@@ -133,7 +133,7 @@ def test_le_registre_rend_des_fiches_figees_du_noyau(registre_date: Registre) ->
             erreur="",
             en_ligne=False,
         ),
-    )
+    ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         fiche.objet = "modifié hors du registre"  # type: ignore[misc]
     assert registre.courrier("2026-99999") is None
