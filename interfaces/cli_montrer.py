@@ -18,8 +18,9 @@ from noyau.pages_ocr import description, pages_depuis_json, signalement_du_courr
 from registre.transparence import provenance_ia
 
 if TYPE_CHECKING:
+    from noyau.fiches import FicheCourrier
     from registre.lots import ReferenceLot
-    from registre.modeles import Courrier, Evenement
+    from registre.modeles import Evenement
 
 
 def _libelle_elu(ident: str) -> str:
@@ -69,7 +70,7 @@ def montrer(
 
 
 def _en_json(
-    c: Courrier,
+    c: FicheCourrier,
     lot: ReferenceLot | None,
     evenements: list[Evenement],
     seuil: float,
@@ -160,7 +161,7 @@ def _en_json(
 
 
 def _entete_en_clair(
-    c: Courrier,
+    c: FicheCourrier,
     lot: ReferenceLot | None,
     seuil: float,
     heure_de_paris: Callable[[datetime | None], str],
@@ -187,7 +188,7 @@ def _entete_en_clair(
         console.print(f"  OCR {description(page, seuil)}", highlight=False, markup=False)
 
 
-def _analyse_en_clair(c: Courrier) -> None:
+def _analyse_en_clair(c: FicheCourrier) -> None:
     if c.analyse_le is not None:
         console.rule("Analyse")
         for libelle, valeur in (
@@ -205,7 +206,7 @@ def _analyse_en_clair(c: Courrier) -> None:
                 console.print(f"{libelle} : {valeur}", highlight=False, markup=False)
 
 
-def _pieces_et_brouillons_en_clair(c: Courrier, seuil: float) -> None:
+def _pieces_et_brouillons_en_clair(c: FicheCourrier, seuil: float) -> None:
     if c.pieces:
         console.rule("Pièces jointes")
         for p in c.pieces:

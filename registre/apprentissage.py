@@ -24,6 +24,7 @@ from noyau.analyse import CATEGORIE_DE_REPLI, Alerte, Analyse, Brouillon, Courri
 from noyau.domaine import StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.exemples import NON, OUI, Exemple, texte_lu
+from noyau.fiches import FicheCourrier
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import Registre, ligne_de_brouillon
 
@@ -48,7 +49,7 @@ def signale(courrier: Courrier) -> bool:
     return Alerte.INJECTION_SUSPECTEE.value in courrier.alertes.split(",")
 
 
-def a_lire(c: Courrier) -> CourrierALire:
+def a_lire(c: Courrier | FicheCourrier) -> CourrierALire:
     return CourrierALire(
         numero=c.numero,
         canal=c.canal,
@@ -191,7 +192,7 @@ def refaire_brouillons(registre: Registre, numero: str, acteur: str, rediger: Re
     return refaits
 
 
-def _analyse_actuelle(courrier: Courrier) -> Analyse:
+def _analyse_actuelle(courrier: Courrier | FicheCourrier) -> Analyse:
     """L'analyse gardée au registre, avec le classement tel que la secrétaire l'a corrigé."""
     try:
         analyse = Analyse.model_validate(json.loads(courrier.analyse))

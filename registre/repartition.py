@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from noyau.analyse import Urgence
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
+from noyau.fiches import FicheCourrier
 from registre.modeles import Commentaire, Courrier, EnvoiDigestElu
 from registre.registre import CHARGER_TOUT, Registre, texte_stockable
 from regles.repartition import Repartition
@@ -82,7 +83,8 @@ def commenter(registre: Registre, numero: str, auteur: str, texte: str) -> None:
         )
     empreinte = hashlib.sha256(texte.encode("utf-8")).hexdigest()
     # L'unité de travail du registre : la ligne et l'événement qui la cite, ensemble ou rien.
-    with registre._transaction() as (session, tete):
+    with registre.transaction() as unite:
+        session = unite.session
         courrier = session.execute(
             select(Courrier).where(Courrier.numero == numero[:16])
         ).scalar_one_or_none()
@@ -97,9 +99,7 @@ def commenter(registre: Registre, numero: str, auteur: str, texte: str) -> None:
         )
         session.add(ligne)
         session.flush()
-        registre._evenement(
-            session,
-            tete,
+        unite.evenement(
             TypeEvenement.COMMENTAIRE,
             auteur[:64],
             {"commentaire": ligne.id, "empreinte": empreinte, "longueur": len(texte)},
@@ -128,7 +128,7 @@ def commentaires(registre: Registre, numero: str) -> list[CommentaireLu]:
         return [CommentaireLu(c.auteur, c.texte, c.cree_le) for c in lignes]
 
 
-def concerne(courrier: Courrier, elu: str | None) -> bool:
+def concerne(courrier: Courrier | FicheCourrier, elu: str | None) -> bool:
     """Ce qu'un élu peut lire : ses courriers, plus l'urgent (`None` : pas un élu, tout)."""
     if elu is None:
         return True
@@ -166,7 +166,8 @@ def reserver_digest_elu(
     registre: Registre, jour: date, elu: str, destinataire: str, message_id: str
 ) -> bool:
     """L'intention d'envoyer, écrite avant l'appel SMTP ; faux si déjà réservé ce jour-là."""
-    with registre._transaction() as (session, tete):
+    with registre.transaction() as unite:
+        session = unite.session
         if session.get(EnvoiDigestElu, (jour, elu)) is not None:
             return False
         session.add(
@@ -179,9 +180,7 @@ def reserver_digest_elu(
                 prepare_le=registre.horloge(),
             )
         )
-        registre._evenement(
-            session,
-            tete,
+        unite.evenement(
             TypeEvenement.DIGEST,
             ACTEUR_DIGEST,
             {"jour": jour, "elu": elu, "etape": "prepare_elu", "message_id": message_id},
@@ -190,13 +189,12 @@ def reserver_digest_elu(
 
 
 def confirmer_digest_elu(registre: Registre, jour: date, elu: str) -> None:
-    with registre._transaction() as (session, tete):
+    with registre.transaction() as unite:
+        session = unite.session
         envoi = session.get_one(EnvoiDigestElu, (jour, elu))
         envoi.statut = "envoye"
         envoi.envoye_le = registre.horloge()
-        registre._evenement(
-            session,
-            tete,
+        unite.evenement(
             TypeEvenement.DIGEST,
             ACTEUR_DIGEST,
             {"jour": jour, "elu": elu, "etape": "envoye_elu", "message_id": envoi.message_id},
@@ -205,14 +203,13 @@ def confirmer_digest_elu(registre: Registre, jour: date, elu: str) -> None:
 
 def annuler_digest_elu(registre: Registre, jour: date, elu: str, raison: str) -> None:
     """Rien n'est parti : la réservation est levée, une relance pourra envoyer."""
-    with registre._transaction() as (session, tete):
+    with registre.transaction() as unite:
+        session = unite.session
         envoi = session.get(EnvoiDigestElu, (jour, elu))
         if envoi is None or envoi.statut == "envoye":
             return
         session.delete(envoi)
-        registre._evenement(
-            session,
-            tete,
+        unite.evenement(
             TypeEvenement.ERREUR,
             ACTEUR_DIGEST,
             {"jour": jour, "elu": elu, "etape": "annule_elu", "raison": _propre(raison)[:300]},

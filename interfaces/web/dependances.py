@@ -19,6 +19,7 @@ from interfaces.web.commun import Contexte, NonConnecte, Refuse
 from interfaces.web.parametres import IdentBrouillon, NomCompte, NumeroCourrier
 from interfaces.web.securite import jeton_valide
 from noyau.erreurs import CourrierErreur
+from noyau.fiches import FicheCourrier
 from registre.comptes import SessionOuverte
 from registre.modeles import BrouillonLigne, Courrier
 from registre.repartition import concerne
@@ -177,21 +178,21 @@ EluConnecte = Annotated[str | None, Depends(elu_connecte)]
 # --- Un courrier, un brouillon ----------------------------------------------------------------
 
 
-def trouver_courrier(ctx: Contexte, numero: str) -> Courrier:
+def trouver_courrier(ctx: Contexte, numero: str) -> FicheCourrier:
     courrier = ctx.registre.courrier(numero[:16])
     if courrier is None:
         raise Refuse(404, f"Le courrier {numero[:16]} n'est pas au registre.")
     return courrier
 
 
-def courrier_du_numero(numero: NumeroCourrier, ctx: Ctx) -> Courrier:
+def courrier_du_numero(numero: NumeroCourrier, ctx: Ctx) -> FicheCourrier:
     return trouver_courrier(ctx, numero)
 
 
-CourrierDuNumero = Annotated[Courrier, Depends(courrier_du_numero)]
+CourrierDuNumero = Annotated[FicheCourrier, Depends(courrier_du_numero)]
 
 
-def trouver_courrier_de_l_elu(ctx: Contexte, numero: str, elu: str | None) -> Courrier:
+def trouver_courrier_de_l_elu(ctx: Contexte, numero: str, elu: str | None) -> FicheCourrier:
     c = ctx.registre.courrier(numero[:16])
     # Même réponse pour un courrier absent et un courrier d'un autre élu : on ne devine pas
     # les numéros qui existent.
@@ -200,11 +201,11 @@ def trouver_courrier_de_l_elu(ctx: Contexte, numero: str, elu: str | None) -> Co
     return c
 
 
-def courrier_de_l_elu(numero: NumeroCourrier, elu: EluConnecte, ctx: Ctx) -> Courrier:
+def courrier_de_l_elu(numero: NumeroCourrier, elu: EluConnecte, ctx: Ctx) -> FicheCourrier:
     return trouver_courrier_de_l_elu(ctx, numero, elu)
 
 
-CourrierDeLElu = Annotated[Courrier, Depends(courrier_de_l_elu)]
+CourrierDeLElu = Annotated[FicheCourrier, Depends(courrier_de_l_elu)]
 
 
 def trouver_brouillon(ctx: Contexte, ident: int) -> tuple[Courrier, BrouillonLigne]:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from courrier.digest import LIBELLES_ALERTE, j_moins, nom_court
 from noyau.delais import depuis_json, prochaine
 from noyau.domaine import StatutBrouillon
+from noyau.fiches import FicheBrouillon, FicheCourrier
 from noyau.pages_ocr import (
     SEUIL_PAR_DEFAUT,
     description,
@@ -56,15 +57,17 @@ def libelle_statut_brouillon(statut: str) -> str:
         return statut
 
 
-def prepare_par_ia(courrier: Courrier, ligne: BrouillonLigne) -> bool:
+def prepare_par_ia(
+    courrier: Courrier | FicheCourrier, ligne: BrouillonLigne | FicheBrouillon
+) -> bool:
     return ligne.prepare_par_ia or ligne.auteur.startswith("llm")
 
 
-def analyse_par_ia(courrier: Courrier) -> bool:
+def analyse_par_ia(courrier: Courrier | FicheCourrier) -> bool:
     return courrier.moteur.startswith("llm")
 
 
-def alertes(courrier: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> list[str]:
+def alertes(courrier: Courrier | FicheCourrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> list[str]:
     lecture = signalement_du_courrier(courrier, seuil_ocr)
     return [
         LIBELLES_ALERTE.get(a, a.replace("_", " "))
@@ -73,7 +76,7 @@ def alertes(courrier: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> list[str
     ] + ([lecture] if lecture else [])
 
 
-def pages_ocr(courrier: Courrier, seuil_ocr: float) -> list[tuple[str, list[str]]]:
+def pages_ocr(courrier: Courrier | FicheCourrier, seuil_ocr: float) -> list[tuple[str, list[str]]]:
     """Pour la page du courrier : (« Document » ou la pièce, une ligne par page lue par OCR)."""
     blocs = [("Document", courrier.pages_ocr)] + [
         (f"Pièce {p.rang} ({p.nom})", p.pages_ocr) for p in courrier.pieces
@@ -85,13 +88,13 @@ def pages_ocr(courrier: Courrier, seuil_ocr: float) -> list[tuple[str, list[str]
     ]
 
 
-def echeance(courrier: Courrier, aujourd_hui: date) -> str:
+def echeance(courrier: Courrier | FicheCourrier, aujourd_hui: date) -> str:
     if courrier.echeance is None:
         return ""
     return f"{j_moins(courrier.echeance, aujourd_hui)} ({courrier.echeance:%d/%m/%Y})"
 
 
-def delais_legaux(courrier: Courrier, aujourd_hui: date) -> list[str]:
+def delais_legaux(courrier: Courrier | FicheCourrier, aujourd_hui: date) -> list[str]:
     """Chaque délai légal du courrier, lisible : « rejet implicite J-12 (15/01/2027) »."""
     lignes = []
     for e in depuis_json(courrier.echeances_legales):
@@ -132,8 +135,8 @@ class EntreeFile:
 
 
 def entree_file(
-    courrier: Courrier,
-    ligne: BrouillonLigne,
+    courrier: Courrier | FicheCourrier,
+    ligne: BrouillonLigne | FicheBrouillon,
     aujourd_hui: date,
     categories: Mapping[str, str],
     seuil_ocr: float = SEUIL_PAR_DEFAUT,

@@ -1,0 +1,46 @@
+"""Lire le registre : la tête du journal, les courriers, les événements."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from noyau.fiches import FicheCourrier
+from registre.fiches import fiche_courrier
+from registre.modeles import Courrier, Evenement, TeteJournal
+from registre.scellement import CHARGER_TOUT
+from registre.socle import SocleRegistre
+
+
+class RegistreLecture(SocleRegistre):
+    def tete(self) -> tuple[int, str]:
+        """Le dernier événement du journal et son empreinte (celle qui scelle tout le reste)."""
+        with Session(self.moteur) as session:
+            tete = session.get_one(TeteJournal, 1)
+            return tete.dernier_id, tete.empreinte
+
+    def courriers(self) -> list[Courrier]:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            return list(
+                session.execute(
+                    select(Courrier).options(*CHARGER_TOUT).order_by(Courrier.annee, Courrier.rang)
+                ).scalars()
+            )
+
+    def courrier(self, numero: str) -> FicheCourrier | None:
+        with Session(self.moteur) as session:
+            ligne = session.execute(
+                select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
+            ).scalar_one_or_none()
+            return None if ligne is None else fiche_courrier(ligne)
+
+    def evenements(self, numero: str | None = None) -> list[Evenement]:
+        with Session(self.moteur, expire_on_commit=False) as session:
+            requete = select(Evenement).order_by(Evenement.id)
+            if numero is not None:
+                requete = requete.where(Evenement.numero == numero)
+            return list(session.execute(requete).scalars())
+
+    def nombre(self) -> int:
+        with Session(self.moteur) as session:
+            return session.execute(select(func.count(Courrier.id))).scalar_one()
