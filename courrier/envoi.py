@@ -40,8 +40,8 @@ from courrier.domaines_reserves import adresse_reservee, est_une_demonstration
 from noyau.calendrier import PARIS
 from noyau.domaine import StatutBrouillon
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
+from noyau.fiches import FicheBrouillon, FicheCourrier
 from noyau.pannes import PointDePanne, aucune
-from registre.modeles import BrouillonLigne, Courrier
 from registre.registre import Registre
 
 CLE_VERROU_PG = 7412061  # voisin de celui des migrations (7412060)
@@ -72,7 +72,7 @@ def _une_ligne(texte: str) -> str:
     return " ".join((texte or "").split())
 
 
-def objet_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
+def objet_de_reponse(courrier: FicheCourrier, ligne: FicheBrouillon) -> str:
     objet = _une_ligne(ligne.objet)
     if objet:
         return objet[:300]
@@ -97,8 +97,8 @@ def nouveau_message_id(r: Reglages) -> str:
 
 
 def construire_reponse(
-    courrier: Courrier,
-    ligne: BrouillonLigne,
+    courrier: FicheCourrier,
+    ligne: FicheBrouillon,
     r: Reglages,
     message_id: str,
     moment: datetime,

@@ -19,7 +19,7 @@ from courrier.config import Reglages, reglages
 from noyau.erreurs import CourrierErreur
 
 if TYPE_CHECKING:
-    from registre.modeles import Courrier
+    from noyau.fiches import FicheCourrier
     from registre.registre import Registre
 
 console = Console()
@@ -138,7 +138,7 @@ def ouvrir_registre() -> Registre:
     return Registre.ouvrir(r.url_base, r.donnees)
 
 
-def afficher_registre(courriers: list[Courrier]) -> None:
+def afficher_registre(courriers: list[FicheCourrier]) -> None:
     from registre.registre import heure_de_paris
 
     etroit = console.width < 120  # un terminal de 80 colonnes garde l'essentiel lisible
