@@ -45,7 +45,7 @@ from noyau.pannes import PointDePanne, aucune
 from registre.registre import Registre
 
 CLE_VERROU_PG = 7412061  # voisin de celui des migrations (7412060)
-journal = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class EnvoiOccupe(CourrierErreur):
@@ -293,7 +293,7 @@ class Envoyeur:
             return
         except Exception as e:
             # Une panne imprévue ne prouve pas que rien n'est parti : la secrétaire vérifie.
-            journal.exception("envoi du brouillon %s", ident)
+            logger.exception("envoi du brouillon %s", ident)
             self.registre.echec_envoi(
                 ident,
                 f"Erreur inattendue pendant l'envoi ({e.__class__.__name__}) : la réponse est "

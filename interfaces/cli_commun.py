@@ -35,7 +35,7 @@ def journal_fichier(r: Reglages | None) -> Path:
     return dossier / "courrier.log"
 
 
-def preparer_journalisation(r: Reglages) -> Path:
+def preparer_traces(r: Reglages) -> Path:
     chemin = journal_fichier(r)
     gestionnaire = logging.FileHandler(chemin, encoding="utf-8")
     gestionnaire.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))

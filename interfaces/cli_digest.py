@@ -16,7 +16,7 @@ from interfaces.cli_commun import (
     console,
     erreurs,
     ouvrir_registre,
-    preparer_journalisation,
+    preparer_traces,
     preparer_prefect,
     taire_la_fermeture,
 )
@@ -45,7 +45,7 @@ def digest_du_maire(
 
     r = reglages()
     preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
-    preparer_journalisation(r)
+    preparer_traces(r)
     try:
         le_jour = date.fromisoformat(jour.strip()) if jour else None
     except ValueError:

@@ -24,7 +24,7 @@ from registre.comptes import SessionOuverte
 from registre.repartition import concerne
 from regles.repartition import Repartition, repartition_du_dossier
 
-journal = logging.getLogger("courrier.web")
+logger = logging.getLogger("courrier.web")
 
 # --- Le contexte ------------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ def repartition_de(ctx: Contexte) -> Repartition:
         return repartition_du_dossier(ctx.reglages.regles)
     except CourrierErreur as e:
         # La relève refuse de démarrer sur ce fichier ; la page, elle, reste ouverte.
-        journal.error("règles des élus illisibles : %s", e)
+        logger.error("règles des élus illisibles : %s", e)
         return Repartition()
 
 
