@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from courrier.config import reglages
-from interfaces.cli_commun import commande, console, preparer_traces, preparer_prefect
+from interfaces.cli_commun import commande, console, preparer_prefect, preparer_traces
 from noyau.erreurs import CourrierErreur
 
 

@@ -31,8 +31,8 @@ from interfaces.cli_commun import (
     console,
     erreurs,
     ouvrir_registre,
-    preparer_traces,
     preparer_prefect,
+    preparer_traces,
     taire_la_fermeture,
 )
 from noyau.erreurs import CourrierErreur
