@@ -31,7 +31,7 @@ from connecteurs.lots import Decoupage, LettreDuLot, decouper, ressemble_a_un_pd
 from connecteurs.pannes import consigne, texte_de
 from noyau.pannes import PointDePanne, aucune
 
-journal = logging.getLogger("courrier.lots")
+logger = logging.getLogger("courrier.lots")
 
 # Comme un processus d'extraction (courrier/releve.py) : assez pour rendre un lot de 500 pages
 # à 100 dpi, une page après l'autre.
@@ -62,13 +62,13 @@ def decouper_a_part(
             check=False,
         )
     except subprocess.TimeoutExpired:  # run() a tué le sous-processus
-        journal.warning("Recherche des feuilles séparatrices trop longue : fichier entier.")
+        logger.warning("Recherche des feuilles séparatrices trop longue : fichier entier.")
         return None
     except OSError as e:
-        journal.warning("Recherche des feuilles séparatrices impossible (%s).", e.strerror)
+        logger.warning("Recherche des feuilles séparatrices impossible (%s).", e.strerror)
         return None
     if fini.returncode != 0:
-        journal.warning(
+        logger.warning(
             "Recherche des feuilles séparatrices tombée (code %s) : fichier entier.",
             fini.returncode,
         )
@@ -76,7 +76,7 @@ def decouper_a_part(
     try:
         return depuis_json(fini.stdout)
     except (ValueError, KeyError, TypeError):
-        journal.warning("Recherche des feuilles séparatrices : réponse illisible.")
+        logger.warning("Recherche des feuilles séparatrices : réponse illisible.")
         return None
 
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from courrier.releve import Rapport
     from registre.registre import Registre
 
-journal = logging.getLogger("courrier.analyse")
+logger = logging.getLogger("courrier.analyse")
 AUTRE = CATEGORIE_DE_REPLI
 
 
@@ -111,7 +111,7 @@ class Analyseur:
                 else self.llm.analyser(courrier, categories, services)
             )
         except Exception as e:  # panne ou réponse imprévue : les règles prennent le relais
-            journal.warning(
+            logger.warning(
                 "LLM indisponible pour %s : %s",
                 courrier.numero,
                 e if isinstance(e, ConnecteurErreur) else e.__class__.__name__,
@@ -207,7 +207,7 @@ def _consigner_analyse(
         analyse, brouillons = futur.result()
     except Exception as e:  # un courrier ne doit pas arrêter la nuit
         raison = f"Analyse impossible ({e.__class__.__name__}) : le courrier reste à trier."
-        journal.exception("analyse de %s", courrier.numero)
+        logger.exception("analyse de %s", courrier.numero)
         bilan.erreurs.append((courrier.numero, raison))
         rapport.avance("Analyse et brouillons")
         return

@@ -40,7 +40,7 @@ from noyau.crpa import (
 from noyau.erreurs import ConfigurationErreur
 from regles.crpa import DOSSIER_REGLES
 
-journal = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ETIQUETTE_IA = "[Brouillon préparé avec l'aide d'une IA — à relire]"
 GABARIT_AR = "accuse_reception"
@@ -355,14 +355,14 @@ def reponse_llm(
     try:
         texte = _texte_llm(redacteur_llm(courrier, analyse, commune))
     except Exception as e:  # toute panne du LLM se rabat sur le gabarit, jamais sur l'étape
-        journal.warning(
+        logger.warning(
             "Courrier %s : rédaction par le LLM impossible (%s), gabarit utilisé.",
             courrier.numero,
             type(e).__name__,
         )
         return None
     if texte is None:
-        journal.warning(
+        logger.warning(
             "Courrier %s : réponse du LLM vide ou aberrante, gabarit utilisé.", courrier.numero
         )
         return None
@@ -408,7 +408,7 @@ def rediger(
         dossier = modeles or DOSSIER_REGLES / "modeles"
         if reponse is None and _gabarit_de_categorie(dossier, analyse.categorie) is None:
             # Ni gabarit de la catégorie ni gabarit de repli : l'analyse reste, sans réponse.
-            journal.warning(
+            logger.warning(
                 "Courrier %s : ni gabarit « %s » ni « autre » dans %s, pas de réponse préparée.",
                 courrier.numero,
                 analyse.categorie[:40],

@@ -40,12 +40,12 @@ from courrier.domaines_reserves import adresse_reservee, est_une_demonstration
 from noyau.calendrier import PARIS
 from noyau.domaine import StatutBrouillon
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
+from noyau.fiches import FicheBrouillon, FicheCourrier
 from noyau.pannes import PointDePanne, aucune
-from registre.modeles import BrouillonLigne, Courrier
 from registre.registre import Registre
 
 CLE_VERROU_PG = 7412061  # voisin de celui des migrations (7412060)
-journal = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class EnvoiOccupe(CourrierErreur):
@@ -72,7 +72,7 @@ def _une_ligne(texte: str) -> str:
     return " ".join((texte or "").split())
 
 
-def objet_de_reponse(courrier: Courrier, ligne: BrouillonLigne) -> str:
+def objet_de_reponse(courrier: FicheCourrier, ligne: FicheBrouillon) -> str:
     objet = _une_ligne(ligne.objet)
     if objet:
         return objet[:300]
@@ -97,8 +97,8 @@ def nouveau_message_id(r: Reglages) -> str:
 
 
 def construire_reponse(
-    courrier: Courrier,
-    ligne: BrouillonLigne,
+    courrier: FicheCourrier,
+    ligne: FicheBrouillon,
     r: Reglages,
     message_id: str,
     moment: datetime,
@@ -293,7 +293,7 @@ class Envoyeur:
             return
         except Exception as e:
             # Une panne imprévue ne prouve pas que rien n'est parti : la secrétaire vérifie.
-            journal.exception("envoi du brouillon %s", ident)
+            logger.exception("envoi du brouillon %s", ident)
             self.registre.echec_envoi(
                 ident,
                 f"Erreur inattendue pendant l'envoi ({e.__class__.__name__}) : la réponse est "

@@ -46,7 +46,7 @@ from regles.crpa import charger_crpa
 from regles.moteur import MoteurRegles
 from regles.repartition import charger_repartition
 
-journal = logging.getLogger("courrier.etapes")
+logger = logging.getLogger("courrier.etapes")
 
 # Attentes avant chaque nouvelle tentative d'une source en panne passagère (réseau, serveur) :
 # les mêmes pour la tâche Prefect et pour la relève à la main.
@@ -215,7 +215,7 @@ class LimiteTolerante:
 
     def _tomber(self) -> None:
         if not self.tombee.is_set():
-            journal.warning("limite globale du LLM injoignable : limite de cette machine seule")
+            logger.warning("limite globale du LLM injoignable : limite de cette machine seule")
         self.tombee.set()
 
 
@@ -227,7 +227,7 @@ def apprendre(registre: Registre, r: Reglages) -> Classifieur | None:
     try:
         return entrainer(exemples(registre), r.apprentissage_min_exemples, r.apprentissage_seuil)
     except Exception as e:
-        journal.warning("apprentissage impossible (%s) : les règles seules", e.__class__.__name__)
+        logger.warning("apprentissage impossible (%s) : les règles seules", e.__class__.__name__)
         return None
 
 
@@ -301,7 +301,7 @@ def derouler(
         except RegistreErreur:
             raise  # sans registre, rien ne peut être promis : on s'arrête net
         except Exception as e:
-            journal.warning("source %s en panne : %s", nom, e.__class__.__name__)
+            logger.warning("source %s en panne : %s", nom, e.__class__.__name__)
             bilan.sources.append(panne_de_source(contexte.registre, nom, e))
     # Lecture (OCR, sur les cœurs) et analyse (LLM, en attente du réseau) se recouvrent :
     # chaque courrier lu est analysé sans attendre la fin de la lecture des autres.

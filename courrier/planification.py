@@ -40,7 +40,7 @@ PORT_PREFERE = 4200  # le port habituel de Prefect : l'interface reste à la mê
 DELAI_DEMARRAGE_S = 120.0  # un PREFECT_HOME neuf crée d'abord sa base (~15 s sur 2 cœurs)
 DELAI_ARRET_S = 10.0
 
-journal = logging.getLogger("courrier.planification")
+logger = logging.getLogger("courrier.planification")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def flows_disponibles() -> list[tuple[Horaire, Any]]:
         except ModuleNotFoundError as e:
             if e.name != h.module:
                 raise  # une dépendance manque : c'est une panne, pas un flow à venir
-            journal.info("Flow %s absent (%s) : pas de déploiement.", h.flow, h.module)
+            logger.info("Flow %s absent (%s) : pas de déploiement.", h.flow, h.module)
             continue
         trouves.append((h, getattr(module, h.flow)))
     return trouves

@@ -31,9 +31,9 @@ from courrier.envoi import parametres_smtp
 from noyau.delais import depuis_json
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur
+from noyau.fiches import FicheCourrier, FicheEvenement
 from noyau.pages_ocr import SEUIL_PAR_DEFAUT, signalement_du_courrier
 from registre.ancrage import ancrer_ou_dire
-from registre.modeles import Courrier, Evenement
 from registre.registre import Registre, details
 from registre.repartition import courriers_de_l_elu
 from regles.chargement import charger_regles
@@ -62,7 +62,7 @@ class Preparation:
 # --- Lecture du registre (les lignes ORM s'arrêtent ici) ------------------------------------
 
 
-def courrier_digest(c: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> CourrierDigest:
+def courrier_digest(c: FicheCourrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> CourrierDigest:
     # Une page mal lue rejoint les alertes du courrier : le digest la signale comme les autres.
     lecture = signalement_du_courrier(c, seuil_ocr)
     return CourrierDigest(
@@ -90,7 +90,7 @@ def courrier_digest(c: Courrier, seuil_ocr: float = SEUIL_PAR_DEFAUT) -> Courrie
 
 
 def debut_de_la_nuit(
-    registre: Registre, evenements: list[Evenement], jour: date, maintenant: datetime
+    registre: Registre, evenements: list[FicheEvenement], jour: date, maintenant: datetime
 ) -> datetime:
     """Le moment où le dernier digest envoyé avant `jour` a été préparé, sinon il y a 24 h."""
     jours = set()
@@ -112,7 +112,7 @@ def debut_de_la_nuit(
 
 
 def lire_registre(
-    registre: Registre, evenements: list[Evenement], seuil_ocr: float = SEUIL_PAR_DEFAUT
+    registre: Registre, evenements: list[FicheEvenement], seuil_ocr: float = SEUIL_PAR_DEFAUT
 ) -> tuple[list[CourrierDigest], list[BrouillonEnAttente], list[ErreurGenerale]]:
     courriers = [courrier_digest(c, seuil_ocr) for c in registre.courriers()]
     brouillons = [

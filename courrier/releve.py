@@ -35,7 +35,7 @@ from noyau.sceaux import sha256_texte
 from registre.archive import Archive, ArchiveNonInscriptible
 from registre.registre import AExtraire, Registre
 
-journal = logging.getLogger("courrier.releve")
+logger = logging.getLogger("courrier.releve")
 
 # Un processus d'extraction qui dépasse cette mémoire échoue seul (MemoryError), au lieu
 # de faire tomber la machine : c'est la défense contre les bombes de décompression.
@@ -124,7 +124,7 @@ def relever_source(
                 raison = (
                     f"{element.reference} : enregistrement impossible ({e.__class__.__name__})."
                 )
-                journal.exception("enregistrement impossible : %s", element.reference)
+                logger.exception("enregistrement impossible : %s", element.reference)
                 bilan.erreurs.append(raison)
                 registre.evenement_general(
                     TypeEvenement.ERREUR, "releve", {"source": source.nom, "raison": raison}
@@ -217,7 +217,7 @@ def extraire_en_attente(
             raise  # disque plein : le courrier n'y est pour rien, la relève s'arrête
         except Exception as e:
             raison = _raison_plantage(e)
-            journal.error("extraction de %s : %s", element.numero, e.__class__.__name__)
+            logger.error("extraction de %s : %s", element.numero, e.__class__.__name__)
             registre.consigner_erreur(element.id, raison)
             bilan.en_erreur.append((element.numero, raison))
             rapport.avance("Lecture et OCR")

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from noyau.erreurs import ErreurEntreeSortie
 
-journal = logging.getLogger("courrier.reprises")
+logger = logging.getLogger("courrier.reprises")
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ class Reprise:
             except Exception as e:
                 if not self.retenter(e):
                     raise
-                journal.info("panne passagère (%s), nouvel essai dans %s s", e, attente)
+                logger.info("panne passagère (%s), nouvel essai dans %s s", e, attente)
                 dormir(attente)
         return etape()
 

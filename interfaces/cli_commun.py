@@ -19,7 +19,7 @@ from courrier.config import Reglages, reglages
 from noyau.erreurs import CourrierErreur
 
 if TYPE_CHECKING:
-    from registre.modeles import Courrier
+    from noyau.fiches import FicheCourrier
     from registre.registre import Registre
 
 console = Console()
@@ -35,7 +35,7 @@ def journal_fichier(r: Reglages | None) -> Path:
     return dossier / "courrier.log"
 
 
-def preparer_journalisation(r: Reglages) -> Path:
+def preparer_traces(r: Reglages) -> Path:
     chemin = journal_fichier(r)
     gestionnaire = logging.FileHandler(chemin, encoding="utf-8")
     gestionnaire.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -138,7 +138,7 @@ def ouvrir_registre() -> Registre:
     return Registre.ouvrir(r.url_base, r.donnees)
 
 
-def afficher_registre(courriers: list[Courrier]) -> None:
+def afficher_registre(courriers: list[FicheCourrier]) -> None:
     from registre.registre import heure_de_paris
 
     etroit = console.width < 120  # un terminal de 80 colonnes garde l'essentiel lisible

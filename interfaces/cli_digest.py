@@ -16,8 +16,8 @@ from interfaces.cli_commun import (
     console,
     erreurs,
     ouvrir_registre,
-    preparer_journalisation,
     preparer_prefect,
+    preparer_traces,
     taire_la_fermeture,
 )
 from noyau.erreurs import CourrierErreur
@@ -45,7 +45,7 @@ def digest_du_maire(
 
     r = reglages()
     preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
-    preparer_journalisation(r)
+    preparer_traces(r)
     try:
         le_jour = date.fromisoformat(jour.strip()) if jour else None
     except ValueError:

@@ -18,9 +18,8 @@ from noyau.pages_ocr import description, pages_depuis_json, signalement_du_courr
 from registre.transparence import provenance_ia
 
 if TYPE_CHECKING:
-    from noyau.fiches import FicheCourrier
+    from noyau.fiches import FicheCourrier, FicheEvenement
     from registre.lots import ReferenceLot
-    from registre.modeles import Evenement
 
 
 def _libelle_elu(ident: str) -> str:
@@ -72,9 +71,9 @@ def montrer(
 def _en_json(
     c: FicheCourrier,
     lot: ReferenceLot | None,
-    evenements: list[Evenement],
+    evenements: list[FicheEvenement],
     seuil: float,
-    details: Callable[[Evenement], dict[str, Any]],
+    details: Callable[[FicheEvenement], dict[str, Any]],
 ) -> dict[str, object]:
     return {
         "numero": c.numero,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from courrier.config import reglages
-from interfaces.cli_commun import commande, console, preparer_journalisation, preparer_prefect
+from interfaces.cli_commun import commande, console, preparer_prefect, preparer_traces
 from noyau.erreurs import CourrierErreur
 
 
@@ -39,7 +39,7 @@ def planifier(
         # Un service : ses journaux vont à systemd, et aux exécutions visibles dans Prefect.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     preparer_prefect(r)
-    preparer_journalisation(r)
+    preparer_traces(r)
     if servir:
         from courrier.planification import servir as servir_horaires
 

@@ -31,8 +31,8 @@ from interfaces.cli_commun import (
     console,
     erreurs,
     ouvrir_registre,
-    preparer_journalisation,
     preparer_prefect,
+    preparer_traces,
     taire_la_fermeture,
 )
 from noyau.erreurs import CourrierErreur
@@ -71,7 +71,7 @@ def _progression() -> Iterator[RapportRich]:
 
 def lancer_releve(r: Reglages) -> BilanReleve:
     """La relève dans ce processus, barre de progression comprise ; rend son bilan."""
-    preparer_journalisation(r)
+    preparer_traces(r)
     from courrier.etapes import ContexteReleve, releve_directe, sources_configurees
     from courrier.pannes import depuis_environnement
 

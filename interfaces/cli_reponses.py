@@ -14,7 +14,7 @@ from interfaces.cli_commun import (
     erreurs,
     nom_court,
     ouvrir_registre,
-    preparer_journalisation,
+    preparer_traces,
 )
 from interfaces.cli_montrer import LIBELLES_BROUILLON
 from noyau.domaine import StatutBrouillon
@@ -82,7 +82,7 @@ def envoyer_reponses() -> None:
     from courrier.pannes import depuis_environnement
 
     r = reglages()
-    preparer_journalisation(r)
+    preparer_traces(r)
     bilan = envoyer_valides(ouvrir_registre(), r, panne=depuis_environnement())
     if bilan.rien:
         console.print("Aucune réponse validée à envoyer.")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from courrier.config import reglages
-from interfaces.cli_commun import commande, console, ouvrir_registre, preparer_journalisation
+from interfaces.cli_commun import commande, console, ouvrir_registre, preparer_traces
 
 
 class Role(StrEnum):
@@ -90,6 +90,6 @@ def serveur(
     from interfaces.web.app import servir
 
     r = reglages()
-    preparer_journalisation(r)
+    preparer_traces(r)
     console.print(f"Page web sur http://{hote}:{port}/ (Ctrl+C pour arrêter).", highlight=False)
     servir(r, hote, port)

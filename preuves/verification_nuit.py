@@ -10,13 +10,13 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from noyau.fiches import FicheCourrier, FicheEvenement
 from preuves import jeu_lots
 from preuves.jeu import courriels, scans
 from preuves.nuit_d_essai import TRAITE, Boite
 from preuves.points_de_panne import POINTS_ENVOI, REPONSES_MIN
 from registre.archive import Archive
 from registre.base import creer_moteur
-from registre.modeles import Courrier, Evenement
 from registre.registre import Registre
 
 
@@ -130,7 +130,7 @@ def _anomalies_des_sources(
 
 
 def _anomalies_des_comptes(
-    courriers: list[Courrier], ids: list[str], empreintes: list[str]
+    courriers: list[FicheCourrier], ids: list[str], empreintes: list[str]
 ) -> list[str]:
     """Chaque courriel et chaque scan au registre une fois, numéros sans trou."""
     anomalies: list[str] = []
@@ -157,8 +157,8 @@ def _anomalies_des_comptes(
 
 
 def _anomalies_des_doublons(
-    courriers: list[Courrier],
-    evenements: list[Evenement],
+    courriers: list[FicheCourrier],
+    evenements: list[FicheEvenement],
     lettres_du_lot: list[str],
     doublons_attendus: int,
     lot_touche_permis: bool,
@@ -179,7 +179,7 @@ def _anomalies_des_doublons(
 
 
 def _anomalies_du_courrier(
-    c: Courrier,
+    c: FicheCourrier,
     cle: str,
     archive: Archive,
     arrivees: dict[str, datetime],

@@ -16,7 +16,7 @@ import jinja2
 
 from noyau.calendrier import PARIS
 from noyau.erreurs import CourrierErreur
-from registre.modeles import Courrier, Evenement
+from noyau.fiches import FicheCourrier, FicheEvenement
 from registre.registre import Registre
 
 GABARITS = Path(__file__).resolve().parents[1] / "courrier" / "gabarits"
@@ -27,7 +27,7 @@ def _simple(texte: str) -> str:
     return "".join(c for c in decompose if not unicodedata.combining(c)).casefold().strip()
 
 
-def courriers_de(registre: Registre, personne: str) -> list[Courrier]:
+def courriers_de(registre: Registre, personne: str) -> list[FicheCourrier]:
     cle = _simple(personne)
     if len(cle) < 3:
         raise CourrierErreur(
@@ -38,10 +38,12 @@ def courriers_de(registre: Registre, personne: str) -> list[Courrier]:
     return [c for c in registre.courriers() if cle in _simple(c.expediteur)]
 
 
-def ecrire_acces(registre: Registre, personne: str, commune: str, sortie: Path) -> list[Courrier]:
+def ecrire_acces(
+    registre: Registre, personne: str, commune: str, sortie: Path
+) -> list[FicheCourrier]:
     courriers = courriers_de(registre, personne)
     numeros = {c.numero for c in courriers}
-    evenements: dict[str, list[Evenement]] = {n: [] for n in numeros}
+    evenements: dict[str, list[FicheEvenement]] = {n: [] for n in numeros}
     for ev in registre.evenements():
         if ev.numero in numeros:
             evenements[ev.numero].append(ev)

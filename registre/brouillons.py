@@ -45,13 +45,13 @@ class RegistreBrouillons(SocleRegistre):
                 (fiches.setdefault(c.id, fiche_courrier(c)), fiche_brouillon(b)) for c, b in lignes
             ]
 
-    def brouillon(self, ident: int) -> tuple[Courrier, BrouillonLigne] | None:
-        with Session(self.moteur, expire_on_commit=False) as session:
+    def brouillon(self, ident: int) -> tuple[FicheCourrier, FicheBrouillon] | None:
+        with Session(self.moteur) as session:
             ligne = session.get(BrouillonLigne, ident)
             if ligne is None:
                 return None
             courrier = session.get_one(Courrier, ligne.courrier_id, options=CHARGER_TOUT)
-            return courrier, ligne
+            return fiche_courrier(courrier), fiche_brouillon(ligne)
 
     def modifier_brouillon(self, ident: int, acteur: str, objet: str, corps: str) -> bool:
         """Enregistre le texte corrigé d'un brouillon encore modifiable ; faux si rien ne change."""

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from noyau.calendrier import PARIS
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur
+from noyau.fiches import FicheCourrier
 from registre.lots import lots_cites, lots_par_courrier
 from registre.modeles import BrouillonLigne, Courrier, Piece
 from registre.plein_texte import compacter_apres_effacement
@@ -46,7 +47,7 @@ class Conservation:
     def duree(self, categorie: str) -> int:
         return self.categories.get(categorie or "autre", self.defaut_ans)
 
-    def echeance(self, courrier: Courrier) -> date | None:
+    def echeance(self, courrier: Courrier | FicheCourrier) -> date | None:
         """Le jour où les données personnelles peuvent être effacées (None : jamais)."""
         ans = self.duree(courrier.categorie)
         if ans <= 0:
@@ -68,7 +69,7 @@ def charger_conservation(dossier: Path) -> Conservation:
         ) from e
 
 
-def a_purger(registre: Registre, conservation: Conservation, le: date) -> list[Courrier]:
+def a_purger(registre: Registre, conservation: Conservation, le: date) -> list[FicheCourrier]:
     return [
         c
         for c in registre.courriers()
@@ -133,7 +134,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
     bilan = BilanPurge()
     lots = lots_par_courrier(registre.moteur)
 
-    def cites(c: Courrier) -> set[str]:
+    def cites(c: Courrier | FicheCourrier) -> set[str]:
         return set(fichiers_cites(c)) | ({lots[c.id]} if c.id in lots else set())
 
     for courrier in a_purger(registre, conservation, le):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 from noyau.calendrier import PARIS
 from noyau.delais import depuis_json
 from noyau.erreurs import CourrierErreur
+from noyau.fiches import FicheBrouillon, FicheCourrier
 from registre.modeles import BrouillonLigne, Courrier
 from registre.transparence import provenance_ia
 
@@ -54,7 +56,7 @@ COLONNES = [
 ]
 
 
-def ligne(courrier: Courrier) -> dict[str, Any]:
+def ligne(courrier: Courrier | FicheCourrier) -> dict[str, Any]:
     return {
         "numero": courrier.numero,
         "canal": courrier.canal,
@@ -95,7 +97,7 @@ def ligne(courrier: Courrier) -> dict[str, Any]:
     }
 
 
-def _brouillon(b: BrouillonLigne) -> str:
+def _brouillon(b: BrouillonLigne | FicheBrouillon) -> str:
     if not b.prepare_par_ia:
         return f"{b.type} ({b.statut})"
     return f"{b.type} ({b.statut} ; {provenance_ia(b.auteur, b.consigne_ia, b.cree_le)})"
@@ -105,7 +107,7 @@ def _oui_non(valeur: bool | None) -> str:
     return "" if valeur is None else ("oui" if valeur else "non")
 
 
-def tableau(courriers: list[Courrier]) -> pd.DataFrame:
+def tableau(courriers: Sequence[Courrier | FicheCourrier]) -> pd.DataFrame:
     lignes = [{k: _cellule(v) for k, v in ligne(c).items()} for c in courriers]
     return pd.DataFrame(lignes, columns=COLONNES)
 
@@ -124,7 +126,7 @@ def _cellule(valeur: Any) -> Any:
     return valeur
 
 
-def exporter(courriers: list[Courrier], format_: str, sortie: Path) -> int:
+def exporter(courriers: Sequence[Courrier | FicheCourrier], format_: str, sortie: Path) -> int:
     """Écrit le registre ; rend le nombre de lignes. Heures de Paris, au format ISO."""
     donnees = tableau(courriers)
     try:

@@ -26,6 +26,7 @@ from fpdf.fonts import FontFace
 
 from noyau.calendrier import PARIS
 from noyau.erreurs import CourrierErreur
+from noyau.fiches import FicheCourrier
 from registre.modeles import Courrier
 
 POLICES = Path("/usr/share/fonts/truetype/dejavu")  # comme la lettre (courrier/lettre.py)
@@ -93,7 +94,7 @@ class _Registre(FPDF):
 
 
 def exporter_pdf(
-    courriers: Sequence[Courrier],
+    courriers: Sequence[Courrier | FicheCourrier],
     sortie: Path,
     commune: str,
     annee: int,

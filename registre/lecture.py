@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from noyau.fiches import FicheCourrier
-from registre.fiches import fiche_courrier
+from noyau.fiches import FicheCourrier, FicheEvenement
+from registre.fiches import fiche_courrier, fiche_evenement
 from registre.modeles import Courrier, Evenement, TeteJournal
 from registre.scellement import CHARGER_TOUT
 from registre.socle import SocleRegistre
@@ -19,13 +19,14 @@ class RegistreLecture(SocleRegistre):
             tete = session.get_one(TeteJournal, 1)
             return tete.dernier_id, tete.empreinte
 
-    def courriers(self) -> list[Courrier]:
-        with Session(self.moteur, expire_on_commit=False) as session:
-            return list(
-                session.execute(
+    def courriers(self) -> list[FicheCourrier]:
+        with Session(self.moteur) as session:
+            return [
+                fiche_courrier(ligne)
+                for ligne in session.execute(
                     select(Courrier).options(*CHARGER_TOUT).order_by(Courrier.annee, Courrier.rang)
                 ).scalars()
-            )
+            ]
 
     def courrier(self, numero: str) -> FicheCourrier | None:
         with Session(self.moteur) as session:
@@ -34,12 +35,12 @@ class RegistreLecture(SocleRegistre):
             ).scalar_one_or_none()
             return None if ligne is None else fiche_courrier(ligne)
 
-    def evenements(self, numero: str | None = None) -> list[Evenement]:
-        with Session(self.moteur, expire_on_commit=False) as session:
+    def evenements(self, numero: str | None = None) -> list[FicheEvenement]:
+        with Session(self.moteur) as session:
             requete = select(Evenement).order_by(Evenement.id)
             if numero is not None:
                 requete = requete.where(Evenement.numero == numero)
-            return list(session.execute(requete).scalars())
+            return [fiche_evenement(e) for e in session.execute(requete).scalars()]
 
     def nombre(self) -> int:
         with Session(self.moteur) as session:

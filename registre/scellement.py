@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import selectinload
 
+from noyau.fiches import FicheCourrier
 from noyau.sceaux import sceau_courrier
 from registre.modeles import Courrier
 
@@ -38,7 +39,7 @@ def sceau(courrier: Courrier) -> str:
     )
 
 
-def fichiers_cites(courrier: Courrier) -> dict[str, str]:
+def fichiers_cites(courrier: Courrier | FicheCourrier) -> dict[str, str]:
     """Les fichiers de l'archive qu'un courrier cite (original, pièces jointes, lettres) :
     empreinte → ce qui la porte, dans les mots de `verifier`."""
     cites = {courrier.empreinte: f"l'original du courrier {courrier.numero}"}

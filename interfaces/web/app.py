@@ -45,7 +45,7 @@ from registre.registre import Registre
 
 __all__ = ["COOKIE_CSRF", "COOKIE_SESSION", "creer_app", "servir"]
 
-journal = logging.getLogger("courrier.web")
+logger = logging.getLogger("courrier.web")
 
 
 def _categories(reglages: Reglages) -> dict[str, str]:
@@ -56,7 +56,7 @@ def _categories(reglages: Reglages) -> dict[str, str]:
     except CourrierErreur as e:
         # La page reste ouverte (la relève, elle, refusera ces règles) : on ne corrige alors
         # que vers la catégorie de repli, la seule que le code connaisse sans les règles.
-        journal.error("règles illisibles, seule la catégorie de repli est proposée : %s", e)
+        logger.error("règles illisibles, seule la catégorie de repli est proposée : %s", e)
         return {CATEGORIE_DE_REPLI: CATEGORIE_DE_REPLI.capitalize()}
 
 

@@ -27,7 +27,7 @@ from registre.comptes import Comptes, SessionOuverte
 from registre.registre import Registre
 from registre.transparence import provenance_ia
 
-journal = logging.getLogger("courrier.web")
+logger = logging.getLogger("courrier.web")
 
 ICI = Path(__file__).resolve().parent
 GABARITS = ICI / "gabarits"
@@ -100,7 +100,7 @@ def envoyer_en_tache(registre: Registre, reglages: Reglages, ident: int) -> None
     try:
         envoyer_valides(registre, reglages, idents=[ident])
     except Exception:
-        journal.exception("envoi du brouillon %s", ident)
+        logger.exception("envoi du brouillon %s", ident)
 
 
 def suite_sure(suite: str) -> bool:

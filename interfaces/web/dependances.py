@@ -19,13 +19,12 @@ from interfaces.web.commun import Contexte, NonConnecte, Refuse
 from interfaces.web.parametres import IdentBrouillon, NomCompte, NumeroCourrier
 from interfaces.web.securite import jeton_valide
 from noyau.erreurs import CourrierErreur
-from noyau.fiches import FicheCourrier
+from noyau.fiches import FicheBrouillon, FicheCourrier
 from registre.comptes import SessionOuverte
-from registre.modeles import BrouillonLigne, Courrier
 from registre.repartition import concerne
 from regles.repartition import Repartition, repartition_du_dossier
 
-journal = logging.getLogger("courrier.web")
+logger = logging.getLogger("courrier.web")
 
 # --- Le contexte ------------------------------------------------------------------------------
 
@@ -160,7 +159,7 @@ def repartition_de(ctx: Contexte) -> Repartition:
         return repartition_du_dossier(ctx.reglages.regles)
     except CourrierErreur as e:
         # La relève refuse de démarrer sur ce fichier ; la page, elle, reste ouverte.
-        journal.error("règles des élus illisibles : %s", e)
+        logger.error("règles des élus illisibles : %s", e)
         return Repartition()
 
 
@@ -208,15 +207,15 @@ def courrier_de_l_elu(numero: NumeroCourrier, elu: EluConnecte, ctx: Ctx) -> Fic
 CourrierDeLElu = Annotated[FicheCourrier, Depends(courrier_de_l_elu)]
 
 
-def trouver_brouillon(ctx: Contexte, ident: int) -> tuple[Courrier, BrouillonLigne]:
+def trouver_brouillon(ctx: Contexte, ident: int) -> tuple[FicheCourrier, FicheBrouillon]:
     trouve = ctx.registre.brouillon(ident)
     if trouve is None:
         raise Refuse(404, f"Le brouillon n°{ident} n'existe pas.")
     return trouve
 
 
-def brouillon_de_l_ident(ident: IdentBrouillon, ctx: Ctx) -> tuple[Courrier, BrouillonLigne]:
+def brouillon_de_l_ident(ident: IdentBrouillon, ctx: Ctx) -> tuple[FicheCourrier, FicheBrouillon]:
     return trouver_brouillon(ctx, ident)
 
 
-BrouillonDeLIdent = Annotated[tuple[Courrier, BrouillonLigne], Depends(brouillon_de_l_ident)]
+BrouillonDeLIdent = Annotated[tuple[FicheCourrier, FicheBrouillon], Depends(brouillon_de_l_ident)]

@@ -28,7 +28,7 @@ from interfaces.web.commun import (
 from interfaces.web.dependances import REFUS_ELU, ROLE_ELU, contexte, permis_a_l_elu
 from interfaces.web.securite import ENTETES, HSTS, origine, origine_permise
 
-journal = logging.getLogger("courrier.web")
+logger = logging.getLogger("courrier.web")
 
 Suite = Callable[[Request], Awaitable[Response]]
 
@@ -63,7 +63,7 @@ async def garde(request: Request, suite: Suite) -> Response:
                 reponse = await _servir_le_compte(request, ouverte.compte.role, suite)
     except Exception:
         # Jamais de trace au visiteur : elle va au journal du serveur, la page dit quoi faire.
-        journal.exception("erreur inattendue : %s %s", request.method, chemin)
+        logger.exception("erreur inattendue : %s %s", request.method, chemin)
         reponse = _page_erreur_inattendue(request)
     _poser_entetes(request, reponse)
     return reponse

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from courrier.digest import LIBELLES_ALERTE, j_moins, nom_court
 from noyau.delais import depuis_json, prochaine
 from noyau.domaine import StatutBrouillon
-from noyau.fiches import FicheBrouillon, FicheCourrier
+from noyau.fiches import FicheBrouillon, FicheCourrier, FicheEvenement
 from noyau.pages_ocr import (
     SEUIL_PAR_DEFAUT,
     description,
@@ -192,7 +192,7 @@ def _valeur(v: object) -> str:
     return str(v)
 
 
-def ligne_journal(ev: Evenement) -> LigneJournal:
+def ligne_journal(ev: Evenement | FicheEvenement) -> LigneJournal:
     try:
         details = json.loads(ev.details)
     except ValueError:
