@@ -15,6 +15,7 @@ from noyau.analyse import Analyse, Brouillon, CourrierALire, Urgence
 from noyau.domaine import Statut, StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.sceaux import json_canonique
+from registre.fiches import courrier_a_lire
 from registre.modeles import BrouillonLigne, Courrier
 from registre.scellement import CHARGER_TOUT
 from registre.socle import ACTEUR_RELEVE, SocleRegistre
@@ -66,23 +67,7 @@ class RegistreAnalyse(SocleRegistre):
                     .where(Courrier.id.in_(idents[debut : debut + LOT_LECTURE]))
                     .order_by(Courrier.id)
                 ).scalars()
-                resultat += [
-                    (
-                        c.id,
-                        CourrierALire(
-                            numero=c.numero,
-                            canal=c.canal,
-                            recu_le=c.recu_le,
-                            objet=c.objet,
-                            expediteur=c.expediteur,
-                            expediteur_adresse=c.expediteur_adresse,
-                            texte=c.texte,
-                            pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
-                            automatique=c.automatique,
-                        ),
-                    )
-                    for c in courriers
-                ]
+                resultat += [(c.id, courrier_a_lire(c)) for c in courriers]
             return resultat
 
     def consigner_analyse(

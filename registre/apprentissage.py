@@ -25,6 +25,7 @@ from noyau.domaine import StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.exemples import NON, OUI, Exemple, texte_lu
 from noyau.fiches import FicheCourrier
+from registre.fiches import courrier_a_lire
 from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import Registre, ligne_de_brouillon
 
@@ -47,20 +48,6 @@ Rediger = Callable[[CourrierALire, Analyse], list[Brouillon]]
 def signale(courrier: Courrier) -> bool:
     """Un courrier suspect de manipulation (injection d'instructions)."""
     return Alerte.INJECTION_SUSPECTEE.value in courrier.alertes.split(",")
-
-
-def a_lire(c: Courrier | FicheCourrier) -> CourrierALire:
-    return CourrierALire(
-        numero=c.numero,
-        canal=c.canal,
-        recu_le=c.recu_le,
-        objet=c.objet,
-        expediteur=c.expediteur,
-        expediteur_adresse=c.expediteur_adresse,
-        texte=c.texte,
-        pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
-        automatique=c.automatique,
-    )
 
 
 def exemples(registre: Registre, maximum: int = EXEMPLES_MAX) -> list[Exemple]:
@@ -96,7 +83,7 @@ def exemples(registre: Registre, maximum: int = EXEMPLES_MAX) -> list[Exemple]:
             for c in courriers:
                 if signale(c) or not c.categorie:
                     continue
-                lu = a_lire(c)
+                lu = courrier_a_lire(c)
                 etiquettes = {"categorie": c.categorie, "urgence": c.urgence, "service": c.service}
                 if c.reponse_attendue is not None:
                     etiquettes["reponse_attendue"] = OUI if c.reponse_attendue else NON
@@ -156,7 +143,9 @@ def refaire_brouillons(registre: Registre, numero: str, acteur: str, rediger: Re
     analyse = _analyse_actuelle(courrier)
     decides = {b.type for b in courrier.brouillons if b.statut != StatutBrouillon.A_VALIDER.value}
     en_attente = [b for b in courrier.brouillons if b.statut == StatutBrouillon.A_VALIDER.value]
-    nouveaux = [b for b in rediger(a_lire(courrier), analyse) if b.type.value not in decides]
+    nouveaux = [
+        b for b in rediger(courrier_a_lire(courrier), analyse) if b.type.value not in decides
+    ]
     if not en_attente and not nouveaux:
         return Refaits()
     refaits = Refaits(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from noyau.analyse import CourrierALire
 from noyau.fiches import FicheBrouillon, FicheCourrier, FicheEnvoiDigest, FicheEvenement, FichePiece
 from registre.modeles import BrouillonLigne, Courrier, EnvoiDigest, Evenement, Piece
 
@@ -38,3 +39,18 @@ def fiche_evenement(evenement: Evenement) -> FicheEvenement:
 
 def fiche_envoi_digest(envoi: EnvoiDigest) -> FicheEnvoiDigest:
     return FicheEnvoiDigest(**_valeurs(envoi, FicheEnvoiDigest))
+
+
+def courrier_a_lire(c: Courrier | FicheCourrier) -> CourrierALire:
+    """Ce que l'analyse lit d'un courrier du registre (ligne de la base ou fiche)."""
+    return CourrierALire(
+        numero=c.numero,
+        canal=c.canal,
+        recu_le=c.recu_le,
+        objet=c.objet,
+        expediteur=c.expediteur,
+        expediteur_adresse=c.expediteur_adresse,
+        texte=c.texte,
+        pieces=tuple((p.nom, p.texte) for p in c.pieces if p.texte),
+        automatique=c.automatique,
+    )
