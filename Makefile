@@ -69,4 +69,4 @@ lint: venv
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) demo-donnees .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo-donnees .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache
