@@ -1,4 +1,4 @@
-"""Connecteur OCR : Tesseract (via pytesseract) derrière une petite interface `MoteurOCR`.
+"""Connecteur OCR : Tesseract (via pytesseract) derrière une petite interface `LecteurOCR`.
 
 Le moteur lit toujours un fichier : pytesseract, à qui l'on donne une image PIL, la
 ré-encode en PNG avant d'appeler Tesseract (≈ 1 s par page perdue).
@@ -50,7 +50,7 @@ class LectureOCR:
     angle: float = 0.0  # degrés (sens trigonométrique) dont la page a été tournée avant lecture
 
 
-class MoteurOCR(Protocol):
+class LecteurOCR(Protocol):
     def lire(self, chemin: Path, dpi: int | None = None) -> LectureOCR: ...
 
 

@@ -63,18 +63,18 @@ class Classifieur:
     vectoriseur: Any
     matrice: Any  # les exemples vectorisés, pour `proches`
     exemples: Sequence[Exemple]
-    modeles: dict[str, Any] = field(default_factory=dict)  # champ → LogisticRegression
+    estimateurs: dict[str, Any] = field(default_factory=dict)  # champ → LogisticRegression
     seuil: float = SEUIL
 
     def predire(self, courrier: CourrierALire) -> dict[str, Prediction]:
         """Les champs dont le classifieur est sûr (probabilité ≥ seuil) ; vide s'il se tait."""
-        if not self.modeles:
+        if not self.estimateurs:
             return {}
         x = self.vectoriseur.transform([document_du_courrier(courrier)])
         if x.nnz == 0:
             return {}  # aucun mot connu : la probabilité ne dirait que la fréquence des valeurs
         sures: dict[str, Prediction] = {}
-        for champ, modele in self.modeles.items():
+        for champ, modele in self.estimateurs.items():
             probas = modele.predict_proba(x)[0]
             rang = int(probas.argmax())
             valeur, p = str(modele.classes_[rang]), float(probas[rang])
@@ -135,7 +135,7 @@ def entrainer(
         # d'OpenBLAS se marchent dessus et l'entraînement prend dix à cent fois plus long.
         with threadpool_limits(limits=1):
             modele.fit(matrice[lignes], etiquettes)
-        classifieur.modeles[champ] = modele
+        classifieur.estimateurs[champ] = modele
     return classifieur
 
 

@@ -2,7 +2,7 @@
 
 Rien n'est envoyé ici : chaque `Brouillon` attend la validation de la secrétaire. Les règles
 (délais, sens du silence, recours, rédaction par le LLM permise) viennent de `regles/crpa.yaml`,
-les gabarits Jinja2 de `regles/modeles/` seulement. Le texte venu du courrier (objet, noms,
+les gabarits Jinja2 de `regles/gabarits/` seulement. Le texte venu du courrier (objet, noms,
 demande) est une donnée insérée dans le gabarit, jamais un gabarit : un objet
 « {{ 7*7 }} » s'imprime tel quel.
 """
@@ -71,10 +71,10 @@ def _environnement(dossier: str) -> SandboxedEnvironment:
     return env
 
 
-def _rendre(modeles: Path, gabarit: str, contexte: Mapping[str, object]) -> str:
-    fichier = modeles / f"{gabarit}.txt.j2"
+def _rendre(gabarits: Path, gabarit: str, contexte: Mapping[str, object]) -> str:
+    fichier = gabarits / f"{gabarit}.txt.j2"
     try:
-        texte = _environnement(str(modeles)).get_template(fichier.name).render(contexte)
+        texte = _environnement(str(gabarits)).get_template(fichier.name).render(contexte)
     except jinja2.TemplateNotFound as e:
         raise ConfigurationErreur(f"Le gabarit {fichier} est introuvable.") from e
     except jinja2.TemplateSyntaxError as e:
@@ -91,10 +91,10 @@ def _mettre_en_page(texte: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lignes)).strip("\n") + "\n"
 
 
-def _gabarit_de_categorie(modeles: Path, categorie: str) -> str | None:
-    if re.fullmatch(r"[a-z0-9_]{1,40}", categorie) and (modeles / f"{categorie}.txt.j2").is_file():
+def _gabarit_de_categorie(gabarits: Path, categorie: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9_]{1,40}", categorie) and (gabarits / f"{categorie}.txt.j2").is_file():
         return categorie
-    return GABARIT_PAR_DEFAUT if (modeles / f"{GABARIT_PAR_DEFAUT}.txt.j2").is_file() else None
+    return GABARIT_PAR_DEFAUT if (gabarits / f"{GABARIT_PAR_DEFAUT}.txt.j2").is_file() else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,12 +240,12 @@ def accuse_reception(
     analyse: Analyse,
     commune: Commune,
     crpa: ReglesCrpa,
-    modeles: Path | None = None,
+    gabarits: Path | None = None,
     *,
     le: date | None = None,
 ) -> Brouillon:
     """L'accusé de réception d'une demande du public, avec les mentions de l'art. R112-5 CRPA."""
-    modeles = modeles or DOSSIER_REGLES / "modeles"
+    gabarits = gabarits or DOSSIER_REGLES / "gabarits"
     contexte = _contexte(courrier, analyse, commune, crpa, le)
     recu = jour_de_paris(courrier.recu_le)
     regle = crpa.regle_pour(analyse.categorie, courrier.objet, analyse.demande)
@@ -262,7 +262,7 @@ def accuse_reception(
     return Brouillon(
         type=TypeBrouillon.ACCUSE_RECEPTION,
         objet=f"Accusé de réception de votre demande n° {contexte['numero']}",
-        corps=_rendre(modeles, GABARIT_AR, contexte),
+        corps=_rendre(gabarits, GABARIT_AR, contexte),
         auteur=f"modele:{GABARIT_AR}",
         destinataire=destinataire(courrier, analyse),
         dates=dates,
@@ -281,18 +281,18 @@ def reponse_modele(
     analyse: Analyse,
     commune: Commune,
     crpa: ReglesCrpa,
-    modeles: Path | None = None,
+    gabarits: Path | None = None,
     *,
     le: date | None = None,
 ) -> Brouillon:
     """La réponse tirée du gabarit de la catégorie (`autre` si la catégorie n'en a pas)."""
-    modeles = modeles or DOSSIER_REGLES / "modeles"
-    gabarit = _gabarit_de_categorie(modeles, analyse.categorie) or GABARIT_PAR_DEFAUT
+    gabarits = gabarits or DOSSIER_REGLES / "gabarits"
+    gabarit = _gabarit_de_categorie(gabarits, analyse.categorie) or GABARIT_PAR_DEFAUT
     contexte = _contexte(courrier, analyse, commune, crpa, le)
     return Brouillon(
         type=TypeBrouillon.REPONSE,
         objet=_objet_reponse(courrier),
-        corps=_rendre(modeles, gabarit, contexte),
+        corps=_rendre(gabarits, gabarit, contexte),
         auteur=f"modele:{gabarit}",
         destinataire=destinataire(courrier, analyse),
         dates=_dates_reponse(jour_de_paris(courrier.recu_le), analyse),
@@ -343,7 +343,7 @@ def reponse_llm(
     commune: Commune,
     crpa: ReglesCrpa,
     redacteur_llm: RedacteurLlm,
-    modeles: Path | None = None,
+    gabarits: Path | None = None,
     *,
     le: date | None = None,
 ) -> Brouillon | None:
@@ -367,7 +367,7 @@ def reponse_llm(
         )
         return None
     contexte = _contexte(courrier, analyse, commune, crpa, le) | {"texte_llm": texte}
-    lettre = _rendre(modeles or DOSSIER_REGLES / "modeles", GABARIT_LLM, contexte)
+    lettre = _rendre(gabarits or DOSSIER_REGLES / "gabarits", GABARIT_LLM, contexte)
     return Brouillon(
         type=TypeBrouillon.REPONSE,
         objet=_objet_reponse(courrier),
@@ -386,7 +386,7 @@ def rediger(
     commune: Commune,
     crpa: ReglesCrpa,
     redacteur_llm: RedacteurLlm | None = None,
-    modeles: Path | None = None,
+    gabarits: Path | None = None,
     *,
     le: date | None = None,
 ) -> list[Brouillon]:
@@ -400,12 +400,12 @@ def rediger(
         return []
     brouillons = []
     if analyse.est_demande_usager:
-        brouillons.append(accuse_reception(courrier, analyse, commune, crpa, modeles, le=le))
+        brouillons.append(accuse_reception(courrier, analyse, commune, crpa, gabarits, le=le))
     if analyse.reponse_attendue:
         reponse = None
         if redacteur_llm is not None and crpa.redaction_llm.get(analyse.categorie, False):
-            reponse = reponse_llm(courrier, analyse, commune, crpa, redacteur_llm, modeles, le=le)
-        dossier = modeles or DOSSIER_REGLES / "modeles"
+            reponse = reponse_llm(courrier, analyse, commune, crpa, redacteur_llm, gabarits, le=le)
+        dossier = gabarits or DOSSIER_REGLES / "gabarits"
         if reponse is None and _gabarit_de_categorie(dossier, analyse.categorie) is None:
             # Ni gabarit de la catégorie ni gabarit de repli : l'analyse reste, sans réponse.
             logger.warning(
@@ -416,6 +416,6 @@ def rediger(
             )
             return brouillons
         if reponse is None:
-            reponse = reponse_modele(courrier, analyse, commune, crpa, modeles, le=le)
+            reponse = reponse_modele(courrier, analyse, commune, crpa, gabarits, le=le)
         brouillons.append(reponse)
     return brouillons

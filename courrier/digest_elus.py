@@ -20,9 +20,9 @@ from connecteurs.smtp import ErreurSmtp
 from courrier.digest import identifiant, pluriel
 from noyau.calendrier import PARIS, date_en_lettres
 from noyau.erreurs import CourrierErreur
-from registre.modeles import Courrier
 from registre.registre import Registre
 from registre.repartition import annuler_digest_elu, confirmer_digest_elu, reserver_digest_elu
+from registre.tables import Courrier
 from regles.repartition import Elu, Repartition
 
 

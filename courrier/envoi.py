@@ -171,8 +171,8 @@ def verrou_envoi(registre: Registre, donnees: Path, attente_s: float = 0.0) -> I
     Le verrou tombe avec le processus qui le tient, même tué : une panne ne bloque rien.
     """
     limite = time.monotonic() + attente_s
-    if registre.moteur.dialect.name == "postgresql":
-        with registre.moteur.connect() as connexion:
+    if registre.engine.dialect.name == "postgresql":
+        with registre.engine.connect() as connexion:
             while not connexion.execute(
                 text("SELECT pg_try_advisory_lock(:cle)"), {"cle": CLE_VERROU_PG}
             ).scalar_one():

@@ -1,4 +1,4 @@
-"""La relève entière, étape par étape, sans moteur : sources → registre → lecture et analyse.
+"""La relève entière, étape par étape, sans orchestrateur : sources → registre → lecture et analyse.
 
 Le flow Prefect `releve` (flows/releve.py) et la relève lancée à la main (`courrier releve`,
 `courrier demo`) déroulent les mêmes étapes avec `derouler` ; seul change qui les exécute.

@@ -101,7 +101,7 @@ _SAUTS = {"\r\n": "\n", "\r": "\n", "\u2028": "\n", "\u2029": "\n\n", "\t": " "}
 
 
 class LigneRegistre(Protocol):
-    """Ce qu'`adresse_postale` lit d'une ligne du registre (registre.modeles.Courrier)."""
+    """Ce qu'`adresse_postale` lit d'une ligne du registre (registre.tables.Courrier)."""
 
     expediteur: str
     analyse: str
@@ -408,7 +408,7 @@ def composer_lettre(
 
 
 def decouper_brouillon(texte: str, commune: Commune) -> tuple[str, str]:
-    """(objet, corps) d'un brouillon écrit comme une lettre complète (regles/modeles/_lettre).
+    """(objet, corps) d'un brouillon écrit comme une lettre complète (regles/gabarits/_lettre).
 
     Les gabarits mettent en tête, date, adresse, « Objet : » et références dans le texte ; la
     lettre PDF les place elle-même (l'adresse dans la fenêtre) : on ne garde que ce qui suit

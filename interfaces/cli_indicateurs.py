@@ -63,7 +63,7 @@ def indicateurs(
                 "choisit le format."
             )
     registre = ouvrir_registre()
-    ind = calculer(registre.moteur, registre.aujourd_hui(), semaines)
+    ind = calculer(registre.engine, registre.aujourd_hui(), semaines)
     libelles = _libelles()
     if sortie is not None:
         exporter(ind, libelles, format_, sortie)

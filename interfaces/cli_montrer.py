@@ -47,7 +47,7 @@ def montrer(
     c = registre.courrier(numero.strip())
     if c is None:
         raise CourrierErreur(f"Aucun courrier n'a le numéro « {numero} » dans le registre.")
-    lot = reference_du_courrier(registre.moteur, c.id)
+    lot = reference_du_courrier(registre.engine, c.id)
     evenements = registre.evenements(c.numero)
     seuil = reglages().ocr_seuil_confiance
     if en_json:

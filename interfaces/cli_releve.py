@@ -1,6 +1,6 @@
 """Les commandes `courrier releve` et `courrier demo` : la relève lancée à la main.
 
-Elles déroulent les étapes de courrier/etapes.py dans ce processus, sans moteur Prefect : pas
+Elles déroulent les étapes de courrier/etapes.py dans ce processus, sans orchestrateur Prefect : pas
 de serveur temporaire à démarrer ni à attendre (il ne démarrait parfois pas à temps, issue
 #14). Un serveur Prefect indiqué par PREFECT_API_URL (plusieurs machines) n'apporte ici que la
 limite globale des appels au LLM ; s'il ne répond pas, la relève se fait sans lui et le dit.

@@ -99,9 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Première nuit : {len(nuit1)} lettres, {corriges} corrigées par la secrétaire.")
     print(f"Exemples lus au registre : {len(lus)} en {t1 - t0:.3f} s.")
     print(f"Import de scikit-learn : {t2 - t1:.2f} s (une fois par processus).")
-    print(
-        f"Entraînement : {t3 - t2:.3f} s ({len(classifieur.modeles) if classifieur else 0} champs)."
-    )
+    champs = len(classifieur.estimateurs) if classifieur else 0
+    print(f"Entraînement : {t3 - t2:.3f} s ({champs} champs).")
     print(f"Analyse de la seconde nuit avec apprentissage : {t5 - t4:.2f} s pour {n} lettres.")
     sortie = 0
     for champ in ("categorie", "urgence", "reponse_attendue"):

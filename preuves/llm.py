@@ -55,7 +55,7 @@ from preuves.serveur_llm import GestionnaireLLM, ServeurLLM
 from preuves.serveurs import dovecot
 from preuves.verification_nuit import verifier_nuit
 from registre.archive import Archive
-from registre.base import creer_moteur
+from registre.base import creer_engine
 from registre.registre import Registre
 
 DELAI_CLIENT_S = 2.0  # COURRIER_LLM_DELAI_S : bien plus court que le blocage
@@ -290,7 +290,7 @@ def jouer(nuit: Nuit, boite: Boite) -> None:
             nuit.anomalies += anomalies
             donnees = dossier / "donnees"
             registre = Registre(
-                creer_moteur(f"sqlite:///{donnees / 'registre.sqlite3'}"),
+                creer_engine(f"sqlite:///{donnees / 'registre.sqlite3'}"),
                 Archive(donnees / "archive"),
             )
             try:

@@ -1,7 +1,7 @@
 """Une nuit de relève, dans un processus à part que le banc d'essai peut tuer.
 
 Les mêmes étapes que le flow Prefect `releve` et que `courrier releve` (courrier/etapes.py),
-appelées sans le moteur Prefect (démarrer un serveur Prefect à chaque essai coûterait plus que
+appelées sans l'orchestrateur Prefect (démarrer un serveur Prefect à chaque essai coûterait plus que
 l'essai), l'une après l'autre : un point de panne tombe ainsi toujours dans la même étape.
 Tout se règle par l'environnement (`COURRIER_…`), comme en production ; `COURRIER_PANNE`
 désigne le point où mourir.

@@ -50,9 +50,9 @@ from sqlalchemy import (
     text,
 )
 
-from registre.base import config_alembic, creer_moteur, mettre_a_niveau
-from registre.modeles import Courrier
+from registre.base import config_alembic, creer_engine, mettre_a_niveau
 from registre.recherche import Filtres, pour_export, rechercher
+from registre.tables import Courrier
 
 PLEIN_TEXTE = "20261205_0009"  # la migration qui ajoute la recherche plein texte
 PAR_LOT = 2_000
@@ -195,12 +195,12 @@ def attendus(nombre: int) -> dict[str, set[str]]:
     return resultat
 
 
-def remplir(moteur: Engine, nombre: int, graine: int) -> float:
+def remplir(engine: Engine, nombre: int, graine: int) -> float:
     """Insère les courriers par lots ; rend la durée en secondes."""
     lignes = courriers(nombre, graine)
     # La table telle qu'elle est dans cette base (et non le modèle) : la base « d'avant » n'a
     # pas les colonnes ajoutées par les migrations suivantes, que le modèle remplirait.
-    table = Table("courriers", MetaData(), autoload_with=moteur)
+    table = Table("courriers", MetaData(), autoload_with=engine)
     defauts = {
         col.name: col.default.arg
         for col in Courrier.__table__.columns
@@ -208,10 +208,10 @@ def remplir(moteur: Engine, nombre: int, graine: int) -> float:
     }
     debut = time.perf_counter()
     while lot := [defauts | ligne for _, ligne in zip(range(PAR_LOT), lignes, strict=False)]:
-        with moteur.begin() as connexion:
+        with engine.begin() as connexion:
             connexion.execute(insert(table), lot)
     duree = time.perf_counter() - debut
-    with moteur.begin() as connexion:
+    with engine.begin() as connexion:
         connexion.execute(text("ANALYZE"))
     return duree
 
@@ -221,40 +221,40 @@ def _like(colonne: Any, mot: str) -> Any:
     return func.lower(colonne).like(f"%{echappe}%", escape="\\")
 
 
-def rechercher_like(moteur: Engine, saisie: str) -> list[str]:
+def rechercher_like(engine: Engine, saisie: str) -> list[str]:
     """La recherche d'avant (registre/recherche.py avant 20261205_0009) : chaque mot en LIKE
     sur cinq colonnes, compte puis première page de lignes entières, le plus récent d'abord.
 
     Sur la table telle qu'elle est dans la base d'avant (le modèle d'aujourd'hui a des colonnes
     qu'elle n'a pas) ; le banc n'a pas de brouillons, que l'ancienne page chargeait aussi."""
-    c = Table("courriers", MetaData(), autoload_with=moteur).c
+    c = Table("courriers", MetaData(), autoload_with=engine).c
     conds = [
         or_(*(_like(col, mot) for col in (c.objet, c.expediteur, c.resume, c.texte, c.numero)))
         for mot in saisie.split()[:10]
     ]
-    with moteur.connect() as connexion:
+    with engine.connect() as connexion:
         connexion.execute(select(func.count(c.id)).where(and_(*conds))).scalar_one()
         requete = select(*c).where(and_(*conds)).order_by(c.annee.desc(), c.rang.desc()).limit(50)
         return [ligne.numero for ligne in connexion.execute(requete)]
 
 
-def rechercher_fts(moteur: Engine, saisie: str) -> list[str]:
-    return [c.numero for c in rechercher(moteur, Filtres(texte=saisie)).lignes]
+def rechercher_fts(engine: Engine, saisie: str) -> list[str]:
+    return [c.numero for c in rechercher(engine, Filtres(texte=saisie)).lignes]
 
 
-def trouves(moteur: Engine, saisie: str) -> set[str]:
+def trouves(engine: Engine, saisie: str) -> set[str]:
     """Tous les numéros trouvés par la recherche plein texte (ce qu'exporterait la page)."""
-    return {c.numero for c in pour_export(moteur, Filtres(texte=saisie))}
+    return {c.numero for c in pour_export(engine, Filtres(texte=saisie))}
 
 
 def durees_ms(
-    chercher: Callable[[Engine, str], list[str]], moteur: Engine, saisies: list[str], tours: int
+    chercher: Callable[[Engine, str], list[str]], engine: Engine, saisies: list[str], tours: int
 ) -> dict[str, list[float]]:
     durees: dict[str, list[float]] = {saisie: [] for saisie in saisies}
     for _ in range(tours):
         for saisie in saisies:
             debut = time.perf_counter()
-            chercher(moteur, saisie)
+            chercher(engine, saisie)
             durees[saisie].append((time.perf_counter() - debut) * 1000)
     return durees
 
@@ -276,8 +276,8 @@ def mesurer(
     url_avant: str, url_fts: str, base: str, nombre: int, graine: int, tours: int
 ) -> Mesure:
     mesure = Mesure(base, nombre)
-    avant = creer_moteur(url_avant)
-    fts = creer_moteur(url_fts)
+    avant = creer_engine(url_avant)
+    fts = creer_engine(url_fts)
     try:
         config = config_alembic(avant)
         # Le schéma juste avant la recherche plein texte, quelle que soit la chaîne des

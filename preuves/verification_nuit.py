@@ -16,7 +16,7 @@ from preuves.jeu import courriels, scans
 from preuves.nuit_d_essai import TRAITE, Boite
 from preuves.points_de_panne import POINTS_ENVOI, REPONSES_MIN
 from registre.archive import Archive
-from registre.base import creer_moteur
+from registre.base import creer_engine
 from registre.registre import Registre
 
 
@@ -80,7 +80,7 @@ def verifier_nuit(
     donnees = dossier / "donnees"
     # Sans Registre.ouvrir : la nuit a déjà migré la base, et Alembic n'aime pas les fils.
     registre = Registre(
-        creer_moteur(f"sqlite:///{donnees / 'registre.sqlite3'}"), Archive(donnees / "archive")
+        creer_engine(f"sqlite:///{donnees / 'registre.sqlite3'}"), Archive(donnees / "archive")
     )
     try:
         anomalies += [f"verifier() : {a}" for a in registre.verifier()]
@@ -224,7 +224,7 @@ def verifier_envoi(dossier: Path, recus: list[bytes], point_de_panne: str | None
         anomalies.append(f"réponses reçues plusieurs fois : {doubles}")
     donnees = dossier / "donnees"
     registre = Registre(
-        creer_moteur(f"sqlite:///{donnees / 'registre.sqlite3'}"), Archive(donnees / "archive")
+        creer_engine(f"sqlite:///{donnees / 'registre.sqlite3'}"), Archive(donnees / "archive")
     )
     try:
         courriers = registre.courriers()

@@ -16,9 +16,9 @@ from noyau.domaine import Statut, StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.sceaux import json_canonique
 from registre.fiches import courrier_a_lire
-from registre.modeles import BrouillonLigne, Courrier
 from registre.scellement import CHARGER_TOUT
 from registre.socle import ACTEUR_RELEVE, SocleRegistre
+from registre.tables import BrouillonLigne, Courrier
 from registre.textes import arrondi, texte_stockable
 
 LOT_LECTURE = 500  # courriers chargés par requête (IN borné, mémoire bornée)
@@ -49,7 +49,7 @@ class RegistreAnalyse(SocleRegistre):
         lots : l'analyse qui suit la lecture au fil de l'eau interroge chaque seconde sans
         relire les textes qu'elle a déjà pris.
         """
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             idents = [
                 i
                 for i in session.execute(

@@ -29,8 +29,8 @@ from connecteurs.horodatage import (
 )
 from noyau.calendrier import PARIS
 from noyau.domaine import TypeEvenement
-from registre.modeles import Ancre, Evenement
 from registre.registre import Registre
+from registre.tables import Ancre, Evenement
 
 ACTEUR_ANCRAGE = "horodatage"
 Horodater = Callable[[bytes], Jeton]
@@ -103,7 +103,7 @@ def verifier_ancres(
     """Chaque ancre : l'événement qu'elle couvre a toujours son empreinte, le jeton porte sur
     elle, et (si les racines sont données) sa signature remonte à l'autorité."""
     bilan = BilanAncres(signatures_non_verifiees=not racines)
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         ancres = session.execute(select(Ancre).order_by(Ancre.id)).scalars().all()
         lignes = session.execute(
             select(Evenement.id, Evenement.empreinte).where(

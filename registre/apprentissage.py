@@ -26,8 +26,8 @@ from noyau.erreurs import RegistreErreur
 from noyau.exemples import NON, OUI, Exemple, texte_lu
 from noyau.fiches import FicheCourrier
 from registre.fiches import courrier_a_lire
-from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import Registre, ligne_de_brouillon
+from registre.tables import BrouillonLigne, Courrier, Evenement
 
 EXEMPLES_MAX = 5000  # les plus récents : le vocabulaire d'une mairie change avec les années
 # Une réponse partie ou prête à partir : la secrétaire a lu le courrier et gardé son classement.
@@ -52,7 +52,7 @@ def signale(courrier: Courrier) -> bool:
 
 def exemples(registre: Registre, maximum: int = EXEMPLES_MAX) -> list[Exemple]:
     """Les exemples d'apprentissage, lus du registre (les plus récents d'abord)."""
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         corriges = set(
             session.scalars(
                 select(Evenement.courrier_id).where(

@@ -16,8 +16,8 @@ from noyau.erreurs import RegistreErreur
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def creer_moteur(url: str) -> Engine:
-    """Un moteur prêt pour des écritures concurrentes, quelle que soit la base.
+def creer_engine(url: str) -> Engine:
+    """Un engine SQLAlchemy prêt pour des écritures concurrentes, quelle que soit la base.
 
     SQLite n'a pas de verrou de ligne : chaque transaction y commence par BEGIN IMMEDIATE,
     ce qui sérialise les écrivains comme le ferait SELECT … FOR UPDATE sur PostgreSQL.
@@ -27,9 +27,9 @@ def creer_moteur(url: str) -> Engine:
         if chemin and chemin != ":memory:":
             Path(chemin).parent.mkdir(parents=True, exist_ok=True)
         delai = delai_verrou_s()
-        moteur = create_engine(url, connect_args={"timeout": delai, "isolation_level": None})
+        engine = create_engine(url, connect_args={"timeout": delai, "isolation_level": None})
 
-        @event.listens_for(moteur, "connect")
+        @event.listens_for(engine, "connect")
         def _pragmas(connexion: Any, _record: Any) -> None:
             curseur = connexion.cursor()
             curseur.execute("PRAGMA journal_mode=WAL")
@@ -41,11 +41,11 @@ def creer_moteur(url: str) -> Engine:
             # « élections » dans la recherche du registre. Celui de Python connaît les accents.
             connexion.create_function("lower", 1, _minuscules, deterministic=True)
 
-        @event.listens_for(moteur, "begin")
+        @event.listens_for(engine, "begin")
         def _begin(connexion: Any) -> None:
             connexion.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return moteur
+        return engine
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -65,27 +65,27 @@ def delai_verrou_s() -> float:
         return 60.0
 
 
-def config_alembic(moteur: Engine) -> Config:
+def config_alembic(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", moteur.url.render_as_string(hide_password=False))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 
-def mettre_a_niveau(moteur: Engine) -> None:
+def mettre_a_niveau(engine: Engine) -> None:
     """Applique les migrations manquantes ; une base injoignable devient une phrase claire."""
     try:
-        with moteur.begin() as connexion:
+        with engine.begin() as connexion:
             if connexion.dialect.name == "postgresql":
                 # Plusieurs workers qui démarrent ensemble ne migrent pas en même temps.
                 connexion.exec_driver_sql("SELECT pg_advisory_xact_lock(7412060)")
-            config = config_alembic(moteur)
+            config = config_alembic(engine)
             config.attributes["connection"] = connexion
             command.upgrade(config, "head")
     except OperationalError as e:
         raise RegistreErreur(
             "La base du registre est injoignable ou verrouillée "
-            f"({moteur.url.get_backend_name()}) : {_premiere_ligne(e)}"
+            f"({engine.url.get_backend_name()}) : {_premiere_ligne(e)}"
         ) from e
     except SQLAlchemyError as e:
         raise RegistreErreur(
@@ -93,8 +93,8 @@ def mettre_a_niveau(moteur: Engine) -> None:
         ) from e
 
 
-def tables(moteur: Engine) -> list[str]:
-    return inspect(moteur).get_table_names()
+def tables(engine: Engine) -> list[str]:
+    return inspect(engine).get_table_names()
 
 
 def _premiere_ligne(e: BaseException) -> str:

@@ -12,9 +12,9 @@ from noyau.domaine import Statut, StatutBrouillon, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.fiches import FicheBrouillon, FicheCourrier
 from registre.fiches import fiche_brouillon, fiche_courrier
-from registre.modeles import BrouillonLigne, Courrier
 from registre.scellement import CHARGER_TOUT
 from registre.socle import SocleRegistre
+from registre.tables import BrouillonLigne, Courrier
 from registre.textes import (
     LIBELLES_STATUT_BROUILLON,
     objet_brouillon,
@@ -30,7 +30,7 @@ class RegistreBrouillons(SocleRegistre):
     def brouillons_a_valider(self) -> list[tuple[FicheCourrier, FicheBrouillon]]:
         """Ce qui attend la secrétaire : les brouillons à valider et les réponses non remises."""
         attente = [StatutBrouillon.A_VALIDER.value, StatutBrouillon.NON_REMIS.value]
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             lignes = session.execute(
                 select(Courrier, BrouillonLigne)
                 .join(BrouillonLigne, BrouillonLigne.courrier_id == Courrier.id)
@@ -46,7 +46,7 @@ class RegistreBrouillons(SocleRegistre):
             ]
 
     def brouillon(self, ident: int) -> tuple[FicheCourrier, FicheBrouillon] | None:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             ligne = session.get(BrouillonLigne, ident)
             if ligne is None:
                 return None

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
-from registre.modeles import SessionWeb, Utilisateur
 from registre.registre import Registre
+from registre.tables import SessionWeb, Utilisateur
 
 # L'élu lit ses courriers et les commente, sans rien décider (interfaces/web/routes_elus.py).
 ROLES = ("secretaire", "maire", "admin", "elu")
@@ -91,7 +91,7 @@ def verifier_mot_de_passe(mot_de_passe: str) -> None:
 class Comptes:
     def __init__(self, registre: Registre, duree_session: timedelta = DUREE_SESSION) -> None:
         self.registre = registre
-        self.moteur = registre.moteur
+        self.engine = registre.engine
         self.duree_session = duree_session
         self._hacheur = PasswordHasher()  # argon2id, paramètres recommandés par la RFC 9106
         # Un nom inconnu coûte le même temps qu'un mauvais mot de passe : on ne devine pas les
@@ -127,14 +127,14 @@ class Comptes:
         return _compte(utilisateur)
 
     def lister(self) -> list[Compte]:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             return [
                 _compte(u)
                 for u in session.execute(select(Utilisateur).order_by(Utilisateur.nom)).scalars()
             ]
 
     def compte(self, nom: str) -> Compte | None:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             u = session.execute(
                 select(Utilisateur).where(Utilisateur.nom == nom.strip().lower())
             ).scalar_one_or_none()
@@ -167,7 +167,7 @@ class Comptes:
 
     def authentifier(self, nom: str, mot_de_passe: str) -> Compte | None:
         """Le compte actif si le mot de passe est le bon ; sinon None (sans dire pourquoi)."""
-        with Session(self.moteur, expire_on_commit=False) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             u = session.execute(
                 select(Utilisateur).where(Utilisateur.nom == nom.strip().lower()[:64])
             ).scalar_one_or_none()
@@ -187,7 +187,7 @@ class Comptes:
         """Rend le jeton à mettre dans le cookie ; la base n'en garde que l'empreinte."""
         jeton = secrets.token_urlsafe(32)
         moment = self.registre.horloge()
-        with Session(self.moteur) as session, session.begin():
+        with Session(self.engine) as session, session.begin():
             session.execute(delete(SessionWeb).where(SessionWeb.expire_le < moment))
             session.add(
                 SessionWeb(
@@ -203,7 +203,7 @@ class Comptes:
     def session(self, jeton: str) -> SessionOuverte | None:
         if not jeton or len(jeton) > 200:
             return None
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             trouve = session.execute(
                 select(SessionWeb, Utilisateur)
                 .join(Utilisateur, Utilisateur.id == SessionWeb.utilisateur_id)
@@ -217,5 +217,5 @@ class Comptes:
             return SessionOuverte(_compte(u), s.csrf, s.expire_le)
 
     def fermer_session(self, jeton: str) -> None:
-        with Session(self.moteur) as session, session.begin():
+        with Session(self.engine) as session, session.begin():
             session.execute(delete(SessionWeb).where(SessionWeb.jeton == empreinte_jeton(jeton)))

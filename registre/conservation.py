@@ -30,10 +30,10 @@ from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur
 from noyau.fiches import FicheCourrier
 from registre.lots import lots_cites, lots_par_courrier
-from registre.modeles import BrouillonLigne, Courrier, Piece
 from registre.plein_texte import compacter_apres_effacement
 from registre.registre import Registre, fichiers_cites
 from registre.repartition import effacer_commentaires
+from registre.tables import BrouillonLigne, Courrier, Piece
 
 EFFACE = "[effacé]"
 ACTEUR_PURGE = "conservation"
@@ -102,7 +102,7 @@ def _effacer(courrier: Courrier, moment: datetime) -> None:
 def _fichiers_conserves(registre: Registre) -> set[str]:
     """Les fichiers qu'au moins un courrier non purgé cite encore (une pièce jointe reçue
     deux fois n'est qu'un fichier)."""
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         vivants = select(Courrier.id).where(Courrier.purge_le.is_(None))
         cites = set(
             session.execute(select(Courrier.empreinte).where(Courrier.id.in_(vivants))).scalars()
@@ -132,7 +132,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
     """Efface les données personnelles des courriers arrivés à échéance, puis les fichiers que
     plus rien ne cite (y compris ceux qu'une purge interrompue aurait laissés)."""
     bilan = BilanPurge()
-    lots = lots_par_courrier(registre.moteur)
+    lots = lots_par_courrier(registre.engine)
 
     def cites(c: Courrier | FicheCourrier) -> set[str]:
         return set(fichiers_cites(c)) | ({lots[c.id]} if c.id in lots else set())
@@ -156,7 +156,7 @@ def purger(registre: Registre, conservation: Conservation, le: date, motif: str 
         )
         bilan.purges.append(courrier.numero)
     if bilan.purges:
-        compacter_apres_effacement(registre.moteur)
+        compacter_apres_effacement(registre.engine)
     conserves = _fichiers_conserves(registre)
     for courrier in registre.courriers():
         if courrier.purge_le is None:

@@ -17,8 +17,8 @@ from noyau.delais import (
 )
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
-from registre.modeles import Courrier
 from registre.registre import Registre
+from registre.tables import Courrier
 
 
 def _changer(

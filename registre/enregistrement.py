@@ -26,10 +26,10 @@ from noyau.domaine import (
 )
 from noyau.pages_ocr import pages_en_json
 from registre.lots import deposer_lot, details_lot, inscrire_lot
-from registre.modeles import Compteur, Courrier, Identite, Piece
 from registre.retours import STATUTS_PARTIS, brouillon_concerne, raison_non_remis
 from registre.scellement import CHARGER_TOUT
 from registre.socle import ACTEUR_RELEVE, SocleRegistre
+from registre.tables import Compteur, Courrier, Identite, Piece
 from registre.textes import arrondi, formater_numero, texte_stockable
 from registre.unite import UniteDeTravail
 
@@ -171,7 +171,7 @@ class RegistreEnregistrement(SocleRegistre):
             unite.evenement(type_, acteur, details)
 
     def a_extraire(self) -> list[AExtraire]:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             lignes = session.execute(
                 select(
                     Courrier.id,

@@ -12,8 +12,8 @@ from noyau.domaine import StatutBrouillon, TypeEvenement
 from noyau.fiches import FicheEnvoiDigest
 from registre.brouillons import exiger, repondu
 from registre.fiches import fiche_envoi_digest
-from registre.modeles import BrouillonLigne, EnvoiDigest
 from registre.socle import ACTEUR_ENVOI, SocleRegistre
+from registre.tables import BrouillonLigne, EnvoiDigest
 from registre.textes import texte_stockable
 
 
@@ -21,7 +21,7 @@ class RegistreEnvois(SocleRegistre):
     # --- Envoi des réponses ----------------------------------------------------------------
 
     def brouillons_par_statut(self, *statuts: StatutBrouillon) -> list[int]:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             return list(
                 session.execute(
                     select(BrouillonLigne.id)
@@ -151,6 +151,6 @@ class RegistreEnvois(SocleRegistre):
             )
 
     def envoi_digest(self, jour: date) -> FicheEnvoiDigest | None:
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             envoi = session.get(EnvoiDigest, jour)
             return None if envoi is None else fiche_envoi_digest(envoi)

@@ -12,7 +12,7 @@ from noyau.calendrier import PARIS
 from noyau.delais import depuis_json
 from noyau.erreurs import CourrierErreur
 from noyau.fiches import FicheBrouillon, FicheCourrier
-from registre.modeles import BrouillonLigne, Courrier
+from registre.tables import BrouillonLigne, Courrier
 from registre.transparence import provenance_ia
 
 COLONNES = [

@@ -27,7 +27,7 @@ from fpdf.fonts import FontFace
 from noyau.calendrier import PARIS
 from noyau.erreurs import CourrierErreur
 from noyau.fiches import FicheCourrier
-from registre.modeles import Courrier
+from registre.tables import Courrier
 
 POLICES = Path("/usr/share/fonts/truetype/dejavu")  # comme la lettre (courrier/lettre.py)
 LIBELLES_STATUT = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from noyau.analyse import CourrierALire
 from noyau.fiches import FicheBrouillon, FicheCourrier, FicheEnvoiDigest, FicheEvenement, FichePiece
-from registre.modeles import BrouillonLigne, Courrier, EnvoiDigest, Evenement, Piece
+from registre.tables import BrouillonLigne, Courrier, EnvoiDigest, Evenement, Piece
 
 
 def _valeurs(ligne: Any, classe: type) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from noyau.calendrier import PARIS, jour_de_paris
 from noyau.difference import part_changee
 from noyau.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
 from noyau.erreurs import CourrierErreur
-from registre.modeles import BrouillonLigne, Courrier, Evenement
+from registre.tables import BrouillonLigne, Courrier, Evenement
 
 SEMAINES_PAR_DEFAUT = 12
 SEMAINES_MAX = 520
@@ -141,7 +141,7 @@ def semaine_iso(lundi: date) -> str:
     return f"{annee}-S{numero:02d}"
 
 
-def calculer(moteur: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) -> Indicateurs:
+def calculer(engine: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) -> Indicateurs:
     if not 1 <= semaines <= SEMAINES_MAX:
         raise CourrierErreur(f"Le nombre de semaines doit aller de 1 à {SEMAINES_MAX}.")
     debut = jour - timedelta(days=jour.weekday(), weeks=semaines - 1)
@@ -153,7 +153,7 @@ def calculer(moteur: Engine, jour: date, semaines: int = SEMAINES_PAR_DEFAUT) ->
         Courrier.recu_le < fin_utc,
         Courrier.automatique.not_in(HORS_DES_COMPTES),
     )
-    with Session(moteur) as session:
+    with Session(engine) as session:
         courriers = session.execute(
             select(
                 Courrier.id,

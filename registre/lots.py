@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from noyau.domaine import ElementRecu
 from registre.archive import Archive
-from registre.modeles import Base, Courrier
+from registre.tables import Base, Courrier
 
 
 class LettreDeLot(Base):
@@ -129,13 +129,13 @@ def lots_cites(session: Session) -> dict[str, str]:
     return cites
 
 
-def lots_par_courrier(moteur: Engine) -> dict[int, str]:
+def lots_par_courrier(engine: Engine) -> dict[int, str]:
     """L'empreinte du PDF d'origine de chaque lettre de lot : identifiant du courrier → lot."""
-    with Session(moteur) as session:
+    with Session(engine) as session:
         lignes = session.execute(select(LettreDeLot.courrier_id, LettreDeLot.lot_empreinte))
         return {ident: empreinte for ident, empreinte in lignes}
 
 
-def reference_du_courrier(moteur: Engine, courrier_id: int) -> ReferenceLot | None:
-    with Session(moteur) as session:
+def reference_du_courrier(engine: Engine, courrier_id: int) -> ReferenceLot | None:
+    with Session(engine) as session:
         return reference_lot(session, courrier_id)

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Float, Integer, Select, column, text
 
-from registre.modeles import Courrier
+from registre.tables import Courrier
 
 MOTS_MAX = 10
 LONGUEUR_MAX = 500  # signes de la saisie examinés ; un mot plus long ne désigne rien d'utile
@@ -40,7 +40,7 @@ TABLES_SQLITE = tuple(
 OBJETS_POSTGRES = ("recherche", "ix_courriers_recherche", "ix_pieces_recherche")
 
 
-def hors_modeles(nom: str | None, type_: str, _parent: Any = None) -> bool:
+def hors_tables(nom: str | None, type_: str, _parent: Any = None) -> bool:
     """Pour `include_name` d'Alembic : faux pour les objets de la recherche plein texte."""
     if type_ == "table":
         return nom not in TABLES_SQLITE
@@ -186,7 +186,7 @@ def plein_texte(dialecte: str) -> PleinTexte:
     return PleinTextePostgres() if dialecte == "postgresql" else PleinTexteSqlite()
 
 
-def compacter_apres_effacement(moteur: Engine) -> None:
+def compacter_apres_effacement(engine: Engine) -> None:
     """Après une purge RGPD : réécrit l'index SQLite d'un seul tenant.
 
     FTS5 ne réécrit pas ses segments à la suppression, il y ajoute des marques : les mots
@@ -194,7 +194,7 @@ def compacter_apres_effacement(moteur: Engine) -> None:
     « optimize » fusionne tout et les en retire. (Sur PostgreSQL, c'est le VACUUM automatique
     qui retire les anciennes versions des lignes.)
     """
-    if moteur.dialect.name == "sqlite":
-        with moteur.begin() as connexion:
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connexion:
             for index in ("courriers_fts", "pieces_fts"):
                 connexion.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, se
 from sqlalchemy.orm import Session, selectinload
 
 from noyau.calendrier import PARIS
-from registre.modeles import Courrier
 from registre.plein_texte import mots, plein_texte
+from registre.tables import Courrier
 
 PAR_PAGE = 50
 EXPORT_MAX = 100_000
@@ -114,10 +114,10 @@ def _requete(f: Filtres, dialecte: str, recent_d_abord: bool = True) -> Select[t
     return requete.order_by(*([pertinence] if pertinence is not None else []), *ordre)
 
 
-def rechercher(moteur: Engine, f: Filtres) -> Resultat:
+def rechercher(engine: Engine, f: Filtres) -> Resultat:
     par_page = max(1, min(f.par_page, 500))
-    dialecte = moteur.dialect.name
-    with Session(moteur, expire_on_commit=False) as session:
+    dialecte = engine.dialect.name
+    with Session(engine, expire_on_commit=False) as session:
         compte, _ = _filtrer(select(func.count(Courrier.id)), f, dialecte)
         total = session.execute(compte).scalar_one()
         pages = max(1, math.ceil(total / par_page))
@@ -133,13 +133,13 @@ def rechercher(moteur: Engine, f: Filtres) -> Resultat:
     return Resultat(lignes, total, page, pages, par_page)
 
 
-def pour_export(moteur: Engine, f: Filtres) -> list[Courrier]:
+def pour_export(engine: Engine, f: Filtres) -> list[Courrier]:
     """Toutes les lignes filtrées (sans pagination), avec ce que l'export lit."""
     f = replace(f, page=1)
-    with Session(moteur, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False) as session:
         return list(
             session.execute(
-                _requete(f, moteur.dialect.name, recent_d_abord=False)
+                _requete(f, engine.dialect.name, recent_d_abord=False)
                 .options(selectinload(Courrier.pieces), selectinload(Courrier.brouillons))
                 .limit(EXPORT_MAX)
             ).scalars()

@@ -14,7 +14,7 @@ from noyau.calendrier import Horloge, horloge_systeme
 from noyau.pannes import PointDePanne, aucune
 from registre.analyses import LOT_LECTURE, RegistreAnalyse, ligne_de_brouillon
 from registre.archive import Archive
-from registre.base import creer_moteur, mettre_a_niveau
+from registre.base import creer_engine, mettre_a_niveau
 from registre.brouillons import MODIFIABLES, RegistreBrouillons, adresse_de_reponse
 from registre.enregistrement import AExtraire, Enregistrement, RegistreEnregistrement
 from registre.envois import RegistreEnvois
@@ -73,6 +73,6 @@ class Registre(
         horloge: Horloge = horloge_systeme,
         panne: PointDePanne = aucune,
     ) -> Registre:
-        moteur = creer_moteur(url)
-        mettre_a_niveau(moteur)
-        return cls(moteur, Archive(donnees / "archive"), horloge, panne)
+        engine = creer_engine(url)
+        mettre_a_niveau(engine)
+        return cls(engine, Archive(donnees / "archive"), horloge, panne)

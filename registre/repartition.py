@@ -20,8 +20,8 @@ from noyau.analyse import Urgence
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.fiches import FicheCourrier
-from registre.modeles import Commentaire, Courrier, EnvoiDigestElu
 from registre.registre import CHARGER_TOUT, Registre, texte_stockable
+from registre.tables import Commentaire, Courrier, EnvoiDigestElu
 from regles.repartition import Repartition
 
 COMMENTAIRE_MAX = 4000
@@ -118,7 +118,7 @@ def effacer_commentaires(courrier: Courrier) -> None:
 
 
 def commentaires(registre: Registre, numero: str) -> list[CommentaireLu]:
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         lignes = session.execute(
             select(Commentaire)
             .join(Courrier, Courrier.id == Commentaire.courrier_id)
@@ -146,7 +146,7 @@ def courriers_de_l_elu(
         siens: ColumnElement[bool] = Courrier.elu != ""
     else:
         siens = Courrier.elu == elu if elu else false()
-    with Session(registre.moteur, expire_on_commit=False) as session:
+    with Session(registre.engine, expire_on_commit=False) as session:
         requete = (
             select(Courrier)
             .options(*CHARGER_TOUT)

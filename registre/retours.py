@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from noyau.domaine import EchecRemise, MessageAutomatique, StatutBrouillon
-from registre.modeles import BrouillonLigne
+from registre.tables import BrouillonLigne
 
 # Ce qu'un avis peut encore changer : une réponse partie, ou peut-être partie.
 STATUTS_PARTIS = (

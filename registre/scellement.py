@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from noyau.fiches import FicheCourrier
 from noyau.sceaux import sceau_courrier
-from registre.modeles import Courrier
+from registre.tables import Courrier
 
 # Tout ce qu'il faut pour sceller un courrier ou le montrer hors de sa session.
 CHARGER_TOUT = [selectinload(Courrier.pieces), selectinload(Courrier.brouillons)]

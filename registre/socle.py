@@ -15,8 +15,8 @@ from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.pannes import PointDePanne, aucune
 from registre.archive import Archive
-from registre.modeles import BrouillonLigne, Courrier
 from registre.scellement import CHARGER_TOUT
+from registre.tables import BrouillonLigne, Courrier
 from registre.unite import UniteDeTravail, unite_de_travail
 
 ACTEUR_RELEVE = "releve"
@@ -28,12 +28,12 @@ Noter = Callable[[TypeEvenement, str, dict[str, Any]], None]
 class SocleRegistre:
     def __init__(
         self,
-        moteur: Engine,
+        engine: Engine,
         archive: Archive,
         horloge: Horloge = horloge_systeme,
         panne: PointDePanne = aucune,
     ) -> None:
-        self.moteur = moteur
+        self.engine = engine
         self.archive = archive
         # Toute date écrite au registre (enregistrement, journal, décisions, chrono de l'année)
         # vient de cette horloge.
@@ -46,12 +46,12 @@ class SocleRegistre:
         return aujourd_hui(self.horloge)
 
     def fermer(self) -> None:
-        self.moteur.dispose()
+        self.engine.dispose()
 
     def transaction(self) -> AbstractContextManager[UniteDeTravail]:
         """L'unité de travail : `with registre.transaction() as unite:` puis `unite.session`,
         `unite.evenement(...)`, `unite.sceller(...)` ; tout est validé ensemble, ou rien."""
-        return unite_de_travail(self.moteur, self.horloge)
+        return unite_de_travail(self.engine, self.horloge)
 
     @contextmanager
     def sur_brouillon(self, ident: int) -> Iterator[tuple[Courrier, BrouillonLigne, Noter]]:

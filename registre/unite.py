@@ -19,8 +19,8 @@ from noyau.calendrier import Horloge
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.sceaux import empreinte_evenement, json_canonique
-from registre.modeles import Courrier, Evenement, TeteJournal
 from registre.scellement import sceau
+from registre.tables import Courrier, Evenement, TeteJournal
 
 
 class UniteDeTravail:
@@ -85,10 +85,10 @@ class UniteDeTravail:
 
 
 @contextmanager
-def unite_de_travail(moteur: Engine, horloge: Horloge) -> Iterator[UniteDeTravail]:
+def unite_de_travail(engine: Engine, horloge: Horloge) -> Iterator[UniteDeTravail]:
     """Une transaction d'écriture, tête du journal verrouillée dès le début."""
     try:
-        with Session(moteur, expire_on_commit=False) as session, session.begin():
+        with Session(engine, expire_on_commit=False) as session, session.begin():
             tete = session.execute(
                 select(TeteJournal).where(TeteJournal.id == 1).with_for_update()
             ).scalar_one()

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from noyau.sceaux import ORIGINE, empreinte_evenement
 from registre.controle_archive import BilanArchive, Progression, verifier_archive
 from registre.lots import lots_cites
-from registre.modeles import Compteur, Courrier, Evenement, TeteJournal
 from registre.scellement import CHARGER_TOUT, fichiers_cites, sceau
 from registre.socle import SocleRegistre
+from registre.tables import Compteur, Courrier, Evenement, TeteJournal
 from registre.textes import formater_numero, majuscule
 
 
@@ -37,7 +37,7 @@ class RegistreVerification(SocleRegistre):
         """La chaîne, les sceaux et les numéros ; rend aussi les fichiers que l'archive doit
         contenir (empreinte → ce qui la cite)."""
         attendus: dict[str, str] = {}
-        with Session(self.moteur) as session:
+        with Session(self.engine) as session:
             anomalies, dernier_sceau = _verifier_chaine(session)
             anomalies += _verifier_courriers(session, dernier_sceau, attendus)
             for empreinte, porteur in lots_cites(session).items():

@@ -21,8 +21,8 @@ from noyau.domaine import Canal, ElementRecu, TypeEvenement
 from noyau.sceaux import ORIGINE, empreinte_evenement
 from preuves.serveurs import ServeurSmtp
 from registre.ancrage import ancrer, verifier_ancres
-from registre.modeles import Evenement, TeteJournal
 from registre.registre import Registre
+from registre.tables import Evenement, TeteJournal
 from tests.autorite_horodatage import Autorite, autorite_horodatage
 from tests.conftest import lancer
 from tests.test_digest import (  # noqa: F401 - fixtures partagées
@@ -59,7 +59,7 @@ def _garnir(registre: Registre, n: int = 3) -> None:
 
 def _reecrire_la_chaine(registre: Registre) -> None:
     """Le faussaire : change les détails du premier événement et recalcule toute la chaîne."""
-    with Session(registre.moteur) as session, session.begin():
+    with Session(registre.engine) as session, session.begin():
         precedent = ORIGINE
         for ev in session.execute(select(Evenement).order_by(Evenement.id)).scalars():
             if ev.id == 1:

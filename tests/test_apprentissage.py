@@ -147,7 +147,7 @@ def test_avec_trop_peu_d_exemples_le_classifieur_se_tait() -> None:
         "social", "colis banque alimentaire", 2
     )
     classifieur = entrainer(peu, min_par_classe=3)
-    assert classifieur is not None and classifieur.modeles == {}
+    assert classifieur is not None and classifieur.estimateurs == {}
     assert classifieur.predire(_courrier("Fosse septique", "spanc")) == {}
     assert entrainer([]) is None
 
@@ -168,7 +168,7 @@ def test_le_classifieur_ne_passe_ni_devant_une_decision_forcee_ni_sur_un_courrie
         + _exemples("social", "colis banque alimentaire", 5),
         seuil=1.0,
     )
-    assert classifieur is not None and classifieur.modeles
+    assert classifieur is not None and classifieur.estimateurs
     assert classifieur.predire(_courrier("Fosse septique", "spanc")) == {}
 
 

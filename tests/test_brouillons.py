@@ -421,7 +421,7 @@ def test_les_gabarits_et_les_regles_sont_livres_avec_le_paquet() -> None:
         for f in DOSSIER_REGLES.rglob("*")
         if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".py"
     ]
-    assert "modeles/accuse_reception.txt.j2" in fichiers
+    assert "gabarits/accuse_reception.txt.j2" in fichiers
     for fichier in fichiers:
         assert any(fnmatch.fnmatch(fichier, m) for m in motifs), fichier
 

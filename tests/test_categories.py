@@ -253,10 +253,10 @@ def test_sans_aucun_gabarit_de_reponse_l_accuse_reste_et_le_journal_dit_pourquoi
 ) -> None:
     from tests.test_brouillons import un_courrier, une_analyse
 
-    modeles = tmp_path / "modeles"
-    modeles.mkdir()
+    gabarits = tmp_path / "gabarits"
+    gabarits.mkdir()
     for nom in ("_lettre.txt.j2", "accuse_reception.txt.j2"):  # ni piscine ni autre
-        shutil.copy(RACINE / "regles" / "modeles" / nom, modeles / nom)
+        shutil.copy(RACINE / "regles" / "gabarits" / nom, gabarits / nom)
     analyse = une_analyse("piscine", reponse_attendue=True, est_demande_usager=True)
     with caplog.at_level("WARNING", logger="courrier.brouillons"):
         brouillons = rediger(
@@ -264,7 +264,7 @@ def test_sans_aucun_gabarit_de_reponse_l_accuse_reste_et_le_journal_dit_pourquoi
             analyse,
             COMMUNE,
             charger_crpa(regles),
-            modeles=modeles,
+            gabarits=gabarits,
             le=date(2026, 11, 23),
         )
     assert [b.type for b in brouillons] == ["accuse_reception"]

@@ -84,7 +84,7 @@ def _garnir(registre: Registre, horloge: HorlogeDeTest) -> dict[str, str]:
 
 def _avec_horloge(registre: Registre) -> tuple[Registre, HorlogeDeTest]:
     horloge = HorlogeDeTest(datetime(2014, 1, 1, tzinfo=UTC))
-    return Registre(registre.moteur, registre.archive, horloge), horloge
+    return Registre(registre.engine, registre.archive, horloge), horloge
 
 
 def test_la_purge_efface_les_donnees_personnelles_et_garde_la_preuve(registre: Registre) -> None:
@@ -128,7 +128,7 @@ def test_un_courrier_purge_retouche_par_sql_est_toujours_vu(registre: Registre) 
     registre, horloge = _avec_horloge(registre)
     n = _garnir(registre, horloge)
     purger(registre, CONSERVATION, date(2026, 12, 2))
-    with registre.moteur.begin() as connexion:
+    with registre.engine.begin() as connexion:
         connexion.execute(
             text("UPDATE courriers SET expediteur = 'Mme Dupont' WHERE numero = :n"),
             {"n": n["ancien"]},

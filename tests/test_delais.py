@@ -102,7 +102,7 @@ def test_rien_hors_des_demandes_du_public() -> None:
 @pytest.fixture
 def demande_analysee(registre: Registre) -> tuple[Registre, HorlogeDeTest, str]:
     horloge = HorlogeDeTest(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
-    registre = Registre(registre.moteur, registre.archive, horloge)
+    registre = Registre(registre.engine, registre.archive, horloge)
     element = ElementRecu(
         source="depot_eml",
         canal=Canal.DEPOT,

@@ -78,8 +78,8 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("regles/crpa.yaml", "www.telerecours.fr"): "voie de recours (mentions du CRPA)",
     ("regles/crpa.yaml", "www.cada.fr"): "saisine de la CADA (mentions du CRPA)",
     ("noyau/crpa.py", "www.telerecours.fr"): "voie de recours (mentions du CRPA)",
-    ("regles/modeles/elections.txt.j2", "service-public.fr"): "inscription en ligne",
-    ("regles/modeles/elections.txt.j2", "maprocuration.gouv.fr"): "procuration en ligne",
+    ("regles/gabarits/elections.txt.j2", "service-public.fr"): "inscription en ligne",
+    ("regles/gabarits/elections.txt.j2", "maprocuration.gouv.fr"): "procuration en ligne",
     # Un vrai point d'accès de LLM proposé comme réglage : on n'y écrit pas de courriel.
     ("deploiement/.env.exemple", "api.mistral.ai"): "fournisseur réel cité en exemple de réglage",
     # La règle livrée de l'État, lue par son motif pour la comparer à la préfecture d'exemple.

@@ -124,7 +124,7 @@ def _repondre_sur_papier(jeu: Jeu, cle: str, moment: datetime) -> None:
 def garnir(registre: Registre) -> Jeu:
     """Le jeu, semaine par semaine (4 dernières semaines : S46 à S49)."""
     horloge = HorlogeDeTest(_a(1, 10))
-    jeu = Jeu(Registre(registre.moteur, registre.archive, horloge), horloge, {}, {})
+    jeu = Jeu(Registre(registre.engine, registre.archive, horloge), horloge, {}, {})
     reg = jeu.registre
 
     # Hors période (S43), répondu : ne compte nulle part.
@@ -182,7 +182,7 @@ def jeu(registre: Registre) -> Jeu:
 
 
 def test_chaque_indicateur_vaut_ce_que_l_on_calcule_a_la_main(jeu: Jeu) -> None:
-    ind = calculer(jeu.registre.moteur, JOUR, semaines=4)
+    ind = calculer(jeu.registre.engine, JOUR, semaines=4)
     assert (ind.debut, ind.fin) == (date(2026, 11, 9), date(2026, 12, 6))
 
     # Volume : A en S46 ; B et C en S47 ; G en S48 ; D en S49 (ni F, hors période, ni E).
@@ -233,7 +233,7 @@ def test_chaque_indicateur_vaut_ce_que_l_on_calcule_a_la_main(jeu: Jeu) -> None:
 
 def test_une_semaine_de_plus_reprend_le_courrier_plus_ancien(jeu: Jeu) -> None:
     # F (reçu le 20/10, S43) entre dans une période de 7 semaines ; E n'entre jamais.
-    ind = calculer(jeu.registre.moteur, JOUR, semaines=7)
+    ind = calculer(jeu.registre.engine, JOUR, semaines=7)
     assert ind.debut == date(2026, 10, 19) and ind.courriers == 6
     assert ind.echeances == {"tenues": 2, "manquees": 2, "en_cours": 1}
     assert ind.delai_median == pytest.approx(2.0, abs=1e-4)  # 1 jour (F), 2 (A), 3,25 (B)
@@ -242,14 +242,14 @@ def test_une_semaine_de_plus_reprend_le_courrier_plus_ancien(jeu: Jeu) -> None:
 def test_la_semaine_est_celle_de_paris(registre: Registre) -> None:
     # Dimanche 29/11 à 23 h 30 UTC : lundi 30/11 à 0 h 30 à Paris, donc semaine S49.
     horloge = HorlogeDeTest(_a(1, 11))
-    jeu = Jeu(Registre(registre.moteur, registre.archive, horloge), horloge, {}, {})
+    jeu = Jeu(Registre(registre.engine, registre.archive, horloge), horloge, {}, {})
     _recu(jeu, "N", _a(29, 11, 23, 30))
-    ind = calculer(registre.moteur, JOUR, semaines=2)
+    ind = calculer(registre.engine, JOUR, semaines=2)
     assert ind.par_semaine == [(date(2026, 11, 23), 0), (date(2026, 11, 30), 1)]
 
 
 def test_un_registre_vide_ne_divise_jamais_par_zero(registre: Registre) -> None:
-    ind = calculer(registre.moteur, JOUR, semaines=12)
+    ind = calculer(registre.engine, JOUR, semaines=12)
     assert ind.vide and ind.courriers == 0
     assert len(ind.par_semaine) == 12 and all(n == 0 for _, n in ind.par_semaine)
     assert ind.part_tels_quels is None and ind.mediane_modification is None
@@ -276,7 +276,7 @@ def test_le_texte_prepare_est_garde_a_la_premiere_modification_seulement(jeu: Je
     apres = reg.brouillon(d)
     assert apres is not None and apres[1].corps_original == D_PREPARE
     # Revenu au texte préparé : compté tel quel.
-    ind = calculer(reg.moteur, JOUR, semaines=4)
+    ind = calculer(reg.engine, JOUR, semaines=4)
     assert ind.tels_quels == 2
     # Les sceaux couvrent l'original ; les brouillons jamais modifiés gardent leur sceau.
     assert reg.verifier() == []
@@ -291,7 +291,7 @@ def test_la_purge_efface_aussi_le_texte_prepare(jeu: Jeu) -> None:
     assert courrier.brouillons[0].corps_original == "" and courrier.brouillons[0].corps == ""
     assert reg.verifier() == []
     # Un courrier purgé compte encore, sauf dans les mesures qui lisent le texte effacé.
-    ind = calculer(reg.moteur, JOUR, semaines=4)
+    ind = calculer(reg.engine, JOUR, semaines=4)
     assert ind.courriers == 5 and ind.brouillons_valides == 1  # D ; A et B sont purgés
     assert ind.echeances["tenues"] == 1
 
@@ -333,7 +333,7 @@ def test_un_brouillon_enorme_entierement_reecrit_se_mesure_et_s_affiche() -> Non
 
 @pytest.fixture
 def site(jeu: Jeu, tmp_path: Path) -> Iterator[tuple[TestClient, Jeu]]:
-    url = jeu.registre.moteur.url.render_as_string(hide_password=False)
+    url = jeu.registre.engine.url.render_as_string(hide_password=False)
     nv.creer_comptes(jeu.registre)
     application = creer_app(nv.reglages_web(jeu.registre.archive.racine.parent, url), jeu.registre)
     with TestClient(application, follow_redirects=False) as client:
@@ -424,9 +424,9 @@ def test_l_export_csv_se_relit_avec_les_memes_chiffres(site: tuple[TestClient, J
 
 def test_la_page_d_un_registre_vide_le_dit(registre: Registre, tmp_path: Path) -> None:
     horloge = HorlogeDeTest(MAINTENANT)
-    vide = Registre(registre.moteur, registre.archive, horloge)
+    vide = Registre(registre.engine, registre.archive, horloge)
     nv.creer_comptes(vide)
-    url = registre.moteur.url.render_as_string(hide_password=False)
+    url = registre.engine.url.render_as_string(hide_password=False)
     application = creer_app(nv.reglages_web(registre.archive.racine.parent, url), vide)
     with TestClient(application, follow_redirects=False) as client:
         connecter(client, "admin")

@@ -28,7 +28,7 @@ from courrier.lettre import (
     composer_lettre,
 )
 from noyau.analyse import Analyse, Commune, Expediteur
-from registre.modeles import Courrier
+from registre.tables import Courrier
 
 LE = date(2026, 11, 23)
 COMMUNE = Commune(

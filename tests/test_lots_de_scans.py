@@ -177,7 +177,7 @@ def test_un_lot_de_trois_lettres_devient_trois_courriers_lus_qui_renvoient_a_leu
         for mot in absents:
             assert mot not in c.texte, (c.numero, c.texte)
         assert CONTENU_SEPARATEUR not in c.texte and "séparatrice" not in c.texte
-        ref = reference_du_courrier(registre.moteur, c.id)
+        ref = reference_du_courrier(registre.engine, c.id)
         assert ref is not None
         assert (ref.empreinte, ref.rang, ref.total) == (empreinte_lot, rang, 3)
         assert (ref.premiere_page, ref.derniere_page, ref.pages_lot) == (*pages, 9)
@@ -250,7 +250,7 @@ def test_un_pdf_sans_separatrice_reste_un_seul_courrier(registre: Registre, tmp_
     assert bilan.nouveaux == 1
     (c,) = registre.courriers()
     assert c.nom_fichier == "lettre.pdf" and c.reference == "lettre.pdf"
-    assert reference_du_courrier(registre.moteur, c.id) is None
+    assert reference_du_courrier(registre.engine, c.id) is None
 
 
 def code_en_image(texte: str, format_: zxingcpp.BarcodeFormat) -> Image.Image:

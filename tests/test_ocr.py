@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from connecteurs.ocr import (
     ErreurOCR,
+    LecteurOCR,
     LectureOCR,
-    MoteurOCR,
     Tesseract,
     lecture_depuis_donnees,
     lecture_depuis_tsv,
@@ -73,7 +73,7 @@ def test_le_module_limite_openmp_a_un_fil_par_processus() -> None:
 def test_tesseract_lit_une_lettre_en_francais_avec_ses_accents_et_sa_confiance(
     tesseract: Tesseract, tmp_path: Path
 ) -> None:
-    moteur: MoteurOCR = tesseract  # Tesseract satisfait l'interface que l'extraction attend
+    moteur: LecteurOCR = tesseract  # Tesseract satisfait l'interface que l'extraction attend
     lecture = moteur.lire(ecrire_lettre(tmp_path / "lettre.png"), dpi=300)
     assert isinstance(lecture, LectureOCR)
     for attendu in ("Saint-Étienne-du-Bois", "intégrale", "agréer", "Hélène Dupré", "Écoles"):

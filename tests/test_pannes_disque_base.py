@@ -47,7 +47,7 @@ from preuves import serveurs
 from preuves.pannes import Boite as BoitePreuve
 from preuves.pannes import message_ids
 from registre.archive import Archive
-from registre.base import creer_moteur
+from registre.base import creer_engine
 from registre.registre import Registre
 
 RACINE = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ class Banc:
 
     def registre(self) -> Registre:
         url = self.url or f"sqlite:///{self.donnees / 'registre.sqlite3'}"
-        return Registre(creer_moteur(url), Archive(self.donnees / "archive"))
+        return Registre(creer_engine(url), Archive(self.donnees / "archive"))
 
     def boite(self, dossier: str) -> list[str]:
         """Les Message-ID d'un dossier de la boîte « mairie »."""

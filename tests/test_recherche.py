@@ -75,7 +75,7 @@ def _courrier(
 @pytest.fixture
 def garni(registre: Registre) -> tuple[Registre, dict[str, str]]:
     horloge = HorlogeDeTest(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    registre = Registre(registre.moteur, registre.archive, horloge)
+    registre = Registre(registre.engine, registre.archive, horloge)
     n = {
         "ecole": _courrier(
             registre,
@@ -108,7 +108,7 @@ def garni(registre: Registre) -> tuple[Registre, dict[str, str]]:
 
 
 def _numeros(registre: Registre, texte: str, **autres: object) -> list[str]:
-    return [c.numero for c in rechercher(registre.moteur, Filtres(texte=texte, **autres)).lignes]  # type: ignore[arg-type]
+    return [c.numero for c in rechercher(registre.engine, Filtres(texte=texte, **autres)).lignes]  # type: ignore[arg-type]
 
 
 def test_accents_et_casse_sont_ignores_dans_les_deux_sens(
@@ -204,13 +204,13 @@ def test_les_autres_filtres_se_combinent_et_l_export_suit(
     assert _numeros(registre, "", expediteur="100%") == []
     assert _numeros(registre, "bonjour", du=date(2026, 3, 3)) == []
     assert _numeros(registre, "bonjour", au=date(2026, 3, 2)) == [n["mairie"]]
-    exportes = pour_export(registre.moteur, Filtres(texte="ECOLE"))
+    exportes = pour_export(registre.engine, Filtres(texte="ECOLE"))
     assert [c.numero for c in exportes] == [n["ecole"]]
 
 
 def test_le_plus_pertinent_vient_d_abord(registre: Registre) -> None:
     horloge = HorlogeDeTest(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    registre = Registre(registre.moteur, registre.archive, horloge)
+    registre = Registre(registre.engine, registre.archive, horloge)
     une_fois = _courrier(registre, "Demande diverse", "Il est question de la cantine ici.")
     partout = _courrier(
         registre, "Cantine scolaire", "La cantine, encore la cantine.", resume="Cantine."
@@ -221,13 +221,13 @@ def test_le_plus_pertinent_vient_d_abord(registre: Registre) -> None:
     assert trouves[0] == partout and set(trouves) == {une_fois, partout, apres}
     # Sans texte cherché, l'ordre reste celui du registre, le plus récent d'abord.
     assert _numeros(registre, "") == [apres, partout, une_fois]
-    page = rechercher(registre.moteur, Filtres(texte="cantine", par_page=2, page=2))
+    page = rechercher(registre.engine, Filtres(texte="cantine", par_page=2, page=2))
     assert (page.total, page.pages, len(page.lignes)) == (3, 2, 1)
 
 
 def test_le_texte_lu_des_pieces_jointes_est_cherche(registre: Registre) -> None:
     horloge = HorlogeDeTest(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    registre = Registre(registre.moteur, registre.archive, horloge)
+    registre = Registre(registre.engine, registre.archive, horloge)
     # Un courriel presque vide dont la lettre Word jointe est tout le courrier.
     word = _courrier(
         registre,
@@ -250,12 +250,12 @@ def test_le_texte_lu_des_pieces_jointes_est_cherche(registre: Registre) -> None:
     # Les opérateurs tapés restent des mots, là aussi.
     assert _numeros(registre, 'nowakowski OR "chaussée"') == []
     assert _numeros(registre, "nowakowski*") == [word]
-    export = pour_export(registre.moteur, Filtres(texte="nowakowski"))
+    export = pour_export(registre.engine, Filtres(texte="nowakowski"))
     assert [c.numero for c in export] == [word]
 
 
 def _index_brut(registre: Registre) -> bytes:
-    with registre.moteur.connect() as connexion:
+    with registre.engine.connect() as connexion:
         blocs = [
             b
             for index in ("courriers_fts", "pieces_fts")
@@ -266,7 +266,7 @@ def _index_brut(registre: Registre) -> bytes:
 
 def test_la_purge_rend_un_nom_introuvable(registre: Registre) -> None:
     horloge = HorlogeDeTest(datetime(2014, 3, 10, 9, 0, tzinfo=UTC))
-    registre = Registre(registre.moteur, registre.archive, horloge)
+    registre = Registre(registre.engine, registre.archive, horloge)
     ancien = _courrier(
         registre,
         "Demande de Mme Wojciechowska",
@@ -279,7 +279,7 @@ def test_la_purge_rend_un_nom_introuvable(registre: Registre) -> None:
     assert set(_numeros(registre, "kowalczyk")) == {ancien, recent}
     assert _numeros(registre, "wojciechowska") == [ancien]
     assert _numeros(registre, "przybylska") == [ancien]
-    sqlite = registre.moteur.dialect.name == "sqlite"
+    sqlite = registre.engine.dialect.name == "sqlite"
     if sqlite:
         assert b"wojciechowska" in _index_brut(registre)
         # FTS5 écrit chaque terme sans le début qu'il partage avec le précédent (« pdf ») : on
@@ -309,7 +309,7 @@ def test_un_registre_de_l_ancien_schema_migre_est_cherchable(tmp_path: Path) -> 
     horloge = HorlogeDeTest(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     registre = Registre.ouvrir(f"sqlite:///{copie}", tmp_path / "donnees", horloge)
     try:
-        tous = rechercher(registre.moteur, Filtres()).lignes
+        tous = rechercher(registre.engine, Filtres()).lignes
         assert len(tous) == 3
         for c in tous:
             mot = next(m for m in (c.texte or c.objet).split() if len(m) > 3 and m.isalpha())

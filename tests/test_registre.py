@@ -100,7 +100,7 @@ def test_verifier_passe_sur_un_registre_intact(registre: Registre) -> None:
 
 def test_verifier_voit_une_ligne_modifiee_par_sql(registre: Registre) -> None:
     numeros = _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(
             text("UPDATE courriers SET objet = 'falsifié' WHERE numero = :n"), {"n": numeros[1]}
         )
@@ -110,14 +110,14 @@ def test_verifier_voit_une_ligne_modifiee_par_sql(registre: Registre) -> None:
 
 def test_verifier_voit_une_piece_modifiee(registre: Registre) -> None:
     _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(text("UPDATE pieces SET texte = 'autre' WHERE rang = 1"))
     assert registre.verifier()
 
 
 def test_verifier_voit_un_evenement_modifie_et_le_nomme(registre: Registre) -> None:
     _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(text("UPDATE evenements SET acteur = 'intrus' WHERE id = 4"))
     anomalies = registre.verifier()
     assert anomalies[0].startswith("L'événement n°4 ")
@@ -125,7 +125,7 @@ def test_verifier_voit_un_evenement_modifie_et_le_nomme(registre: Registre) -> N
 
 def test_verifier_voit_un_evenement_supprime(registre: Registre) -> None:
     _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(text("DELETE FROM evenements WHERE id = 3"))
     anomalies = registre.verifier()
     assert "n°3" in anomalies[0]
@@ -133,14 +133,14 @@ def test_verifier_voit_un_evenement_supprime(registre: Registre) -> None:
 
 def test_verifier_voit_la_fin_du_journal_supprimee(registre: Registre) -> None:
     _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(text("DELETE FROM evenements WHERE id = (SELECT MAX(id) FROM evenements)"))
     assert any("fin du journal" in a for a in registre.verifier())
 
 
 def test_verifier_voit_un_courrier_supprime(registre: Registre) -> None:
     numeros = _registre_lu(registre)
-    with registre.moteur.begin() as c:
+    with registre.engine.begin() as c:
         c.execute(text("DELETE FROM pieces"))
         c.execute(text("DELETE FROM identites"))
         c.execute(text("UPDATE evenements SET courrier_id = NULL"))
@@ -205,10 +205,10 @@ def test_les_migrations_donnent_exactement_les_tables_des_modeles(registre: Regi
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from registre.modeles import Base
-    from registre.plein_texte import hors_modeles
+    from registre.plein_texte import hors_tables
+    from registre.tables import Base
 
-    with registre.moteur.connect() as connexion:
-        contexte = MigrationContext.configure(connexion, opts={"include_name": hors_modeles})
+    with registre.engine.connect() as connexion:
+        contexte = MigrationContext.configure(connexion, opts={"include_name": hors_tables})
         ecarts = compare_metadata(contexte, Base.metadata)
     assert ecarts == []

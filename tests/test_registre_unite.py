@@ -12,8 +12,8 @@ import pytest
 from noyau.domaine import Canal, ElementRecu, PieceExtraite, ResultatExtraction, TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.fiches import FicheCourrier, FichePiece
-from registre.modeles import Courrier
 from registre.registre import Registre
+from registre.tables import Courrier
 from tests.horloge import HorlogeDeTest
 
 DEPART = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -18,8 +18,8 @@ from connecteurs.dossiers import SourceEml, SourceScans
 from courrier.extraction import lire_entetes
 from courrier.releve import extraire_en_attente, relever_source
 from noyau.domaine import Limites
-from registre.modeles import Courrier
 from registre.registre import Registre
+from registre.tables import Courrier
 
 pytestmark = pytest.mark.lent
 

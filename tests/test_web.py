@@ -29,9 +29,9 @@ from interfaces.web.app import COOKIE_SESSION, creer_app
 from noyau.calendrier import aujourd_hui
 from preuves.serveurs import attendre_port, port_libre
 from registre.comptes import Comptes
-from registre.modeles import SessionWeb, Utilisateur
 from registre.recherche import Filtres, rechercher
 from registre.registre import Registre, details
+from registre.tables import SessionWeb, Utilisateur
 from tests import navigateur as nv
 from tests.conftest import RACINE
 
@@ -242,7 +242,7 @@ def test_la_session_est_un_cookie_httponly_samesite_dont_la_base_ne_garde_que_l_
     assert "samesite=lax" in entete.lower()
     assert "Path=/" in entete
     jeton = reponse.cookies[COOKIE_SESSION]
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         stockes = list(session.execute(select(SessionWeb.jeton)).scalars())
         hachages = list(session.execute(select(Utilisateur.hachage)).scalars())
     assert stockes == [hashlib.sha256(jeton.encode()).hexdigest()]
@@ -254,7 +254,7 @@ def test_la_session_est_un_cookie_httponly_samesite_dont_la_base_ne_garde_que_l_
     assert client.post("/deconnexion", data={"csrf": csrf.group(1)}).status_code == 303
     client.cookies.set(COOKIE_SESSION, jeton)
     assert client.get("/").status_code == 303
-    with Session(registre.moteur) as session:
+    with Session(registre.engine) as session:
         assert list(session.execute(select(SessionWeb.jeton)).scalars()) == []
 
 
@@ -509,7 +509,7 @@ def test_la_recherche_du_registre_filtre_en_sql_et_pagine(
     site: tuple[TestClient, Registre, nv.Jeu], jour: date
 ) -> None:
     client, registre, jeu = site
-    moteur = registre.moteur
+    moteur = registre.engine
     assert rechercher(moteur, Filtres()).total == 6
     assert [c.numero for c in rechercher(moteur, Filtres(texte="FUITE lilas")).lignes] == [
         jeu.demande

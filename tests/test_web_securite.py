@@ -311,7 +311,7 @@ def test_une_erreur_inattendue_est_une_page_francaise_avec_les_en_tetes(
     fabriquer, registre, jeu = fabrique
     client = fabriquer(base="https://courrier.saint-aubin.example")
     connecter(client, "secretaire")
-    with registre.moteur.begin() as connexion:  # une vraie panne : la table a disparu
+    with registre.engine.begin() as connexion:  # une vraie panne : la table a disparu
         connexion.execute(text("DROP TABLE brouillons"))
     reponse = client.get(f"/brouillon/{jeu.brouillon_demande}")
     assert reponse.status_code == 500

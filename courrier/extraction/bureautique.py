@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
-from connecteurs.ocr import MoteurOCR
+from connecteurs.ocr import LecteurOCR
 from courrier.extraction.commun import Lecture, nombre, taille_lisible
 from noyau.domaine import Limites
 
@@ -113,7 +113,7 @@ def _genre_zip(octets: bytes) -> str | None:
 
 
 def lire_bureautique(
-    octets: bytes, genre: str, limites: Limites, ocr: MoteurOCR, profondeur: int = 0
+    octets: bytes, genre: str, limites: Limites, ocr: LecteurOCR, profondeur: int = 0
 ) -> Lecture:
     """Le texte d'un document bureautique ; jamais d'exception, une raison écrite à la place."""
     nom = NOMS[genre]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from connecteurs.ocr import LectureOCR, MoteurOCR
+from connecteurs.ocr import LecteurOCR, LectureOCR
 from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
     FORMATS_IMAGE,
@@ -56,7 +56,7 @@ def extraire_document(
     nom_fichier: str,
     deposer: Callable[[bytes], str],
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
 ) -> ResultatExtraction:
     """Lit un document déposé (scan) : jamais d'exception pour un fichier mauvais.
 
@@ -68,7 +68,7 @@ def extraire_document(
     return assainir(resultat_depuis(lecture, limites))
 
 
-def lire_fichier(contenu: bytes, nom_fichier: str, limites: Limites, ocr: MoteurOCR) -> Lecture:
+def lire_fichier(contenu: bytes, nom_fichier: str, limites: Limites, ocr: LecteurOCR) -> Lecture:
     if not contenu:
         return Lecture(echec=True, erreurs=["Le fichier est vide (0 octet) : rien à lire."])
     if len(contenu) > limites.taille_max_piece:
@@ -115,7 +115,7 @@ def dimensions_image(octets: bytes) -> tuple[int, int] | None:
         return None
 
 
-def lire_image(octets: bytes, format_: str, limites: Limites, ocr: MoteurOCR) -> Lecture:
+def lire_image(octets: bytes, format_: str, limites: Limites, ocr: LecteurOCR) -> Lecture:
     lecture = Lecture(methode="ocr", pages=1)
     with tempfile.TemporaryDirectory(prefix="courrier-image-") as nom_dossier:
         dossier = Path(nom_dossier)
@@ -215,7 +215,7 @@ def _ocr_image(
     multi: bool,
     format_: str,
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
 ) -> LectureOCR | str:
     """Lecture d'une image (ou d'une image d'un TIFF), ou la raison de l'échec."""
     largeur, hauteur = image.size

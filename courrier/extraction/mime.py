@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connecteurs.ocr import MoteurOCR
+from connecteurs.ocr import LecteurOCR
 from courrier.extraction.archives import lister_zip
 from courrier.extraction.automatiques import reconnaitre
 from courrier.extraction.bureautique import OLE2
@@ -48,7 +48,7 @@ def extraire_courriel(
     contenu: bytes,
     deposer: Callable[[bytes], str],
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
 ) -> ResultatExtraction:
     """Texte, pièces jointes et en-têtes d'un courriel.
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import getaddresses
 from typing import Any
 
-from connecteurs.ocr import MoteurOCR
+from connecteurs.ocr import LecteurOCR
 from courrier.extraction.bureautique import genre_bureautique, illisible, lire_bureautique
 from courrier.extraction.commun import (
     Lecture,
@@ -131,7 +131,7 @@ def _en_tete_lisible(entetes: EntetesCourrier) -> list[str]:
     ]
 
 
-def lire_msg(octets: bytes, limites: Limites, ocr: MoteurOCR, profondeur: int = 0) -> Lecture:
+def lire_msg(octets: bytes, limites: Limites, ocr: LecteurOCR, profondeur: int = 0) -> Lecture:
     """Un .msg joint (ou déposé comme document) : en-têtes, corps, puis ses pièces lues."""
     try:
         message = _ouvrir_msg(octets)
@@ -153,7 +153,7 @@ def _assembler(
     corps: str,
     jointes: list[tuple[str, bytes]],
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
     profondeur: int,
 ) -> Lecture:
     """En-tête lisible, liste des pièces, corps, puis le texte lu de chaque pièce emballée."""
@@ -169,7 +169,7 @@ def _assembler(
     return lecture
 
 
-def lire_tnef(octets: bytes, limites: Limites, ocr: MoteurOCR, profondeur: int = 0) -> Lecture:
+def lire_tnef(octets: bytes, limites: Limites, ocr: LecteurOCR, profondeur: int = 0) -> Lecture:
     """Un winmail.dat : le corps (texte, HTML ou RTF) et les pièces qu'il emballe."""
     from tnefparse.tnef import TNEF
 
@@ -197,7 +197,7 @@ def _ajouter_jointes(
     lecture: Lecture,
     jointes: list[tuple[str, bytes]],
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
     profondeur: int,
 ) -> None:
     """Le texte de chaque pièce emballée, à la suite, sous son nom ; ses raisons à la suite."""
@@ -216,7 +216,7 @@ def _ajouter_jointes(
 
 
 def lire_jointe(
-    octets: bytes, nom: str, limites: Limites, ocr: MoteurOCR, profondeur: int
+    octets: bytes, nom: str, limites: Limites, ocr: LecteurOCR, profondeur: int
 ) -> Lecture:
     """Une pièce emballée dans un .msg ou un winmail.dat ; les images ne sont pas lues."""
     from courrier.extraction.pdf import lire_pdf
@@ -252,7 +252,7 @@ def lire_jointe(
 
 
 def extraire_msg(
-    contenu: bytes, deposer: Callable[[bytes], str], limites: Limites, ocr: MoteurOCR
+    contenu: bytes, deposer: Callable[[bytes], str], limites: Limites, ocr: LecteurOCR
 ) -> ResultatExtraction:
     """Un .msg déposé comme courriel : en-têtes, corps, et ses pièces rangées dans l'archive."""
     try:

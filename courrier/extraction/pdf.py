@@ -16,7 +16,7 @@ import pdfplumber
 import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
-from connecteurs.ocr import LectureOCR, MoteurOCR
+from connecteurs.ocr import LecteurOCR, LectureOCR
 from courrier.extraction.commun import Lecture, nombre, seules_les_premieres
 from noyau.domaine import Limites, PageOCR
 from noyau.erreurs import ConnecteurErreur
@@ -73,7 +73,7 @@ def _annonce_chiffrement(octets: bytes) -> bool:
     return b"/Encrypt" in octets[-65536:] or b"/Encrypt" in octets[:65536]
 
 
-def lire_pdf(octets: bytes, limites: Limites, ocr: MoteurOCR) -> Lecture:
+def lire_pdf(octets: bytes, limites: Limites, ocr: LecteurOCR) -> Lecture:
     lecture = Lecture()
     plumber: Any = None
     document: pdfium.PdfDocument | None = None
@@ -153,7 +153,7 @@ def _lire_pages(
     plumber: Any,
     document: pdfium.PdfDocument | None,
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
     lecture: Lecture,
 ) -> None:
     if document is not None:
@@ -180,7 +180,7 @@ def _lire_une_page(
     document: pdfium.PdfDocument | None,
     dossier: Path,
     limites: Limites,
-    ocr: MoteurOCR,
+    ocr: LecteurOCR,
     pages: _Pages,
     lecture: Lecture,
 ) -> None:
@@ -320,7 +320,7 @@ def _texte_de_page(
 
 
 def _ocr_page(
-    document: pdfium.PdfDocument, index: int, dossier: Path, limites: Limites, ocr: MoteurOCR
+    document: pdfium.PdfDocument, index: int, dossier: Path, limites: Limites, ocr: LecteurOCR
 ) -> LectureOCR | str:
     """Lecture de la page rasterisée, ou la raison de l'échec."""
     try:

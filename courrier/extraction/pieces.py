@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 
-from connecteurs.ocr import MoteurOCR
+from connecteurs.ocr import LecteurOCR
 from courrier.extraction.archives import lister_zip
 from courrier.extraction.bureautique import genre_bureautique, lire_bureautique
 from courrier.extraction.commun import (
@@ -135,7 +135,7 @@ class Contexte:
 
     deposer: Callable[[bytes], str]
     limites: Limites
-    ocr: MoteurOCR
+    ocr: LecteurOCR
     pieces: list[PieceExtraite] = field(default_factory=list)
     erreurs: list[str] = field(default_factory=list)
     analysees: int = 0

@@ -74,7 +74,7 @@ def _page_courrier(
         canal=vues.LIBELLES_CANAL.get(c.canal, c.canal),
         statut_courrier=vues.LIBELLES_STATUT_COURRIER.get(c.statut, c.statut),
         pages=pages,
-        lot=reference_du_courrier(reg.moteur, c.id),
+        lot=reference_du_courrier(reg.engine, c.id),
         ia=vues.analyse_par_ia(c),
         appris=provenance_apprentissage(c.analyse),
         alertes=vues.alertes(c, seuil),

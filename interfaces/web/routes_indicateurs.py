@@ -41,7 +41,7 @@ routeur = APIRouter(dependencies=[AccesIndicateurs])
 
 @routeur.get("/indicateurs")
 def indicateurs(request: Request, ctx: Ctx, semaines: Semaines = SEMAINES_PAR_DEFAUT) -> Response:
-    ind = calculer(ctx.registre.moteur, ctx.registre.aujourd_hui(), semaines)
+    ind = calculer(ctx.registre.engine, ctx.registre.aujourd_hui(), semaines)
     return ctx.rendre(
         request,
         "indicateurs.html.j2",
@@ -66,7 +66,7 @@ def indicateurs_export(
     if format_ not in TYPES:
         raise Refuse(400, "Format d'export inconnu (csv ou xlsx).")
     jour = ctx.registre.aujourd_hui()
-    ind = calculer(ctx.registre.moteur, jour, semaines)
+    ind = calculer(ctx.registre.engine, jour, semaines)
     with tempfile.TemporaryDirectory(prefix="courrier-indicateurs-") as dossier:
         chemin = Path(dossier) / f"indicateurs.{format_}"
         exporter(ind, ctx.categories, format_, chemin)

@@ -41,7 +41,7 @@ def registre_page(
     request: Request, ctx: Ctx, c: Annotated[Criteres, Depends(criteres)]
 ) -> Response:
     f = _filtres(ctx, c)
-    resultat = rechercher(ctx.registre.moteur, f)
+    resultat = rechercher(ctx.registre.engine, f)
     choisis = {
         k: v
         for k, v in {
@@ -75,7 +75,7 @@ def registre_export(
 
     if format_ not in ("csv", "xlsx"):
         raise Refuse(400, "Format d'export inconnu (csv ou xlsx).")
-    courriers = pour_export(ctx.registre.moteur, _filtres(ctx, c))
+    courriers = pour_export(ctx.registre.engine, _filtres(ctx, c))
     with tempfile.TemporaryDirectory(prefix="courrier-export-") as dossier:
         chemin = Path(dossier) / f"registre.{format_}"
         exporter(courriers, format_, chemin)

@@ -20,8 +20,8 @@ from noyau.pages_ocr import (
     pages_depuis_json,
     signalement_du_courrier,
 )
-from registre.modeles import BrouillonLigne, Courrier, Evenement
 from registre.registre import LIBELLES_STATUT_BROUILLON, heure_de_paris
+from registre.tables import BrouillonLigne, Courrier, Evenement
 
 LIBELLES_BROUILLON = {"reponse": "Réponse", "accuse_reception": "Accusé de réception"}
 LIBELLES_STATUT_COURRIER = {

@@ -3,25 +3,25 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from registre.modeles import Base
-from registre.plein_texte import hors_modeles
+from registre.plein_texte import hors_tables
+from registre.tables import Base
 
 config = context.config
 cible = Base.metadata
 
 connexion = config.attributes.get("connection")
 if connexion is None:
-    moteur = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    with moteur.begin() as connexion:
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.begin() as connexion:
         context.configure(
             connection=connexion,
             target_metadata=cible,
             render_as_batch=True,
-            include_name=hors_modeles,
+            include_name=hors_tables,
         )
         context.run_migrations()
 else:
     context.configure(
-        connection=connexion, target_metadata=cible, render_as_batch=True, include_name=hors_modeles
+        connection=connexion, target_metadata=cible, render_as_batch=True, include_name=hors_tables
     )
     context.run_migrations()
