@@ -176,12 +176,7 @@ class RegistreAnalyse(SocleRegistre):
         if urgence is not None and urgence not in {u.value for u in Urgence}:
             raise RegistreErreur(f"Urgence inconnue : « {urgence} ».")
         with self.transaction() as unite:
-            session = unite.session
-            courrier = session.execute(
-                select(Courrier).options(*CHARGER_TOUT).where(Courrier.numero == numero)
-            ).scalar_one_or_none()
-            if courrier is None:
-                raise RegistreErreur(f"Le courrier {numero} n'est pas au registre.")
+            courrier = unite.courrier(numero)
             changes: dict[str, tuple[str, str]] = {}
             for champ, valeur in (
                 ("categorie", categorie),

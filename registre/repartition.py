@@ -85,11 +85,7 @@ def commenter(registre: Registre, numero: str, auteur: str, texte: str) -> None:
     # L'unité de travail du registre : la ligne et l'événement qui la cite, ensemble ou rien.
     with registre.transaction() as unite:
         session = unite.session
-        courrier = session.execute(
-            select(Courrier).where(Courrier.numero == numero[:16])
-        ).scalar_one_or_none()
-        if courrier is None:
-            raise RegistreErreur(f"Le courrier {numero[:16]} n'est pas au registre.")
+        courrier = unite.courrier(numero[:16], tout=False)
         ligne = Commentaire(
             courrier_id=courrier.id,
             auteur=auteur[:64],

@@ -19,7 +19,7 @@ from noyau.calendrier import Horloge
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.sceaux import empreinte_evenement, json_canonique
-from registre.scellement import sceau
+from registre.scellement import CHARGER_TOUT, sceau
 from registre.tables import Courrier, Evenement, TeteJournal
 
 
@@ -70,6 +70,17 @@ class UniteDeTravail:
         tete.dernier_id = ident
         tete.empreinte = empreinte
         return evenement
+
+    def courrier(self, numero: str, *, tout: bool = True) -> Courrier:
+        """Le courrier de ce numéro, pièces et brouillons compris si `tout` ; RegistreErreur
+        s'il n'est pas au registre."""
+        requete = select(Courrier).where(Courrier.numero == numero)
+        if tout:
+            requete = requete.options(*CHARGER_TOUT)
+        courrier = self.session.execute(requete).scalar_one_or_none()
+        if courrier is None:
+            raise RegistreErreur(f"Le courrier {numero} n'est pas au registre.")
+        return courrier
 
     def sceller(
         self,
