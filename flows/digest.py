@@ -28,10 +28,6 @@ def envoyer_message(message: EmailMessage) -> None:
     ClientSmtp(parametres_smtp(reglages())).envoyer(message)
 
 
-def _envoyer_par_la_tache(message: EmailMessage) -> None:
-    envoyer_message(message)  # l'échec, tentatives épuisées, remonte tel quel
-
-
 @flow(name="digest", log_prints=False)
 def digest(jour: date | None = None) -> ResultatDigest:
     """Le digest du maire pour `jour` (aujourd'hui à Paris par défaut), envoyé une seule fois."""
@@ -40,6 +36,7 @@ def digest(jour: date | None = None) -> ResultatDigest:
     registre = registre_courant()
     try:
         le_jour = jour or registre.aujourd_hui()
-        return publier_digests(registre, r, le_jour, _envoyer_par_la_tache)
+        # L'échec de la tâche, tentatives épuisées, remonte tel quel.
+        return publier_digests(registre, r, le_jour, envoyer_message)
     finally:
         registre.fermer()

@@ -71,7 +71,7 @@ def analyser(
 ) -> BilanAnalyse:
     """Sans `lecture_finie`, analyse ce qui est lu ; avec l'événement d'une lecture en cours,
     analyse aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
-    fabrique = _limiteur_llm()
+    fabrique = limiteur_llm()
     return analyser_tout(contexte, LimiteTolerante(fabrique) if fabrique else None, lecture_finie)
 
 
@@ -85,7 +85,7 @@ def _limite_globale_llm() -> AbstractContextManager[object]:
     return concurrency(LIMITE_LLM, occupy=1, strict=False)
 
 
-def _limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
+def limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     """La limite globale, si `courrier planifier` l'a créée ; sinon rien, vérifié une fois par
     nuit : sans limite, chaque appel au LLM ferait quand même deux allers-retours vers l'API
     Prefect (20 à 80 ms de calcul chacun, pris aux cœurs de l'OCR)."""

@@ -123,9 +123,9 @@ def _orchestrateur(r: Reglages) -> tuple[str, LimiteTolerante | None]:
     # phrase à la fin, et notée au journal de Courrier.
     os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     from courrier.etapes import LimiteTolerante
-    from flows.releve import _limiteur_llm
+    from flows.releve import limiteur_llm
 
-    fabrique = _limiteur_llm()
+    fabrique = limiteur_llm()
     return url, LimiteTolerante(fabrique) if fabrique else None
 
 
