@@ -139,3 +139,18 @@ def test_le_registre_rend_des_fiches_figees_du_noyau(registre_date: Registre) ->
     assert registre.courrier("2026-99999") is None
     assert registre.envoi_digest(DEPART.date()) is None
     registre.fermer()
+
+
+def test_l_unite_de_travail_trouve_un_courrier_ou_dit_qu_il_n_est_pas_au_registre(
+    registre_date: Registre,
+) -> None:
+    registre = registre_date
+    numero = registre.enregistrer(element(b"une lettre"), None).numero
+    tete = registre.tete()
+    with registre.transaction() as unite:
+        assert unite.courrier(numero).numero == numero
+        assert unite.courrier(numero, tout=False).numero == numero
+    with pytest.raises(RegistreErreur, match="Le courrier 2026-99999 n'est pas au registre"):
+        registre.corriger_analyse("2026-99999", "secretaire", urgence="haute")
+    assert registre.tete() == tete
+    registre.fermer()
