@@ -110,3 +110,15 @@ def test_aucun_module_de_code_ne_depasse_cinq_cents_lignes() -> None:
             if lignes > LIMITE_LIGNES:
                 trop_longs[str(fichier.relative_to(RACINE))] = lignes
     assert not trop_longs, trop_longs
+
+
+def test_le_paquet_et_l_image_docker_emportent_chaque_etage() -> None:
+    """Un étage ajouté doit être installé (pyproject) et copié dans l'image (Dockerfile) ;
+    seules les preuves restent dans le dépôt."""
+    config = tomllib.loads((RACINE / "pyproject.toml").read_text(encoding="utf-8"))
+    inclus = {m.rstrip("*") for m in config["tool"]["setuptools"]["packages"]["find"]["include"]}
+    dockerfile = (RACINE / "deploiement" / "Dockerfile").read_text(encoding="utf-8")
+    copies = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.M))
+    livres = set(PAQUETS) - {"preuves"}
+    assert inclus == livres
+    assert copies == livres
