@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from courrier.apprentissage import Classifieur, combiner
@@ -68,8 +69,10 @@ class Analyseur:
         horloge: Horloge = horloge_systeme,
         repartition: Repartition | None = None,
         panne: PointDePanne = aucune,
+        gabarits: Path | None = None,
     ) -> None:
         self.moteur = moteur
+        self.gabarits = gabarits  # ceux des règles de la commune ; None : ceux livrés
         self.panne = panne
         self.repartition = repartition or Repartition()  # l'élu référent (regles/elus.yaml)
         self.crpa = crpa
@@ -150,6 +153,7 @@ class Analyseur:
             self.commune,
             self.crpa,
             redacteur_llm=redacteur,
+            gabarits=self.gabarits,
             le=aujourd_hui(self.horloge),
         )
         return analyse, brouillons

@@ -18,6 +18,7 @@ from pydantic_settings import SettingsConfigDict
 
 from courrier.config_oauth import ReglagesOAuth
 from noyau.analyse import Commune
+from noyau.communes import COMMUNE_PAR_DEFAUT, verifier_identifiant
 from noyau.domaine import Limites
 from noyau.erreurs import ConfigurationErreur
 from noyau.pages_ocr import SEUIL_PAR_DEFAUT
@@ -39,6 +40,12 @@ class Reglages(ReglagesOAuth):
 
     donnees: Path = Path("donnees")
     base_de_donnees: str | None = None
+    # La commune servie (courrier/communes.py) ; `defaut` : l'installation elle-même.
+    # `courrier --commune ID …` et les flows de chaque commune le posent.
+    commune_id: str = COMMUNE_PAR_DEFAUT
+    # Pour une commune autre que `defaut` : les données de l'installation (ses `donnees` sont
+    # alors son propre dossier). Posé par courrier/communes.py, jamais à la main.
+    installation: Path | None = None
 
     imap_hote: str | None = None
     imap_port: int | None = Field(default=None, ge=1, le=65535)
@@ -157,11 +164,30 @@ class Reglages(ReglagesOAuth):
             return None
         return valeur
 
+    @field_validator("commune_id", mode="before")
+    @classmethod
+    def _identifiant(cls, valeur: object) -> object:
+        if isinstance(valeur, str):
+            return verifier_identifiant(valeur.strip() or COMMUNE_PAR_DEFAUT)
+        return valeur
+
+    @property
+    def racine(self) -> Path:
+        """Le dossier des données de l'installation (celui de toutes les communes)."""
+        return self.installation or self.donnees
+
     @property
     def url_base(self) -> str:
         if self.base_de_donnees:
             return self.base_de_donnees
         return f"sqlite:///{(self.donnees / 'registre.sqlite3').resolve()}"
+
+    @property
+    def gabarits(self) -> Path | None:
+        """Les gabarits de réponse des règles réglées, s'ils y sont (sinon ceux livrés)."""
+        if self.regles is not None and (self.regles / "gabarits").is_dir():
+            return self.regles / "gabarits"
+        return None
 
     @property
     def imap_configure(self) -> bool:
@@ -371,11 +397,20 @@ def traduire_erreur(erreur: ValidationError) -> ConfigurationErreur:
 
 
 def charger(**surcharges: object) -> Reglages:
-    """Lit et valide les réglages ; lève ConfigurationErreur avec une phrase française."""
+    """Lit et valide les réglages ; lève ConfigurationErreur avec une phrase française.
+
+    Avec `COURRIER_COMMUNE_ID` (ou `commune_id=`) autre que `defaut`, ce sont les réglages de
+    cette commune (courrier/communes.py), pris sur ceux de l'installation."""
     try:
         reglages = Reglages(**surcharges)  # type: ignore[arg-type]
     except ValidationError as e:
         raise traduire_erreur(e) from e
+    if reglages.commune_id != COMMUNE_PAR_DEFAUT:
+        from courrier.communes import reglages_de_la_commune
+
+        installation = reglages.model_copy(update={"commune_id": COMMUNE_PAR_DEFAUT})
+        installation.verifier_coherence()
+        return reglages_de_la_commune(installation, reglages.commune_id)
     reglages.verifier_coherence()
     return reglages
 

@@ -32,7 +32,9 @@ def corriger_et_refaire(
     crpa, commune = charger_crpa(r.regles), r.commune_de_la_mairie()
 
     def rediger_gabarits(courrier: CourrierALire, analyse: Analyse) -> list[Brouillon]:
-        return rediger(courrier, analyse, commune, crpa, le=registre.aujourd_hui())
+        return rediger(
+            courrier, analyse, commune, crpa, gabarits=r.gabarits, le=registre.aujourd_hui()
+        )
 
     return corriger(
         registre,

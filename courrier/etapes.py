@@ -85,7 +85,12 @@ class ContexteReleve:
         panne: PointDePanne = aucune,
     ) -> ContexteReleve:
         r = r or reglages()
-        return cls(r, Registre.ouvrir(r.url_base, r.donnees, panne=panne), rapport, panne)
+        return cls(
+            r,
+            Registre.ouvrir(r.url_base, r.donnees, panne=panne, commune=r.commune_id),
+            rapport,
+            panne,
+        )
 
     def fermer(self) -> None:
         self.registre.fermer()
@@ -145,7 +150,7 @@ def registre_courant() -> Registre:
     """Le registre des réglages, ouvert à chaque appel (rien n'est gardé) : à fermer par qui
     l'ouvre."""
     r = reglages()
-    return Registre.ouvrir(r.url_base, r.donnees)
+    return Registre.ouvrir(r.url_base, r.donnees, commune=r.commune_id)
 
 
 def construire_analyseur(
@@ -178,6 +183,7 @@ def construire_analyseur(
         llm,
         repartition=charger_repartition(r.regles),
         panne=panne,
+        gabarits=r.gabarits,
     )
 
 

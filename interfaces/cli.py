@@ -8,7 +8,14 @@ noms publics d'avant le découpage restent importables d'ici.
 
 from __future__ import annotations
 
+import os
+from typing import Annotated
+
+import typer
+
+from courrier.config import reglages
 from interfaces import (
+    cli_communes,
     cli_indicateurs,
     cli_lots,
     cli_oauth,
@@ -57,6 +64,34 @@ app = Application(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _choisir_commune(
+    commune: Annotated[
+        str | None,
+        typer.Option(
+            "--commune",
+            help="La commune visée dans une intercommunalité (sinon COURRIER_COMMUNE_ID, "
+            "sinon la commune par défaut).",
+        ),
+    ] = None,
+) -> None:
+    """Courrier : le courrier arrivé de la mairie, relevé, enregistré et lu."""
+    if commune is not None:
+        # Les sous-processus (séparatrices, flows) héritent du choix.
+        os.environ["COURRIER_COMMUNE_ID"] = commune
+        reglages.cache_clear()
+
+
+commune_app = Application(
+    help="Les communes de l'installation (intercommunalité) : ajouter, lister.",
+    no_args_is_help=True,
+)
+app.add_typer(commune_app, name="commune")
+commune_app.command("ajouter")(cli_communes.commune_ajouter)
+commune_app.command("lister")(cli_communes.commune_lister)
+
 registre_app = Application(
     help="Le registre du courrier arrivé : export, vérification, liste.", no_args_is_help=True
 )

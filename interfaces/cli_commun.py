@@ -135,7 +135,7 @@ def ouvrir_registre() -> Registre:
     from registre.registre import Registre
 
     r = reglages()
-    return Registre.ouvrir(r.url_base, r.donnees)
+    return Registre.ouvrir(r.url_base, r.donnees, commune=r.commune_id)
 
 
 def afficher_registre(courriers: list[FicheCourrier]) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import URL, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from noyau.erreurs import RegistreErreur
@@ -68,8 +69,22 @@ def delai_verrou_s() -> float:
 def config_alembic(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser lit « % » comme une interpolation (options=-csearch_path%3D… d'une commune).
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
+
+
+_SCHEMA = re.compile(r"search_path=([a-z][a-z0-9_]{0,62})(?:,|$)")
+
+
+def schema_de(url: URL) -> str | None:
+    """Le schéma PostgreSQL propre à une commune, lu dans l'option `search_path` de l'URL
+    (courrier/communes.py l'y met) ; None : le schéma par défaut (`public`)."""
+    options = url.query.get("options")
+    texte = options if isinstance(options, str) else " ".join(options or ())
+    trouve = _SCHEMA.search(texte.replace("%3D", "=").replace("%2C", ","))
+    return trouve.group(1) if trouve else None
 
 
 def mettre_a_niveau(engine: Engine) -> None:
@@ -79,8 +94,19 @@ def mettre_a_niveau(engine: Engine) -> None:
             if connexion.dialect.name == "postgresql":
                 # Plusieurs workers qui démarrent ensemble ne migrent pas en même temps.
                 connexion.exec_driver_sql("SELECT pg_advisory_xact_lock(7412060)")
+                schema = schema_de(engine.url)
+                if schema is not None:
+                    # Le schéma d'une commune : ses tables y naissent (premier du search_path).
+                    # unaccent (recherche plein texte) reste dans `public`, commun à tous.
+                    connexion.exec_driver_sql(
+                        "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public"
+                    )
+                    connexion.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             config = config_alembic(engine)
             config.attributes["connection"] = connexion
+            # La table de version dans le schéma de la commune, pas celle de `public` que le
+            # search_path laisserait voir.
+            config.attributes["schema"] = schema_de(engine.url)
             command.upgrade(config, "head")
     except OperationalError as e:
         raise RegistreErreur(

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from noyau.calendrier import Horloge, horloge_systeme
+from noyau.communes import COMMUNE_PAR_DEFAUT
 from noyau.pannes import PointDePanne, aucune
 from registre.analyses import LOT_LECTURE, RegistreAnalyse, ligne_de_brouillon
 from registre.archive import Archive
 from registre.base import creer_engine, mettre_a_niveau
 from registre.brouillons import MODIFIABLES, RegistreBrouillons, adresse_de_reponse
+from registre.commune import reconnaitre
 from registre.enregistrement import AExtraire, Enregistrement, RegistreEnregistrement
 from registre.envois import RegistreEnvois
 from registre.lecture import RegistreLecture
@@ -72,7 +74,15 @@ class Registre(
         donnees: Path,
         horloge: Horloge = horloge_systeme,
         panne: PointDePanne = aucune,
+        commune: str = COMMUNE_PAR_DEFAUT,
     ) -> Registre:
+        """Le registre de `commune` : sa base est mise à niveau, puis reconnue comme la sienne
+        (un registre neuf reçoit l'identifiant ; celui d'une autre commune est refusé)."""
         engine = creer_engine(url)
-        mettre_a_niveau(engine)
-        return cls(engine, Archive(donnees / "archive"), horloge, panne)
+        try:
+            mettre_a_niveau(engine)
+            reconnaitre(engine, commune, horloge)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, Archive(donnees / "archive"), horloge, panne, commune)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from noyau.calendrier import Horloge, aujourd_hui, horloge_systeme
+from noyau.communes import COMMUNE_PAR_DEFAUT
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import RegistreErreur
 from noyau.pannes import PointDePanne, aucune
@@ -32,8 +33,11 @@ class SocleRegistre:
         archive: Archive,
         horloge: Horloge = horloge_systeme,
         panne: PointDePanne = aucune,
+        commune: str = COMMUNE_PAR_DEFAUT,
     ) -> None:
         self.engine = engine
+        # La commune de ce registre (registre/commune.py l'a reconnue à l'ouverture).
+        self.commune = commune
         self.archive = archive
         # Toute date écrite au registre (enregistrement, journal, décisions, chrono de l'année)
         # vient de cette horloge.

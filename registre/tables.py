@@ -194,6 +194,9 @@ class Utilisateur(Base):
     actif: Mapped[bool] = mapped_column(Boolean, default=True)
     cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
     derniere_connexion: Mapped[datetime | None] = mapped_column(HorodatageUTC(), nullable=True)
+    # Les communes que le compte voit, séparées par des virgules ; « * » : toutes (un compte de
+    # l'intercommunalité). Les comptes vivent dans le registre de l'installation.
+    communes: Mapped[str] = mapped_column(Text, default="defaut", server_default="defaut")
 
 
 class SessionWeb(Base):
@@ -206,6 +209,18 @@ class SessionWeb(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
     expire_le: Mapped[datetime] = mapped_column(HorodatageUTC())
+    # La commune que la session regarde (parmi celles du compte).
+    commune: Mapped[str] = mapped_column(String(40), default="defaut", server_default="defaut")
+
+
+class CommuneDuRegistre(Base):
+    """À qui appartient ce registre : une seule ligne, posée à la création (ou par la migration
+    pour un registre d'avant les communes) et vérifiée à chaque ouverture."""
+
+    __tablename__ = "commune"
+
+    identifiant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cree_le: Mapped[datetime] = mapped_column(HorodatageUTC())
 
 
 class EnvoiDigest(Base):

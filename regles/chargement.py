@@ -74,7 +74,9 @@ class _Fichier:
 
     def __init__(self, nom: str, texte: str, dossier: Path | None) -> None:
         self.nom = nom
-        self.chemin = str(dossier / nom) if dossier is not None else nom
+        # Un dossier composé (regles/superposition.py) lie chaque nom au vrai fichier : on nomme
+        # celui-là, que la commune ou l'intégrateur ouvrira pour corriger.
+        self.chemin = str((dossier / nom).resolve()) if dossier is not None else nom
         try:
             contenu = yaml.safe_load(texte)
         except yaml.YAMLError as e:

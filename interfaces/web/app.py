@@ -63,7 +63,7 @@ def _categories(reglages: Reglages) -> dict[str, str]:
 def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
     """L'application ; le registre est ouvert d'après les réglages s'il n'est pas donné."""
     if registre is None:
-        registre = Registre.ouvrir(reglages.url_base, reglages.donnees)
+        registre = Registre.ouvrir(reglages.url_base, reglages.donnees, commune=reglages.commune_id)
     # L'origine publique (COURRIER_URL_PUBLIQUE) est permise en plus de celle que la demande
     # annonce : derrière un mandataire qui réécrirait l'en-tête Host, nos formulaires passent.
     ctx = Contexte(

@@ -22,6 +22,10 @@ if connexion is None:
         context.run_migrations()
 else:
     context.configure(
-        connection=connexion, target_metadata=cible, render_as_batch=True, include_name=hors_tables
+        connection=connexion,
+        target_metadata=cible,
+        render_as_batch=True,
+        include_name=hors_tables,
+        version_table_schema=config.attributes.get("schema"),
     )
     context.run_migrations()
