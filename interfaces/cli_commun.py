@@ -49,7 +49,8 @@ def preparer_traces(r: Reglages) -> Path:
 
 def preparer_prefect(r: Reglages) -> None:
     """Prefect, discret et hors ligne : son dossier dans les données, ses journaux tus."""
-    os.environ.setdefault("PREFECT_HOME", str((r.donnees / "prefect").resolve()))
+    # Un seul Prefect pour toute l'installation, quelle que soit la commune visée.
+    os.environ.setdefault("PREFECT_HOME", str((r.racine / "prefect").resolve()))
     # Les erreurs de tâche arrivent ici comme exceptions et vont, avec leur trace, dans
     # donnees/journaux/courrier.log : la console de la secrétaire n'en montre aucune.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
