@@ -150,6 +150,10 @@ def reglages_de_la_commune(installation: Reglages, identifiant: str) -> Reglages
         for nom, valeur in installation.model_dump().items()
         if nom not in PROPRES and nom not in INTERDITS
     }
+    # Passés explicitement, même vides : sinon Reglages les relirait dans l'environnement (et le
+    # .env) de l'installation, et la commune hériterait de sa boîte.
+    for nom in PROPRES:
+        valeurs[nom] = Reglages.model_fields[nom].get_default(call_default_factory=True)
     valeurs.update(propres)
     valeurs.update(
         donnees=dossier,
@@ -158,9 +162,12 @@ def reglages_de_la_commune(installation: Reglages, identifiant: str) -> Reglages
     )
     if "base_de_donnees" not in propres:
         valeurs["base_de_donnees"] = url_de_la_commune(installation, identifiant, dossier)
-    if "regles" not in propres and (dossier / "regles").is_dir():
-        valeurs["regles"] = superposer(
-            installation.regles, dossier / "regles", dossier / ".regles-en-vigueur"
+    if "regles" not in propres:
+        # Celles de l'installation (COURRIER_REGLES, sinon celles livrées), plus les siennes.
+        valeurs["regles"] = (
+            superposer(installation.regles, dossier / "regles", dossier / ".regles-en-vigueur")
+            if (dossier / "regles").is_dir()
+            else installation.regles
         )
     try:
         reglages = Reglages(**valeurs)

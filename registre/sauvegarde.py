@@ -34,6 +34,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from noyau.erreurs import RegistreErreur
+from registre.base import schema_de
 from registre.registre import Registre
 
 FORMAT = 1
@@ -97,6 +98,10 @@ def _copier_base(url: str, dossier: Path) -> Path:
         return cible
     cible = dossier / NOM_PGDUMP
     args, env = _environnement_pg(url)
+    # Le registre d'une commune est son schéma, et lui seul ; celui de la commune par défaut
+    # (`public`) ne doit pas emporter les registres des autres communes de la base.
+    schema = schema_de(make_url(url))
+    args += ["--schema", schema] if schema else ["--exclude-schema", "commune_*"]
     _lancer(
         ["pg_dump", "--format=custom", "--no-owner", "--file", str(cible), *args],
         env,
