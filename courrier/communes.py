@@ -160,6 +160,10 @@ def reglages_de_la_commune(installation: Reglages, identifiant: str) -> Reglages
         installation=installation.racine,
         commune_id=identifiant,
     )
+    if installation.url_publique and "url_publique" not in propres:
+        # Les liens des digests et des bilans mènent à la page web commune, par le chemin de
+        # la commune (/c/<id>/courrier/…) qui y choisit cette commune pour la session.
+        valeurs["url_publique"] = f"{installation.url_publique.rstrip('/')}/c/{identifiant}"
     if "base_de_donnees" not in propres:
         valeurs["base_de_donnees"] = url_de_la_commune(installation, identifiant, dossier)
     if "regles" not in propres:

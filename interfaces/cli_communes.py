@@ -69,12 +69,18 @@ def commune_ajouter(
     nom: Annotated[str, typer.Option("--nom", help="Le nom de la commune, tel qu'écrit.")],
     depuis: Annotated[
         Path | None,
-        typer.Option("--depuis", help="Un fichier .env de réglages de la commune à reprendre."),
+        typer.Option(
+            "--depuis",
+            metavar="FICHIER",
+            help="Un fichier .env de réglages de la commune à reprendre.",
+        ),
     ] = None,
     reglage: Annotated[
         list[str] | None,
         typer.Option(
-            "--reglage", help="VARIABLE=valeur, répétable (COURRIER_IMAP_HOTE=imap.example)."
+            "--reglage",
+            metavar="VARIABLE=valeur",
+            help="Répétable : COURRIER_IMAP_HOTE=imap.commune.example, par exemple.",
         ),
     ] = None,
 ) -> None:
@@ -95,6 +101,8 @@ def commune_ajouter(
         )
     valeurs: dict[str, str] = {}
     if depuis is not None:
+        if not depuis.is_file():
+            raise ConfigurationErreur(f"Le fichier de réglages {depuis} est introuvable.")
         valeurs.update({PREFIXE + k.upper(): v for k, v in lire_fichier(depuis).items()})
     valeurs.update(_paires(reglage or []))
     valeurs[PREFIXE + "COMMUNE"] = nom.strip()

@@ -182,6 +182,7 @@ def test_une_commune_n_herite_ni_la_boite_ni_les_destinataires_de_l_installation
     env_courrier.setenv("COURRIER_LLM_URL", "http://127.0.0.1:9/v1")
     env_courrier.setenv("COURRIER_LLM_MODELE", "modele-commun")
     env_courrier.setenv("COURRIER_SMTP_HOTE", "smtp.intercommunalite.example")
+    env_courrier.setenv("COURRIER_URL_PUBLIQUE", "https://courrier.cc.example/")
     installation = config.charger()
     dossier = dossier_de(installation, "saint-jean")
     dossier.mkdir(parents=True)
@@ -197,6 +198,8 @@ def test_une_commune_n_herite_ni_la_boite_ni_les_destinataires_de_l_installation
     # Ce qui est commun reste commun : le LLM, le serveur d'envoi.
     assert (r.llm_url, r.llm_modele) == ("http://127.0.0.1:9/v1", "modele-commun")
     assert r.smtp_hote == "smtp.intercommunalite.example"
+    # Les liens de ses digests passent par le chemin de la commune sur la page web commune.
+    assert r.url_publique == "https://courrier.cc.example/c/saint-jean"
     assert r.donnees == dossier and r.racine == tmp_path / "donnees"
     assert r.url_base.endswith("/communes/saint-jean/registre.sqlite3")
 
@@ -303,6 +306,7 @@ def test_les_ajouts_de_commune_hostiles_ne_laissent_rien(tmp_path: Path) -> None
         "ars", "--nom", "Ars", "--reglage", "sans-egal"
     )
     assert "une ligne de 1 à 120 signes" in refuse("ars", "--nom", "A\nB")
+    assert "est introuvable" in refuse("ars", "--nom", "Ars", "--depuis", str(tmp_path / "absent"))
     assert not communes.exists() or not any(communes.iterdir())
 
     _ok(_courrier(env, tmp_path, "commune", "ajouter", "ars", "--nom", "Ars"))
