@@ -338,3 +338,34 @@ def test_un_fichier_de_commune_abime_est_nomme_avec_sa_faute(
     (dossier / FICHIER).write_bytes(b"COURRIER_COMMUNE=\xff\xfe\n")
     with pytest.raises(ConfigurationErreur, match="illisible"):
         reglages_de_la_commune(installation, "ars")
+
+
+def test_le_digest_d_une_commune_part_a_ses_destinataires_avec_ses_seuls_courriers(
+    installation: tuple[Path, dict[str, str]],
+) -> None:
+    from preuves.serveurs import serveur_smtp
+
+    tmp, env = installation
+    with (tmp / "donnees" / "communes" / "commune-a" / FICHIER).open("a", encoding="utf-8") as f:
+        f.write("COURRIER_ADRESSE_MAIRIE=mairie@a.example\n")
+    for commune in ("commune-a", "commune-b"):
+        _ok(_courrier(env, tmp, "--commune", commune, "releve"))
+    with serveur_smtp() as smtp:
+        env_smtp = {
+            **env,
+            "COURRIER_SMTP_HOTE": "127.0.0.1",
+            "COURRIER_SMTP_PORT": str(smtp.port),
+            "COURRIER_SMTP_SECURITE": "aucune",
+            "COURRIER_URL_PUBLIQUE": "https://courrier.cc.example",
+        }
+        _ok(_courrier(env_smtp, tmp, "--commune", "commune-a", "digest", "--envoyer"))
+        # Sans adresse d'expédition propre, b ne prend pas celle de l'installation : refus clair.
+        sans = _courrier(env_smtp, tmp, "--commune", "commune-b", "digest", "--envoyer")
+        messages = smtp.lus()
+    assert [m["To"] for m in messages] == ["maire@a.example"]
+    assert "mairie@a.example" in messages[0]["From"]
+    texte = messages[0].get_body(("plain",)).get_content()
+    assert "Arsac" in texte and "Bègles" not in texte
+    assert "https://courrier.cc.example/c/commune-a/courrier/" in texte
+    assert sans.returncode != 0 and "Traceback" not in sans.stderr, sans.stderr
+    assert "COURRIER_ADRESSE_MAIRIE manque" in sans.stderr
