@@ -25,7 +25,7 @@ from courrier.communes import (
     reglages_de_la_commune,
 )
 from courrier.config import PREFIXE, Reglages, charger
-from courrier.etapes import sources_configurees
+from courrier.etapes import NOMS_SOURCES, sources_configurees
 from interfaces.cli_commun import commande, console
 from noyau.communes import COMMUNE_PAR_DEFAUT, verifier_identifiant
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
@@ -118,7 +118,7 @@ def commune_ajouter(
         if neuf:
             shutil.rmtree(dossier, ignore_errors=True)
         raise
-    sources = ", ".join(sources_configurees(r)) or "aucune encore"
+    sources = ", ".join(NOMS_SOURCES[n] for n in sources_configurees(r)) or "aucune encore"
     console.print(
         f"Commune « {escape(nom.strip())} » ajoutée ({identifiant}) : réglages dans "
         f"{escape(str(dossier / FICHIER))}, registre {escape(_lieu(r))} "
@@ -157,7 +157,7 @@ def commune_lister() -> None:
             r = reglages_de_la_commune(base, identifiant)
             ligne = [
                 escape(r.commune),
-                ", ".join(sources_configurees(r)) or "aucune",
+                ", ".join(NOMS_SOURCES[n] for n in sources_configurees(r)) or "aucune",
                 str(ouvrir_registre_de(r)),
                 escape(_lieu(r)),
             ]
