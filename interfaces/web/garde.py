@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -25,8 +26,15 @@ from interfaces.web.commun import (
     NonConnecte,
     Refuse,
 )
-from interfaces.web.dependances import REFUS_ELU, ROLE_ELU, contexte, permis_a_l_elu
+from interfaces.web.dependances import (
+    REFUS_ELU,
+    ROLE_ELU,
+    contexte,
+    installation,
+    permis_a_l_elu,
+)
 from interfaces.web.securite import ENTETES, HSTS, origine, origine_permise
+from registre.comptes import SessionOuverte
 
 logger = logging.getLogger("courrier.web")
 
@@ -36,6 +44,8 @@ Suite = Callable[[Request], Awaitable[Response]]
 async def garde(request: Request, suite: Suite) -> Response:
     chemin = request.url.path
     request.state.session = None
+    request.state.commune = None
+    # Avant la session, la commune par défaut : la page de connexion et les refus sans compte.
     ctx = contexte(request)
     reponse: Response
     try:
@@ -60,13 +70,36 @@ async def garde(request: Request, suite: Suite) -> Response:
                 reponse = _non_connecte(request)
             else:
                 request.state.session = ouverte
-                reponse = await _servir_le_compte(request, ouverte.compte.role, suite)
+                reponse = await _servir_la_commune(request, ouverte, jeton, suite)
     except Exception:
         # Jamais de trace au visiteur : elle va au journal du serveur, la page dit quoi faire.
         logger.exception("erreur inattendue : %s %s", request.method, chemin)
         reponse = _page_erreur_inattendue(request)
     _poser_entetes(request, reponse)
     return reponse
+
+
+async def _servir_la_commune(
+    request: Request, ouverte: SessionOuverte, jeton: str, suite: Suite
+) -> Response:
+    """Choisit la commune de la demande avant toute route : celle de la session, ou celle
+    qu'un lien demande (`?commune=x`, que le compte doit voir ; la session la regarde alors)."""
+    inst = installation(request)
+    demandee = request.query_params.get("commune")
+    try:
+        commune = await run_in_threadpool(inst.commune_de_la_session, ouverte, demandee)
+    except Refuse as e:
+        try:  # la page du refus montre la commune que la session regarde toujours
+            request.state.commune = inst.commune_de_la_session(ouverte, None)
+        except Refuse:  # aucune commune : la déconnexion reste possible
+            if request.method == "POST" and request.url.path == "/deconnexion":
+                return await suite(request)
+        return contexte(request).rendre(request, "erreur.html.j2", e.statut, erreur=e.message)
+    if commune != ouverte.commune:
+        await run_in_threadpool(inst.comptes.regarder, jeton, commune)
+        request.state.session = ouverte = replace(ouverte, commune=commune)
+    request.state.commune = commune
+    return await _servir_le_compte(request, ouverte.compte.role, suite)
 
 
 async def _servir_le_compte(request: Request, role: str, suite: Suite) -> Response:
