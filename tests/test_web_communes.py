@@ -15,8 +15,10 @@ montrent rien de bourg.
 from __future__ import annotations
 
 import html
+import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from courrier.communes import FICHIER, dossier_de, ecrire_fichier, reglages_de_la_commune
@@ -95,12 +98,26 @@ def ouvrir_commune(reglages: Reglages, ident: str, nom: str) -> Registre:
     return Registre.ouvrir(r.url_base, r.donnees, commune=ident)
 
 
+def base_postgres(request: pytest.FixtureRequest) -> str:
+    """Une base neuve sur la grappe PostgreSQL de la session ; chaque commune y aura son schéma."""
+    grappe: str = request.getfixturevalue("grappe_postgres")
+    nom = f"communes_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    moteur = create_engine(grappe, isolation_level="AUTOCOMMIT")
+    with moteur.connect() as connexion:
+        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
+    moteur.dispose()
+    return grappe.rsplit("/", 1)[0] + f"/{nom}"
+
+
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def site(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """SQLite ; `parametrize("site", ["postgresql"], indirect=True)` : PostgreSQL."""
     jour = aujourd_hui()
     nuit = datetime.combine(jour, datetime.min.time(), tzinfo=UTC)
     donnees = tmp_path / "donnees"
     url = f"sqlite:///{donnees / 'registre.sqlite3'}"
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url = base_postgres(request)
     installation = Registre.ouvrir(url, donnees)
     reglages = nv.reglages_web(donnees, url)
     arville = ouvrir_commune(reglages, "arville", "Arville")
@@ -228,6 +245,7 @@ def _formulaire(csrf: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("site", ["sqlite", "postgresql"], indirect=True)
 def test_chaque_route_refuse_au_compte_d_arville_les_elements_de_bourg(site: Site) -> None:
     client, jeu_b = site.client, site.jeu_b
     # Une lettre produite chez bourg : sa route de téléchargement a quelque chose à refuser.
@@ -498,3 +516,39 @@ def test_la_commande_utilisateur_range_les_comptes_dans_l_installation(
         registre.fermer()
     code, sortie = lancer("--commune", "arville", "utilisateur", "lister")
     assert code == 0 and "paul" in sortie and "toutes" in sortie and "arville" in sortie
+
+
+# --- Dans un vrai Chromium ----------------------------------------------------------------------
+
+
+def test_le_selecteur_de_commune_dans_chromium(site: Site) -> None:
+    """Le sélecteur tel que le voit l'intercommunalité (capture : artefacts/web-selecteur-
+    commune.png), étiqueté pour un lecteur d'écran, et qui change vraiment de commune."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_web_navigateur import CHROMIUM, capture, champs_sans_etiquette
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium est introuvable : installez le paquet Debian « chromium ».")
+    app = creer_app(site.reglages, site.installation)
+    try:
+        with nv.serveur_web(app) as base, sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = chromium.new_page()
+            page.goto(f"{base}/connexion")
+            page.get_by_label("Nom d'utilisateur").fill("inter")
+            page.get_by_label("Mot de passe").fill(nv.MOT_DE_PASSE)
+            page.get_by_role("button", name="Se connecter").click()
+            page.wait_for_url(f"{base}/")
+            assert page.locator(".marque span").inner_text() == "Arville"
+            assert champs_sans_etiquette(page) == []
+            page.get_by_label("Commune").select_option(label="Bourg-sur-Loire")
+            capture(page, "selecteur-commune")
+            page.get_by_role("button", name="Changer de commune").click()
+            page.wait_for_url(f"{base}/")
+            assert page.locator(".marque span").inner_text() == "Bourg-sur-Loire"
+            page.goto(f"{base}/courrier/{site.jeu_b.demande}")
+            assert "Fuite" in page.content()
+            chromium.close()
+    finally:
+        app.state.installation.fermer()
