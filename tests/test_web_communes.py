@@ -466,6 +466,26 @@ def test_un_compte_sans_commune_existante_est_refuse_mais_peut_se_deconnecter(
     assert not client.cookies.get(COOKIE_SESSION)
 
 
+def test_une_commune_mal_reglee_ne_gene_que_ses_comptes(site: Site) -> None:
+    client = site.client
+    fichier = dossier_de(site.reglages, "bourg") / FICHIER
+    fichier.write_text("COURRIER_INCONNU=1\n", encoding="utf-8")
+    connecter(client, "admin-a")
+    assert commune_affichee(client) == "Arville"
+    client.cookies.clear()
+    reponse = client.post(
+        "/connexion",
+        data={"nom": "admin-b", "mot_de_passe": nv.MOT_DE_PASSE, "csrf": jeton_connexion(client)},
+    )
+    assert reponse.status_code == 303
+    avant = site.journaux()
+    for chemin in ("/", f"/courrier/{site.jeu_b.demande}"):
+        page = client.get(chemin)
+        assert page.status_code == 503 and francais(page), chemin
+        assert "ne peut pas être servie" in lu(page) and "COURRIER_INCONNU" not in page.text
+    assert site.journaux() == avant
+
+
 # --- La commande ------------------------------------------------------------------------------
 
 

@@ -34,11 +34,17 @@ from interfaces.web.dependances import (
     permis_a_l_elu,
 )
 from interfaces.web.securite import ENTETES, HSTS, origine, origine_permise
+from noyau.erreurs import CourrierErreur
 from registre.comptes import SessionOuverte
 
 logger = logging.getLogger("courrier.web")
 
 Suite = Callable[[Request], Awaitable[Response]]
+COMMUNE_EN_PANNE = (
+    "La commune « {commune} » ne peut pas être servie pour le moment (ses réglages ou son "
+    "registre sont illisibles) : prévenez la personne qui s'occupe de Courrier ; le détail est "
+    "dans le journal du serveur. Rien n'a été écrit."
+)
 
 
 async def garde(request: Request, suite: Suite) -> Response:
@@ -99,6 +105,14 @@ async def _servir_la_commune(
         await run_in_threadpool(inst.comptes.regarder, jeton, commune)
         request.state.session = ouverte = replace(ouverte, commune=commune)
     request.state.commune = commune
+    try:  # ses réglages relus, son registre ouvert : une commune mal réglée n'arrête qu'elle
+        await run_in_threadpool(contexte, request)
+    except CourrierErreur as e:
+        logger.error("la commune %s ne peut pas être servie : %s", commune, e)
+        request.state.commune = None
+        return contexte(request).rendre(
+            request, "erreur.html.j2", 503, erreur=COMMUNE_EN_PANNE.format(commune=commune)
+        )
     return await _servir_le_compte(request, ouverte.compte.role, suite)
 
 
