@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import APIRoute
@@ -358,6 +359,25 @@ def test_le_compte_de_l_intercommunalite_change_de_commune(site: Site) -> None:
     assert commune_affichee(client) == "Arville"
     # Et celui d'un digest de bourg mène au courrier de bourg, qu'arville n'a pas.
     assert client.get(f"/courrier/{jeu_b.demande}", params={"commune": "bourg"}).status_code == 200
+    # Le même lien avant toute connexion : la connexion y mène, commune comprise.
+    client.cookies.clear()
+    lien = client.get(f"/courrier/{jeu_b.demande}", params={"commune": "bourg"})
+    assert lien.status_code == 303
+    suite = f"/courrier/{jeu_b.demande}?commune=bourg"
+    assert lien.headers["location"] == "/connexion?" + urlencode({"suite": suite})
+    connexion = client.post(
+        "/connexion",
+        data={
+            "nom": "inter",
+            "mot_de_passe": nv.MOT_DE_PASSE,
+            "csrf": jeton_connexion(client),
+            "suite": suite,
+        },
+    )
+    assert connexion.status_code == 303 and connexion.headers["location"] == suite
+    assert client.get(suite).status_code == 200
+    assert commune_affichee(client) == "Bourg-sur-Loire"
+    csrf = csrf_de(client)
     # Sans jeton CSRF, le sélecteur ne change rien.
     sans = client.post("/commune", data={"csrf": "faux", "commune": "arville"})
     assert sans.status_code == 403 and francais(sans)
@@ -484,6 +504,16 @@ def test_une_commune_mal_reglee_ne_gene_que_ses_comptes(site: Site) -> None:
         assert page.status_code == 503 and francais(page), chemin
         assert "ne peut pas être servie" in lu(page) and "COURRIER_INCONNU" not in page.text
     assert site.journaux() == avant
+    # L'intercommunalité, restée sur bourg, en sort par le sélecteur.
+    csrf = connecter(client, "inter")
+    assert client.post("/commune", data={"csrf": csrf, "commune": "bourg"}).status_code == 303
+    assert client.get("/").status_code == 503
+    for hostile in ("inexistante", "x" * 5000):
+        refus = client.post("/commune", data={"csrf": csrf, "commune": hostile})
+        assert refus.status_code in (400, 403) and francais(refus)
+    sortie = client.post("/commune", data={"csrf": csrf, "commune": "arville"})
+    assert sortie.status_code == 303
+    assert commune_affichee(client) == "Arville"
 
 
 # --- La commande ------------------------------------------------------------------------------
@@ -495,6 +525,9 @@ def test_la_commande_utilisateur_range_les_comptes_dans_l_installation(
     from interfaces.cli import app
 
     runner = CliRunner()
+    # `courrier --commune x` pose COURRIER_COMMUNE_ID pour ses sous-processus : noté ici, la
+    # variable est retirée après le test et ne suit pas les tests suivants.
+    env_courrier.setenv("COURRIER_COMMUNE_ID", "defaut")
     env_courrier.setenv("COURRIER_MOT_DE_PASSE", "assez-long-vraiment")
     ajout = runner.invoke(app, ["commune", "ajouter", "arville", "--nom", "Arville"])
     assert ajout.exit_code == 0, ajout.output

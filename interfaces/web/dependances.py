@@ -122,6 +122,7 @@ CsrfEluReferent = Annotated[SessionOuverte, Depends(session_verifiee_elu)]
 # --- Les rôles --------------------------------------------------------------------------------
 
 ROLE_ELU = "elu"
+CHEMIN_SELECTEUR = "/commune"  # le sélecteur de commune (routes_connexion.py)
 REFUS_ELU = (
     "Votre compte d'élu permet de lire vos courriers et de les commenter : cette action est "
     "réservée au secrétariat de mairie."
@@ -133,7 +134,7 @@ _PERMIS_ELU = (
     ("GET", re.compile(r"^/elu/courrier/[0-9]{4}-[0-9]{5,10}$")),
     ("POST", re.compile(r"^/elu/courrier/[0-9]{4}-[0-9]{5,10}/commentaire$")),
     ("POST", re.compile(r"^/deconnexion$")),
-    ("POST", re.compile(r"^/commune$")),
+    ("POST", re.compile(rf"^{CHEMIN_SELECTEUR}$")),
 )
 
 

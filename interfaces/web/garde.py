@@ -23,10 +23,12 @@ from interfaces.web.commun import (
     COOKIE_SESSION,
     ERREUR_INATTENDUE,
     PUBLIQUES,
+    Contexte,
     NonConnecte,
     Refuse,
 )
 from interfaces.web.dependances import (
+    CHEMIN_SELECTEUR,
     REFUS_ELU,
     ROLE_ELU,
     contexte,
@@ -105,8 +107,11 @@ async def _servir_la_commune(
         await run_in_threadpool(inst.comptes.regarder, jeton, commune)
         request.state.session = ouverte = replace(ouverte, commune=commune)
     request.state.commune = commune
-    try:  # ses réglages relus, son registre ouvert : une commune mal réglée n'arrête qu'elle
-        await run_in_threadpool(contexte, request)
+    # Ses réglages relus, son registre ouvert : une commune mal réglée n'arrête qu'elle (et le
+    # sélecteur, qui ne lit rien d'elle, permet d'en sortir).
+    try:
+        if not (request.method == "POST" and request.url.path == CHEMIN_SELECTEUR):
+            await run_in_threadpool(contexte, request)
     except CourrierErreur as e:
         logger.error("la commune %s ne peut pas être servie : %s", commune, e)
         request.state.commune = None
@@ -146,7 +151,9 @@ def _poser_entetes(request: Request, reponse: Response) -> None:
 
 def _non_connecte(request: Request) -> Response:
     if request.method in ("GET", "HEAD"):
-        suite = request.url.path
+        # La requête suit le chemin : le lien d'un digest (?commune=x) mène, après la
+        # connexion, au courrier de la bonne commune.
+        suite = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         cible = "/connexion" + (f"?{urlencode({'suite': suite})}" if suite != "/" else "")
         return RedirectResponse(cible, status_code=303)
     return HTMLResponse(
@@ -163,8 +170,18 @@ async def _gerer_non_connecte(request: Request, e: NonConnecte) -> Response:
     return _non_connecte(request)
 
 
+def _contexte_d_erreur(request: Request) -> Contexte:
+    """Celui de la demande ; celui de la commune par défaut si la commune regardée ne peut pas
+    être servie (le sélecteur, qui ne lit rien d'elle, a pu refuser quelque chose)."""
+    try:
+        return contexte(request)
+    except CourrierErreur:
+        request.state.commune = None
+        return contexte(request)
+
+
 async def _gerer_refus(request: Request, e: Refuse) -> Response:
-    return contexte(request).rendre(request, "erreur.html.j2", e.statut, erreur=e.message)
+    return _contexte_d_erreur(request).rendre(request, "erreur.html.j2", e.statut, erreur=e.message)
 
 
 async def _gerer_http(request: Request, e: StarletteHTTPException) -> Response:
@@ -174,11 +191,11 @@ async def _gerer_http(request: Request, e: StarletteHTTPException) -> Response:
         413: "La demande est trop volumineuse (un brouillon tient en 20 000 caractères).",
     }.get(e.status_code, "La demande n'a pas pu aboutir.")
     statut = e.status_code if 400 <= e.status_code < 500 else 400
-    return contexte(request).rendre(request, "erreur.html.j2", statut, erreur=message)
+    return _contexte_d_erreur(request).rendre(request, "erreur.html.j2", statut, erreur=message)
 
 
 async def _gerer_validation(request: Request, e: RequestValidationError) -> Response:
-    rendre = contexte(request).rendre
+    rendre = _contexte_d_erreur(request).rendre
     # Un numéro de chemin hors bornes désigne une page qui ne peut pas exister.
     if any(erreur.get("loc", ("",))[0] == "path" for erreur in e.errors()):
         return rendre(request, "erreur.html.j2", 404, erreur="Cette page n'existe pas.")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from courrier.communes import identifiants
 from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, Contexte, Refuse, suite_sure
 from interfaces.web.communes import REFUS_COMMUNE
-from interfaces.web.dependances import Ctx, SessionCsrf
+from interfaces.web.dependances import CHEMIN_SELECTEUR, Ctx, SessionCsrf, installation
 
 routeur = APIRouter()
 
@@ -119,17 +119,17 @@ def se_deconnecter(request: Request, ctx: Ctx, _ouverte: SessionCsrf) -> Respons
     return reponse
 
 
-@routeur.post("/commune")
+@routeur.post(CHEMIN_SELECTEUR)
 def changer_de_commune(
     request: Request,
-    ctx: Ctx,
-    _ouverte: SessionCsrf,
+    ouverte: SessionCsrf,
     commune: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """Le sélecteur : la session regarde désormais une autre des communes du compte."""
-    permises = [c for c, _nom in ctx.communes] or [ctx.commune_id]
-    if commune not in permises:
+    """Le sélecteur : la session regarde désormais une autre des communes du compte. Sans le
+    contexte d'une commune : il sort aussi d'une commune qui ne peut pas être servie."""
+    inst = installation(request)
+    if commune not in ouverte.compte.visibles(inst.communes()):
         raise Refuse(403, REFUS_COMMUNE)
-    ctx.comptes.regarder(request.cookies.get(COOKIE_SESSION, ""), commune)
+    inst.comptes.regarder(request.cookies.get(COOKIE_SESSION, ""), commune)
     # La file d'attente de l'autre commune : un numéro d'ici n'y désignerait pas le même courrier.
     return RedirectResponse("/", status_code=303)
