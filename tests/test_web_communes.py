@@ -378,6 +378,13 @@ def test_le_compte_de_l_intercommunalite_change_de_commune(site: Site) -> None:
     assert client.get(suite).status_code == 200
     assert commune_affichee(client) == "Bourg-sur-Loire"
     csrf = csrf_de(client)
+    # Le lien tel que les digests l'écrivent : par le chemin de la commune (/c/<id>/…).
+    client.post("/commune", data={"csrf": csrf, "commune": "arville"})
+    digest = client.get(f"/c/bourg/courrier/{jeu_b.demande}", params={"fait": "valide"})
+    assert digest.status_code == 303
+    assert digest.headers["location"] == f"/courrier/{jeu_b.demande}?fait=valide&commune=bourg"
+    assert client.get(digest.headers["location"]).status_code == 200
+    assert commune_affichee(client) == "Bourg-sur-Loire"
     # Sans jeton CSRF, le sélecteur ne change rien.
     sans = client.post("/commune", data={"csrf": "faux", "commune": "arville"})
     assert sans.status_code == 403 and francais(sans)
@@ -403,6 +410,38 @@ def test_le_selecteur_refuse_au_compte_d_arville_toute_autre_commune(
     assert lien.status_code == 403 and francais(lien)
     assert commune_affichee(client) == "Arville"
     assert site.journaux() == avant
+
+
+@pytest.mark.parametrize(
+    ("chemin", "cible"),
+    [
+        ("/c/bourg", "/?commune=bourg"),
+        ("/c/bourg//ailleurs.example/piege", "/?commune=bourg"),
+        # Encodé, l'antislash reste un chemin de ce site (le navigateur ne le décode pas).
+        ("/c/bourg/\\ailleurs.example", "/%5Cailleurs.example?commune=bourg"),
+        ("/c/bourg/courrier/2026-00001?commune=arville", "/courrier/2026-00001?commune=bourg"),
+    ],
+)
+def test_le_chemin_d_une_commune_reste_sur_le_site_et_refuse_au_compte_d_arville(
+    site: Site, chemin: str, cible: str
+) -> None:
+    client = site.client
+    connecter(client, "admin-a")
+    reponse = client.get(chemin)
+    assert reponse.status_code == 303 and reponse.headers["location"] == cible
+    refus = client.get(cible)
+    assert refus.status_code == 403 and "pas accès à cette commune" in lu(refus)
+    assert commune_affichee(client) == "Arville"
+    # D'autres méthodes, des identifiants impossibles : une page qui n'existe pas.
+    for methode, autre in (
+        ("POST", "/c/bourg/commune"),
+        ("GET", "/c/Bourg/"),
+        ("GET", "/c/..%2Fregistre"),
+        ("GET", "/c/" + "b" * 60 + "/"),
+    ):
+        page = client.request(methode, autre, data={"csrf": "x", "commune": "bourg"})
+        assert page.status_code in (403, 404) and francais(page), (methode, autre)
+    assert commune_affichee(client) == "Arville"
 
 
 def test_les_comptes_d_un_administrateur_sont_ceux_de_ses_communes(site: Site) -> None:

@@ -9,6 +9,7 @@ inconnu renvoie vers la connexion plutôt que de dire, sans session, ce qui n'ex
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from urllib.parse import urlencode
@@ -26,6 +27,7 @@ from interfaces.web.commun import (
     Contexte,
     NonConnecte,
     Refuse,
+    suite_sure,
 )
 from interfaces.web.dependances import (
     CHEMIN_SELECTEUR,
@@ -49,6 +51,27 @@ COMMUNE_EN_PANNE = (
 )
 
 
+# Le chemin d'une commune (/c/<id>/courrier/2026-00042) : les liens de ses digests et de ses
+# bilans (courrier/communes.py lui donne cette adresse publique) sur la page web commune.
+_CHEMIN_DE_COMMUNE = re.compile(r"^/c/([a-z][a-z0-9-]{1,39})(/.*)?$")
+
+
+def _par_la_commune(request: Request) -> Response | None:
+    """Le chemin d'une commune renvoie (303) au même chemin avec `?commune=<id>` : la garde y
+    vérifie, session ouverte, que le compte voit cette commune, et la session la regarde."""
+    trouve = _CHEMIN_DE_COMMUNE.match(request.url.path)
+    if trouve is None:
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return None  # aucune route ne répond là : « Cette page n'existe pas »
+    reste = trouve.group(2) or "/"
+    if not suite_sure(reste):  # « /c/x//ailleurs.example » ne mène pas ailleurs
+        reste = "/"
+    parametres = [(k, v) for k, v in request.query_params.multi_items() if k != "commune"]
+    parametres.append(("commune", trouve.group(1)))
+    return RedirectResponse(f"{reste}?{urlencode(parametres)}", status_code=303)
+
+
 async def garde(request: Request, suite: Suite) -> Response:
     chemin = request.url.path
     request.state.session = None
@@ -57,7 +80,10 @@ async def garde(request: Request, suite: Suite) -> Response:
     ctx = contexte(request)
     reponse: Response
     try:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not origine_permise(
+        redirection = _par_la_commune(request)
+        if redirection is not None:
+            reponse = redirection
+        elif request.method not in ("GET", "HEAD", "OPTIONS") and not origine_permise(
             request.headers.get("origin"),
             request.headers.get("referer"),
             {origine(str(request.url)), *ctx.origines_publiques},
