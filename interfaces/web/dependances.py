@@ -4,7 +4,7 @@ ouverte, le jeton CSRF d'un formulaire, le rôle, et la recherche d'un courrier 
 Le contexte est celui de la commune que la garde a choisie pour la demande (celle de la
 session, ou celle d'un lien `?commune=x` que le compte voit) : son registre et ses réglages
 seulement. Un courrier, une pièce, un brouillon ou un commentaire d'une autre commune n'y
-existe pas ; aucune route n'a besoin, ni de quoi, se souvenir de le refuser.
+existe pas : aucune route n'a à se souvenir de le refuser.
 
 La garde de l'application (garde.py) a déjà refusé toute demande sans session et tout chemin
 que le rôle « élu » n'a pas le droit d'ouvrir : ces dépendances ne font que la prolonger,
