@@ -1,5 +1,8 @@
 """La page web et ses comptes : `courrier serveur`, qui la sert, et `courrier utilisateur`,
-qui ajoute, liste et désactive ceux qui s'y connectent."""
+qui ajoute, liste et désactive ceux qui s'y connectent.
+
+Les comptes vivent dans le registre de l'installation, quelle que soit la commune visée par
+`courrier --commune x` : celle-ci n'est que la commune donnée par défaut au compte ajouté."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from courrier.config import reglages
-from interfaces.cli_commun import commande, console, ouvrir_registre, preparer_traces
+from interfaces.cli_commun import commande, console, preparer_traces
+from noyau.communes import COMMUNE_PAR_DEFAUT
 
 
 class Role(StrEnum):
@@ -23,20 +27,53 @@ class Role(StrEnum):
 
 
 def _comptes() -> Any:
+    """Les comptes, dans le registre de l'installation (jamais celui d'une commune)."""
+    from courrier.config import charger
     from registre.comptes import Comptes
+    from registre.registre import Registre
 
-    return Comptes(ouvrir_registre())
+    installation = charger(commune_id=COMMUNE_PAR_DEFAUT)
+    return Comptes(Registre.ouvrir(installation.url_base, installation.donnees))
+
+
+def _communes_du_compte(texte: str | None) -> tuple[str, ...]:
+    """Les communes citées (qui doivent exister), sinon celle que vise `courrier --commune`."""
+    from courrier.communes import identifiants
+    from courrier.config import charger
+    from noyau.erreurs import ConfigurationErreur
+    from registre.comptes import TOUTES, verifier_communes
+
+    visee = reglages().commune_id
+    communes = verifier_communes(texte) if texte is not None else (visee,)
+    existantes = identifiants(charger(commune_id=COMMUNE_PAR_DEFAUT))
+    inconnues = [c for c in communes if c != TOUTES and c not in existantes]
+    if inconnues:
+        raise ConfigurationErreur(
+            f"Commune inconnue dans cette installation : {', '.join(inconnues)[:300]} "
+            f"(communes : {', '.join(existantes)[:500]} ; ajoutez-en une avec « courrier "
+            "commune ajouter ID --nom … »)."
+        )
+    return communes
 
 
 @commande
 def utilisateur_ajouter(
     nom: Annotated[str, typer.Argument(help="Le nom de connexion, par exemple « secretaire ».")],
     role: Annotated[Role, typer.Option("--role", help="secretaire, maire, admin ou elu.")],
+    communes: Annotated[
+        str | None,
+        typer.Option(
+            "--communes",
+            help="Les communes que le compte voit, séparées par des virgules, ou « * » pour "
+            "toutes (sinon la commune visée, « defaut » sans --commune).",
+        ),
+    ] = None,
 ) -> None:
     """Crée un compte ; le mot de passe est demandé deux fois (ou lu dans COURRIER_MOT_DE_PASSE)."""
     from registre.comptes import verifier_mot_de_passe, verifier_nom
 
     nom = verifier_nom(nom)
+    siennes = _communes_du_compte(communes)
     mot_de_passe = os.environ.get("COURRIER_MOT_DE_PASSE", "")
     if not mot_de_passe:
         mot_de_passe = typer.prompt(
@@ -45,8 +82,16 @@ def utilisateur_ajouter(
             confirmation_prompt="Le même mot de passe, encore",
         )
     verifier_mot_de_passe(mot_de_passe)
-    compte = _comptes().creer(nom, role.value, mot_de_passe, "cli")
-    console.print(f"Compte « {escape(compte.nom)} » créé ({compte.libelle_role}).", highlight=False)
+    compte = _comptes().creer(nom, role.value, mot_de_passe, "cli", siennes)
+    visibles = "" if siennes == (COMMUNE_PAR_DEFAUT,) else f", communes : {_communes(compte)}"
+    console.print(
+        f"Compte « {escape(compte.nom)} » créé ({compte.libelle_role}{escape(visibles)}).",
+        highlight=False,
+    )
+
+
+def _communes(compte: Any) -> str:
+    return "toutes" if compte.toutes else ", ".join(compte.communes)
 
 
 @commande
@@ -59,12 +104,14 @@ def utilisateur_lister() -> None:
         console.print("Aucun compte. Créez-en un : courrier utilisateur ajouter NOM --role admin")
         return
     table = Table(title=f"{len(comptes)} compte(s)")
-    for titre in ("Nom", "Rôle", "État", "Créé le", "Dernière connexion"):
-        table.add_column(titre, no_wrap=True)
+    for titre in ("Nom", "Rôle", "Communes", "État", "Créé le", "Dernière connexion"):
+        # Sur 80 colonnes, les dates passent à la ligne plutôt que de cacher les communes.
+        table.add_column(titre, no_wrap=titre in ("Nom", "Rôle", "État"), min_width=7)
     for c in comptes:
         table.add_row(
             escape(c.nom),
             c.libelle_role,
+            escape(_communes(c)),
             "actif" if c.actif else "désactivé",
             heure_de_paris(c.cree_le),
             heure_de_paris(c.derniere_connexion),

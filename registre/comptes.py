@@ -4,6 +4,11 @@ Mots de passe hachés avec argon2id (argon2-cffi) ; une session est un jeton al�
 32 octets porté par le cookie, dont la base ne garde que l'empreinte sha256 : une copie de la
 base ne permet d'ouvrir aucune session. Créer ou désactiver un compte écrit un événement
 « compte » au journal, avec le nom de qui l'a fait.
+
+Les comptes vivent dans le registre de l'installation (commune « defaut ») ; chacun voit une
+ou plusieurs communes (« * » : toutes, un compte de l'intercommunalité), et chaque session
+regarde l'une d'elles. Que ces communes existent, c'est la page web et la CLI qui le
+vérifient : ce module ne connaît pas les dossiers de l'installation.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from noyau.communes import COMMUNE_PAR_DEFAUT, verifier_identifiant
 from noyau.domaine import TypeEvenement
-from noyau.erreurs import RegistreErreur
+from noyau.erreurs import ConfigurationErreur, RegistreErreur
 from registre.registre import Registre
 from registre.tables import SessionWeb, Utilisateur
 
@@ -34,6 +40,8 @@ LIBELLES_ROLE = {
 MOT_DE_PASSE_MIN = 10
 DUREE_SESSION = timedelta(hours=12)
 _CARACTERES_NOM = set("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+TOUTES = "*"  # un compte de l'intercommunalité qui voit toutes les communes
+PAR_DEFAUT = (COMMUNE_PAR_DEFAUT,)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,33 @@ class Compte:
     actif: bool
     cree_le: datetime
     derniere_connexion: datetime | None
+    # Les identifiants des communes que le compte voit, dans l'ordre donné ; (« * »,) : toutes.
+    communes: tuple[str, ...] = PAR_DEFAUT
+
+    @property
+    def toutes(self) -> bool:
+        return TOUTES in self.communes
+
+    def voit(self, commune: str) -> bool:
+        return self.toutes or commune in self.communes
+
+    def voit_toutes(self, communes: tuple[str, ...]) -> bool:
+        """Vrai si ce compte voit chacune de ces communes (« * » : seul un compte « * »)."""
+        if self.toutes:
+            return True
+        return TOUTES not in communes and all(c in self.communes for c in communes)
+
+    def voit_tout_de(self, autre: Compte) -> bool:
+        """L'administration des comptes : un administrateur ne gère que des comptes tout
+        entiers dans ses communes."""
+        return self.voit_toutes(autre.communes)
+
+    def visibles(self, existantes: list[str]) -> list[str]:
+        """Parmi les communes `existantes` (dans leur ordre), celles que le compte voit ; pour
+        un compte de quelques communes, dans l'ordre de ses communes."""
+        if self.toutes:
+            return list(existantes)
+        return [c for c in self.communes if c in existantes]
 
     @property
     def admin(self) -> bool:
@@ -61,10 +96,53 @@ class SessionOuverte:
     compte: Compte
     csrf: str
     expire_le: datetime
+    # La commune que la session regarde ; la page web vérifie qu'elle est encore permise.
+    commune: str = COMMUNE_PAR_DEFAUT
+
+
+def lire_communes(texte: str) -> tuple[str, ...]:
+    """« a,b » ou « * » tel que la colonne `utilisateurs.communes` le garde."""
+    communes = tuple(c.strip() for c in (texte or "").split(",") if c.strip())
+    return communes or PAR_DEFAUT
+
+
+def verifier_communes(communes: object) -> tuple[str, ...]:
+    """Les communes d'un compte, dédoublonnées dans leur ordre : des identifiants valides, ou
+    « * » seul ; sinon une phrase qui dit quoi écrire."""
+    if isinstance(communes, str):
+        communes = communes.split(",")
+    if not isinstance(communes, list | tuple):
+        raise RegistreErreur("Les communes d'un compte sont une liste d'identifiants.")
+    propres = tuple(dict.fromkeys(str(c).strip() for c in communes if str(c).strip()))
+    if not propres:
+        raise RegistreErreur(
+            "Indiquez au moins une commune (par exemple « defaut », « saint-jean,ars-2 » ou "
+            "« * » pour toutes)."
+        )
+    if len(propres) > 500:
+        raise RegistreErreur("Un compte voit au plus 500 communes ; « * » les donne toutes.")
+    if TOUTES in propres:
+        if len(propres) > 1:
+            raise RegistreErreur("« * » donne déjà toutes les communes : il s'écrit seul.")
+        return propres
+    for commune in propres:
+        try:
+            verifier_identifiant(commune)
+        except ConfigurationErreur as e:
+            raise RegistreErreur(str(e)) from None
+    return propres
 
 
 def _compte(u: Utilisateur) -> Compte:
-    return Compte(u.id, u.nom, u.role, u.actif, u.cree_le, u.derniere_connexion)
+    return Compte(
+        u.id,
+        u.nom,
+        u.role,
+        u.actif,
+        u.cree_le,
+        u.derniere_connexion,
+        lire_communes(u.communes),
+    )
 
 
 def empreinte_jeton(jeton: str) -> str:
@@ -90,8 +168,10 @@ def verifier_mot_de_passe(mot_de_passe: str) -> None:
 
 class Comptes:
     def __init__(self, registre: Registre, duree_session: timedelta = DUREE_SESSION) -> None:
-        self.registre = registre
-        self.engine = registre.engine
+        # Privés : la page web tient les comptes, elle ne doit pas atteindre par eux le courrier
+        # du registre de l'installation.
+        self._registre = registre
+        self._engine = registre.engine
         self.duree_session = duree_session
         self._hacheur = PasswordHasher()  # argon2id, paramètres recommandés par la RFC 9106
         # Un nom inconnu coûte le même temps qu'un mauvais mot de passe : on ne devine pas les
@@ -100,8 +180,16 @@ class Comptes:
 
     # --- Comptes ------------------------------------------------------------------------------
 
-    def creer(self, nom: str, role: str, mot_de_passe: str, acteur: str) -> Compte:
+    def creer(
+        self,
+        nom: str,
+        role: str,
+        mot_de_passe: str,
+        acteur: str,
+        communes: tuple[str, ...] | list[str] = PAR_DEFAUT,
+    ) -> Compte:
         nom = verifier_nom(nom)
+        communes = verifier_communes(communes)
         if role not in ROLES:
             raise RegistreErreur(
                 f"Rôle inconnu : « {role[:40]} » (secretaire, maire, admin ou elu)."
@@ -112,8 +200,13 @@ class Comptes:
             role=role,
             hachage=self._hacheur.hash(mot_de_passe),
             actif=True,
-            cree_le=self.registre.horloge(),
+            cree_le=self._registre.horloge(),
+            communes=",".join(communes),
         )
+        # Un compte de la seule commune par défaut s'écrit au journal comme avant les communes.
+        detail = {"action": "cree", "nom": nom, "role": role}
+        if communes != PAR_DEFAUT:
+            detail["communes"] = ",".join(communes)
 
         def ajouter(session: Session) -> None:
             if session.execute(select(Utilisateur.id).where(Utilisateur.nom == nom)).first():
@@ -121,20 +214,18 @@ class Comptes:
             session.add(utilisateur)
 
         # Le compte et son événement au journal : ensemble ou pas du tout.
-        self.registre.evenement_general(
-            TypeEvenement.COMPTE, acteur, {"action": "cree", "nom": nom, "role": role}, ajouter
-        )
+        self._registre.evenement_general(TypeEvenement.COMPTE, acteur, detail, ajouter)
         return _compte(utilisateur)
 
     def lister(self) -> list[Compte]:
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             return [
                 _compte(u)
                 for u in session.execute(select(Utilisateur).order_by(Utilisateur.nom)).scalars()
             ]
 
     def compte(self, nom: str) -> Compte | None:
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             u = session.execute(
                 select(Utilisateur).where(Utilisateur.nom == nom.strip().lower())
             ).scalar_one_or_none()
@@ -157,7 +248,7 @@ class Comptes:
             session.execute(delete(SessionWeb).where(SessionWeb.utilisateur_id == u.id))
             trouve.append(u)
 
-        self.registre.evenement_general(
+        self._registre.evenement_general(
             TypeEvenement.COMPTE, acteur, {"action": "desactive", "nom": nom}, desactiver
         )
         u = trouve[0]
@@ -167,7 +258,7 @@ class Comptes:
 
     def authentifier(self, nom: str, mot_de_passe: str) -> Compte | None:
         """Le compte actif si le mot de passe est le bon ; sinon None (sans dire pourquoi)."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
             u = session.execute(
                 select(Utilisateur).where(Utilisateur.nom == nom.strip().lower()[:64])
             ).scalar_one_or_none()
@@ -180,14 +271,19 @@ class Comptes:
                 return None
             if self._hacheur.check_needs_rehash(u.hachage):
                 u.hachage = self._hacheur.hash(mot_de_passe)
-            u.derniere_connexion = self.registre.horloge()
+            u.derniere_connexion = self._registre.horloge()
             return _compte(u)
 
-    def ouvrir_session(self, compte: Compte) -> str:
-        """Rend le jeton à mettre dans le cookie ; la base n'en garde que l'empreinte."""
+    def ouvrir_session(self, compte: Compte, commune: str | None = None) -> str:
+        """Rend le jeton à mettre dans le cookie ; la base n'en garde que l'empreinte. La
+        session regarde `commune` (par défaut, la première du compte)."""
+        if commune is None:
+            commune = COMMUNE_PAR_DEFAUT if compte.toutes else compte.communes[0]
+        if not compte.voit(commune):
+            raise RegistreErreur(f"Le compte « {compte.nom} » ne voit pas la commune {commune}.")
         jeton = secrets.token_urlsafe(32)
-        moment = self.registre.horloge()
-        with Session(self.engine) as session, session.begin():
+        moment = self._registre.horloge()
+        with Session(self._engine) as session, session.begin():
             session.execute(delete(SessionWeb).where(SessionWeb.expire_le < moment))
             session.add(
                 SessionWeb(
@@ -196,6 +292,7 @@ class Comptes:
                     csrf=secrets.token_urlsafe(32),
                     cree_le=moment,
                     expire_le=moment + self.duree_session,
+                    commune=commune,
                 )
             )
         return jeton
@@ -203,7 +300,7 @@ class Comptes:
     def session(self, jeton: str) -> SessionOuverte | None:
         if not jeton or len(jeton) > 200:
             return None
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             trouve = session.execute(
                 select(SessionWeb, Utilisateur)
                 .join(Utilisateur, Utilisateur.id == SessionWeb.utilisateur_id)
@@ -212,10 +309,19 @@ class Comptes:
             if trouve is None:
                 return None
             s, u = trouve
-            if s.expire_le <= self.registre.horloge() or not u.actif:
+            if s.expire_le <= self._registre.horloge() or not u.actif:
                 return None
-            return SessionOuverte(_compte(u), s.csrf, s.expire_le)
+            return SessionOuverte(_compte(u), s.csrf, s.expire_le, s.commune)
+
+    def regarder(self, jeton: str, commune: str) -> None:
+        """La session regarde désormais `commune` (la page web a vérifié que le compte la voit
+        et qu'elle existe)."""
+        verifier_identifiant(commune)
+        with Session(self._engine) as session, session.begin():
+            s = session.get(SessionWeb, empreinte_jeton(jeton))
+            if s is not None:
+                s.commune = commune
 
     def fermer_session(self, jeton: str) -> None:
-        with Session(self.engine) as session, session.begin():
+        with Session(self._engine) as session, session.begin():
             session.execute(delete(SessionWeb).where(SessionWeb.jeton == empreinte_jeton(jeton)))

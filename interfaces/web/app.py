@@ -1,9 +1,10 @@
 """La page web de la secrétaire et du maire (FastAPI, pages rendues côté serveur).
 
 Un `APIRouter` par domaine (routes_*.py), dont les routes sont versées à plat dans
-l'application ; le contexte (réglages, registre, comptes, gabarits) est rangé dans
-`app.state` et les routes le reçoivent par `Depends` (dependances.py), comme la session, le
-jeton CSRF, le rôle et le courrier ou le brouillon demandé.
+l'application ; l'installation (ses comptes, ses communes et leurs registres, communes.py) est
+rangée dans `app.state`, et chaque route reçoit par `Depends` (dependances.py) le contexte de
+la commune que la session regarde, comme la session, le jeton CSRF, le rôle et le courrier ou
+le brouillon demandé. Une installation d'une seule commune ne voit aucune différence.
 
 Toute route, sauf la connexion et les fichiers statiques, demande une session : la garde est
 un middleware (garde.py), pas une dépendance qu'une route nouvelle pourrait oublier. Chaque
@@ -16,6 +17,8 @@ Le texte d'un courrier est toujours montré échappé : le HTML d'origine n'est 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
@@ -30,17 +33,10 @@ from interfaces.web import (
     routes_indicateurs,
     routes_registre,
 )
-from interfaces.web.commun import (
-    COOKIE_CSRF,
-    COOKIE_SESSION,
-    STATIQUE,
-    TAILLE_MAX_CORPS,
-    Contexte,
-)
+from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, STATIQUE, TAILLE_MAX_CORPS
+from interfaces.web.communes import Installation
 from interfaces.web.securite import EntetesDeMandataire, LimiteCorps, origine
-from noyau.analyse import CATEGORIE_DE_REPLI
-from noyau.erreurs import CourrierErreur
-from registre.comptes import Comptes
+from noyau.communes import COMMUNE_PAR_DEFAUT
 from registre.registre import Registre
 
 __all__ = ["COOKIE_CSRF", "COOKIE_SESSION", "creer_app", "servir"]
@@ -48,37 +44,34 @@ __all__ = ["COOKIE_CSRF", "COOKIE_SESSION", "creer_app", "servir"]
 logger = logging.getLogger("courrier.web")
 
 
-def _categories(reglages: Reglages) -> dict[str, str]:
-    try:
-        from regles.chargement import charger_regles
-
-        return {ident: c.libelle for ident, c in charger_regles(reglages.regles).categories.items()}
-    except CourrierErreur as e:
-        # La page reste ouverte (la relève, elle, refusera ces règles) : on ne corrige alors
-        # que vers la catégorie de repli, la seule que le code connaisse sans les règles.
-        logger.error("règles illisibles, seule la catégorie de repli est proposée : %s", e)
-        return {CATEGORIE_DE_REPLI: CATEGORIE_DE_REPLI.capitalize()}
-
-
 def creer_app(reglages: Reglages, registre: Registre | None = None) -> FastAPI:
-    """L'application ; le registre est ouvert d'après les réglages s'il n'est pas donné."""
-    if registre is None:
-        registre = Registre.ouvrir(reglages.url_base, reglages.donnees, commune=reglages.commune_id)
+    """L'application de l'installation : `reglages` et `registre` sont ceux de l'installation
+    (commune par défaut, qui garde les comptes) ; le registre est ouvert d'après les réglages
+    s'il n'est pas donné, comme celui de chaque autre commune à sa première demande."""
+    if reglages.commune_id != COMMUNE_PAR_DEFAUT:
+        raise ValueError("creer_app attend les réglages de l'installation (commune « defaut »)")
     # L'origine publique (COURRIER_URL_PUBLIQUE) est permise en plus de celle que la demande
     # annonce : derrière un mandataire qui réécrirait l'en-tête Host, nos formulaires passent.
-    ctx = Contexte(
+    installation = Installation.servir(
         reglages,
         registre,
-        Comptes(registre),
-        _categories(reglages),
-        origines_publiques={origine(reglages.url_publique)} if reglages.url_publique else set(),
+        {origine(reglages.url_publique)} if reglages.url_publique else set(),
     )
 
-    app = FastAPI(title="Courrier", docs_url=None, redoc_url=None, openapi_url=None, debug=False)
-    app.state.contexte = ctx
-    app.state.registre = registre
-    app.state.comptes = ctx.comptes
-    app.state.limiteur = ctx.limiteur
+    @asynccontextmanager
+    async def duree_de_vie(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        installation.fermer()
+
+    app = FastAPI(
+        title="Courrier",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        debug=False,
+        lifespan=duree_de_vie,
+    )
+    app.state.installation = installation
     app.mount("/statique", StaticFiles(directory=STATIQUE), name="statique")
     for module in (
         routes_connexion,
@@ -104,6 +97,12 @@ def servir(reglages: Reglages, hote: str, port: int) -> None:
     """`courrier serveur` : la page web, jusqu'à Ctrl+C."""
     import uvicorn
 
+    if reglages.commune_id != COMMUNE_PAR_DEFAUT:
+        # `courrier --commune x serveur` sert quand même toute l'installation : chaque compte
+        # y regarde ses communes.
+        from courrier.config import charger
+
+        reglages = charger(commune_id=COMMUNE_PAR_DEFAUT)
     app = creer_app(reglages)
     # Les en-têtes de mandataire sont lus par l'application (EntetesDeMandataire), d'après
     # COURRIER_MANDATAIRES seulement : uvicorn, lui, croirait 127.0.0.1 par défaut.

@@ -1,6 +1,7 @@
-"""Ce que partagent les pages web : le contexte de l'application (registre, comptes, réglages,
-gabarits), les refus en une phrase, les pièces à télécharger. Les gardes de session, de jeton
-CSRF et de rôle sont des dépendances (dependances.py)."""
+"""Ce que partagent les pages web : le contexte d'une demande (la commune regardée, son registre
+et ses réglages, les comptes, les gabarits), les refus en une phrase, les pièces à télécharger.
+Les gardes de session, de jeton CSRF et de rôle sont des dépendances (dependances.py) ; les
+communes servies, communes.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,9 +20,9 @@ from starlette.templating import Jinja2Templates
 
 from courrier.config import Reglages
 from interfaces.web import vues
-from interfaces.web.images import page_png
 from interfaces.web.securite import JetonsDeConnexion, LimiteurConnexions
 from noyau.analyse import Urgence
+from noyau.communes import COMMUNE_PAR_DEFAUT
 from registre.comptes import Comptes, SessionOuverte
 from registre.registre import Registre
 from registre.transparence import provenance_ia
@@ -80,7 +80,7 @@ class Refuse(Exception):
         self.message = message
 
 
-def _environnement() -> jinja2.Environment:
+def environnement() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(GABARITS),
         autoescape=True,  # tout texte venu d'un courrier est échappé, sans exception
@@ -137,26 +137,24 @@ def piece_jointe(contenu: bytes, nom: str, type_mime: str = "application/octet-s
 
 @dataclass
 class Contexte:
-    """Ce dont les routes ont besoin, construit une fois par `creer_app`."""
+    """Ce dont une route a besoin pour une demande : la commune regardée (ses réglages, relus,
+    son registre, ses catégories), les comptes de l'installation et ce qui sert à toutes les
+    communes (communes.py le construit pour chaque demande)."""
 
     reglages: Reglages
     registre: Registre
     comptes: Comptes
     categories: dict[str, str]
+    # Les pages rendues de l'archive de ce registre (un cache par commune, communes.py).
+    png: Callable[[str, int], bytes] = field(repr=False, compare=False)
     limiteur: LimiteurConnexions = field(default_factory=LimiteurConnexions)
     jetons_connexion: JetonsDeConnexion = field(default_factory=JetonsDeConnexion)
-    gabarits: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(env=_environnement()))
+    gabarits: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(env=environnement()))
     # Permises pour un formulaire en plus de l'origine que la demande annonce (garde.py).
     origines_publiques: set[str] = field(default_factory=set)
-    png: Callable[[str, int], bytes] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Le rendu d'une page coûte ~0,2 s ; le même courrier est souvent rouvert. Un cache par
-        # application : il lit l'archive de son registre.
-        self.png = lru_cache(maxsize=32)(self._png)
-
-    def _png(self, empreinte: str, page: int) -> bytes:
-        return page_png(self.registre.archive.lire(empreinte), page)
+    commune_id: str = COMMUNE_PAR_DEFAUT
+    # Le sélecteur : (identifiant, nom) des communes du compte, vide s'il n'en voit qu'une.
+    communes: list[tuple[str, str]] = field(default_factory=list)
 
     def rendre(
         self, request: Request, gabarit: str, statut: int = 200, **contexte: Any
@@ -169,6 +167,8 @@ class Contexte:
             compte=ouverte.compte if ouverte else None,
             csrf=ouverte.csrf if ouverte else "",
             commune=self.reglages.commune,
+            commune_id=self.commune_id,
+            communes=self.communes,
             categories=self.categories,
             urgences=[u.value for u in Urgence],
             libelles_urgence=vues.LIBELLES_URGENCE,

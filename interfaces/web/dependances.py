@@ -1,5 +1,10 @@
-"""Les dépendances des routes (`Depends`) : le contexte de l'application, la session ouverte,
-le jeton CSRF d'un formulaire, le rôle, et la recherche d'un courrier ou d'un brouillon.
+"""Les dépendances des routes (`Depends`) : le contexte de la commune regardée, la session
+ouverte, le jeton CSRF d'un formulaire, le rôle, et la recherche d'un courrier ou d'un brouillon.
+
+Le contexte est celui de la commune que la garde a choisie pour la demande (celle de la
+session, ou celle d'un lien `?commune=x` que le compte voit) : son registre et ses réglages
+seulement. Un courrier, une pièce, un brouillon ou un commentaire d'une autre commune n'y
+existe pas : aucune route n'a à se souvenir de le refuser.
 
 La garde de l'application (garde.py) a déjà refusé toute demande sans session et tout chemin
 que le rôle « élu » n'a pas le droit d'ouvrir : ces dépendances ne font que la prolonger,
@@ -16,8 +21,10 @@ from typing import Annotated, cast
 from fastapi import Depends, Form, Request
 
 from interfaces.web.commun import Contexte, NonConnecte, Refuse
+from interfaces.web.communes import Installation
 from interfaces.web.parametres import IdentBrouillon, NomCompte, NumeroCourrier
 from interfaces.web.securite import jeton_valide
+from noyau.communes import COMMUNE_PAR_DEFAUT
 from noyau.erreurs import CourrierErreur
 from noyau.fiches import FicheBrouillon, FicheCourrier
 from registre.comptes import SessionOuverte
@@ -29,9 +36,21 @@ logger = logging.getLogger("courrier.web")
 # --- Le contexte ------------------------------------------------------------------------------
 
 
+def installation(request: Request) -> Installation:
+    """L'installation que `creer_app` a rangée dans `app.state` (pour la garde seulement)."""
+    return cast(Installation, request.app.state.installation)
+
+
 def contexte(request: Request) -> Contexte:
-    """Le contexte que `creer_app` a rangé dans `app.state`."""
-    return cast(Contexte, request.app.state.contexte)
+    """Le contexte de la commune que regarde la demande (garde.py l'a choisie ; sans session,
+    la commune par défaut, pour la page de connexion) ; construit une fois par demande."""
+    commune = getattr(request.state, "commune", None)
+    deja: tuple[str | None, Contexte] | None = getattr(request.state, "contexte", None)
+    if deja is None or deja[0] != commune:
+        ouverte = getattr(request.state, "session", None)
+        deja = (commune, installation(request).contexte(commune or COMMUNE_PAR_DEFAUT, ouverte))
+        request.state.contexte = deja
+    return deja[1]
 
 
 Ctx = Annotated[Contexte, Depends(contexte)]
@@ -103,6 +122,7 @@ CsrfEluReferent = Annotated[SessionOuverte, Depends(session_verifiee_elu)]
 # --- Les rôles --------------------------------------------------------------------------------
 
 ROLE_ELU = "elu"
+CHEMIN_SELECTEUR = "/commune"  # le sélecteur de commune (routes_connexion.py)
 REFUS_ELU = (
     "Votre compte d'élu permet de lire vos courriers et de les commenter : cette action est "
     "réservée au secrétariat de mairie."
@@ -114,6 +134,7 @@ _PERMIS_ELU = (
     ("GET", re.compile(r"^/elu/courrier/[0-9]{4}-[0-9]{5,10}$")),
     ("POST", re.compile(r"^/elu/courrier/[0-9]{4}-[0-9]{5,10}/commentaire$")),
     ("POST", re.compile(r"^/deconnexion$")),
+    ("POST", re.compile(rf"^{CHEMIN_SELECTEUR}$")),
 )
 
 

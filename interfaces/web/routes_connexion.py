@@ -1,4 +1,5 @@
-"""La connexion et la déconnexion : jeton signé lié à une pré-session, limite des essais."""
+"""La connexion et la déconnexion : jeton signé lié à une pré-session, limite des essais ; le
+sélecteur de commune d'un compte qui en voit plusieurs (intercommunalité)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, Contexte, suite_sure
-from interfaces.web.dependances import Ctx, SessionCsrf
+from courrier.communes import identifiants
+from interfaces.web.commun import COOKIE_CSRF, COOKIE_SESSION, Contexte, Refuse, suite_sure
+from interfaces.web.communes import REFUS_COMMUNE
+from interfaces.web.dependances import CHEMIN_SELECTEUR, Ctx, SessionCsrf, installation
 
 routeur = APIRouter()
 
@@ -84,7 +87,9 @@ def se_connecter(
         limiteur.echec(nom, adresse)
         return _page_connexion(ctx, request, "Nom ou mot de passe incorrect.", 401, nom)
     limiteur.reussite(nom, adresse)
-    jeton = comptes.ouvrir_session(compte)
+    # La session regarde d'abord la première commune du compte qui existe encore.
+    siennes = compte.visibles(identifiants(ctx.reglages))
+    jeton = comptes.ouvrir_session(compte, siennes[0] if siennes else None)
     cible = suite if suite_sure(suite) else "/"
     reponse = RedirectResponse(cible, status_code=303)
     reponse.set_cookie(
@@ -112,3 +117,19 @@ def se_deconnecter(request: Request, ctx: Ctx, _ouverte: SessionCsrf) -> Respons
     reponse = RedirectResponse("/connexion?fait=deconnecte", status_code=303)
     reponse.delete_cookie(COOKIE_SESSION, path="/")
     return reponse
+
+
+@routeur.post(CHEMIN_SELECTEUR)
+def changer_de_commune(
+    request: Request,
+    ouverte: SessionCsrf,
+    commune: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Le sélecteur : la session regarde désormais une autre des communes du compte. Sans le
+    contexte d'une commune : il sort aussi d'une commune qui ne peut pas être servie."""
+    inst = installation(request)
+    if commune not in ouverte.compte.visibles(inst.communes()):
+        raise Refuse(403, REFUS_COMMUNE)
+    inst.comptes.regarder(request.cookies.get(COOKIE_SESSION, ""), commune)
+    # La file d'attente de l'autre commune : un numéro d'ici n'y désignerait pas le même courrier.
+    return RedirectResponse("/", status_code=303)

@@ -20,6 +20,7 @@ from interfaces.web.dependances import (
     REFUS_ELU,
     ROLE_ELU,
     CourrierDeLElu,
+    CourrierDuNumero,
     CsrfCourrier,
     CsrfEluReferent,
     Ctx,
@@ -102,10 +103,11 @@ def commentaire(
 @routeur.post("/courrier/{numero}/elu")
 def corriger_elu_du_courrier(
     ctx: Ctx,
-    numero: NumeroCourrier,
     ouverte: CsrfEluReferent,
+    c: CourrierDuNumero,
     elu: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    numero = c.numero  # trouvé par la dépendance : absent de la commune regardée, 404
     try:
         change = corriger_elu(ctx.registre, repartition_de(ctx), numero, ouverte.compte.nom, elu)
     except RegistreErreur as e:
