@@ -303,6 +303,7 @@ def installer(
     `prefect worker start --pool courrier`, sur une machine où Courrier est installé. Les
     workers n'ont pas à redémarrer : ils prennent toute exécution de la file, quel que soit son
     déploiement. Rend les noms des déploiements inscrits."""
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
@@ -325,7 +326,8 @@ def installer(
             for d in construire_deploiements(visees):
                 d.apply(work_pool_name=file)
                 noms.append(f"{d.flow_name}/{d.name}")
-        except (OSError, RuntimeError) as e:
+        except (OSError, RuntimeError, httpx.HTTPError) as e:
+            # Le client de Prefect (httpx) ne lève pas OSError quand le serveur est éteint.
             raise CourrierErreur(
                 f"Le serveur Prefect {api_url} ne répond pas ou refuse l'inscription : {e}"
             ) from e

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ class Commune:
     identifiant: str
     empreintes: list[str] = field(default_factory=list)  # sha256 de chaque courrier déposé
     pages_ocr: list[Path] = field(default_factory=list)
-    en_panne: bool = False
+    en_panne: str = ""  # "" : saine ; "port fermé" ou "serveur muet" : sa boîte IMAP
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Resultat:
     nuit_s: float = 0.0  # de la demande des relèves à la fin de la dernière commune saine
     temps_s: dict[str, float] = field(default_factory=dict)  # par commune (début → fin)
     etats: dict[str, tuple[str, str]] = field(default_factory=dict)  # (état, message)
+    noms: dict[str, str] = field(default_factory=dict)  # le nom de chaque exécution
     problemes: dict[str, list[str]] = field(default_factory=dict)  # vérification, par commune
     appels_llm: int = 0
     directe_s: float = 0.0
@@ -152,17 +154,19 @@ def courrier(env: dict[str, str], *arguments: str) -> str:
     return resultat.output
 
 
-def ajouter(env: dict[str, str], commune: Commune, depots: Path, port_ferme: int) -> None:
+def ajouter(env: dict[str, str], commune: Commune, depots: Path, port: int) -> None:
     reglages = [
         f"COURRIER_DEPOT_EML={depots / 'eml'}",
         f"COURRIER_DEPOT_SCANS={depots / 'scans'}",
         f"COURRIER_DESTINATAIRES_DIGEST=maire@{commune.identifiant}.example",
     ]
     if commune.en_panne:
-        # Rien n'écoute sur ce port : la boîte est injoignable, le reste de la commune tourne.
+        # La boîte est injoignable (rien n'écoute sur le port, ou un serveur qui ne répond
+        # jamais) ; le reste de la commune tourne.
         reglages += [
             "COURRIER_IMAP_HOTE=127.0.0.1",
-            f"COURRIER_IMAP_PORT={port_ferme}",
+            f"COURRIER_IMAP_PORT={port}",
+            "COURRIER_IMAP_DELAI_S=2",
             "COURRIER_IMAP_UTILISATEUR=mairie",
             "COURRIER_IMAP_MOT_DE_PASSE=x",
             "COURRIER_IMAP_SECURITE=aucune",
@@ -254,6 +258,16 @@ def nuit_temoin(env: dict[str, str], communes: list[Commune], parallele: int, pl
             return time.perf_counter() - debut
 
 
+@contextmanager
+def serveur_muet() -> Iterator[int]:
+    """Un port où la connexion aboutit (file d'attente du noyau) mais où rien ne répond jamais :
+    une boîte IMAP « qui ne répond pas »."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield int(s.getsockname()[1])
+
+
 def demarrer_workers(pile: ExitStack, options: Options, env: dict[str, str], dossier: Path) -> None:
     """`prefect worker start --pool courrier`, chacun borné à `limite_worker` relèves à la fois."""
     env_worker = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
@@ -276,7 +290,10 @@ def jouer(options: Options, dossier: Path) -> Resultat:
     debut = time.monotonic()
     cache, donnees = dossier / "cache", dossier / "donnees"
     saines = [Commune(f"c{i:02d}") for i in range(1, options.communes + 1)]
-    pannes = [Commune(f"panne{i:02d}", en_panne=True) for i in range(1, options.en_panne + 1)]
+    pannes = [
+        Commune(f"panne{i:02d}", en_panne="serveur muet" if i % 2 == 0 else "port fermé")
+        for i in range(1, options.en_panne + 1)
+    ]
     temoins = (
         [Commune(f"t{i:02d}") for i in range(1, options.communes + 1)] if options.temoin else []
     )
@@ -308,7 +325,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "PREFECT_API_URL": url,
         }
         courrier(env, "planifier", "--installer")
-        port_ferme = serveurs.port_libre()
+        port_ferme, muet = serveurs.port_libre(), pile.enter_context(serveur_muet())
         graines = [*range(len(saines)), *range(100, 100 + len(pannes)), *range(len(temoins))]
         for graine, c in zip(graines, [*saines, *pannes, *temoins], strict=True):
             depots = dossier / "depots" / c.identifiant
@@ -320,7 +337,8 @@ def jouer(options: Options, dossier: Path) -> Resultat:
                 if not c.identifiant.startswith("t")
                 else {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
             )
-            ajouter(env_ajout, c, depots, port_ferme)
+            port = muet if c.en_panne == "serveur muet" else port_ferme
+            ajouter(env_ajout, c, depots, port)
         demarrer_workers(pile, options, env, dossier)
         resultat = Resultat(communes=[*saines, *pannes])
         resultat.mise_en_place_s = time.monotonic() - debut
@@ -332,6 +350,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         for c, run in zip([*saines, *pannes], runs, strict=True):
             message = (run.state and run.state.message) or ""
             resultat.etats[c.identifiant] = (run.state_name or "", message)
+            resultat.noms[c.identifiant] = run.name
             if run.start_time and run.end_time:
                 resultat.temps_s[c.identifiant] = (run.end_time - run.start_time).total_seconds()
                 if not c.en_panne:

@@ -79,7 +79,7 @@ def rapport(o: Options, r: Resultat) -> list[str]:
         if c.en_panne:
             etat, message = r.etats[c.identifiant]
             lignes.append(
-                f"Commune en panne {c.identifiant} : {etat} en "
+                f"Commune en panne {c.identifiant} ({c.en_panne}) : {etat} en "
                 f"{r.temps_s.get(c.identifiant, 0):.0f} s — {message}"
             )
     mauvais = {k: v for k, v in r.problemes.items() if v}
