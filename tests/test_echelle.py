@@ -39,7 +39,7 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     assert r.problemes == {c.identifiant: [] for c in r.communes}
     assert all(len(c.empreintes) == 4 for c in r.communes)
     for c in saines:
-        assert r.etats[c.identifiant] == ("Completed", "All states completed.")
+        assert r.etats[c.identifiant][0] == "Completed"
     for c in pannes:
         etat, message = r.etats[c.identifiant]
         assert etat == "Failed"
