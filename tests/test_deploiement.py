@@ -381,23 +381,25 @@ def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) 
                 )
                 sorties.append(fait.stdout)
                 assert fait.returncode == 0, (ligne, fait.stdout, fait.stderr[-3000:])
-    texte = "\n".join(sorties)
-    assert "Horaires de la commune inscrits" in texte and "releve/releve-moulins" in texte
-    assert "Completed" in texte  # `prefect deployment run --watch` : la relève est finie
-    assert "Registre intact : 3 courrier(s)" in texte
-    # Le registre de saint-jean, dans son schéma : ses trois courriers, numérotés 1..3.
-    from sqlalchemy import create_engine
-    from sqlalchemy import text as sql
+        texte = "\n".join(sorties)
+        assert "Horaires de la commune inscrits" in texte and "releve/releve-moulins" in texte
+        assert "Completed" in texte  # `prefect deployment run --watch` : la relève est finie
+        assert "Registre intact : 3 courrier(s)" in texte
+        # Le registre de saint-jean, dans son schéma : ses trois courriers, numérotés 1..3.
+        from sqlalchemy import create_engine
+        from sqlalchemy import text as sql
 
-    moteur = create_engine(url_registre)
-    try:
-        with moteur.connect() as connexion:
-            rangs = connexion.execute(sql("SELECT rang FROM commune_saint_jean.courriers")).all()
-            moulins = connexion.execute(sql("SELECT count(*) FROM commune_moulins.courriers"))
-            assert sorted(r[0] for r in rangs) == [1, 2, 3]
-            assert moulins.scalar_one() == 0  # relevée seulement par son propre déploiement
-    finally:
-        moteur.dispose()
+        moteur = create_engine(url_registre)
+        try:
+            with moteur.connect() as connexion:
+                rangs = connexion.execute(
+                    sql("SELECT rang FROM commune_saint_jean.courriers")
+                ).all()
+                moulins = connexion.execute(sql("SELECT count(*) FROM commune_moulins.courriers"))
+                assert sorted(r[0] for r in rangs) == [1, 2, 3]
+                assert moulins.scalar_one() == 0  # relevée seulement par son propre déploiement
+        finally:
+            moteur.dispose()
 
 
 def _attendre_api(url: str, delai: float = 90.0) -> None:

@@ -9,6 +9,7 @@ Aucune durée n'est vérifiée ici : le banc (`python -m preuves.bench_communes`
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,59 @@ def test_planifier_refuse_servir_et_installer_ensemble(env_courrier: pytest.Monk
     assert resultat.exit_code == 1
     assert "Choisissez --servir" in resultat.output
 
+
+@pytest.mark.lent
+@pytest.mark.timeout(300)
+def test_digest_et_envoi_d_une_commune_nommee_partent_de_son_registre_a_son_maire(
+    env_courrier: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from prefect.testing.utilities import prefect_test_harness
+
+    from courrier import config
+    from flows.digest import digest
+    from flows.envoi import envoi
+    from preuves.serveurs import serveur_smtp
+
+    jour = date(2026, 11, 23)
+    env_courrier.delenv("PREFECT_API_URL", raising=False)
+    with serveur_smtp() as smtp:
+        for cle, valeur in {
+            "COURRIER_SMTP_HOTE": "127.0.0.1",
+            "COURRIER_SMTP_PORT": str(smtp.port),
+            "COURRIER_SMTP_SECURITE": "aucune",
+            "COURRIER_ADRESSE_MAIRIE": "mairie@defaut.example",
+            "COURRIER_DESTINATAIRES_DIGEST": "maire@defaut.example",
+        }.items():
+            env_courrier.setenv(cle, valeur)
+        config.reglages.cache_clear()
+        ajout = CliRunner().invoke(
+            app,
+            [
+                "commune", "ajouter", "saint-jean", "--nom", "Saint-Jean",
+                "--reglage", "COURRIER_ADRESSE_MAIRIE=mairie@saint-jean.example",
+                "--reglage", "COURRIER_DESTINATAIRES_DIGEST=maire@saint-jean.example",
+            ],
+        )  # fmt: skip
+        assert ajout.exit_code == 0, ajout.output
+        with prefect_test_harness(server_startup_timeout=120):
+            resultat = digest(jour=jour, commune="saint-jean")
+            assert envoi(commune="saint-jean").rien
+            with pytest.raises(ConfigurationErreur, match="n'existe pas"):
+                digest(jour=jour, commune="inconnue")
+        assert resultat.destinataires == ("maire@saint-jean.example",)
+        (message,) = smtp.lus()
+        assert message["To"] == "maire@saint-jean.example"
+        assert message["From"].endswith("mairie@saint-jean.example>") or (
+            message["From"] == "mairie@saint-jean.example"
+        )
+    # Le digest est noté dans le registre de saint-jean, pas dans celui de l'installation.
+    r_defaut = reglages_de(None)
+    from registre.registre import Registre
+
+    for commune, attendu in (("saint-jean", True), (None, False)):
+        r = reglages_de(commune) if commune else r_defaut
+        registre = Registre.ouvrir(r.url_base, r.donnees, commune=r.commune_id)
+        try:
+            assert (registre.envoi_digest(jour) is not None) is attendu
+        finally:
+            registre.fermer()
