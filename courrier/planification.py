@@ -262,6 +262,16 @@ def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
         chemin.write_text(url + "\n", encoding="utf-8")
         noms = ", ".join(d.name for d in deploiements)
         annoncer(f"Planification en service ({noms}) ; API Prefect : {url}.")
+        autres = [c for c in communes_installees() if c != COMMUNE_PAR_DEFAUT]
+        if autres:
+            # Servir ici des dizaines de communes lancerait toutes leurs relèves de 02:00 dans
+            # ce seul processus : c'est le travail d'une file et de workers bornés.
+            annoncer(
+                f"Attention : {len(autres)} commune(s) ajoutée(s) ({', '.join(autres[:5])}"
+                f"{'…' if len(autres) > 5 else ''}) ne sont pas servies ici ; pour elles, un "
+                "serveur Prefect, « courrier planifier --installer » et des workers "
+                "(deploiement/README.md, 2c)."
+            )
         runner = RunnerArretPropre(pause_on_shutdown=True)
         for d in deploiements:
             runner.add_deployment(d)

@@ -325,6 +325,9 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "PREFECT_API_URL": url,
         }
         courrier(env, "planifier", "--installer")
+        # Les workers tournent avant que la première commune n'existe : chaque commune ajoutée
+        # ensuite est prise sans les redémarrer.
+        demarrer_workers(pile, options, env, dossier)
         port_ferme, muet = serveurs.port_libre(), pile.enter_context(serveur_muet())
         graines = [*range(len(saines)), *range(100, 100 + len(pannes)), *range(len(temoins))]
         for graine, c in zip(graines, [*saines, *pannes, *temoins], strict=True):
@@ -339,7 +342,6 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             )
             port = muet if c.en_panne == "serveur muet" else port_ferme
             ajouter(env_ajout, c, depots, port)
-        demarrer_workers(pile, options, env, dossier)
         resultat = Resultat(communes=[*saines, *pannes])
         resultat.mise_en_place_s = time.monotonic() - debut
         appels = llm.nombre
