@@ -346,10 +346,13 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         resultat.mise_en_place_s = time.monotonic() - debut
         appels = llm.nombre
         t0 = time.time()
-        runs = asyncio.run(_relever_toutes(url, [*saines, *pannes], 1800))
+        # Les communes en panne sont demandées d'abord : elles prennent une place chez les
+        # workers pendant que les saines attendent, le pire cas pour les autres.
+        demandees = [*pannes, *saines]
+        runs = asyncio.run(_relever_toutes(url, demandees, 1800))
         resultat.appels_llm = llm.nombre - appels
         fins = []
-        for c, run in zip([*saines, *pannes], runs, strict=True):
+        for c, run in zip(demandees, runs, strict=True):
             message = (run.state and run.state.message) or ""
             resultat.etats[c.identifiant] = (run.state_name or "", message)
             resultat.noms[c.identifiant] = run.name
