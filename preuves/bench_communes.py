@@ -17,6 +17,15 @@ Il imprime, mesurés dans le même passage :
   le même nombre de places) ;
 - la commune en panne (boîte IMAP injoignable), à part : son état, son message, son temps.
 Puis il vérifie chaque registre : ses courriers, numérotés 1..N sans trou, vérification propre.
+
+Mesuré le 2026-12-06 (2 cœurs partagés avec deux autres sessions, charge 5 à 8 ; LLM 0,2 s,
+4 appels à la fois ; 5 % de scans ; 2 workers × 2 relèves) :
+- 30 × 100, une commune en panne : nuit 1 183 s, borne 252 s (OCR 60 s + LLM 192 s), ratio
+  4,69 ; sans Prefect 741 s (la passe Prefect a partagé la machine avec des tests lancés à
+  côté : surcoût surestimé) ; 31/31 registres vérifiés, la commune en panne en échec seule ;
+- 10 × 100, une commune en panne : nuit 382 s, borne 102 s, ratio 3,74 ; sans Prefect 147 s
+  (1,44 × la borne) : le surcoût de Prefect, ×2,6, est l'essentiel de l'écart.
+L'objectif (≤ 1,3 × la borne) n'est pas atteint : voir le rapport de la session (#12).
 """
 
 from __future__ import annotations
