@@ -25,7 +25,9 @@ Mesuré le 2026-12-06 (2 cœurs partagés avec deux autres sessions, charge 5 à
   côté : surcoût surestimé) ; 31/31 registres vérifiés, la commune en panne en échec seule ;
 - 10 × 100, une commune en panne : nuit 382 s, borne 102 s, ratio 3,74 ; sans Prefect 147 s
   (1,44 × la borne) : le surcoût de Prefect, ×2,6, est l'essentiel de l'écart.
-L'objectif (≤ 1,3 × la borne) n'est pas atteint : voir le rapport de la session (#12).
+L'objectif (≤ 1,3 × la borne) n'est pas atteint. Piste mesurée (5 × 100, essai ponctuel sans
+la limite globale « courrier-llm ») : chaque commune passe de 75–160 s à ~30 s ; l'attente des
+places de cette limite, prises une à une par l'API de Prefect, semble l'essentiel du surcoût.
 """
 
 from __future__ import annotations
