@@ -30,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from noyau.communes import COMMUNE_PAR_DEFAUT, verifier_identifiant
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
 
 if TYPE_CHECKING:
@@ -84,29 +85,50 @@ def flows_disponibles() -> list[tuple[Horaire, Any]]:
     return trouves
 
 
-def construire_deploiements() -> list[RunnerDeployment]:
-    """Un déploiement par flow existant : son cron à Paris, jamais deux exécutions à la fois."""
+def nom_deploiement(flow: str, commune: str = COMMUNE_PAR_DEFAUT) -> str:
+    """`releve` pour la commune par défaut (le nom d'avant les communes), `releve-<id>` sinon."""
+    return flow if commune == COMMUNE_PAR_DEFAUT else f"{flow}-{commune}"
+
+
+def construire_deploiements(
+    communes: tuple[str, ...] = (COMMUNE_PAR_DEFAUT,),
+) -> list[RunnerDeployment]:
+    """Un déploiement par flow existant et par commune : son cron à Paris, jamais deux
+    exécutions à la fois pour une même commune.
+
+    Un déploiement par commune plutôt qu'un seul paramétré : la limite « une à la fois » de
+    Prefect est celle d'un déploiement ; un seul déploiement pour toutes ferait attendre les
+    communes les unes derrière les autres. Chaque commune a aussi son horaire, qu'on peut mettre
+    en pause seul, et son historique d'exécutions. La commune par défaut garde les noms d'avant
+    (`releve`…), sans paramètre : une installation d'une seule commune ne voit rien changer."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.types.entrypoint import EntrypointType
 
     deploiements = []
-    for h, flow in flows_disponibles():
-        deploiements.append(
-            flow.to_deployment(
-                name=h.flow,
-                schedule=CronSchedule(cron=h.cron, timezone=h.fuseau),
-                # Une relève encore en cours quand la suivante arrive : la nouvelle est
-                # annulée plutôt que mise en file, pour ne jamais relever deux fois à la fois.
-                concurrency_limit=ConcurrencyLimitConfig(
-                    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
-                ),
-                description=f"{h.description} ({h.fuseau})",
-                tags=["courrier"],
-                # Le flow est retrouvé par son module installé, quel que soit le dossier courant.
-                entrypoint_type=EntrypointType.MODULE_PATH,
+    for commune in communes:
+        verifier_identifiant(commune)
+        defaut = commune == COMMUNE_PAR_DEFAUT
+        for h, flow in flows_disponibles():
+            deploiements.append(
+                flow.to_deployment(
+                    name=nom_deploiement(h.flow, commune),
+                    schedule=CronSchedule(cron=h.cron, timezone=h.fuseau),
+                    parameters={} if defaut else {"commune": commune},
+                    # Une relève encore en cours quand la suivante arrive : la nouvelle est
+                    # annulée plutôt que mise en file, pour ne jamais relever deux fois à la
+                    # fois la même commune (les autres communes ont leur propre limite).
+                    concurrency_limit=ConcurrencyLimitConfig(
+                        limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                    ),
+                    description=f"{h.description} ({h.fuseau})"
+                    + ("" if defaut else f", commune « {commune} »"),
+                    tags=["courrier"] if defaut else ["courrier", f"commune:{commune}"],
+                    # Le flow est retrouvé par son module installé, quel que soit le dossier
+                    # courant.
+                    entrypoint_type=EntrypointType.MODULE_PATH,
+                )
             )
-        )
     return deploiements
 
 
@@ -240,6 +262,16 @@ def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
         chemin.write_text(url + "\n", encoding="utf-8")
         noms = ", ".join(d.name for d in deploiements)
         annoncer(f"Planification en service ({noms}) ; API Prefect : {url}.")
+        autres = [c for c in communes_installees() if c != COMMUNE_PAR_DEFAUT]
+        if autres:
+            # Servir ici des dizaines de communes lancerait toutes leurs relèves de 02:00 dans
+            # ce seul processus : c'est le travail d'une file et de workers bornés.
+            annoncer(
+                f"Attention : {len(autres)} commune(s) ajoutée(s) ({', '.join(autres[:5])}"
+                f"{'…' if len(autres) > 5 else ''}) ne sont pas servies ici ; pour elles, un "
+                "serveur Prefect, « courrier planifier --installer » et des workers "
+                "(deploiement/README.md, 2c)."
+            )
         runner = RunnerArretPropre(pause_on_shutdown=True)
         for d in deploiements:
             runner.add_deployment(d)
@@ -263,12 +295,25 @@ def creer_limite_llm(client: Any) -> None:
     client.upsert_global_concurrency_limit_by_name(LIMITE_LLM, reglages().llm_parallele)
 
 
-def installer(api_url: str, file: str = "courrier") -> list[str]:
-    """Crée ou met à jour les déploiements sur le serveur `api_url`, dans la file `file`.
+def communes_installees() -> tuple[str, ...]:
+    """La commune par défaut et chaque commune ajoutée (`courrier commune ajouter`)."""
+    from courrier.communes import identifiants
+    from courrier.config import charger
+
+    return tuple(identifiants(charger(commune_id=COMMUNE_PAR_DEFAUT)))
+
+
+def installer(
+    api_url: str, file: str = "courrier", communes: tuple[str, ...] | None = None
+) -> list[str]:
+    """Crée ou met à jour les déploiements sur le serveur `api_url`, dans la file `file` : ceux
+    de `communes` (toutes celles de l'installation par défaut).
 
     La file (type « process ») est créée si elle n'existe pas ; un worker la sert :
-    `prefect worker start --pool courrier`, sur une machine où Courrier est installé.
-    Rend les noms des déploiements inscrits."""
+    `prefect worker start --pool courrier`, sur une machine où Courrier est installé. Les
+    workers n'ont pas à redémarrer : ils prennent toute exécution de la file, quel que soit son
+    déploiement. Rend les noms des déploiements inscrits."""
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
@@ -287,10 +332,12 @@ def installer(api_url: str, file: str = "courrier") -> list[str]:
                     client.create_work_pool(WorkPoolCreate(name=file, type="process"))
                 creer_limite_llm(client)
             noms = []
-            for d in construire_deploiements():
+            visees = communes_installees() if communes is None else communes
+            for d in construire_deploiements(visees):
                 d.apply(work_pool_name=file)
                 noms.append(f"{d.flow_name}/{d.name}")
-        except (OSError, RuntimeError) as e:
+        except (OSError, RuntimeError, httpx.HTTPError) as e:
+            # Le client de Prefect (httpx) ne lève pas OSError quand le serveur est éteint.
             raise CourrierErreur(
                 f"Le serveur Prefect {api_url} ne répond pas ou refuse l'inscription : {e}"
             ) from e

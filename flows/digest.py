@@ -13,30 +13,31 @@ from email.message import EmailMessage
 from prefect import flow
 
 from connecteurs.smtp import ClientSmtp
-from courrier.config import reglages
 from courrier.envoi import parametres_smtp
-from courrier.etapes import registre_courant
 from courrier.publication import ResultatDigest, publier_digests, verifier_envoi_possible
 from courrier.reprises import PANNES_PASSAGERES
+from flows.communes import nom_execution, registre_de, reglages_de
 from flows.reprises import tache
 
 
 # Seules les pannes passagères où rien n'est parti sont retentées (ErreurSmtpPassagere) :
-# un doute sur l'envoi n'est jamais retenté, pour ne pas doubler le courriel.
+# un doute sur l'envoi n'est jamais retenté, pour ne pas doubler le courriel. La tâche ne reçoit
+# que l'identifiant de la commune (jamais ses réglages, qui portent des mots de passe).
 @tache("envoyer le digest", PANNES_PASSAGERES)
-def envoyer_message(message: EmailMessage) -> None:
-    ClientSmtp(parametres_smtp(reglages())).envoyer(message)
+def envoyer_message(message: EmailMessage, commune: str | None = None) -> None:
+    ClientSmtp(parametres_smtp(reglages_de(commune))).envoyer(message)
 
 
-@flow(name="digest", log_prints=False)
-def digest(jour: date | None = None) -> ResultatDigest:
-    """Le digest du maire pour `jour` (aujourd'hui à Paris par défaut), envoyé une seule fois."""
-    r = reglages()
+@flow(name="digest", log_prints=False, flow_run_name=nom_execution("digest"))
+def digest(jour: date | None = None, commune: str | None = None) -> ResultatDigest:
+    """Le digest du maire de `commune` (sans elle, celle de l'environnement) pour `jour`
+    (aujourd'hui à Paris par défaut), envoyé une seule fois."""
+    r = reglages_de(commune)
     verifier_envoi_possible(r)
-    registre = registre_courant()
+    registre = registre_de(r)
     try:
         le_jour = jour or registre.aujourd_hui()
         # L'échec de la tâche, tentatives épuisées, remonte tel quel.
-        return publier_digests(registre, r, le_jour, envoyer_message)
+        return publier_digests(registre, r, le_jour, lambda m: envoyer_message(m, commune))
     finally:
         registre.fermer()

@@ -11,11 +11,10 @@ from __future__ import annotations
 from prefect import flow
 
 from connecteurs.smtp import ErreurSmtpPassagere
-from courrier.config import reglages
 from courrier.envoi import BilanEnvoi, Envoyeur, boite_envoyes, verrou_envoi
-from courrier.etapes import registre_courant
 from courrier.pannes import depuis_environnement
 from courrier.reprises import Reprise
+from flows.communes import nom_execution, registre_de, reglages_de
 from flows.reprises import tache
 
 
@@ -38,11 +37,12 @@ def envoyer_reponse(envoyeur: Envoyeur, ident: int, bilan: BilanEnvoi) -> None:
     bilan.echecs += essai.echecs
 
 
-@flow(name="envoi", log_prints=False)
-def envoi() -> BilanEnvoi:
-    """Reprend les envois interrompus, puis envoie toutes les réponses validées."""
-    r = reglages()
-    registre = registre_courant()
+@flow(name="envoi", log_prints=False, flow_run_name=nom_execution("envoi"))
+def envoi(commune: str | None = None) -> BilanEnvoi:
+    """Reprend les envois interrompus, puis envoie toutes les réponses validées de `commune`
+    (sans elle, celle de l'environnement)."""
+    r = reglages_de(commune)
+    registre = registre_de(r)
     bilan = BilanEnvoi()
     try:
         with verrou_envoi(registre, r.donnees, attente_s=300):

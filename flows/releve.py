@@ -36,12 +36,15 @@ from courrier.etapes import (
 from courrier.pannes import depuis_environnement
 from courrier.releve import BilanExtraction, BilanSource
 from courrier.reprises import PANNES_PASSAGERES, est_passagere
+from flows.communes import nom_execution, reglages_de
 from flows.reprises import condition, tache
+from noyau.erreurs import CourrierErreur
 
 # Ce que d'autres modules prenaient ici avant que les étapes ne passent dans courrier/etapes.py.
 __all__ = [
     "NOMS_SOURCES",
     "BilanReleve",
+    "CommuneEnPanne",
     "ContexteReleve",
     "construire_analyseur",
     "construire_source",
@@ -116,16 +119,36 @@ def _analyser_a_cote(
     return attendre
 
 
-@flow(name="releve", log_prints=False)
-def releve(contexte: ContexteReleve | None = None) -> BilanReleve:
+class CommuneEnPanne(CourrierErreur):
+    """Une source d'une commune est restée en panne : sa relève a fait tout le reste."""
+
+
+@flow(name="releve", log_prints=False, flow_run_name=nom_execution("releve"))
+def releve(contexte: ContexteReleve | None = None, commune: str | None = None) -> BilanReleve:
     """La relève de la nuit : chaque source, puis la lecture et, au fil de la lecture,
-    l'analyse et les brouillons. Sans contexte (la planification), un neuf : réglages et
-    consigne de panne lus dans l'environnement, registre fermé à la fin."""
-    c = contexte or ContexteReleve.ouvrir(panne=depuis_environnement())
+    l'analyse et les brouillons. Sans contexte (la planification), un neuf : réglages de
+    `commune` (sans elle, de l'environnement), consigne de panne de l'environnement, registre
+    fermé à la fin.
+
+    Pour une commune nommée (son déploiement `releve-<commune>`), une source restée en panne
+    fait finir l'exécution en échec, avec sa raison, une fois tout le reste fait : dans
+    l'interface de Prefect, la commune en panne se voit parmi les autres. Sans commune, une
+    source en panne reste une ligne du bilan et du journal, comme avant."""
+    c = contexte or ContexteReleve.ouvrir(reglages_de(commune), panne=depuis_environnement())
+    pannes: list[str] = []
+
+    def relever_en_notant(nom: str) -> BilanSource:
+        try:
+            return relever(nom, c)
+        except Exception as e:  # `derouler` la consigne au journal ; ici, on la retient
+            raison = str(e) if isinstance(e, CourrierErreur) else e.__class__.__name__
+            pannes.append(f"{NOMS_SOURCES.get(nom, nom)} : {raison}")
+            raise
+
     try:
         bilan = derouler(
             c,
-            lambda nom: relever(nom, c),
+            relever_en_notant,
             lambda: extraire(c),
             lambda finie: _analyser_a_cote(c, finie),
         )
@@ -133,6 +156,10 @@ def releve(contexte: ContexteReleve | None = None) -> BilanReleve:
     finally:
         if contexte is None:
             c.fermer()
+    if commune is not None and pannes:
+        raise CommuneEnPanne(
+            f"Commune « {commune} » : relève incomplète, source en panne ({'; '.join(pannes)})."
+        )
     return bilan
 
 

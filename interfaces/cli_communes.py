@@ -27,6 +27,7 @@ from courrier.communes import (
 from courrier.config import PREFIXE, Reglages, charger
 from courrier.etapes import NOMS_SOURCES, sources_configurees
 from interfaces.cli_commun import commande, console
+from interfaces.cli_planification import inscrire_commune
 from noyau.communes import COMMUNE_PAR_DEFAUT, verifier_identifiant
 from noyau.erreurs import ConfigurationErreur, CourrierErreur
 
@@ -132,6 +133,7 @@ def commune_ajouter(
         highlight=False,
         soft_wrap=True,
     )
+    inscrire_commune(identifiant)
 
 
 def _lieu(r: Reglages) -> str:

@@ -26,6 +26,14 @@ def planifier(
     file: Annotated[
         str, typer.Option("--file", help="File de travail Prefect (plusieurs machines).")
     ] = "courrier",
+    installer_: Annotated[
+        bool,
+        typer.Option(
+            "--installer",
+            help="Inscrire les horaires de toutes les communes sur le serveur PREFECT_API_URL "
+            "(ce que fait aussi la commande sans option).",
+        ),
+    ] = False,
 ) -> None:
     """Les horaires : relève la nuit, digest le matin, envoi en journée (Europe/Paris)."""
     from courrier.planification import lignes_horaires
@@ -40,6 +48,8 @@ def planifier(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     preparer_prefect(r)
     preparer_traces(r)
+    if servir and installer_:
+        raise CourrierErreur("Choisissez --servir (une machine) ou --installer (un serveur).")
     if servir:
         from courrier.planification import servir as servir_horaires
 
@@ -63,4 +73,32 @@ def planifier(
         f"{', '.join(noms)}. Un worker les fait tourner : prefect worker start --pool {file}",
         highlight=False,
         markup=False,
+        soft_wrap=True,
+    )
+
+
+def inscrire_commune(identifiant: str) -> None:
+    """Après `courrier commune ajouter` : si un serveur Prefect est réglé (PREFECT_API_URL),
+    les déploiements de la nouvelle commune y sont inscrits ; les workers la prennent sans
+    redémarrer. Sans serveur réglé, rien (une seule machine : `courrier planifier --servir`)."""
+    api_url = os.environ.get("PREFECT_API_URL", "").strip()
+    if not api_url:
+        return
+    file = os.environ.get("PREFECT_DEFAULT_WORK_POOL_NAME", "").strip() or "courrier"
+    preparer_prefect(reglages())
+    from courrier.planification import installer
+
+    try:
+        noms = installer(api_url, file, (identifiant,))
+    except CourrierErreur as e:
+        raise CourrierErreur(
+            f"La commune « {identifiant} » est ajoutée, mais ses horaires ne sont pas inscrits "
+            f"({e}) : relancez « courrier planifier --installer » quand le serveur répond."
+        ) from e
+    console.print(
+        f"Horaires de la commune inscrits sur {api_url} dans la file « {file} » : "
+        f"{', '.join(noms)}.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
     )

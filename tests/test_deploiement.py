@@ -8,6 +8,7 @@ deux relèves à la fois, prises par les deux workers, ne font ni trou ni doublo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -252,3 +253,159 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
 
 def _journaux(journaux: dict[str, Path]) -> str:
     return "\n".join(p.read_text(errors="replace")[-3000:] for p in journaux.values())
+
+
+# --- La recette de l'intercommunalité (deploiement/README.md, 2c), jouée telle qu'écrite -----
+
+README = RACINE / "deploiement" / "README.md"
+
+
+def commandes_de_la_recette() -> list[str]:
+    """Les commandes des blocs marqués « joué » de la section 2c du README, dans l'ordre,
+    lignes de suite (`\\`) recollées."""
+    texte = README.read_text(encoding="utf-8")
+    section = texte.split("### 2c.", 1)[1].split("\n## ", 1)[0]
+    commandes: list[str] = []
+    for bloc in re.findall(r"<!-- joué -->\s*```sh\n(.*?)```", section, flags=re.S):
+        for ligne in bloc.replace("\\\n", " ").splitlines():
+            ligne = ligne.strip()
+            if ligne and not ligne.startswith("#"):
+                commandes.append(ligne)
+    return commandes
+
+
+def test_la_recette_se_lit_dans_l_ordre_d_une_installation() -> None:
+    commandes = commandes_de_la_recette()
+    debuts = [
+        c.split("=", 1)[0] if c.startswith("export") else " ".join(c.split()[:3]) for c in commandes
+    ]
+    assert debuts == [
+        "export PREFECT_API_DATABASE_CONNECTION_URL",
+        "prefect server start",
+        "export PREFECT_API_URL",
+        "export COURRIER_BASE_DE_DONNEES",
+        "export COURRIER_DONNEES",
+        "courrier planifier --installer",
+        "courrier commune ajouter",
+        "courrier commune ajouter",
+        "courrier commune lister",
+        "prefect worker start",
+        "prefect worker start",
+        "prefect deployment run",
+        "courrier --commune saint-jean",
+    ]
+
+
+def _courriel_de(commune: str, i: int) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Habitant {i} <habitant{i}@{commune}.example>"
+    m["To"] = f"mairie@{commune}.example"
+    m["Subject"] = f"Demande n°{i} à {commune}"
+    m["Message-ID"] = f"<{commune}-{i}@exemple.example>"
+    m["Date"] = "Fri, 20 Nov 2026 22:00:00 +0100"
+    m.set_content(f"Madame, Monsieur,\nje demande un rendez-vous ({i}).\n")
+    return m.as_bytes()
+
+
+@pytest.mark.lent
+@pytest.mark.timeout(420)
+def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) -> None:
+    """Les commandes du README, adresses remplacées : PostgreSQL, serveur Prefect, file et
+    déploiements, deux communes ajoutées (leurs déploiements inscrits sans redémarrer), deux
+    workers, une relève suivie jusqu'au bout, le registre de la commune vérifié."""
+    import shlex
+    import subprocess
+
+    donnees, communes = tmp_path / "donnees", tmp_path / "communes"
+    communes.mkdir()
+    bin_ = Path(sys.executable).parent
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
+    base |= {
+        "PATH": f"{bin_}:{base.get('PATH', '')}",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "OMP_THREAD_LIMIT": "1",
+        "PYTHONPATH": str(RACINE),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "COURRIER_DEPOT_DELAI_STABILITE_S": "0",
+    }
+    with serveurs.postgres() as grappe:
+        url_prefect = _creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
+        url_registre = _creer_base(grappe, "courrier")
+        port = serveurs.port_libre()
+        remplacements = {
+            "postgresql+asyncpg://courrier:MOTDEPASSE@serveur:5432/prefect": url_prefect,
+            "postgresql+psycopg://courrier:MOTDEPASSE@serveur:5432/courrier": url_registre,
+            "http://serveur:4200/api": f"http://127.0.0.1:{port}/api",
+            "--host 0.0.0.0 --port 4200": f"--host 127.0.0.1 --port {port}",
+            "/srv/courrier/donnees": str(donnees),
+            "/etc/courrier/communes/": f"{communes}/",
+        }
+        for nom in ("saint-jean", "moulins"):
+            depot = tmp_path / "depots" / nom
+            depot.mkdir(parents=True)
+            for i in range(3):
+                (depot / f"{i}.eml").write_bytes(_courriel_de(nom, i))
+            (communes / f"{nom}.env").write_text(
+                f"COURRIER_DEPOT_EML={depot}\nCOURRIER_DESTINATAIRES_DIGEST=maire@{nom}.example\n",
+                encoding="utf-8",
+            )
+        env = dict(base)
+        sorties: list[str] = []
+        with contextlib.ExitStack() as pile:
+            for n, ligne in enumerate(commandes_de_la_recette()):
+                for avant, apres in remplacements.items():
+                    ligne = ligne.replace(avant, apres)
+                if ligne.startswith("export "):
+                    nom, _, valeur = ligne.removeprefix("export ").partition("=")
+                    env[nom] = valeur
+                    continue
+                mots = shlex.split(ligne)
+                if mots[:3] == ["prefect", "server", "start"] or mots[:3] == [
+                    "prefect",
+                    "worker",
+                    "start",
+                ]:
+                    serveur = mots[1] == "server"
+                    pile.enter_context(
+                        serveurs.processus_journalise(
+                            mots, tmp_path / f"{n}.log", dict(env), signaux=1 if serveur else 2
+                        )
+                    )
+                    if serveur:
+                        _attendre_api(f"http://127.0.0.1:{port}/api")
+                    continue
+                fait = subprocess.run(
+                    mots, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path
+                )
+                sorties.append(fait.stdout)
+                assert fait.returncode == 0, (ligne, fait.stdout, fait.stderr[-3000:])
+        texte = "\n".join(sorties)
+        assert "Horaires de la commune inscrits" in texte and "releve/releve-moulins" in texte
+        assert "Completed" in texte  # `prefect deployment run --watch` : la relève est finie
+        assert "Registre intact : 3 courrier(s)" in texte
+        # Le registre de saint-jean, dans son schéma : ses trois courriers, numérotés 1..3.
+        from sqlalchemy import create_engine
+        from sqlalchemy import text as sql
+
+        moteur = create_engine(url_registre)
+        try:
+            with moteur.connect() as connexion:
+                rangs = connexion.execute(
+                    sql("SELECT rang FROM commune_saint_jean.courriers")
+                ).all()
+                moulins = connexion.execute(sql("SELECT count(*) FROM commune_moulins.courriers"))
+                assert sorted(r[0] for r in rangs) == [1, 2, 3]
+                assert moulins.scalar_one() == 0  # relevée seulement par son propre déploiement
+        finally:
+            moteur.dispose()
+
+
+def _attendre_api(url: str, delai: float = 90.0) -> None:
+    from courrier.planification import api_saine
+
+    fin = time.monotonic() + delai
+    while not api_saine(url):
+        assert time.monotonic() < fin, "le serveur Prefect de la recette ne répond pas"
+        time.sleep(0.5)

@@ -1,0 +1,122 @@
+"""Banc de l'intercommunalité (issue #12) : une nuit de N communes sur des workers Prefect.
+
+    .venv/bin/python -m preuves.bench_communes --communes 30 --courriers 100 --workers 2 \\
+        [--en-panne 1] [--latence 0.2] [--llm-parallele 4] [--scans 5] [--limite-worker 2]
+
+Tout est réel, sur 127.0.0.1 (preuves/banc_communes.py) : PostgreSQL, `prefect server
+start`, `prefect worker start --pool courrier`, le LLM local à latence fixe ; les communes sont
+ajoutées par `courrier commune ajouter`, qui inscrit leurs déploiements `releve-<commune>`.
+
+Il imprime, mesurés dans le même passage :
+- la nuit : de la demande des N relèves à la fin de la dernière commune saine ;
+- la borne : la CLI `tesseract` seule sur les mêmes pages, un processus par cœur, plus les
+  appels au LLM comptés par le serveur × la latence ÷ les appels simultanés permis (la limite
+  globale « courrier-llm ») ; le ratio nuit / borne (objectif ≤ 1,3) ;
+- le surcoût de Prefect : la même nuit sans Prefect (releve_directe de chaque commune témoin,
+  mêmes courriers, autant de relèves à la fois que de places chez les workers, le LLM borné par
+  le même nombre de places) ;
+- la commune en panne (boîte IMAP injoignable), à part : son état, son message, son temps.
+Puis il vérifie chaque registre : ses courriers, numérotés 1..N sans trou, vérification propre.
+
+Mesuré le 2026-12-06 (2 cœurs partagés avec deux autres sessions, charge 5 à 8 ; LLM 0,2 s,
+4 appels à la fois ; 5 % de scans ; 2 workers × 2 relèves) :
+- 30 × 100, une commune en panne : nuit 1 183 s, borne 252 s (OCR 60 s + LLM 192 s), ratio
+  4,69 ; sans Prefect 741 s (la passe Prefect a partagé la machine avec des tests lancés à
+  côté : surcoût surestimé) ; 31/31 registres vérifiés, la commune en panne en échec seule ;
+- 10 × 100, une commune en panne : nuit 382 s, borne 102 s, ratio 3,74 ; sans Prefect 147 s
+  (1,44 × la borne) : le surcoût de Prefect, ×2,6, est l'essentiel de l'écart.
+L'objectif (≤ 1,3 × la borne) n'est pas atteint. Piste mesurée (5 × 100, essai ponctuel sans
+la limite globale « courrier-llm ») : chaque commune passe de 75–160 s à ~30 s ; l'attente des
+places de cette limite, prises une à une par l'API de Prefect, semble l'essentiel du surcoût.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from preuves.banc_communes import Options, Resultat, jouer
+
+
+def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
+    p = argparse.ArgumentParser(description="Banc de l'intercommunalité")
+    p.add_argument("--communes", type=int, default=30)
+    p.add_argument("--courriers", type=int, default=100)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--en-panne", type=int, default=0)
+    p.add_argument("--latence", type=float, default=0.2, help="latence du LLM, en secondes")
+    p.add_argument("--llm-parallele", type=int, default=4)
+    p.add_argument("--scans", type=float, default=5.0, help="lettres numérisées, en %%")
+    p.add_argument("--limite-worker", type=int, default=2, help="relèves à la fois par worker")
+    p.add_argument("--garder", type=Path, default=None, help="dossier à garder (journaux)")
+    a = p.parse_args(arguments)
+    return Options(
+        communes=a.communes,
+        courriers=a.courriers,
+        workers=a.workers,
+        en_panne=a.en_panne,
+        latence_s=a.latence,
+        llm_parallele=a.llm_parallele,
+        scans_pour_cent=a.scans,
+        limite_worker=a.limite_worker,
+    ), a.garder
+
+
+def rapport(o: Options, r: Resultat) -> list[str]:
+    llm_s = r.appels_llm * o.latence_s / o.llm_parallele
+    borne = r.ocr_s + llm_s
+    saines = [c for c in r.communes if not c.en_panne]
+    lignes = [
+        f"{o.communes} commune(s) × {o.courriers} courriers, {o.workers} worker(s) × "
+        f"{o.limite_worker} relève(s) à la fois, {os.cpu_count()} cœur(s), "
+        f"LLM {o.latence_s:.2f} s × {o.llm_parallele} à la fois ; mise en place "
+        f"{r.mise_en_place_s:.0f} s.",
+        f"Nuit avec Prefect : {r.nuit_s:.1f} s.",
+        f"Borne : OCR {r.ocr_s:.1f} s ({r.pages_ocr} page(s), tesseract seul, un processus par "
+        f"cœur) + LLM {llm_s:.1f} s ({r.appels_llm} appels × {o.latence_s:.2f} s ÷ "
+        f"{o.llm_parallele}) = {borne:.1f} s.",
+        f"Ratio nuit / borne : {r.nuit_s / borne:.2f} (objectif ≤ 1,3)." if borne else "",
+        f"Même nuit sans Prefect : {r.directe_s:.1f} s ; surcoût de Prefect : "
+        f"{r.nuit_s - r.directe_s:+.1f} s (×{r.nuit_s / r.directe_s:.2f})."
+        if r.directe_s
+        else "",
+        "Temps par commune saine (exécution) : "
+        + ", ".join(f"{c.identifiant} {r.temps_s.get(c.identifiant, 0):.0f} s" for c in saines),
+    ]
+    for c in r.communes:
+        if c.en_panne:
+            etat, message = r.etats[c.identifiant]
+            lignes.append(
+                f"Commune en panne {c.identifiant} ({c.en_panne}) : {etat} en "
+                f"{r.temps_s.get(c.identifiant, 0):.0f} s — {message}"
+            )
+    mauvais = {k: v for k, v in r.problemes.items() if v}
+    etats = {k: e for k, (e, _) in r.etats.items() if e != "Completed"}
+    lignes.append(
+        f"Vérification : {len(r.problemes) - len(mauvais)}/{len(r.problemes)} registre(s) "
+        f"sans anomalie, numéros 1..N sans trou ; exécutions non terminées normalement : "
+        f"{etats or 'aucune'}."
+    )
+    lignes += [f"  {k} : {'; '.join(v)}" for k, v in mauvais.items()]
+    return [ligne for ligne in lignes if ligne]
+
+
+def main(arguments: list[str] | None = None) -> int:
+    options, garder = lire_options(arguments)
+    dossier = garder or Path(tempfile.mkdtemp(prefix="courrier-communes-"))
+    dossier.mkdir(parents=True, exist_ok=True)
+    resultat = jouer(options, dossier)
+    for ligne in rapport(options, resultat):
+        print(ligne, flush=True)
+    attendus_en_echec = {c.identifiant for c in resultat.communes if c.en_panne}
+    echecs = {k for k, (e, _) in resultat.etats.items() if e != "Completed"}
+    bon = echecs == attendus_en_echec and not any(resultat.problemes.values())
+    print(f"Journaux : {dossier}", file=sys.stderr)
+    return 0 if bon else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
