@@ -219,6 +219,15 @@ class LimiteTolerante:
                 except Exception:
                     self._tomber()
 
+    def fermer(self) -> None:
+        """Rend les places que la fabrique garde encore (courrier/places.py), s'il y en a."""
+        fermer = getattr(self.fabrique, "fermer", None)
+        if fermer is not None:
+            try:
+                fermer()
+            except Exception:
+                self._tomber()
+
     def _tomber(self) -> None:
         if not self.tombee.is_set():
             logger.warning("limite globale du LLM injoignable : limite de cette machine seule")

@@ -75,7 +75,12 @@ def analyser(
     """Sans `lecture_finie`, analyse ce qui est lu ; avec l'événement d'une lecture en cours,
     analyse aussi, au fil de l'eau, ce qu'elle lit, jusqu'à ce qu'elle finisse."""
     fabrique = limiteur_llm()
-    return analyser_tout(contexte, LimiteTolerante(fabrique) if fabrique else None, lecture_finie)
+    limite = LimiteTolerante(fabrique) if fabrique else None
+    try:
+        return analyser_tout(contexte, limite, lecture_finie)
+    finally:
+        if limite is not None:
+            limite.fermer()  # les places gardées retournent aux autres communes
 
 
 def _limite_globale_llm() -> AbstractContextManager[object]:
@@ -95,6 +100,7 @@ def limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from courrier.places import PlacesGardees
     from courrier.planification import LIMITE_LLM
 
     try:
@@ -103,8 +109,10 @@ def limiteur_llm() -> Callable[[], AbstractContextManager[object]] | None:
     except ObjectNotFound:
         return None
     except Exception:  # API muette : chaque appel redemandera, comme sans cette vérification
-        return _limite_globale_llm
-    return _limite_globale_llm
+        return PlacesGardees(_limite_globale_llm)
+    # Une place gardée le temps de plusieurs appels (courrier/places.py) : une prise par appel
+    # coûtait l'essentiel d'une nuit de trente communes.
+    return PlacesGardees(_limite_globale_llm)
 
 
 def _analyser_a_cote(

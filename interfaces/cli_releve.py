@@ -84,7 +84,11 @@ def lancer_releve(r: Reglages) -> BilanReleve:
     with _progression() as rapport:
         contexte = ContexteReleve.ouvrir(r, rapport, depuis_environnement())
         try:
-            bilan = releve_directe(limite, contexte=contexte)
+            try:
+                bilan = releve_directe(limite, contexte=contexte)
+            finally:
+                if limite is not None:
+                    limite.fermer()
         finally:
             contexte.fermer()
     if limite is not None and limite.tombee.is_set():
