@@ -18,16 +18,19 @@ Il imprime, mesurés dans le même passage :
 - la commune en panne (boîte IMAP injoignable), à part : son état, son message, son temps.
 Puis il vérifie chaque registre : ses courriers, numérotés 1..N sans trou, vérification propre.
 
-Mesuré le 2026-12-06 (2 cœurs partagés avec deux autres sessions, charge 5 à 8 ; LLM 0,2 s,
-4 appels à la fois ; 5 % de scans ; 2 workers × 2 relèves) :
-- 30 × 100, une commune en panne : nuit 1 183 s, borne 252 s (OCR 60 s + LLM 192 s), ratio
-  4,69 ; sans Prefect 741 s (la passe Prefect a partagé la machine avec des tests lancés à
-  côté : surcoût surestimé) ; 31/31 registres vérifiés, la commune en panne en échec seule ;
-- 10 × 100, une commune en panne : nuit 382 s, borne 102 s, ratio 3,74 ; sans Prefect 147 s
-  (1,44 × la borne) : le surcoût de Prefect, ×2,6, est l'essentiel de l'écart.
-L'objectif (≤ 1,3 × la borne) n'est pas atteint. Piste mesurée (5 × 100, essai ponctuel sans
-la limite globale « courrier-llm ») : chaque commune passe de 75–160 s à ~30 s ; l'attente des
-places de cette limite, prises une à une par l'API de Prefect, semble l'essentiel du surcoût.
+Mesuré le 2026-12-06 (2 cœurs ; LLM 0,2 s, 4 appels à la fois ; 5 % de scans ; une commune en
+panne, port fermé), d'abord avec une place de la limite globale « courrier-llm » prise par appel
+au LLM, puis gardée pour plusieurs appels (courrier/places.py), machine calme :
+- 30 × 100, 2 workers × 2 relèves : nuit 1 183 s → **427 s**, borne 272 s (OCR 79 s + LLM
+  192 s), ratio 4,69 → **1,57** ; sans Prefect 265 s (0,98 × la borne) : surcoût de Prefect
+  ×1,61 ; 31/31 registres vérifiés, la commune en panne en échec seule (62 s) ;
+- 10 × 100, 2 × 2 : nuit 382 s → 175 s, ratio 3,74 → 1,95 ; sans Prefect 91 s ;
+- 30 × 100, 2 workers × 3 relèves : nuit 521 s, ratio 2,08 (sans Prefect 235 s) : sur 2 cœurs,
+  plus de relèves à la fois ne font que se disputer les cœurs.
+L'objectif (≤ 1,3 × la borne) n'est pas atteint sur cette machine. Ce qui reste : chaque
+exécution démarre un processus (Python, Prefect, Courrier : ~10 s de calcul sur 2 cœurs occupés)
+et parle à l'API à chaque tâche ; la somme des temps d'exécution des communes (≈ 1 275 s ÷ 4
+places = 319 s) laisse ~110 s d'intervalles entre deux exécutions d'une même place.
 """
 
 from __future__ import annotations
