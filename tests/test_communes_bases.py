@@ -17,20 +17,13 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from noyau.erreurs import RegistreErreur
+from preuves.banc_communes import creer_base
 from registre.base import config_alembic, creer_engine
 from registre.registre import Registre
 from registre.sauvegarde import restaurer
 from tests.conftest import lancer
 from tests.horloge import HorlogeDeTest
 from tests.test_communes import COURRIELS, _courrier, _deposer, _env, _ok, _registre
-
-
-def _base_neuve(grappe: str, nom: str) -> str:
-    moteur = create_engine(grappe, isolation_level="AUTOCOMMIT")
-    with moteur.connect() as connexion:
-        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
-    moteur.dispose()
-    return grappe.rsplit("/", 1)[0] + f"/{nom}"
 
 
 def _objets_du_dump(fichier: Path, tmp: Path) -> str:
@@ -48,7 +41,7 @@ def _objets_du_dump(fichier: Path, tmp: Path) -> str:
 def test_sur_postgresql_chaque_commune_a_son_schema_et_sa_sauvegarde(
     grappe_postgres: str, tmp_path: Path, corpus: Path
 ) -> None:
-    url = _base_neuve(grappe_postgres, "intercommunalite_communes")
+    url = creer_base(grappe_postgres, "intercommunalite_communes")
     env = _env(tmp_path, COURRIER_BASE_DE_DONNEES=url)
     _deposer(corpus, tmp_path / "eml-defaut", COURRIELS[:1])
     env["COURRIER_DEPOT_EML"] = str(tmp_path / "eml-defaut")
@@ -101,7 +94,7 @@ def test_sur_postgresql_chaque_commune_a_son_schema_et_sa_sauvegarde(
     assert "public courriers" in objets_defaut and "commune_commune" not in objets_defaut
 
     # Elle se restaure dans une base neuve, et le registre de a s'y vérifie.
-    _base_neuve(grappe_postgres, "restauration_commune_a")
+    creer_base(grappe_postgres, "restauration_commune_a")
     registre_a = _registre(tmp_path / "donnees", "commune-a", url)
     url_a = registre_a.engine.url
     registre_a.fermer()
