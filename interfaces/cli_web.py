@@ -134,9 +134,12 @@ def serveur(
     port: Annotated[int, typer.Option("--port", help="Port d'écoute.", min=1, max=65535)] = 8000,
 ) -> None:
     """La page web de la secrétaire et du maire (file d'attente, courriers, registre)."""
+    from courrier.config import charger
     from interfaces.web.app import servir
 
-    r = reglages()
+    # La page web sert toutes les communes : elle part toujours des réglages de l'installation,
+    # même sous `courrier --commune x serveur`.
+    r = charger(commune_id=COMMUNE_PAR_DEFAUT)
     preparer_traces(r)
     console.print(f"Page web sur http://{hote}:{port}/ (Ctrl+C pour arrêter).", highlight=False)
     servir(r, hote, port)
