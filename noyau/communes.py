@@ -19,8 +19,11 @@ _IDENTIFIANT = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 def verifier_identifiant(identifiant: str) -> str:
     """L'identifiant tel quel s'il convient ; sinon une phrase qui dit quoi écrire."""
-    if not isinstance(identifiant, str) or not _IDENTIFIANT.match(identifiant):
-        montre = str(identifiant)[:60].encode("unicode_escape").decode("ascii")
+    if not isinstance(identifiant, str) or not _IDENTIFIANT.fullmatch(identifiant):
+        # Montré tel quel, sauf les caractères invisibles (retour à la ligne, octet nul…).
+        montre = "".join(
+            c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(identifiant)[:60]
+        )
         raise ConfigurationErreur(
             f"L'identifiant de commune « {montre} » ne convient pas : de 2 à 40 signes, "
             "minuscules sans accent, chiffres et tirets, en commençant par une lettre (par "

@@ -274,7 +274,21 @@ def test_les_regles_propres_d_une_commune_s_ajoutent_aux_regles_livrees(
 
 @pytest.mark.parametrize(
     "identifiant",
-    ["", "A", "Défaut", "../etc", "a/b", "a b", "-a", "a-", "a--b", "x" * 41, "a\x00b", "1abc"],
+    [
+        "",
+        "A",
+        "Défaut",
+        "../etc",
+        "a/b",
+        "a b",
+        "-a",
+        "a-",
+        "a--b",
+        "x" * 41,
+        "a\x00b",
+        "1abc",
+        "ars\n",
+    ],
 )
 def test_un_identifiant_de_commune_hostile_est_refuse_en_francais(identifiant: str) -> None:
     with pytest.raises(ConfigurationErreur, match="L'identifiant de commune"):
