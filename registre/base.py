@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, event, inspect
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from noyau.erreurs import RegistreErreur
@@ -47,6 +47,11 @@ def creer_engine(url: str) -> Engine:
             connexion.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if schema_de(make_url(url)) is not None:
+        # Le registre d'une commune, parmi des dizaines dans la même base : une connexion gardée
+        # au repos par commune (les autres se ferment après usage), sans quoi la page web, qui
+        # garde le registre de chaque commune ouverte, épuiserait max_connections.
+        return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=8)
     return create_engine(url, pool_pre_ping=True)
 
 
