@@ -114,16 +114,6 @@ def deposer(commune: Commune, graine: int, options: Options, cache: Path, depots
             commune.pages_ocr.append(page)
 
 
-def creer_base(url_grappe: str, nom: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    moteur = create_engine(url_grappe, isolation_level="AUTOCOMMIT")
-    with moteur.connect() as connexion:
-        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
-    moteur.dispose()
-    return url_grappe.rsplit("/", 1)[0] + f"/{nom}"
-
-
 @contextmanager
 def environnement(env: dict[str, str]) -> Iterator[None]:
     """Le processus du banc prend l'environnement de l'installation le temps d'une commande."""
@@ -310,14 +300,14 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "PYTHONPATH": str(RACINE),
         }
         env_prefect = base | {
-            "PREFECT_API_DATABASE_CONNECTION_URL": creer_base(grappe, "prefect").replace(
+            "PREFECT_API_DATABASE_CONNECTION_URL": serveurs.creer_base(grappe, "prefect").replace(
                 "+psycopg", "+asyncpg"
             )
         }
         url = pile.enter_context(serveurs.prefect_serveur(env_prefect, dossier / "serveur.log"))
         env = base | {
             "COURRIER_DONNEES": str(donnees),
-            "COURRIER_BASE_DE_DONNEES": creer_base(grappe, "courrier"),
+            "COURRIER_BASE_DE_DONNEES": serveurs.creer_base(grappe, "courrier"),
             "COURRIER_LLM_URL": llm.url,
             "COURRIER_LLM_MODELE": "banc",
             "COURRIER_LLM_PARALLELE": str(options.llm_parallele),

@@ -144,6 +144,17 @@ def binaire_postgres(nom: str) -> str | None:
     return candidats[0] if candidats else shutil.which(nom)
 
 
+def creer_base(url_grappe: str, nom: str) -> str:
+    """Une base neuve `nom` sur la grappe de `postgres()` ; rend son URL."""
+    from sqlalchemy import create_engine, text
+
+    moteur = create_engine(url_grappe, isolation_level="AUTOCOMMIT")
+    with moteur.connect() as connexion:
+        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
+    moteur.dispose()
+    return url_grappe.rsplit("/", 1)[0] + f"/{nom}"
+
+
 @contextmanager
 def postgres() -> Iterator[str]:
     """Une grappe PostgreSQL privée ; rend l'URL SQLAlchemy. Tourne sous l'utilisateur postgres."""

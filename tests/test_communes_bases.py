@@ -17,7 +17,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from noyau.erreurs import RegistreErreur
-from preuves.banc_communes import creer_base
+from preuves.serveurs import creer_base
 from registre.base import config_alembic, creer_engine
 from registre.registre import Registre
 from registre.sauvegarde import restaurer

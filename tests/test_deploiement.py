@@ -20,7 +20,6 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from preuves import serveurs
 from registre.registre import Registre
@@ -48,14 +47,6 @@ def _deposer(d: serveurs.Dovecot, numeros: range) -> None:
     for i in numeros:
         client.append("INBOX", _courriel(i), msg_time=ARRIVEE + timedelta(minutes=i))
     client.logout()
-
-
-def _creer_base(url_grappe: str, nom: str) -> str:
-    moteur = create_engine(url_grappe, isolation_level="AUTOCOMMIT")
-    with moteur.connect() as connexion:
-        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
-    moteur.dispose()
-    return url_grappe.rsplit("/", 1)[0] + f"/{nom}"
 
 
 def _avec_api(url: str) -> Any:
@@ -171,8 +162,8 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
     mesures: dict[str, float] = {}
     try:
         with serveurs.postgres() as grappe, serveurs.dovecot(["mairie"]) as imap:
-            url_registre = _creer_base(grappe, "courrier")
-            url_prefect = _creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
+            url_registre = serveurs.creer_base(grappe, "courrier")
+            url_prefect = serveurs.creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
             _deposer(imap, range(12))
             base = {
                 k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))
@@ -331,8 +322,8 @@ def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) 
         "COURRIER_DEPOT_DELAI_STABILITE_S": "0",
     }
     with serveurs.postgres() as grappe:
-        url_prefect = _creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
-        url_registre = _creer_base(grappe, "courrier")
+        url_prefect = serveurs.creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
+        url_registre = serveurs.creer_base(grappe, "courrier")
         port = serveurs.port_libre()
         remplacements = {
             "postgresql+asyncpg://courrier:MOTDEPASSE@serveur:5432/prefect": url_prefect,

@@ -29,7 +29,6 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from courrier.communes import FICHIER, dossier_de, ecrire_fichier, reglages_de_la_commune
@@ -38,6 +37,7 @@ from interfaces.web.app import COOKIE_SESSION, creer_app
 from noyau.analyse import Analyse, Brouillon, TypeBrouillon
 from noyau.calendrier import aujourd_hui
 from noyau.domaine import Canal
+from preuves.serveurs import creer_base
 from registre.comptes import Comptes
 from registre.indicateurs import calculer
 from registre.indicateurs import exporter as exporter_indicateurs
@@ -102,12 +102,7 @@ def ouvrir_commune(reglages: Reglages, ident: str, nom: str) -> Registre:
 def base_postgres(request: pytest.FixtureRequest) -> str:
     """Une base neuve sur la grappe PostgreSQL de la session ; chaque commune y aura son schéma."""
     grappe: str = request.getfixturevalue("grappe_postgres")
-    nom = f"communes_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    moteur = create_engine(grappe, isolation_level="AUTOCOMMIT")
-    with moteur.connect() as connexion:
-        connexion.execute(text(f'CREATE DATABASE "{nom}"'))
-    moteur.dispose()
-    return grappe.rsplit("/", 1)[0] + f"/{nom}"
+    return creer_base(grappe, f"communes_{os.getpid()}_{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
