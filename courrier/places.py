@@ -11,6 +11,11 @@ Une relève garde donc une place prise pour `appels_par_place` appels au plus, e
 qu'elle ne s'en sert plus depuis `garde_s` secondes (ou à la fin de son analyse) : la somme des
 appels de toutes les relèves reste sous la limite, puisque chaque appel se fait sous une place
 tenue, et les autres communes la reprennent dès qu'elle est rendue.
+
+Un seul fil d'une relève demande une place à la fois ; les autres attendent qu'elle arrive ou
+qu'une place tenue se repose. Chaque refus fait grossir, chez le serveur, le délai imposé à tous
+les suivants (les places « refusées » s'y accumulent) : quatre fils par relève qui frappaient
+chacun à la porte allongeaient d'autant l'attente de toutes les communes.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ class PlacesGardees:
         self.appels_par_place = appels_par_place
         self.garde_s = garde_s
         self._libres: list[_Place] = []
-        self._verrou = threading.Lock()
+        self._attente = threading.Condition()
+        self._demande_en_cours = False  # un seul fil de la relève demande une place à la fois
         self.prises = 0  # places prises à l'orchestrateur (le banc et les tests le lisent)
 
     @contextlib.contextmanager
@@ -55,14 +61,26 @@ class PlacesGardees:
             self._reposer(place)
 
     def _prendre(self) -> _Place:
-        with self._verrou:
-            if self._libres:
-                place = self._libres.pop()
-                place.generation += 1
-                return place
-        tenue = self._fabrique()
-        tenue.__enter__()  # une panne de l'orchestrateur remonte (LimiteTolerante la gère)
-        with self._verrou:
+        with self._attente:
+            while True:
+                if self._libres:
+                    place = self._libres.pop()
+                    place.generation += 1
+                    return place
+                if not self._demande_en_cours:
+                    self._demande_en_cours = True
+                    break
+                # Un autre fil de la relève demande déjà une place : on attend la sienne ou
+                # une place reposée, plutôt que d'aller tous frapper à l'orchestrateur.
+                self._attente.wait()
+        try:
+            tenue = self._fabrique()
+            tenue.__enter__()  # une panne de l'orchestrateur remonte (LimiteTolerante la gère)
+        finally:
+            with self._attente:
+                self._demande_en_cours = False
+                self._attente.notify()  # au suivant de demander (ou de prendre une place reposée)
+        with self._attente:
             self.prises += 1
         return _Place(tenue)
 
@@ -71,15 +89,16 @@ class PlacesGardees:
         if place.appels >= self.appels_par_place:
             self._rendre(place)  # chacun son tour : les autres relèves attendent peut-être
             return
-        with self._verrou:
+        with self._attente:
             self._libres.append(place)
             generation = place.generation
+            self._attente.notify()
         minuteur = threading.Timer(self.garde_s, self._expirer, (place, generation))
         minuteur.daemon = True
         minuteur.start()
 
     def _expirer(self, place: _Place, generation: int) -> None:
-        with self._verrou:
+        with self._attente:
             if place.generation != generation or place not in self._libres:
                 return  # reprise entre-temps
             self._libres.remove(place)
@@ -93,7 +112,7 @@ class PlacesGardees:
             logger.warning("place de la limite globale du LLM non rendue : %s", e)
 
     def fermer(self) -> None:
-        with self._verrou:
+        with self._attente:
             libres, self._libres = self._libres, []
         for place in libres:
             self._rendre(place)

@@ -98,3 +98,47 @@ def test_une_prise_qui_echoue_fait_tomber_la_limite_sans_perdre_d_appel() -> Non
     limite.fermer()
     assert faits == [0, 1, 2, 3, 4]
     assert prises == ["place"] and limite.tombee.is_set()
+
+
+def test_un_seul_fil_d_une_releve_demande_une_place_a_la_fois() -> None:
+    """Quatre fils d'une même relève et une limite pleine : une seule demande à l'orchestrateur
+    à la fois (chaque refus allonge, chez lui, l'attente de toutes les communes)."""
+    limite = LimiteCommune(1)
+    demandes = maximum = 0
+    verrou = threading.Lock()
+
+    @contextmanager
+    def place_comptee() -> Iterator[None]:
+        nonlocal demandes, maximum
+        with verrou:
+            demandes += 1
+            maximum = max(maximum, demandes)
+        with limite.place():
+            with verrou:
+                demandes -= 1
+            yield None
+
+    tenue = limite.place()
+    tenue.__enter__()  # une autre commune tient l'unique place
+    places = PlacesGardees(place_comptee, appels_par_place=3)
+    faits = []
+
+    def appeler() -> None:
+        for _ in range(3):
+            with places():
+                faits.append(1)
+
+    fils = [threading.Thread(target=appeler, daemon=True) for _ in range(4)]
+    for f in fils:
+        f.start()
+    threading.Event().wait(0.3)  # les quatre fils attendent la place tenue ailleurs
+    with verrou:
+        en_attente = demandes
+    tenue.__exit__(None, None, None)
+    assert en_attente == 1
+    for f in fils:
+        f.join(30)
+    places.fermer()
+    assert len(faits) == 12
+    assert maximum == 1
+    assert limite.prises == limite.rendues
