@@ -47,7 +47,8 @@ class Options:
     llm_parallele: int = 4
     scans_pour_cent: float = 5.0
     limite_worker: int = 2  # exécutions à la fois par worker (`--limit`)
-    temoin: bool = True  # la même nuit sans Prefect, et la borne OCR
+    temoin: bool = True  # la même nuit sans Prefect
+    borne: bool = True  # la borne OCR (tesseract seul sur les mêmes pages)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Resultat:
     noms: dict[str, str] = field(default_factory=dict)  # le nom de chaque exécution
     problemes: dict[str, list[str]] = field(default_factory=dict)  # vérification, par commune
     appels_llm: int = 0
+    llm_simultanes_max: int = 0  # au plus fort, appels au LLM en cours à la fois
     directe_s: float = 0.0
     ocr_s: float = 0.0
     pages_ocr: int = 0
@@ -169,6 +171,7 @@ def ajouter(env: dict[str, str], commune: Commune, depots: Path, port: int) -> N
 
 async def _relever_toutes(url: str, communes: list[Commune], delai_s: float) -> list[Any]:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: url}):
@@ -178,14 +181,22 @@ async def _relever_toutes(url: str, communes: list[Commune], delai_s: float) -> 
                 d = await client.read_deployment_by_name(f"releve/releve-{c.identifiant}")
                 ids.append((await client.create_flow_run_from_deployment(d.id)).id)
             fin = time.monotonic() + delai_s
+            filtre = FlowRunFilter(id=FlowRunFilterId(any_=ids))
             while True:
-                runs = [await client.read_flow_run(i) for i in ids]
-                if all(r.state and r.state.is_final() for r in runs):
+                # Une requête toutes les deux secondes : le banc ne doit pas peser sur le
+                # serveur qu'il mesure (une lecture par exécution deux fois par seconde y
+                # prenait une bonne part d'un cœur). Les temps viennent des exécutions.
+                lus = {
+                    r.id: r
+                    for r in await client.read_flow_runs(flow_run_filter=filtre, limit=len(ids))
+                }
+                runs = [lus[i] for i in ids if i in lus]
+                if len(runs) == len(ids) and all(r.state and r.state.is_final() for r in runs):
                     return runs
                 if time.monotonic() > fin:
                     etats = [(r.name, r.state_name) for r in runs]
                     raise RuntimeError(f"relèves non terminées après {delai_s:.0f} s : {etats}")
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(2)
 
 
 def verifier(env: dict[str, str], commune: Commune) -> list[str]:
@@ -260,7 +271,7 @@ def serveur_muet() -> Iterator[int]:
 
 def demarrer_workers(pile: ExitStack, options: Options, env: dict[str, str], dossier: Path) -> None:
     """`prefect worker start --pool courrier`, chacun borné à `limite_worker` relèves à la fois."""
-    env_worker = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
+    env_worker = env | {"PREFECT_WORKER_QUERY_SECONDS": "2"}  # comme la recette
     for n in range(options.workers):
         commande = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL]
         commande += ["--type", "process", "--name", f"w{n}"]
@@ -270,6 +281,23 @@ def demarrer_workers(pile: ExitStack, options: Options, env: dict[str, str], dos
                 commande, dossier / f"worker-{n}.log", env_worker, signaux=2
             )
         )
+
+
+def noter_executions(
+    resultat: Resultat, demandees: list[Commune], runs: list[Any], t0: float
+) -> None:
+    """L'état, le nom et le temps de chaque exécution ; la nuit finit avec la dernière commune
+    saine."""
+    fins = []
+    for c, run in zip(demandees, runs, strict=True):
+        message = (run.state and run.state.message) or ""
+        resultat.etats[c.identifiant] = (run.state_name or "", message)
+        resultat.noms[c.identifiant] = run.name
+        if run.start_time and run.end_time:
+            resultat.temps_s[c.identifiant] = (run.end_time - run.start_time).total_seconds()
+            if not c.en_panne:
+                fins.append(run.end_time.timestamp())
+    resultat.nuit_s = (max(fins) - t0) if fins else 0.0
 
 
 def jouer(options: Options, dossier: Path) -> Resultat:
@@ -300,9 +328,12 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "PYTHONPATH": str(RACINE),
         }
         env_prefect = base | {
+            # Comme la recette (deploiement/README.md §2c) : une place refusée de la limite
+            # « courrier-llm » est redemandée au plus une seconde après, pas trente.
+            "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "1",
             "PREFECT_API_DATABASE_CONNECTION_URL": serveurs.creer_base(grappe, "prefect").replace(
                 "+psycopg", "+asyncpg"
-            )
+            ),
         }
         url = pile.enter_context(serveurs.prefect_serveur(env_prefect, dossier / "serveur.log"))
         env = base | {
@@ -341,22 +372,15 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         demandees = [*pannes, *saines]
         runs = asyncio.run(_relever_toutes(url, demandees, 1800))
         resultat.appels_llm = llm.nombre - appels
-        fins = []
-        for c, run in zip(demandees, runs, strict=True):
-            message = (run.state and run.state.message) or ""
-            resultat.etats[c.identifiant] = (run.state_name or "", message)
-            resultat.noms[c.identifiant] = run.name
-            if run.start_time and run.end_time:
-                resultat.temps_s[c.identifiant] = (run.end_time - run.start_time).total_seconds()
-                if not c.en_panne:
-                    fins.append(run.end_time.timestamp())
-        resultat.nuit_s = (max(fins) - t0) if fins else 0.0
+        resultat.llm_simultanes_max = llm.concurrence_max
+        noter_executions(resultat, demandees, runs, t0)
         for c in [*saines, *pannes]:
             resultat.problemes[c.identifiant] = verifier(env, c)
         if temoins:
             env_temoin = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
             parallele = options.workers * options.limite_worker
             resultat.directe_s = nuit_temoin(env_temoin, temoins, parallele, options.llm_parallele)
+        if options.borne:
             pages = [p for c in saines for p in c.pages_ocr]
             resultat.pages_ocr = len(pages)
             resultat.ocr_s = borne_ocr(pages, os.cpu_count() or 1)

@@ -54,6 +54,9 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
     p.add_argument("--llm-parallele", type=int, default=4)
     p.add_argument("--scans", type=float, default=5.0, help="lettres numérisées, en %%")
     p.add_argument("--limite-worker", type=int, default=2, help="relèves à la fois par worker")
+    p.add_argument(
+        "--sans-temoin", action="store_true", help="sans la même nuit jouée sans Prefect"
+    )
     p.add_argument("--garder", type=Path, default=None, help="dossier à garder (journaux)")
     a = p.parse_args(arguments)
     return Options(
@@ -65,6 +68,7 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
         llm_parallele=a.llm_parallele,
         scans_pour_cent=a.scans,
         limite_worker=a.limite_worker,
+        temoin=not a.sans_temoin,
     ), a.garder
 
 
@@ -80,7 +84,8 @@ def rapport(o: Options, r: Resultat) -> list[str]:
         f"Nuit avec Prefect : {r.nuit_s:.1f} s.",
         f"Borne : OCR {r.ocr_s:.1f} s ({r.pages_ocr} page(s), tesseract seul, un processus par "
         f"cœur) + LLM {llm_s:.1f} s ({r.appels_llm} appels × {o.latence_s:.2f} s ÷ "
-        f"{o.llm_parallele}) = {borne:.1f} s.",
+        f"{o.llm_parallele}) = {borne:.1f} s ; au plus fort, {r.llm_simultanes_max} appel(s) "
+        f"au LLM à la fois (limite {o.llm_parallele}).",
         f"Ratio nuit / borne : {r.nuit_s / borne:.2f} (objectif ≤ 1,3)." if borne else "",
         f"Même nuit sans Prefect : {r.directe_s:.1f} s ; surcoût de Prefect : "
         f"{r.nuit_s - r.directe_s:+.1f} s (×{r.nuit_s / r.directe_s:.2f})."

@@ -248,7 +248,8 @@ def _journaux(journaux: dict[str, Path]) -> str:
 
 # --- La recette de l'intercommunalité (deploiement/README.md, 2c), jouée telle qu'écrite -----
 
-README = RACINE / "deploiement" / "README.md"
+DEPLOIEMENT = RACINE / "deploiement"
+README = DEPLOIEMENT / "README.md"
 
 
 def commandes_de_la_recette() -> list[str]:
@@ -272,6 +273,7 @@ def test_la_recette_se_lit_dans_l_ordre_d_une_installation() -> None:
     ]
     assert debuts == [
         "export PREFECT_API_DATABASE_CONNECTION_URL",
+        "export PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS",
         "prefect server start",
         "export PREFECT_API_URL",
         "export COURRIER_BASE_DE_DONNEES",
@@ -280,11 +282,31 @@ def test_la_recette_se_lit_dans_l_ordre_d_une_installation() -> None:
         "courrier commune ajouter",
         "courrier commune ajouter",
         "courrier commune lister",
+        "export PREFECT_WORKER_QUERY_SECONDS",
         "prefect worker start",
         "prefect worker start",
         "prefect deployment run",
         "courrier --commune saint-jean",
     ]
+
+
+def test_les_reglages_de_prefect_de_la_recette_sont_les_memes_partout() -> None:
+    """Le serveur et les workers de la recette, de systemd et de Docker Compose ont les mêmes
+    réglages de Prefect (ceux que joue le banc des communes, preuves/banc_communes.py)."""
+    recette = commandes_de_la_recette()
+    systemd = DEPLOIEMENT / "systemd"
+    serveur = (systemd / "courrier-prefect.service").read_text(encoding="utf-8")
+    worker = (systemd / "courrier-worker@.service").read_text(encoding="utf-8")
+    compose = (DEPLOIEMENT / "docker-compose.yml").read_text(encoding="utf-8")
+    banc = (RACINE / "preuves" / "banc_communes.py").read_text(encoding="utf-8")
+    for nom, valeur, unite in (
+        ("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "1", serveur),
+        ("PREFECT_WORKER_QUERY_SECONDS", "2", worker),
+    ):
+        assert f"export {nom}={valeur}" in recette
+        assert f"{nom}={valeur}" in unite
+        assert f'{nom}: "{valeur}"' in compose
+        assert f'"{nom}": "{valeur}"' in banc
 
 
 def _courriel_de(commune: str, i: int) -> bytes:
@@ -318,7 +340,6 @@ def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) 
         "DO_NOT_TRACK": "1",
         "OMP_THREAD_LIMIT": "1",
         "PYTHONPATH": str(RACINE),
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
         "COURRIER_DEPOT_DELAI_STABILITE_S": "0",
     }
     with serveurs.postgres() as grappe:

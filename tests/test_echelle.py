@@ -28,7 +28,7 @@ from preuves.serveurs import port_libre
 def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_seule(
     tmp_path: Path,
 ) -> None:
-    options = Options(communes=3, courriers=4, workers=2, en_panne=2, temoin=False)
+    options = Options(communes=3, courriers=4, workers=2, en_panne=2, temoin=False, borne=False)
     r = jouer(options, tmp_path)
 
     saines = [c for c in r.communes if not c.en_panne]
