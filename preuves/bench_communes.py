@@ -18,19 +18,28 @@ Il imprime, mesurés dans le même passage :
 - la commune en panne (boîte IMAP injoignable), à part : son état, son message, son temps.
 Puis il vérifie chaque registre : ses courriers, numérotés 1..N sans trou, vérification propre.
 
-Mesuré le 2026-12-06 (2 cœurs ; LLM 0,2 s, 4 appels à la fois ; 5 % de scans ; une commune en
-panne, port fermé), d'abord avec une place de la limite globale « courrier-llm » prise par appel
-au LLM, puis gardée pour plusieurs appels (courrier/places.py), machine calme :
+Mesuré le 2026-12-06, la nuit (2 cœurs ; LLM 0,2 s, 4 appels à la fois ; 5 % de scans ; une
+commune en panne, port fermé ; Prefect 3.8.8), d'abord avec une place de la limite globale
+« courrier-llm » prise par appel au LLM, puis gardée pour plusieurs appels (courrier/places.py) :
 - 30 × 100, 2 workers × 2 relèves : nuit 1 183 s → **427 s**, borne 272 s (OCR 79 s + LLM
-  192 s), ratio 4,69 → **1,57** ; sans Prefect 265 s (0,98 × la borne) : surcoût de Prefect
-  ×1,61 ; 31/31 registres vérifiés, la commune en panne en échec seule (62 s) ;
+  192 s), ratio 4,69 → **1,57** ; sans Prefect 265 s (0,98 × la borne) ; 31/31 registres
+  vérifiés, la commune en panne en échec seule (62 s) ;
 - 10 × 100, 2 × 2 : nuit 382 s → 175 s, ratio 3,74 → 1,95 ; sans Prefect 91 s ;
-- 30 × 100, 2 workers × 3 relèves : nuit 521 s, ratio 2,08 (sans Prefect 235 s) : sur 2 cœurs,
-  plus de relèves à la fois ne font que se disputer les cœurs.
-L'objectif (≤ 1,3 × la borne) n'est pas atteint sur cette machine. Ce qui reste : chaque
-exécution démarre un processus (Python, Prefect, Courrier : ~10 s de calcul sur 2 cœurs occupés)
-et parle à l'API à chaque tâche ; la somme des temps d'exécution des communes (≈ 1 275 s ÷ 4
-places = 319 s) laisse ~110 s d'intervalles entre deux exécutions d'une même place.
+- 30 × 100, 2 workers × 3 relèves : nuit 521 s, ratio 2,08 (sans Prefect 235 s).
+Mesuré le 2026-12-06 au matin, sur une machine nettement plus lente (la même nuit sans Prefect,
+code inchangé, 10 × 100 : 163 s au lieu de 91 s), Prefect 3.9.1 (ce que résout un venv neuf),
+avec un seul demandeur de place par relève, la place refusée redemandée au plus 1 s après, les
+workers qui regardent la file toutes les 2 s et le banc qui lit les exécutions toutes les 2 s :
+- 30 × 100, 2 × 2 : nuit 813 s, borne 277 s (OCR 84 s + LLM 193 s), ratio 2,94 ; sans
+  Prefect 387 s (1,40 × la borne) ; surcoût de Prefect ×2,10 ; 31/31 registres vérifiés ; au
+  plus fort 4 appels au LLM à la fois (la limite) ;
+- 10 × 100, 2 × 2 : 331 s (code d'avant) → 321 s (ratio 3,34).
+L'objectif (≤ 1,3 × la borne) n'est pas atteint sur cette machine. La nuit y est limitée par le
+calcul, que la borne ne compte qu'en partie : une relève de 100 courriers seule coûte ~12 s de
+calcul hors OCR (1 924 requêtes SQL) ; et Prefect lance, par exécution, deux processus qui
+importent chacun Prefect (en 3.9, `prefect.runner._workspace_supervisor` puis `prefect.engine`),
+que les cœurs occupés étirent : au matin, ~25 s de place vide entre deux relèves (4 places ×
+813 s, dont 2 492 s d'exécutions), et le serveur prend 25 à 40 % d'un cœur.
 """
 
 from __future__ import annotations
