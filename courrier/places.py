@@ -32,6 +32,10 @@ logger = logging.getLogger("courrier.places")
 Fabrique = Callable[[], AbstractContextManager[object]]
 
 
+class PlaceIndisponible(RuntimeError):
+    """La demande d'une place vient d'échouer pour un autre fil de la même relève."""
+
+
 @dataclass(eq=False)
 class _Place:
     tenue: AbstractContextManager[object]
@@ -50,6 +54,8 @@ class PlacesGardees:
         self._libres: list[_Place] = []
         self._attente = threading.Condition()
         self._demande_en_cours = False  # un seul fil de la relève demande une place à la fois
+        self._echecs = 0  # demandes échouées ; qui les attendait échoue avec elles
+        self._refus = ""  # la raison du dernier échec
         self.prises = 0  # places prises à l'orchestrateur (le banc et les tests le lisent)
 
     @contextlib.contextmanager
@@ -62,11 +68,16 @@ class PlacesGardees:
 
     def _prendre(self) -> _Place:
         with self._attente:
+            echecs_vus = self._echecs
             while True:
                 if self._libres:
                     place = self._libres.pop()
                     place.generation += 1
                     return place
+                if self._echecs != echecs_vus:
+                    # La demande qu'on attendait a échoué (orchestrateur injoignable) : pas la
+                    # peine que chacun attende son tour pour échouer à son tour.
+                    raise PlaceIndisponible(self._refus)
                 if not self._demande_en_cours:
                     self._demande_en_cours = True
                     break
@@ -76,12 +87,17 @@ class PlacesGardees:
         try:
             tenue = self._fabrique()
             tenue.__enter__()  # une panne de l'orchestrateur remonte (LimiteTolerante la gère)
-        finally:
+        except Exception as e:
             with self._attente:
+                self._echecs += 1
+                self._refus = f"{e.__class__.__name__} : {e}"
                 self._demande_en_cours = False
-                self._attente.notify()  # au suivant de demander (ou de prendre une place reposée)
+                self._attente.notify_all()
+            raise
         with self._attente:
+            self._demande_en_cours = False
             self.prises += 1
+            self._attente.notify()  # au suivant de demander (ou de prendre une place reposée)
         return _Place(tenue)
 
     def _reposer(self, place: _Place) -> None:

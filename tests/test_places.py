@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from courrier.etapes import LimiteTolerante
-from courrier.places import PlacesGardees
+from courrier.places import PlaceIndisponible, PlacesGardees
 
 
 class LimiteCommune:
@@ -142,3 +142,48 @@ def test_un_seul_fil_d_une_releve_demande_une_place_a_la_fois() -> None:
     assert len(faits) == 12
     assert maximum == 1
     assert limite.prises == limite.rendues
+
+
+def test_une_demande_qui_echoue_fait_echouer_ceux_qui_l_attendaient_sans_refrapper() -> None:
+    """L'orchestrateur injoignable : une seule demande (lente) échoue, les fils qui
+    l'attendaient échouent avec elle au lieu de refaire chacun la même attente ; une demande
+    arrivée après est tentée à nouveau."""
+    demandes = 0
+    verrou = threading.Lock()
+
+    @contextmanager
+    def injoignable() -> Iterator[None]:
+        nonlocal demandes
+        with verrou:
+            demandes += 1
+        threading.Event().wait(1.0)  # le délai de connexion
+        raise ConnectionError("API Prefect injoignable")
+        yield None  # pragma: no cover
+
+    places = PlacesGardees(injoignable)
+    erreurs: list[BaseException] = []
+
+    depart = threading.Barrier(4)
+
+    def appeler(ensemble: bool = True) -> None:
+        if ensemble:
+            depart.wait(10)
+        try:
+            with places():
+                pass
+        except Exception as e:
+            with verrou:
+                erreurs.append(e)
+
+    fils = [threading.Thread(target=appeler, daemon=True) for _ in range(4)]
+    for f in fils:
+        f.start()
+    for f in fils:
+        f.join(30)
+    assert len(erreurs) == 4 and demandes == 1
+    assert sum(isinstance(e, PlaceIndisponible) for e in erreurs) == 3
+    assert "API Prefect injoignable" in str(
+        next(e for e in erreurs if isinstance(e, PlaceIndisponible))
+    )
+    appeler(ensemble=False)  # plus tard : une nouvelle demande, pas un refus gardé
+    assert demandes == 2
