@@ -35,6 +35,11 @@ CORPUS = RACINE.parent / "shared" / "corpus" / "emails"
 # Deux courriels réels et bien formés du corpus (MANIFEST.tsv : SpamScope/mail-parser).
 DU_CORPUS = ("11_spamscope_mail_test_2.eml", "12_spamscope_mail_test_3.eml")
 POOL = "courrier"
+# Les réglages de Prefect de la recette (deploiement/README.md, 2c ; systemd ; Compose), joués
+# tels quels : une place refusée de la limite « courrier-llm » redemandée au plus 1 s après (et
+# non 30), la file regardée toutes les 2 s (et non 10). tests/test_deploiement.py les compare.
+REGLAGES_SERVEUR = {"PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "1"}
+REGLAGES_WORKER = {"PREFECT_WORKER_QUERY_SECONDS": "2"}
 
 
 @dataclass
@@ -271,7 +276,7 @@ def serveur_muet() -> Iterator[int]:
 
 def demarrer_workers(pile: ExitStack, options: Options, env: dict[str, str], dossier: Path) -> None:
     """`prefect worker start --pool courrier`, chacun borné à `limite_worker` relèves à la fois."""
-    env_worker = env | {"PREFECT_WORKER_QUERY_SECONDS": "2"}  # comme la recette
+    env_worker = env | REGLAGES_WORKER
     for n in range(options.workers):
         commande = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL]
         commande += ["--type", "process", "--name", f"w{n}"]
@@ -327,14 +332,15 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "OMP_THREAD_LIMIT": "1",
             "PYTHONPATH": str(RACINE),
         }
-        env_prefect = base | {
-            # Comme la recette (deploiement/README.md §2c) : une place refusée de la limite
-            # « courrier-llm » est redemandée au plus une seconde après, pas trente.
-            "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "1",
-            "PREFECT_API_DATABASE_CONNECTION_URL": serveurs.creer_base(grappe, "prefect").replace(
-                "+psycopg", "+asyncpg"
-            ),
-        }
+        env_prefect = (
+            base
+            | REGLAGES_SERVEUR
+            | {
+                "PREFECT_API_DATABASE_CONNECTION_URL": serveurs.creer_base(
+                    grappe, "prefect"
+                ).replace("+psycopg", "+asyncpg"),
+            }
+        )
         url = pile.enter_context(serveurs.prefect_serveur(env_prefect, dossier / "serveur.log"))
         env = base | {
             "COURRIER_DONNEES": str(donnees),

@@ -130,7 +130,11 @@ def main(arguments: list[str] | None = None) -> int:
         print(ligne, flush=True)
     attendus_en_echec = {c.identifiant for c in resultat.communes if c.en_panne}
     echecs = {k for k, (e, _) in resultat.etats.items() if e != "Completed"}
-    bon = echecs == attendus_en_echec and not any(resultat.problemes.values())
+    bon = (
+        echecs == attendus_en_echec
+        and not any(resultat.problemes.values())
+        and resultat.llm_simultanes_max <= options.llm_parallele  # la limite globale a tenu
+    )
     print(f"Journaux : {dossier}", file=sys.stderr)
     return 0 if bon else 1
 

@@ -291,22 +291,21 @@ def test_la_recette_se_lit_dans_l_ordre_d_une_installation() -> None:
 
 
 def test_les_reglages_de_prefect_de_la_recette_sont_les_memes_partout() -> None:
-    """Le serveur et les workers de la recette, de systemd et de Docker Compose ont les mêmes
-    réglages de Prefect (ceux que joue le banc des communes, preuves/banc_communes.py)."""
+    """Le serveur et les workers de la recette, de systemd et de Docker Compose ont les
+    réglages de Prefect que joue le banc des communes (preuves/banc_communes.py)."""
+    from preuves.banc_communes import REGLAGES_SERVEUR, REGLAGES_WORKER
+
     recette = commandes_de_la_recette()
     systemd = DEPLOIEMENT / "systemd"
     serveur = (systemd / "courrier-prefect.service").read_text(encoding="utf-8")
     worker = (systemd / "courrier-worker@.service").read_text(encoding="utf-8")
     compose = (DEPLOIEMENT / "docker-compose.yml").read_text(encoding="utf-8")
-    banc = (RACINE / "preuves" / "banc_communes.py").read_text(encoding="utf-8")
-    for nom, valeur, unite in (
-        ("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "1", serveur),
-        ("PREFECT_WORKER_QUERY_SECONDS", "2", worker),
-    ):
-        assert f"export {nom}={valeur}" in recette
-        assert f"{nom}={valeur}" in unite
-        assert f'{nom}: "{valeur}"' in compose
-        assert f'"{nom}": "{valeur}"' in banc
+    assert REGLAGES_SERVEUR and REGLAGES_WORKER
+    for reglages, unite in ((REGLAGES_SERVEUR, serveur), (REGLAGES_WORKER, worker)):
+        for nom, valeur in reglages.items():
+            assert f"export {nom}={valeur}" in recette
+            assert f"{nom}={valeur}" in unite
+            assert f'{nom}: "{valeur}"' in compose
 
 
 def _courriel_de(commune: str, i: int) -> bytes:

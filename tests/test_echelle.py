@@ -51,6 +51,7 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     # Le nom de chaque exécution dit sa commune.
     assert r.noms == {c.identifiant: f"releve-{c.identifiant}" for c in r.communes}
     assert r.appels_llm > 0
+    assert 1 <= r.llm_simultanes_max <= options.llm_parallele  # la limite globale a tenu
 
 
 def test_un_deploiement_par_commune_et_par_flow_la_commune_par_defaut_garde_ses_noms() -> None:
