@@ -122,8 +122,10 @@ def test_un_seul_fil_d_une_releve_demande_une_place_a_la_fois() -> None:
     tenue.__enter__()  # une autre commune tient l'unique place
     places = PlacesGardees(place_comptee, appels_par_place=3)
     faits = []
+    depart = threading.Barrier(5)  # les quatre fils et ce test
 
     def appeler() -> None:
+        depart.wait(10)
         for _ in range(3):
             with places():
                 faits.append(1)
@@ -131,6 +133,7 @@ def test_un_seul_fil_d_une_releve_demande_une_place_a_la_fois() -> None:
     fils = [threading.Thread(target=appeler, daemon=True) for _ in range(4)]
     for f in fils:
         f.start()
+    depart.wait(10)
     threading.Event().wait(0.3)  # les quatre fils attendent la place tenue ailleurs
     with verrou:
         en_attente = demandes
