@@ -10,12 +10,13 @@ Prefect du flow `digest` avec ses reprises) est donné par l'appelant.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
-from connecteurs.smtp import ErreurSmtp
+from connecteurs.smtp import ClientSmtp, ErreurSmtp
 from courrier.config import Reglages
 from courrier.digest import (
     BrouillonEnAttente,
@@ -28,6 +29,7 @@ from courrier.digest import (
 )
 from courrier.digest_elus import ResultatElu, publier_digests_elus
 from courrier.envoi import parametres_smtp
+from courrier.reprises import PANNES_PASSAGERES, Reprise
 from noyau.delais import depuis_json
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur
@@ -182,6 +184,17 @@ def adresses_digest(r: Reglages) -> tuple[str, list[str]]:
 def verifier_envoi_possible(r: Reglages) -> None:
     parametres_smtp(r)
     adresses_digest(r)
+
+
+def envoi_smtp(
+    r: Reglages,
+    reprise: Reprise = PANNES_PASSAGERES,
+    dormir: Callable[[float], None] = time.sleep,
+) -> Callable[[EmailMessage], None]:
+    """L'envoi du digest lancé à la main, sans orchestrateur : le client SMTP, retenté comme la
+    tâche du flow `digest` (les seules pannes passagères où rien n'est parti)."""
+    client = ClientSmtp(parametres_smtp(r))
+    return lambda message: reprise.executer(lambda: client.envoyer(message), dormir)
 
 
 def publier_digest(

@@ -16,9 +16,7 @@ from interfaces.cli_commun import (
     console,
     erreurs,
     ouvrir_registre,
-    preparer_prefect,
     preparer_traces,
-    taire_la_fermeture,
 )
 from noyau.erreurs import CourrierErreur
 
@@ -44,7 +42,6 @@ def digest_du_maire(
     from noyau.calendrier import date_en_lettres
 
     r = reglages()
-    preparer_prefect(r)  # avant tout import de Prefect : ses réglages sont lus à l'import
     preparer_traces(r)
     try:
         le_jour = date.fromisoformat(jour.strip()) if jour else None
@@ -77,16 +74,20 @@ def digest_du_maire(
     if not envoyer:
         return
 
-    from flows.digest import digest as flow_digest
+    from courrier.publication import envoi_smtp, publier_digests
 
     quand = date_en_lettres(le_jour, jour_semaine=True)
     console.print(f"Envoi du digest du {quand}…", highlight=False)
+    # Sans orchestrateur, comme la relève à la main : pas de serveur Prefect temporaire à démarrer,
+    # qui ne démarrait parfois pas à temps sur une machine chargée. Les reprises sont les mêmes
+    # que celles de la tâche du flow `digest` (le digest planifié).
     try:
-        resultat = flow_digest(jour=le_jour)
+        resultat = publier_digests(registre, r, le_jour, envoi_smtp(r))
     except CourrierErreur as e:
         erreurs.print(f"[bold red]Erreur :[/] {escape(str(e))}", highlight=False)
-        taire_la_fermeture(r)
         raise typer.Exit(1) from None
+    finally:
+        registre.fermer()
     if resultat.statut == "envoye":
         console.print(
             f"Digest du {quand} envoyé à {', '.join(resultat.destinataires)} : "
@@ -103,6 +104,4 @@ def digest_du_maire(
             "il n'est pas renvoyé, pour ne pas doubler. Vérifiez la boîte du maire.",
             highlight=False,
         )
-        taire_la_fermeture(r)
         raise typer.Exit(1)
-    taire_la_fermeture(r)

@@ -21,7 +21,8 @@ from connecteurs.smtp import ClientSmtp, ErreurSmtp, ErreurSmtpPassagere, Parame
 from courrier import config
 from courrier.config import Reglages
 from courrier.digest import j_moins, rendre_html
-from courrier.publication import preparer, publier_digest
+from courrier.publication import envoi_smtp, preparer, publier_digest
+from courrier.reprises import PANNES_PASSAGERES
 from noyau.analyse import Alerte, Analyse, Brouillon, TypeBrouillon, Urgence
 from noyau.domaine import Canal, ElementRecu, EntetesCourrier, ResultatExtraction, TypeEvenement
 from noyau.erreurs import ConfigurationErreur
@@ -427,6 +428,29 @@ def test_un_doute_apres_data_laisse_la_reservation_et_n_envoie_pas_deux_fois(
     assert publier_digest(registre, r, JOUR, envoyeur(smtp.parametres())).statut == "en_suspens"
 
 
+def test_l_envoi_a_la_main_retente_un_refus_passager_et_jamais_un_refus_definitif(
+    registre_garni: tuple[Registre, Numeros], smtp: ServeurSmtp
+) -> None:
+    registre, _ = registre_garni
+    r = reglages_de_test(smtp)
+    attentes: list[float] = []
+
+    def dormir(secondes: float) -> None:
+        # Le serveur se remet pendant l'attente : la tentative suivante passe.
+        attentes.append(secondes)
+        smtp.boite.refus_rcpt = None
+
+    smtp.boite.refus_rcpt = "451 4.3.0 Reessayez plus tard"
+    assert publier_digest(registre, r, JOUR, envoi_smtp(r, dormir=dormir)).statut == "envoye"
+    assert attentes == [PANNES_PASSAGERES.attentes_s[0]] and len(smtp.boite.messages) == 1
+
+    smtp.boite.refus_rcpt = "550 5.1.1 Destinataire inconnu"
+    lendemain = JOUR + timedelta(days=1)
+    with pytest.raises(ErreurSmtp):
+        publier_digest(registre, r, lendemain, envoi_smtp(r, dormir=dormir))
+    assert attentes == [PANNES_PASSAGERES.attentes_s[0]] and len(smtp.boite.messages) == 1
+
+
 def test_le_client_smtp_ne_dit_jamais_le_mot_de_passe(smtp: ServeurSmtp) -> None:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@b.example", MAIRE, "essai"
@@ -504,6 +528,28 @@ def test_la_commande_ecrit_le_digest_html_et_refuse_d_envoyer_sans_reglages(
     assert sans_smtp.returncode == 1
     assert "COURRIER_SMTP_HOTE" in erreurs_sans
     assert "Traceback" not in sortie_sans + erreurs_sans
+
+
+def test_la_commande_envoie_le_digest_sans_demarrer_de_serveur_prefect(
+    registre_garni: tuple[Registre, Numeros], donnees: Path, tmp_path: Path, smtp: ServeurSmtp
+) -> None:
+    # Un serveur Prefect temporaire ne démarrerait pas en une seconde (il ne démarrait parfois
+    # pas à temps sur une machine chargée) : l'envoi à la main n'en a pas besoin.
+    env = _env(
+        donnees,
+        COURRIER_SMTP_HOTE="127.0.0.1",
+        COURRIER_SMTP_PORT=str(smtp.port),
+        COURRIER_SMTP_SECURITE="aucune",
+        COURRIER_ADRESSE_MAIRIE="mairie@saint-aubin.example",
+        COURRIER_DESTINATAIRES_DIGEST=MAIRE,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1",
+    )
+    envoi = _courrier("digest", "--envoyer", "--jour", "2026-11-23", env=env, cwd=tmp_path)
+    sortie, erreurs = envoi.communicate(timeout=120)
+    assert envoi.returncode == 0, sortie + erreurs
+    assert "Digest du lundi 23 novembre 2026 envoyé à " + MAIRE in sortie
+    assert len(smtp.boite.messages) == 1
+    assert not list(donnees.rglob("prefect.db")) and not (donnees / "prefect").exists()
 
 
 # --- Le flow Prefect --------------------------------------------------------------------------
