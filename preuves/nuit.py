@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 
 def nuit() -> dict[str, object]:
-    # Importés ici : chaque processus d'OCR (forkserver) réimporte le module principal, et
-    # Prefect n'a rien à y faire.
+    # Importés ici, à l'appel : Prefect n'a rien à y faire.
     from courrier.etapes import (
         ContexteReleve,
         analyser_tout,
