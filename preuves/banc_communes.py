@@ -78,6 +78,7 @@ class Resultat:
     appels_llm: int = 0
     llm_simultanes_max: int = 0  # au plus fort, appels au LLM en cours à la fois
     directe_s: float = 0.0
+    calcul_s: dict[str, float] = field(default_factory=dict)  # pendant la nuit, par rôle
     ocr_s: float = 0.0
     pages_ocr: int = 0
     mise_en_place_s: float = 0.0
@@ -320,6 +321,7 @@ def noter_executions(
 def jouer(options: Options, dossier: Path) -> Resultat:
     """La nuit entière ; `dossier` garde les journaux (serveur, workers) pour qui cherche."""
     from preuves.bench_paliers import borne_ocr
+    from preuves.calcul import difference, releve_du_calcul
     from preuves.serveur_llm import ServeurLLM
 
     debut = time.monotonic()
@@ -384,6 +386,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         resultat = Resultat(communes=[*saines, *pannes])
         resultat.mise_en_place_s = time.monotonic() - debut
         appels = llm.nombre
+        calcul_avant = releve_du_calcul()
         t0 = time.time()
         # Les communes en panne sont demandées d'abord : elles prennent une place chez les
         # workers pendant que les saines attendent, le pire cas pour les autres.
@@ -391,6 +394,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         runs = asyncio.run(_relever_toutes(url, demandees, 1800))
         resultat.appels_llm = llm.nombre - appels
         resultat.llm_simultanes_max = llm.concurrence_max
+        resultat.calcul_s = difference(calcul_avant, releve_du_calcul())
         noter_executions(resultat, demandees, runs, t0)
         for c in [*saines, *pannes]:
             resultat.problemes[c.identifiant] = verifier(env, c)

@@ -105,6 +105,12 @@ def rapport(o: Options, r: Resultat) -> list[str]:
         f"{r.nuit_s - r.directe_s:+.1f} s (×{r.nuit_s / r.directe_s:.2f})."
         if r.directe_s
         else "",
+        f"Calcul pendant la nuit ({os.cpu_count()} cœur(s) × {r.nuit_s:.0f} s = "
+        f"{(os.cpu_count() or 1) * r.nuit_s:.0f} s) : "
+        + ", ".join(f"{role} {s:.0f} s" for role, s in sorted(r.calcul_s.items()))
+        + "."
+        if r.calcul_s
+        else "",
         "Temps par commune saine (exécution) : "
         + ", ".join(f"{c.identifiant} {r.temps_s.get(c.identifiant, 0):.0f} s" for c in saines),
     ]
