@@ -17,7 +17,6 @@ ROLES = (
     ("worker", "workers et exécutions"),
     ("server", "serveur Prefect"),
     ("uvicorn", "serveur Prefect"),
-    ("postgres", "PostgreSQL"),
 )
 
 
@@ -52,13 +51,28 @@ def releve_du_calcul() -> dict[str, float]:
     for enfant in enfants.get(os.getpid(), []):
         commande = processus[enfant][2]
         role = next((nom for mot, nom in ROLES if mot in commande), "autres")
-        pile, total = [enfant], 0.0
-        while pile:
-            pid = pile.pop()
-            total += processus[pid][1]
-            pile += enfants.get(pid, [])
-        roles[role] = roles.get(role, 0.0) + total
+        roles[role] = roles.get(role, 0.0) + _arbre(enfant, processus, enfants)
+    # pg_ctl détache PostgreSQL : ses serveurs (et leurs connexions) sont retrouvés par nom.
+    for pid, (parent, _, commande) in processus.items():
+        if _est_postgres(commande) and not _est_postgres(processus.get(parent, (0, 0, ""))[2]):
+            roles["PostgreSQL"] = roles.get("PostgreSQL", 0.0) + _arbre(pid, processus, enfants)
     return roles
+
+
+def _arbre(
+    racine: int, processus: dict[int, tuple[int, float, str]], enfants: dict[int, list[int]]
+) -> float:
+    pile, total = [racine], 0.0
+    while pile:
+        pid = pile.pop()
+        total += processus[pid][1]
+        pile += enfants.get(pid, [])
+    return total
+
+
+def _est_postgres(commande: str) -> bool:
+    premier = commande.split(" ", 1)[0]
+    return premier.endswith("/postgres") or premier.startswith("postgres:")
 
 
 def difference(avant: dict[str, float], apres: dict[str, float]) -> dict[str, float]:
