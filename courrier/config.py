@@ -93,9 +93,6 @@ class Reglages(ReglagesOAuth):
 
     ocr_langues: str = "fra"
     ocr_processus: int = Field(default=0, ge=0)  # 0 : un par cœur
-    # Relèves qui travaillent à la fois sur cette machine, sous Prefect
-    # (courrier/places_releve.py) ; 0 : autant que les workers en lancent.
-    releves_simultanees: int = Field(default=0, ge=0, le=256)
     # Une page lue par OCR sous cette confiance moyenne (0–100) est signalée « lecture à
     # vérifier ». 60 : une page nette donne 90 à 96, une page dactylographiée du corpus 82 ;
     # sous 60 un mot sur trois ou plus est faux (mesuré sur les pages bruitées de test_ocr).

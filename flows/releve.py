@@ -34,7 +34,6 @@ from courrier.etapes import (
     sources_configurees,
 )
 from courrier.pannes import depuis_environnement
-from courrier.places_releve import place_de_releve
 from courrier.releve import BilanExtraction, BilanSource
 from courrier.reprises import PANNES_PASSAGERES, est_passagere
 from flows.communes import nom_execution, reglages_de
@@ -155,15 +154,12 @@ def releve(contexte: ContexteReleve | None = None, commune: str | None = None) -
             raise
 
     try:
-        # Une place de la machine (COURRIER_RELEVES_SIMULTANEES) : une relève lancée d'avance
-        # par le worker attend ici, démarrée, qu'une autre finisse (courrier/places_releve.py).
-        with place_de_releve(c.r.releves_simultanees):
-            bilan = derouler(
-                c,
-                relever_en_notant,
-                lambda: extraire(c),
-                lambda finie: _analyser_a_cote(c, finie),
-            )
+        bilan = derouler(
+            c,
+            relever_en_notant,
+            lambda: extraire(c),
+            lambda finie: _analyser_a_cote(c, finie),
+        )
         _publier_bilan(bilan, c.r.url_publique)
     finally:
         if contexte is None:

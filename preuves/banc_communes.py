@@ -51,10 +51,7 @@ class Options:
     latence_s: float = 0.2
     llm_parallele: int = 4
     scans_pour_cent: float = 5.0
-    limite_worker: int = 2  # relèves au travail à la fois par worker
-    # Relèves lancées d'avance par chaque worker (`--limit` = limite_worker + d_avance), qui
-    # attendent leur place démarrées (COURRIER_RELEVES_SIMULTANEES, courrier/places_releve.py).
-    d_avance: int = 1
+    limite_worker: int = 2  # exécutions à la fois par worker (`--limit`)
     temoin: bool = True  # la même nuit sans Prefect
     borne: bool = True  # la borne OCR (tesseract seul sur les mêmes pages)
 
@@ -279,21 +276,12 @@ def serveur_muet() -> Iterator[int]:
 
 
 def demarrer_workers(pile: ExitStack, options: Options, env: dict[str, str], dossier: Path) -> None:
-    """`prefect worker start --pool courrier`, chacun avec `limite_worker` relèves au travail à
-    la fois et `d_avance` de plus qui attendent leur place. Tous sur cette machine : ses places
-    sont celles de tous les workers, dans un dossier temporaire propre au banc."""
-    places = options.workers * options.limite_worker if options.d_avance else 0
-    temporaire = dossier / "tmp-workers"
-    temporaire.mkdir(exist_ok=True)
-    env_worker = (
-        env
-        | REGLAGES_WORKER
-        | {"COURRIER_RELEVES_SIMULTANEES": str(places), "TMPDIR": str(temporaire)}
-    )
+    """`prefect worker start --pool courrier`, chacun borné à `limite_worker` relèves à la fois."""
+    env_worker = env | REGLAGES_WORKER
     for n in range(options.workers):
         commande = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL]
         commande += ["--type", "process", "--name", f"w{n}"]
-        commande += ["--limit", str(options.limite_worker + options.d_avance)]
+        commande += ["--limit", str(options.limite_worker)]
         pile.enter_context(
             serveurs.processus_journalise(
                 commande, dossier / f"worker-{n}.log", env_worker, signaux=2

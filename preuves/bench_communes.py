@@ -64,9 +64,6 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
     p.add_argument("--scans", type=float, default=5.0, help="lettres numérisées, en %%")
     p.add_argument("--limite-worker", type=int, default=2, help="relèves à la fois par worker")
     p.add_argument(
-        "--d-avance", type=int, default=1, help="relèves lancées d'avance par worker (0 : aucune)"
-    )
-    p.add_argument(
         "--sans-temoin", action="store_true", help="sans la même nuit jouée sans Prefect"
     )
     p.add_argument("--garder", type=Path, default=None, help="dossier à garder (journaux)")
@@ -80,7 +77,6 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
         llm_parallele=a.llm_parallele,
         scans_pour_cent=a.scans,
         limite_worker=a.limite_worker,
-        d_avance=a.d_avance,
         temoin=not a.sans_temoin,
     ), a.garder
 
@@ -91,8 +87,7 @@ def rapport(o: Options, r: Resultat) -> list[str]:
     saines = [c for c in r.communes if not c.en_panne]
     lignes = [
         f"{o.communes} commune(s) × {o.courriers} courriers, {o.workers} worker(s) × "
-        f"{o.limite_worker} relève(s) à la fois (+ {o.d_avance} lancée(s) d'avance), "
-        f"{os.cpu_count()} cœur(s), "
+        f"{o.limite_worker} relève(s) à la fois, {os.cpu_count()} cœur(s), "
         f"LLM {o.latence_s:.2f} s × {o.llm_parallele} à la fois ; mise en place "
         f"{r.mise_en_place_s:.0f} s.",
         f"Nuit avec Prefect : {r.nuit_s:.1f} s.",
