@@ -40,6 +40,18 @@ calcul hors OCR (1 924 requêtes SQL) ; et Prefect lance, par exécution, deux p
 importent chacun Prefect (en 3.9, `prefect.runner._workspace_supervisor` puis `prefect.engine`),
 que les cœurs occupés étirent : au matin, ~25 s de place vide entre deux relèves (4 places ×
 813 s, dont 2 492 s d'exécutions), et le serveur prend 25 à 40 % d'un cœur.
+Remesuré le 2026-12-06 vers 9 h, machine redevenue rapide (10 × 100 : nuit 171 s, borne 91 s,
+sans Prefect 107 s), 30 × 100, 2 × 2, Prefect 3.9.1 :
+- nuit 481 s (borne 244 s, ×1,98) ; puis, les processus de lecture ne rejouant plus
+  `prefect.engine` et naissant d'un forkserver qui a déjà importé la lecture
+  (courrier/releve.py), **421 s (×1,72)** et 440 s (×1,71) au passage suivant ;
+- une relève lancée d'avance par worker, qui attend sa place démarrée (essayé, retiré) : 499 s ;
+- le calcul de la nuit à 440 s (ligne « Calcul », lu dans /proc) : exécutions sous les workers
+  409 s hors OCR (~13 s par relève : ~6,6 s pour la relève elle-même, le reste pour démarrer
+  ses processus et parler à Prefect), serveur Prefect 98 s, PostgreSQL 39 s, banc 7 s ; l'OCR
+  en prend ~130 s de plus (la borne × 2 cœurs). Soit ~680 s de calcul pour 880 s de cœurs :
+  même parfaitement rangée, la nuit ne descendrait pas sous ~340 s, au-dessus de 1,3 × la borne
+  (~330 s). L'objectif demande moins de calcul par relève ou plus de cœurs que de relèves.
 """
 
 from __future__ import annotations

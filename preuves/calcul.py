@@ -3,8 +3,9 @@ exécutions, PostgreSQL, le banc lui-même (le LLM local y tourne).
 
 Lu dans /proc (Linux) : pour chaque descendant vivant de ce processus, son temps et celui de ses
 propres descendants déjà finis et attendus (cutime, cstime) ; un worker compte ainsi chaque
-exécution qu'il a lancée, avec son OCR. Deux relevés, avant et après la nuit, donnent ce
-qu'elle a coûté.
+exécution qu'il a lancée, mais pas sa lecture : le serveur de processus (forkserver) qui porte
+l'OCR n'est jamais attendu par l'exécution, son calcul n'est rendu à personne. La borne du banc
+mesure l'OCR à part. Deux relevés, avant et après la nuit, donnent ce qu'elle a coûté.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import resource
 from pathlib import Path
 
 ROLES = (
-    ("worker", "workers et exécutions"),
+    ("worker", "workers et exécutions (hors OCR)"),
     ("server", "serveur Prefect"),
     ("uvicorn", "serveur Prefect"),
 )

@@ -52,6 +52,9 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     assert r.noms == {c.identifiant: f"releve-{c.identifiant}" for c in r.communes}
     assert r.appels_llm > 0
     assert 1 <= r.llm_simultanes_max <= options.llm_parallele  # la limite globale a tenu
+    # Le calcul de la nuit, par rôle : les exécutions (sous les workers), le serveur, la base.
+    assert r.calcul_s["workers et exécutions (hors OCR)"] > 1.0
+    assert r.calcul_s["serveur Prefect"] > 0 and r.calcul_s["PostgreSQL"] > 0
 
 
 def test_un_deploiement_par_commune_et_par_flow_la_commune_par_defaut_garde_ses_noms() -> None:
