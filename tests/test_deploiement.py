@@ -308,6 +308,23 @@ def test_les_reglages_de_prefect_de_la_recette_sont_les_memes_partout() -> None:
             assert f'{nom}: "{valeur}"' in compose
 
 
+def test_le_serveur_prefect_de_compose_a_la_version_de_prefect_des_workers() -> None:
+    """Le serveur tourne dans l'image construite pour les workers (même Prefect), pas dans une
+    image officielle figée ; chaque service de Courrier a la sienne, construite ici."""
+    import yaml
+
+    compose = yaml.safe_load((DEPLOIEMENT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    image = services["courrier-worker"]["image"]
+    assert services["prefect-server"]["image"] == image
+    assert services["prefect-server"]["build"]["dockerfile"] == "deploiement/Dockerfile"
+    assert services["prefect-server"]["command"][:3] == ["prefect", "server", "start"]
+    images = {nom: s.get("image", "") for nom, s in services.items()}
+    assert not [nom for nom, i in images.items() if i.startswith("prefecthq/")], images
+    systemd = (DEPLOIEMENT / "systemd" / "courrier-prefect.service").read_text(encoding="utf-8")
+    assert "ExecStart=/opt/courrier/.venv/bin/prefect server start" in systemd
+
+
 def _courriel_de(commune: str, i: int) -> bytes:
     m = EmailMessage()
     m["From"] = f"Habitant {i} <habitant{i}@{commune}.example>"
