@@ -13,9 +13,11 @@ Prefect n'est importé que dans les fonctions : `courrier planifier --liste` res
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -315,8 +317,6 @@ def installer(
     déploiement. Rend les noms des déploiements inscrits."""
     import httpx
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectNotFound
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     if not api_url.startswith(("http://", "https://")):
@@ -326,10 +326,7 @@ def installer(
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         try:
             with get_client(sync_client=True) as client:
-                try:
-                    client.read_work_pool(file)
-                except ObjectNotFound:
-                    client.create_work_pool(WorkPoolCreate(name=file, type="process"))
+                regler_la_file(client, file)
                 creer_limite_llm(client)
             noms = []
             visees = communes_installees() if communes is None else communes
@@ -342,3 +339,33 @@ def installer(
                 f"Le serveur Prefect {api_url} ne répond pas ou refuse l'inscription : {e}"
             ) from e
     return noms
+
+
+def commande_du_moteur() -> str:
+    """Ce que le worker lance pour une exécution : `prefect.engine`, avec le Python où Courrier
+    est installé (le même chemin sur chaque machine de worker : /opt/courrier/.venv dans la
+    recette, l'image dans Docker Compose). Sans commande, Prefect 3.9 intercale un processus de
+    supervision qui importe Prefect une fois de plus : ~2,7 s de calcul et 3 s d'attente par
+    exécution (mesuré par preuves/bench_communes.py)."""
+    return f"{shlex.quote(sys.executable)} -m prefect.engine"
+
+
+def regler_la_file(client: Any, file: str) -> None:
+    """Crée la file (type « process ») avec la commande du moteur ; une file existante sans
+    commande la reçoit (mise à jour de Courrier), une commande posée à la main est gardée."""
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    try:
+        existante = client.read_work_pool(file)
+    except ObjectNotFound:
+        modele = ProcessWorker.get_default_base_job_template()
+        modele["variables"]["properties"]["command"]["default"] = commande_du_moteur()
+        client.create_work_pool(WorkPoolCreate(name=file, type="process", base_job_template=modele))
+        return
+    modele = copy.deepcopy(existante.base_job_template)
+    commande = modele.get("variables", {}).get("properties", {}).get("command")
+    if existante.type == "process" and commande is not None and not commande.get("default"):
+        commande["default"] = commande_du_moteur()
+        client.update_work_pool(file, WorkPoolUpdate(base_job_template=modele))

@@ -186,3 +186,58 @@ def test_installer_inscrit_les_horaires_dans_une_file_sur_un_serveur_existant(
         assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [
             (CRONS_ATTENDUS[nom], "Europe/Paris")
         ]
+
+
+async def _commandes_des_files(url: str, files: list[str]) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        async with get_client() as client:
+            return {
+                f: (await client.read_work_pool(f)).base_job_template["variables"]["properties"][
+                    "command"
+                ]["default"]
+                for f in files
+            }
+
+
+@pytest.mark.lent
+@pytest.mark.timeout(180)
+def test_la_file_lance_le_moteur_avec_le_python_de_courrier_sans_ecraser_une_commande_posee(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sans commande, Prefect 3.9 intercale un processus de supervision par exécution ; la file
+    de Courrier donne au worker `prefect.engine` avec le Python de l'installation."""
+    import subprocess
+
+    from courrier.planification import commande_du_moteur, installer, serveur_prefect
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    with serveur_prefect(tmp_path / "donnees") as url:
+        env = {**os.environ, "PREFECT_API_URL": url, "PREFECT_HOME": str(tmp_path / "prefect")}
+        prefect = [sys.executable, "-m", "prefect", "work-pool", "create", "--type", "process"]
+        # Deux files créées à la main, comme avant cette version : l'une reste sans commande,
+        # l'autre reçoit une commande de l'intégrateur.
+        for nom in ("ancienne", "reglee"):
+            subprocess.run([*prefect, nom], env=env, check=True, capture_output=True, timeout=120)
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolUpdate
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            get_client(sync_client=True) as client,
+        ):
+            modele = client.read_work_pool("reglee").base_job_template
+            modele["variables"]["properties"]["command"]["default"] = "/ailleurs/python -m x"
+            client.update_work_pool("reglee", WorkPoolUpdate(base_job_template=modele))
+        for file in ("neuve", "ancienne", "reglee"):
+            installer(url, file, communes=())
+        commandes = asyncio.run(_commandes_des_files(url, ["neuve", "ancienne", "reglee"]))
+    assert commande_du_moteur() == f"{sys.executable} -m prefect.engine"
+    assert commandes == {
+        "neuve": commande_du_moteur(),
+        "ancienne": commande_du_moteur(),
+        "reglee": "/ailleurs/python -m x",
+    }
