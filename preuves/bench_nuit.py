@@ -13,6 +13,9 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from preuves.processus import descendants as descendants_de
+from preuves.processus import enfants_de, lire_processus
+
 
 def _vmhwm_mo(pid: int | str = "self") -> float:
     try:
@@ -44,29 +47,10 @@ class Echantillonneur(threading.Thread):
         self.releve()
 
     def releve(self) -> None:
-        parents: dict[int, int] = {}
-        noms: dict[int, str] = {}
-        for entree in Path("/proc").iterdir():
-            if not entree.name.isdigit():
-                continue
-            try:
-                stat = (entree / "stat").read_text(encoding="ascii", errors="replace")
-                ligne = (entree / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            fin = stat.rfind(")")
-            champs = stat[fin + 2 :].split()
-            parents[int(entree.name)] = int(champs[1])
-            noms[int(entree.name)] = ligne.decode("utf-8", "replace")
-        moi = os.getpid()
-        descendants: set[int] = set()
-        frontiere = [moi]
-        while frontiere:
-            pere = frontiere.pop()
-            for pid, ppid in parents.items():
-                if ppid == pere and pid not in descendants:
-                    descendants.add(pid)
-                    frontiere.append(pid)
+        processus = lire_processus()
+        parents = {pid: p.parent for pid, p in processus.items()}
+        noms = {pid: p.commande for pid, p in processus.items()}
+        descendants = set(descendants_de(os.getpid(), enfants_de(processus)))
         lecteurs = {p for p in descendants if "forkserver" in noms.get(p, "")}
         for pid in descendants:
             commande = noms.get(pid, "")

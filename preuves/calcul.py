@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import resource
-from pathlib import Path
+
+from preuves.processus import descendants, enfants_de, lire_processus
 
 ROLES = (
     ("worker", "workers et exécutions (hors OCR)"),
@@ -21,54 +22,27 @@ ROLES = (
 )
 
 
-def _lire(pid: str) -> tuple[int, float, str] | None:
-    """(parent, secondes de calcul, ligne de commande) d'un processus vivant."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-        commande = (
-            Path(f"/proc/{pid}/cmdline")
-            .read_bytes()
-            .replace(b"\0", b" ")
-            .decode("utf-8", "replace")
-        )
-    except OSError:
-        return None
-    champs = stat[stat.rindex(")") + 2 :].split()
-    tics = sum(int(x) for x in champs[11:15])  # utime, stime, cutime, cstime
-    return int(champs[1]), tics / os.sysconf("SC_CLK_TCK"), commande
-
-
 def releve_du_calcul() -> dict[str, float]:
     """Le calcul cumulé de chaque rôle, en secondes, à cet instant."""
-    processus = {}
-    for entree in Path("/proc").iterdir():
-        if entree.name.isdigit() and (lu := _lire(entree.name)) is not None:
-            processus[int(entree.name)] = lu
-    enfants: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in processus.items():
-        enfants.setdefault(parent, []).append(pid)
+    processus = lire_processus()
+    enfants = enfants_de(processus)
+
+    def arbre(racine: int) -> float:
+        return sum(processus[p].calcul_s for p in [racine, *descendants(racine, enfants)])
+
     soi = resource.getrusage(resource.RUSAGE_SELF)
     roles = {"banc (LLM local)": soi.ru_utime + soi.ru_stime}
     for enfant in enfants.get(os.getpid(), []):
-        commande = processus[enfant][2]
+        commande = processus[enfant].commande
         role = next((nom for mot, nom in ROLES if mot in commande), "autres")
-        roles[role] = roles.get(role, 0.0) + _arbre(enfant, processus, enfants)
-    # pg_ctl détache PostgreSQL : ses serveurs (et leurs connexions) sont retrouvés par nom.
-    for pid, (parent, _, commande) in processus.items():
-        if _est_postgres(commande) and not _est_postgres(processus.get(parent, (0, 0, ""))[2]):
-            roles["PostgreSQL"] = roles.get("PostgreSQL", 0.0) + _arbre(pid, processus, enfants)
+        roles[role] = roles.get(role, 0.0) + arbre(enfant)
+    # pg_ctl détache PostgreSQL : ses serveurs (et leurs connexions) sont retrouvés par nom,
+    # toutes les grappes de la machine (une seule pendant le banc).
+    for pid, p in processus.items():
+        parent = processus.get(p.parent)
+        if _est_postgres(p.commande) and not (parent and _est_postgres(parent.commande)):
+            roles["PostgreSQL"] = roles.get("PostgreSQL", 0.0) + arbre(pid)
     return roles
-
-
-def _arbre(
-    racine: int, processus: dict[int, tuple[int, float, str]], enfants: dict[int, list[int]]
-) -> float:
-    pile, total = [racine], 0.0
-    while pile:
-        pid = pile.pop()
-        total += processus[pid][1]
-        pile += enfants.get(pid, [])
-    return total
 
 
 def _est_postgres(commande: str) -> bool:
