@@ -218,18 +218,35 @@ def fichier_api_url(donnees: Path) -> Path:
     return donnees / "prefect" / "api_url"
 
 
-def servir(donnees: Path, annoncer: Any = print) -> None:
-    """Sert les déploiements jusqu'à SIGTERM ou Ctrl+C, avec un serveur Prefect enfant si besoin.
+# Une seule machine : autant d'exécutions à la fois que les workers de la recette (`--limit 2`).
+LIMITE_PAR_DEFAUT = 2
+VEILLE_COMMUNES_S = 60.0  # une commune ajoutée est servie au plus une minute après
 
-    `annoncer` reçoit une phrase quand tout est prêt (l'adresse de l'API)."""
+
+def servir(
+    donnees: Path,
+    annoncer: Any = print,
+    limite: int = LIMITE_PAR_DEFAUT,
+    veille_s: float | None = None,
+) -> None:
+    """Sert les déploiements de chaque commune jusqu'à SIGTERM ou Ctrl+C, avec un serveur
+    Prefect enfant si besoin ; au plus `limite` exécutions à la fois (les autres attendent leur
+    tour, rien n'est perdu) ; une commune ajoutée pendant ce temps est servie sans redémarrer
+    (regardé toutes les `veille_s` secondes, VEILLE_COMMUNES_S sans elle).
+
+    `annoncer` reçoit une phrase quand tout est prêt (l'adresse de l'API), puis une par commune
+    ajoutée."""
+    if limite < 1:
+        raise ConfigurationErreur(f"--limite doit valoir au moins 1 (reçu {limite}).")
+    veille_s = VEILLE_COMMUNES_S if veille_s is None else veille_s
     deja = os.environ.get("PREFECT_API_URL", "").strip()
     precedent = signal.signal(signal.SIGTERM, _sigterm_comme_ctrl_c)
     try:
         if deja:
-            _servir_sur(deja, donnees, annoncer)
+            _servir_sur(deja, donnees, annoncer, limite, veille_s)
         else:
             with serveur_prefect(donnees) as url:
-                _servir_sur(url, donnees, annoncer)
+                _servir_sur(url, donnees, annoncer, limite, veille_s)
     except KeyboardInterrupt:
         pass
     finally:
@@ -237,7 +254,7 @@ def servir(donnees: Path, annoncer: Any = print) -> None:
         fichier_api_url(donnees).unlink(missing_ok=True)
 
 
-def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
+def _servir_sur(url: str, donnees: Path, annoncer: Any, limite: int, veille_s: float) -> None:
     # Les exécutions partent dans des sous-processus qui lisent l'environnement ; ce processus-ci
     # a peut-être déjà lu ses réglages Prefect : les deux sont mis à jour.
     os.environ["PREFECT_API_URL"] = url
@@ -258,26 +275,49 @@ def _servir_sur(url: str, donnees: Path, annoncer: Any) -> None:
 
         with get_client(sync_client=True) as client:
             creer_limite_llm(client)
-        deploiements = construire_deploiements()
+        servies = communes_installees()
+        deploiements = construire_deploiements(servies)
         chemin = fichier_api_url(donnees)
         chemin.parent.mkdir(parents=True, exist_ok=True)
         chemin.write_text(url + "\n", encoding="utf-8")
         noms = ", ".join(d.name for d in deploiements)
-        annoncer(f"Planification en service ({noms}) ; API Prefect : {url}.")
-        autres = [c for c in communes_installees() if c != COMMUNE_PAR_DEFAUT]
-        if autres:
-            # Servir ici des dizaines de communes lancerait toutes leurs relèves de 02:00 dans
-            # ce seul processus : c'est le travail d'une file et de workers bornés.
-            annoncer(
-                f"Attention : {len(autres)} commune(s) ajoutée(s) ({', '.join(autres[:5])}"
-                f"{'…' if len(autres) > 5 else ''}) ne sont pas servies ici ; pour elles, un "
-                "serveur Prefect, « courrier planifier --installer » et des workers "
-                "(deploiement/README.md, 2c)."
-            )
-        runner = RunnerArretPropre(pause_on_shutdown=True)
+        annoncer(
+            f"Planification en service ({noms}) ; {limite} exécution(s) à la fois au plus ; "
+            f"API Prefect : {url}."
+        )
+        # La limite du Runner borne les exécutions de toutes les communes ensemble : à 02:00,
+        # les relèves passent `limite` par `limite`, les autres attendent leur tour.
+        runner = RunnerArretPropre(pause_on_shutdown=True, limit=limite)
         for d in deploiements:
             runner.add_deployment(d)
-        asyncio.run(runner.start())
+        asyncio.run(_servir_et_veiller(runner, set(servies), annoncer, veille_s))
+
+
+async def _servir_et_veiller(
+    runner: Any, servies: set[str], annoncer: Any, veille_s: float
+) -> None:
+    """Le Runner, et à côté la veille des communes ajoutées (`courrier commune ajouter`) : leurs
+    déploiements rejoignent ceux que le Runner sert déjà, sans l'arrêter."""
+
+    async def veiller() -> None:
+        while True:
+            await asyncio.sleep(veille_s)
+            try:
+                nouvelles = [c for c in communes_installees() if c not in servies]
+                for commune in nouvelles:
+                    # Hors de la boucle : dans une boucle, Prefect rend des coroutines.
+                    for d in await asyncio.to_thread(construire_deploiements, (commune,)):
+                        await runner.aadd_deployment(d)
+                    servies.add(commune)
+                    annoncer(f"Commune « {commune} » ajoutée : ses horaires sont servis.")
+            except Exception as e:  # la veille ne doit pas arrêter les horaires des autres
+                annoncer(f"Attention : commune ajoutée pas encore servie ({e}) ; nouvel essai.")
+
+    veille = asyncio.create_task(veiller())
+    try:
+        await runner.start()
+    finally:
+        veille.cancel()  # asyncio.run l'attend avant de rendre la main
 
 
 # --- Plusieurs machines : inscrire les déploiements sur un serveur existant ------------------

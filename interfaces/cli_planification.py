@@ -34,6 +34,15 @@ def planifier(
             "(ce que fait aussi la commande sans option).",
         ),
     ] = False,
+    limite: Annotated[
+        int,
+        typer.Option(
+            "--limite",
+            min=1,
+            help="Avec --servir : exécutions à la fois au plus, toutes communes ensemble ; les "
+            "autres attendent leur tour.",
+        ),
+    ] = 2,
 ) -> None:
     """Les horaires : relève la nuit, digest le matin, envoi en journée (Europe/Paris)."""
     from courrier.planification import lignes_horaires
@@ -54,7 +63,9 @@ def planifier(
         from courrier.planification import servir as servir_horaires
 
         servir_horaires(
-            r.donnees, lambda phrase: console.print(phrase, highlight=False, soft_wrap=True)
+            r.donnees,
+            lambda phrase: console.print(phrase, highlight=False, soft_wrap=True),
+            limite=limite,
         )
         console.print("Planification arrêtée.")
         return
