@@ -57,6 +57,18 @@ sans Prefect 107 s), 30 × 100, 2 × 2, Prefect 3.9.1 :
   156,6 s → 144,5 s (×1,82 → ×1,70), calcul des exécutions 152 s → 122 s, même heure ;
   30 × 100 : 445 s (×1,83 ; calcul des exécutions 395 s), dans l'écart d'un passage à l'autre
   (421 à 440 s sans elle, une heure plus tôt) : le gain ne se voit pas sur la nuit entière.
+Mesuré le 2026-12-06 vers midi (même machine, Prefect 3.9.1) :
+- 10 × 100, 2 × 2 : nuit 127,6 s, borne 77,7 s (×1,64), calcul des exécutions 106 s, serveur
+  29 s ; 2 × 1 (une relève à la fois par worker) : 144,5 s (×1,78) ; LLM à 64 places (aucune
+  attente de place) : le calcul des exécutions monte à 155 s — ce n'est pas l'attente des
+  places qui le gonfle ;
+- 30 × 100, 2 × 2, **LLM à 1 s** (`--latence 1`) : nuit 1 102,8 s, borne 1 019,3 s (OCR 57 s
+  + LLM 962 s), **ratio 1,08** ; 31/31 registres vérifiés, la commune en panne seule en échec ;
+  serveur Prefect 328 s de calcul (il grandit avec la durée de la nuit : les places refusées
+  sont redemandées chaque seconde), exécutions 436 s.
+L'objectif de 1,3 tient donc quand le LLM borne la nuit (1 s par appel), pas quand le calcul la
+borne (0,2 s par appel, 2 cœurs) : une exécution sous worker coûte ~8,5 s de calcul en isolé,
+dont ~3,2 s d'imports (Prefect, Courrier, openai) et ~1,5 s du moteur de Prefect.
 """
 
 from __future__ import annotations
