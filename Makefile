@@ -11,12 +11,12 @@ demo: paquets-demo venv
 test: paquets-test venv lint
 	bash tests/lancer.sh
 
-# Toute la suite avec l'horloge de la machine avancée d'un an (libfaketime) : aucun test ne doit
-# dépendre du jour où il tourne. DECALAGE='-200d' pour un autre décalage. Limite connue :
-# libfaketime décale aussi l'horloge monotone, et les attentes bornées entre fils de Python
-# (Condition.wait) s'en trouvent faussées ; FAKETIME_DONT_FAKE_MONOTONIC=1 casse time.sleep.
+# Toute la suite avec la date avancée d'un an : aucun test ne doit dépendre du jour où il tourne.
+# DECALAGE=-200 pour un autre décalage (en jours). Le décalage se fait dans chaque programme
+# Python (tests/decalage/sitecustomize.py, time-machine) ; libfaketime, qui décalait aussi
+# l'horloge monotone, faisait durer un an chaque attente bornée entre fils (Event.wait).
 test-decale: paquets-test venv
-	FAKETIME="$${DECALAGE:-+366d}" LD_PRELOAD=$$(dpkg -L libfaketime | grep 'libfaketime.so.1$$' | head -n 1) \
+	TEMPS_DECALE_JOURS="$${DECALAGE:-366}" PYTHONPATH="$(CURDIR)/tests/decalage" \
 		bash tests/lancer.sh
 
 # Les 50 nuits tuées au hasard, 4 nuits contre un LLM en panne, puis le jeu hostile et tout le

@@ -1,7 +1,7 @@
 """Aucun test ne dépend du jour où il tourne : les tests qui manient des dates (registre, digest,
 délais légaux, brouillons, conservation) sont rejoués ici avec l'horloge de la machine avancée
 d'un an et un jour (libfaketime, paquet Debian faketime). `make test-decale` rejoue toute la
-suite de la même façon.
+suite avec la date avancée dans chaque programme Python (tests/decalage/sitecustomize.py).
 """
 
 from __future__ import annotations
@@ -35,10 +35,17 @@ def _libfaketime() -> Path:
     raise AssertionError("libfaketime manque : installez le paquet Debian faketime (make test).")
 
 
-# Déjà sous libfaketime (make test-decale) : toute la suite tourne décalée, ces tests-ci
-# n'ajouteraient qu'un décalage par-dessus le premier.
-pytestmark = pytest.mark.skipif(
-    "faketime" in os.environ.get("LD_PRELOAD", ""), reason="la suite tourne déjà décalée"
+# Déjà décalée (make test-decale, ou sous libfaketime) : ces tests-ci n'ajouteraient qu'un
+# décalage par-dessus le premier.
+DEJA_DECALEE = "faketime" in os.environ.get("LD_PRELOAD", "") or bool(
+    os.environ.get("TEMPS_DECALE_JOURS")
+)
+pytestmark = pytest.mark.skipif(DEJA_DECALEE, reason="la suite tourne déjà décalée")
+DECALAGE = RACINE / "tests" / "decalage"
+# Ce qu'un programme voit : l'heure, la date, et ce que dure une attente bornée entre fils.
+SONDE = (
+    "import datetime, threading, time; d = time.monotonic(); threading.Event().wait(0.2); "
+    "print(time.time(), datetime.datetime.now().timestamp(), time.monotonic() - d)"
 )
 
 
@@ -69,3 +76,29 @@ def test_l_horloge_decalee_est_bien_decalee() -> None:
     )  # fmt: skip
     ecart = float(fait.stdout) - datetime.now(UTC).timestamp()
     assert 365 * 86400 < ecart < 367 * 86400
+
+
+def _sonde(decalage: str | None) -> list[float]:
+    env = {k: v for k, v in os.environ.items() if k != "TEMPS_DECALE_JOURS"}
+    env["PYTHONPATH"] = str(DECALAGE)
+    if decalage is not None:
+        env["TEMPS_DECALE_JOURS"] = decalage
+    fait = subprocess.run(
+        [sys.executable, "-c", SONDE],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return [float(x) for x in fait.stdout.split()]
+
+
+def test_make_test_decale_avance_la_date_de_chaque_programme_python_sans_bloquer_les_attentes() -> (
+    None
+):
+    """Le décalage de `make test-decale` agit dans un programme lancé par la suite (PYTHONPATH
+    hérité), et une attente bornée entre fils y dure ce qu'elle doit (sous libfaketime : un an)."""
+    temps, maintenant, attente = _sonde("366")
+    temps_0, maintenant_0, _ = _sonde(None)
+    for decale, normal in ((temps, temps_0), (maintenant, maintenant_0)):
+        assert 366 * 86400 - 120 < decale - normal < 366 * 86400 + 120
+    assert 0.2 <= attente < 30
+    recule, _, _ = _sonde("-200")
+    assert -200 * 86400 - 120 < recule - temps_0 < -200 * 86400 + 120
