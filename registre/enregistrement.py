@@ -122,6 +122,10 @@ class RegistreEnregistrement(SocleRegistre):
                 confiance_ocr=None,
                 pages=None,
                 extrait_le=None,
+                # Un courrier neuf n'a ni pièce ni brouillon : dit ici, son sceau ne les
+                # redemande pas à la base (deux requêtes de moins par courrier enregistré).
+                pieces=[],
+                brouillons=[],
             )
             session.add(courrier)
             session.flush()
