@@ -13,11 +13,10 @@ test: paquets-test venv lint
 
 # Toute la suite avec la date avancée d'un an : aucun test ne doit dépendre du jour où il tourne.
 # DECALAGE=-200 pour un autre décalage (en jours). Le décalage se fait dans chaque programme
-# Python (tests/decalage/sitecustomize.py, time-machine) ; libfaketime, qui décalait aussi
-# l'horloge monotone, faisait durer un an chaque attente bornée entre fils (Event.wait).
+# Python du venv (tests/decalage/, time-machine) ; libfaketime, qui décalait aussi l'horloge
+# monotone, faisait durer un an chaque attente bornée entre fils (Event.wait).
 test-decale: paquets-test venv
-	TEMPS_DECALE_JOURS="$${DECALAGE:-366}" PYTHONPATH="$(CURDIR)/tests/decalage" \
-		bash tests/lancer.sh
+	TEMPS_DECALE_JOURS="$${DECALAGE:-366}" bash tests/decalage/lancer.sh
 
 # Les 50 nuits tuées au hasard, 4 nuits contre un LLM en panne, puis le jeu hostile et tout le
 # corpus partagé dans une même relève (les parties rapides tournent déjà dans `make test`).

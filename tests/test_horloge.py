@@ -93,8 +93,9 @@ def _sonde(decalage: str | None) -> list[float]:
 def test_make_test_decale_avance_la_date_de_chaque_programme_python_sans_bloquer_les_attentes() -> (
     None
 ):
-    """Le décalage de `make test-decale` agit dans un programme lancé par la suite (PYTHONPATH
-    hérité), et une attente bornée entre fils y dure ce qu'elle doit (sous libfaketime : un an)."""
+    """Le sitecustomize de `make test-decale` décale la date d'un programme qui le trouve dans son
+    sys.path (ici par PYTHONPATH ; le passage entier par un .pth), et une attente bornée entre
+    fils y dure ce qu'elle doit (sous libfaketime : un an)."""
     temps, maintenant, attente = _sonde("366")
     temps_0, maintenant_0, _ = _sonde(None)
     for decale, normal in ((temps, temps_0), (maintenant, maintenant_0)):
