@@ -23,6 +23,7 @@ from courrier.planification import (
     lignes_horaires,
 )
 from interfaces.cli import app
+from tests.prefect_essai import env_servir, executions_ensemble
 
 CRONS_ATTENDUS = {"releve": "0 2 * * *", "digest": "30 7 * * 1-5", "envoi": "*/15 8-18 * * 1-5"}
 
@@ -72,24 +73,6 @@ def _port_ouvert(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-async def _deux_releves_a_la_fois(url: str) -> list[tuple[str, str]]:
-    """Deux exécutions de `releve` demandées ensemble ; leurs états finaux."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        async with get_client() as client:
-            d = await client.read_deployment_by_name("releve/releve")
-            ids = [(await client.create_flow_run_from_deployment(d.id)).id for _ in range(2)]
-            fin = time.monotonic() + 60
-            while time.monotonic() < fin:
-                runs = [await client.read_flow_run(i) for i in ids]
-                if all(r.state and r.state.is_final() for r in runs):
-                    break
-                await asyncio.sleep(0.5)
-            return sorted((r.state_name or "", (r.state and r.state.message) or "") for r in runs)
-
-
 async def _lire_deploiements(url: str) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -105,12 +88,7 @@ def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_p
     tmp_path: Path,
 ) -> None:
     donnees = tmp_path / "donnees"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
-    env |= {
-        "COURRIER_DONNEES": str(donnees),
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "DO_NOT_TRACK": "1",
-    }
+    env = env_servir(tmp_path, donnees)
     debut = time.monotonic()
     processus = subprocess.Popen(
         [sys.executable, "-m", "courrier", "planifier", "--servir"],
@@ -149,7 +127,8 @@ def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_p
 
         # Le processus sert vraiment : une relève demandée tourne (le flow est retrouvé par son
         # module) ; une seconde demandée en même temps est annulée, pas superposée.
-        etats = asyncio.run(_deux_releves_a_la_fois(url))
+        runs = asyncio.run(executions_ensemble(url, ["releve/releve"] * 2, 60))
+        etats = sorted((r.state_name or "", (r.state and r.state.message) or "") for r in runs)
         assert [nom for nom, _ in etats] == ["Cancelled", "Completed"], etats
         assert "concurrency limit" in etats[0][1]
     finally:

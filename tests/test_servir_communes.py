@@ -5,7 +5,6 @@ d'exécutions à la fois vaut pour toutes les communes ensemble."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from courrier.planification import fichier_api_url, flows_disponibles
+from tests.prefect_essai import env_servir, executions_ensemble
 
 # La vraie commande, la veille des communes ajoutées ramenée d'une minute à une seconde.
 LANCER = (
@@ -46,26 +46,6 @@ async def _noms_des_deploiements(url: str) -> set[str]:
             return {d.name for d in await client.read_deployments()}
 
 
-async def _releves_demandees_ensemble(url: str, noms: list[str]) -> list[Any]:
-    """Une relève de chaque déploiement nommé, demandées ensemble ; les exécutions finies."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        async with get_client() as client:
-            ids = []
-            for nom in noms:
-                d = await client.read_deployment_by_name(f"releve/{nom}")
-                ids.append((await client.create_flow_run_from_deployment(d.id)).id)
-            fin = time.monotonic() + 120
-            while time.monotonic() < fin:
-                runs = [await client.read_flow_run(i) for i in ids]
-                if all(r.state and r.state.is_final() for r in runs):
-                    return runs
-                await asyncio.sleep(0.5)
-            raise AssertionError([(r.name, r.state_name) for r in runs])
-
-
 def _attendre(condition: Any, processus: subprocess.Popen[bytes], delai_s: float) -> None:
     fin = time.monotonic() + delai_s
     while not condition():
@@ -80,12 +60,7 @@ def test_servir_sert_chaque_commune_prend_les_nouvelles_et_borne_les_executions(
     tmp_path: Path,
 ) -> None:
     donnees = tmp_path / "donnees"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURRIER_", "PREFECT_"))}
-    env |= {
-        "COURRIER_DONNEES": str(donnees),
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "DO_NOT_TRACK": "1",
-    }
+    env = env_servir(tmp_path, donnees)
     _courrier(env, "commune", "ajouter", "saint-jean", "--nom", "Saint-Jean")
     flows = [h.flow for h, _ in flows_disponibles()]
     processus = subprocess.Popen(
@@ -111,7 +86,7 @@ def test_servir_sert_chaque_commune_prend_les_nouvelles_et_borne_les_executions(
         # --limite 1 : deux relèves de communes différentes demandées ensemble passent l'une
         # après l'autre (sans limite, le Runner de Prefect en lance cinq à la fois).
         runs = asyncio.run(
-            _releves_demandees_ensemble(url, ["releve-saint-jean", "releve-beaulieu"])
+            executions_ensemble(url, ["releve/releve-saint-jean", "releve/releve-beaulieu"], 120)
         )
         assert [r.state_name for r in runs] == ["Completed", "Completed"]
         premiere, seconde = sorted(runs, key=lambda r: r.start_time)
