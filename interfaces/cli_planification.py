@@ -60,7 +60,7 @@ def planifier(
     if servir and installer_:
         raise CourrierErreur("Choisissez --servir (une machine) ou --installer (un serveur).")
     if servir:
-        from courrier.planification import servir as servir_horaires
+        from courrier.service_horaires import servir as servir_horaires
 
         servir_horaires(
             r.donnees,

@@ -108,7 +108,7 @@ def _orchestrateur(r: Reglages) -> tuple[str, LimiteTolerante | None]:
     url = os.environ.get("PREFECT_API_URL", "").strip()
     if not url:
         return "", None
-    from courrier.planification import api_saine
+    from courrier.service_horaires import api_saine
 
     if not api_saine(url):
         _avertir(

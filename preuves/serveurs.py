@@ -25,7 +25,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from connecteurs.smtp import ParametresSmtp
-from courrier.planification import api_saine
+from courrier.service_horaires import api_saine
 
 MOT_DE_PASSE = "secret-de-test"
 

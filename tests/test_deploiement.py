@@ -431,7 +431,7 @@ def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) 
 
 
 def _attendre_api(url: str, delai: float = 90.0) -> None:
-    from courrier.planification import api_saine
+    from courrier.service_horaires import api_saine
 
     fin = time.monotonic() + delai
     while not api_saine(url):

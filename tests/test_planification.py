@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from courrier.planification import (
     FUSEAU,
     HORAIRES,
-    fichier_api_url,
     flows_disponibles,
     lignes_horaires,
 )
+from courrier.service_horaires import fichier_api_url
 from interfaces.cli import app
 from tests.prefect_essai import env_servir, executions_ensemble
 
@@ -150,7 +150,8 @@ def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_p
 def test_installer_inscrit_les_horaires_dans_une_file_sur_un_serveur_existant(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from courrier.planification import installer, serveur_prefect
+    from courrier.planification import installer
+    from courrier.service_horaires import serveur_prefect
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     with serveur_prefect(tmp_path / "donnees") as url:
@@ -190,7 +191,8 @@ def test_la_file_lance_le_moteur_avec_le_python_de_courrier_sans_ecraser_une_com
     de Courrier donne au worker `prefect.engine` avec le Python de l'installation."""
     import subprocess
 
-    from courrier.planification import commande_du_moteur, installer, serveur_prefect
+    from courrier.planification import commande_du_moteur, installer
+    from courrier.service_horaires import serveur_prefect
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     with serveur_prefect(tmp_path / "donnees") as url:

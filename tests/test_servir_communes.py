@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from courrier.planification import fichier_api_url, flows_disponibles
+from courrier.planification import flows_disponibles
+from courrier.service_horaires import fichier_api_url
 from tests.prefect_essai import env_servir, executions_ensemble
 
 # La vraie commande, la veille des communes ajoutées ramenée d'une minute à une seconde.
 LANCER = (
-    "import runpy, sys; import courrier.planification as p; p.VEILLE_COMMUNES_S = 1.0; "
+    "import runpy, sys; import courrier.service_horaires as p; p.VEILLE_COMMUNES_S = 1.0; "
     "sys.argv = ['courrier', 'planifier', '--servir', '--limite', '1']; "
     "runpy.run_module('courrier', run_name='__main__')"
 )
