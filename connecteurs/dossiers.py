@@ -1,15 +1,20 @@
 """Les dossiers de dépôt : celui du copieur (« scan vers dossier ») et celui des .eml / mbox.
 
 Un fichier modifié depuis moins de `delai_stabilite_s` secondes est peut-être encore en cours
-d'écriture : il est laissé pour la relève suivante. Un fichier enregistré est rangé dans
+d'écriture : il est laissé pour la relève suivante. Ce délai se compte à l'horloge qui date les
+fichiers du dossier (celle du NAS ou du serveur de partage quand le dossier est monté), lue sur
+un fichier témoin : une horloge de cette machine en avance sur celle du partage ferait prendre
+pour stable un scan que le copieur écrit encore. Un fichier enregistré est rangé dans
 `traites/` à l'intérieur du dossier, jamais supprimé.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mailbox
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -60,7 +65,7 @@ class _SourceDossier:
             raise ErreurDossierPassagere(
                 f"Le dossier de dépôt « {self.dossier} » est illisible : {e.strerror or e}."
             ) from e
-        maintenant = time.time()
+        maintenant = self._heure_du_dossier()
         for chemin in entrees:
             nom = chemin.name
             if nom.startswith(".") or nom == TRAITES or nom.endswith(SUFFIXES_PROVISOIRES):
@@ -75,6 +80,24 @@ class _SourceDossier:
                 self._en_attente += 1
                 continue
             yield chemin, etat
+
+    def _heure_du_dossier(self) -> float:
+        """L'heure du système de fichiers du dossier : la date de modification d'un fichier
+        témoin caché (ignoré de toute relève), créé, daté « maintenant » puis retiré ; celle de
+        cette machine si le dossier n'accepte pas d'écriture."""
+        try:
+            fd, nom = tempfile.mkstemp(prefix=".courrier-heure-", dir=self.dossier)
+        except OSError:
+            return time.time()
+        try:
+            os.utime(fd)  # sans heure donnée : celle du système de fichiers (NFS, SMB compris)
+            return os.fstat(fd).st_mtime
+        except OSError:
+            return time.time()
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(nom)
 
     def _lire(self, chemin: Path) -> bytes | None:
         try:

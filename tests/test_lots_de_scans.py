@@ -14,7 +14,6 @@ import io
 import json
 import os
 import subprocess
-import time
 from datetime import date
 from pathlib import Path
 
@@ -54,7 +53,9 @@ LETTRES = [
 
 
 def vieillir(chemin: Path, secondes: float = 3600) -> None:
-    moment = time.time() - secondes
+    """Recule la date du fichier, comptée à l'horloge du système de fichiers (celle que lit la
+    relève), pas à celle de ce processus (décalée sous `make test-decale`)."""
+    moment = chemin.stat().st_mtime - secondes
     os.utime(chemin, (moment, moment))
 
 

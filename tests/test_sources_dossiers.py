@@ -6,6 +6,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+import time_machine
+
 from connecteurs.dossiers import SourceEml, SourceScans
 from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
@@ -13,7 +16,9 @@ from registre.registre import Registre
 
 
 def vieillir(chemin: Path, secondes: float = 3600) -> None:
-    moment = time.time() - secondes
+    """Recule la date du fichier, comptée à l'horloge du système de fichiers (celle que lit la
+    relève), pas à celle de ce processus (décalée sous `make test-decale`)."""
+    moment = chemin.stat().st_mtime - secondes
     os.utime(chemin, (moment, moment))
 
 
@@ -41,12 +46,32 @@ def test_un_scan_en_cours_d_ecriture_attend_la_releve_suivante(
     assert [p.name for p in (depot / "traites").iterdir()] == ["ancien.pdf"]
     (courrier,) = registre.courriers()
     assert courrier.canal == "scan" and courrier.nom_fichier == "ancien.pdf"
-    assert abs(courrier.recu_le.timestamp() - (time.time() - 3600)) < 5
+    range_le = (depot / "traites" / "ancien.pdf").stat().st_mtime
+    assert abs(courrier.recu_le.timestamp() - range_le) < 1  # reçu : la date du fichier
 
     vieillir(depot / "frais.pdf")
     bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
     assert bilan.nouveaux == 1
     assert registre.nombre() == 2
+
+
+@pytest.mark.parametrize("decalage_jours", [366, -366])
+def test_le_delai_se_compte_a_l_horloge_du_dossier_pas_a_celle_de_la_machine(
+    registre: Registre, tmp_path: Path, decalage_jours: int
+) -> None:
+    """Un dossier monté depuis un NAS date ses fichiers à l'heure du NAS : que la machine soit
+    en avance ou en retard sur lui, un scan tout juste écrit attend, un scan vieux d'une heure
+    est pris, et le fichier témoin ne reste pas."""
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    (depot / "ancien.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    vieillir(depot / "ancien.pdf")
+    (depot / "frais.pdf").write_bytes(b"%PDF-1.4\n")  # le copieur écrit encore
+    with time_machine.travel(time.time() + decalage_jours * 86400, tick=True):
+        bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.en_attente) == (1, 1)
+    assert sorted(p.name for p in depot.iterdir()) == ["frais.pdf", "traites"]
+    assert [c.nom_fichier for c in registre.courriers()] == ["ancien.pdf"]
 
 
 def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(
