@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -211,7 +210,6 @@ def demo(
     dossier.mkdir(parents=True)
     (dossier / MARQUE_DEMO).write_text("Dossier créé par « courrier demo ».\n", encoding="utf-8")
     exemples = resources.files("courrier") / "demo"
-    ancien = time.time() - 3600  # des fichiers « posés depuis une heure », donc complets
     for sous_dossier, cible in (("courriels", "depot-eml"), ("scans", "depot-scans")):
         destination = dossier / cible
         destination.mkdir()
@@ -219,6 +217,9 @@ def demo(
             if fichier.is_file():
                 chemin = destination / fichier.name
                 chemin.write_bytes(fichier.read_bytes())
+                # « Posé depuis une heure », donc complet : une heure avant la date que le
+                # système de fichiers vient de lui donner, l'horloge que lit la relève.
+                ancien = chemin.stat().st_mtime - 3600
                 os.utime(chemin, (ancien, ancien))
     os.environ.update(
         {
