@@ -43,6 +43,13 @@ class ErreurDossierPassagere(ErreurDossier, ErreurEntreeSortie):
     pass
 
 
+def antidater(chemin: Path, secondes: float) -> None:
+    """Recule de `secondes` la date d'un fichier déposé, comptée à l'horloge de son système de
+    fichiers (celle que lit le délai de stabilité), pas à celle de ce programme."""
+    moment = chemin.stat().st_mtime - secondes
+    os.utime(chemin, (moment, moment))
+
+
 class _SourceDossier:
     nom = ""
     canal = Canal.DEPOT

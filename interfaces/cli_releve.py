@@ -209,6 +209,8 @@ def demo(
         shutil.rmtree(dossier)
     dossier.mkdir(parents=True)
     (dossier / MARQUE_DEMO).write_text("Dossier créé par « courrier demo ».\n", encoding="utf-8")
+    from connecteurs.dossiers import antidater
+
     exemples = resources.files("courrier") / "demo"
     for sous_dossier, cible in (("courriels", "depot-eml"), ("scans", "depot-scans")):
         destination = dossier / cible
@@ -217,10 +219,7 @@ def demo(
             if fichier.is_file():
                 chemin = destination / fichier.name
                 chemin.write_bytes(fichier.read_bytes())
-                # « Posé depuis une heure », donc complet : une heure avant la date que le
-                # système de fichiers vient de lui donner, l'horloge que lit la relève.
-                ancien = chemin.stat().st_mtime - 3600
-                os.utime(chemin, (ancien, ancien))
+                antidater(chemin, 3600)  # « posé depuis une heure », donc complet
     os.environ.update(
         {
             "COURRIER_DONNEES": str(dossier / "donnees"),

@@ -23,7 +23,7 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 
-from connecteurs.dossiers import SourceScans
+from connecteurs.dossiers import SourceScans, antidater
 from connecteurs.lots import CONTENU_SEPARATEUR, decouper
 from connecteurs.lots_isole import decouper_a_part, depuis_json
 from courrier.extraction import lire_entetes
@@ -52,11 +52,8 @@ LETTRES = [
 ]
 
 
-def vieillir(chemin: Path, secondes: float = 3600) -> None:
-    """Recule la date du fichier, comptée à l'horloge du système de fichiers (celle que lit la
-    relève), pas à celle de ce processus (décalée sous `make test-decale`)."""
-    moment = chemin.stat().st_mtime - secondes
-    os.utime(chemin, (moment, moment))
+def vieillir(chemin: Path) -> None:
+    antidater(chemin, 3600)
 
 
 def env_cli(tmp: Path) -> dict[str, str]:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from connecteurs.dossiers import SourceEml, SourceScans
+from connecteurs.dossiers import SourceEml, SourceScans, antidater
 from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
 from registre.registre import Registre
 
 
-def vieillir(chemin: Path, secondes: float = 3600) -> None:
-    """Recule la date du fichier, comptée à l'horloge du système de fichiers (celle que lit la
-    relève), pas à celle de ce processus (décalée sous `make test-decale`)."""
-    moment = chemin.stat().st_mtime - secondes
-    os.utime(chemin, (moment, moment))
+def vieillir(chemin: Path) -> None:
+    antidater(chemin, 3600)
 
 
 def test_un_scan_en_cours_d_ecriture_attend_la_releve_suivante(
