@@ -4,8 +4,12 @@ Un fichier modifié depuis moins de `delai_stabilite_s` secondes est peut-être 
 d'écriture : il est laissé pour la relève suivante. Ce délai se compte à l'horloge qui date les
 fichiers du dossier (celle du NAS ou du serveur de partage quand le dossier est monté), lue sur
 un fichier témoin : une horloge de cette machine en avance sur celle du partage ferait prendre
-pour stable un scan que le copieur écrit encore. Un fichier enregistré est rangé dans
-`traites/` à l'intérieur du dossier, jamais supprimé.
+pour stable un scan que le copieur écrit encore. La date de réception d'un fichier est son âge
+à cette horloge-là reporté sur celle du registre : un partage à l'heure fausse ne fausse pas
+les délais légaux. Un fichier daté dans le futur du dossier (copieur qui pose lui-même une date
+fausse) est jugé sur sa dernière modification connue du système de fichiers (ctime), et cela
+est dit au registre. Un fichier enregistré est rangé dans `traites/` à l'intérieur du dossier,
+jamais supprimé.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from noyau.calendrier import PARIS, Horloge, horloge_systeme
 from noyau.domaine import Canal, ElementRecu, PartDeLot
 from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from noyau.pannes import PointDePanne, aucune
@@ -33,6 +38,9 @@ if TYPE_CHECKING:
 TRAITES = "traites"
 # Fichiers provisoires des copieurs, navigateurs et suites bureautiques : jamais des courriers.
 SUFFIXES_PROVISOIRES = (".part", ".tmp", ".crdownload", ".partial", ".filepart", "~")
+# Au-delà, un fichier daté en avance sur l'horloge du dossier a une date fausse (l'écart des
+# horloges d'un client SMB ou NFS et de son serveur reste bien en deçà).
+AVANCE_TOLEREE_S = 300.0
 
 
 class ErreurDossier(ConnecteurErreur):
@@ -54,9 +62,12 @@ class _SourceDossier:
     nom = ""
     canal = Canal.DEPOT
 
-    def __init__(self, dossier: Path, delai_stabilite_s: float = 30.0) -> None:
+    def __init__(
+        self, dossier: Path, delai_stabilite_s: float = 30.0, horloge: Horloge = horloge_systeme
+    ) -> None:
         self.dossier = dossier
         self.delai = delai_stabilite_s
+        self.horloge = horloge  # celle du registre : la date de réception s'y compte
         self._en_attente = 0
         self._restants: dict[Path, int] = {}  # mbox : messages pas encore acquittés
         self._chemins: dict[str, Path] = {}  # référence donnée à la relève → fichier
@@ -65,14 +76,14 @@ class _SourceDossier:
     def en_attente(self) -> int:
         return self._en_attente
 
-    def _fichiers_stables(self) -> Iterator[tuple[Path, os.stat_result]]:
+    def _fichiers_stables(self) -> Iterator[tuple[Path, Arrivee]]:
         try:
             entrees = sorted(self.dossier.iterdir())
         except OSError as e:
             raise ErreurDossierPassagere(
                 f"Le dossier de dépôt « {self.dossier} » est illisible : {e.strerror or e}."
             ) from e
-        maintenant = self._heure_du_dossier()
+        maintenant, ici = self._heure_du_dossier(), self.horloge()
         for chemin in entrees:
             nom = chemin.name
             if nom.startswith(".") or nom == TRAITES or nom.endswith(SUFFIXES_PROVISOIRES):
@@ -83,10 +94,11 @@ class _SourceDossier:
                 continue
             if not chemin.is_file() or chemin.is_symlink():
                 continue  # un lien pourrait mener hors du dossier
-            if maintenant - etat.st_mtime < self.delai:
+            age, remarque = _age(etat, maintenant)
+            if age < self.delai:
                 self._en_attente += 1
                 continue
-            yield chemin, etat
+            yield chemin, Arrivee(ici - timedelta(seconds=age), remarque)
 
     def _heure_du_dossier(self) -> float:
         """L'heure du système de fichiers du dossier : la date de modification d'un fichier
@@ -117,7 +129,7 @@ class _SourceDossier:
             ) from e
 
     def _element(
-        self, chemin: Path, contenu: bytes, recu_le: datetime, reference: str | None = None
+        self, chemin: Path, contenu: bytes, arrivee: Arrivee, reference: str | None = None
     ) -> ElementRecu:
         reference = reference or _affichable(chemin.name)
         if reference in self._chemins:  # deux noms qui ne diffèrent que par l'invisible
@@ -127,10 +139,11 @@ class _SourceDossier:
             source=self.nom,
             canal=self.canal,
             reference=reference,
-            recu_le=recu_le,
+            recu_le=arrivee.recu_le,
             contenu=contenu,
             nom_fichier=_affichable(chemin.name),
             cles=(),
+            remarque=arrivee.remarque,
         )
 
     def _ranger(self, chemin: Path) -> None:
@@ -173,8 +186,9 @@ class SourceScans(_SourceDossier):
         delai_stabilite_s: float = 30.0,
         page_blanche: bool = False,
         panne: PointDePanne = aucune,
+        horloge: Horloge = horloge_systeme,
     ) -> None:
-        super().__init__(dossier, delai_stabilite_s)
+        super().__init__(dossier, delai_stabilite_s, horloge)
         self.page_blanche = page_blanche
         self.panne = panne
 
@@ -182,14 +196,14 @@ class SourceScans(_SourceDossier):
         from connecteurs.lots_isole import decouper_a_part
 
         self._en_attente = 0
-        for chemin, etat in self._fichiers_stables():
+        for chemin, arrivee in self._fichiers_stables():
             contenu = self._lire(chemin)
             if contenu is not None:
                 decoupage = decouper_a_part(contenu, self.page_blanche, panne=self.panne)
-                yield from self._lettres(chemin, contenu, _date_fichier(etat), decoupage)
+                yield from self._lettres(chemin, contenu, arrivee, decoupage)
 
     def _lettres(
-        self, chemin: Path, contenu: bytes, recu_le: datetime, decoupage: Decoupage | None
+        self, chemin: Path, contenu: bytes, arrivee: Arrivee, decoupage: Decoupage | None
     ) -> Iterator[ElementRecu]:
         nom = _affichable(chemin.name)
         if decoupage is None or not decoupage.lettres:
@@ -197,7 +211,7 @@ class SourceScans(_SourceDossier):
             reference = None
             if decoupage is not None:  # rien que des séparatrices : gardé tel quel, dit
                 reference = f"{nom} (lot sans lettre : seulement des feuilles séparatrices)"
-            yield self._element(chemin, contenu, recu_le, reference)
+            yield self._element(chemin, contenu, arrivee, reference)
             return
         empreinte = hashlib.sha256(contenu).hexdigest()
         total = len(decoupage.lettres)
@@ -210,7 +224,7 @@ class SourceScans(_SourceDossier):
                 else f"pages {lettre.premiere_page} à {lettre.derniere_page}"
             )
             element = self._element(
-                chemin, lettre.contenu, recu_le, f"{nom} (lettre {lettre.rang}/{total}, {pages})"
+                chemin, lettre.contenu, arrivee, f"{nom} (lettre {lettre.rang}/{total}, {pages})"
             )
             yield replace(
                 element,
@@ -243,18 +257,18 @@ class SourceEml(_SourceDossier):
 
     def elements(self) -> Iterator[ElementRecu]:
         self._en_attente = 0
-        for chemin, etat in self._fichiers_stables():
+        for chemin, arrivee in self._fichiers_stables():
             contenu = self._lire(chemin)
             if contenu is None:
                 continue
             if _est_mbox(chemin, contenu):
-                yield from self._messages_mbox(chemin, etat, contenu)
+                yield from self._messages_mbox(chemin, arrivee, contenu)
                 continue
             self._restants[chemin] = 1
-            yield self._element(chemin, contenu, _date_fichier(etat))
+            yield self._element(chemin, contenu, arrivee)
 
     def _messages_mbox(
-        self, chemin: Path, etat: os.stat_result, contenu: bytes
+        self, chemin: Path, arrivee: Arrivee, contenu: bytes
     ) -> Iterator[ElementRecu]:
         try:
             boite = mailbox.mbox(chemin, create=False)
@@ -266,15 +280,16 @@ class SourceEml(_SourceDossier):
         if not cles:
             # Rien à découper : le fichier est enregistré tel quel, pour ne rien perdre.
             self._restants[chemin] = 1
-            yield self._element(chemin, contenu, _date_fichier(etat))
+            yield self._element(chemin, contenu, arrivee)
             return
         self._restants[chemin] = len(cles)
         try:
             for rang, cle in enumerate(cles, start=1):
                 message = boite.get_message(cle)
-                recu_le = _date_ligne_from(message.get_from()) or _date_fichier(etat)
+                recu_le = _date_ligne_from(message.get_from())
+                du_message = Arrivee(recu_le, "") if recu_le else arrivee
                 reference = f"{_affichable(chemin.name)} (message {rang}/{len(cles)})"
-                yield self._element(chemin, boite.get_bytes(cle), recu_le, reference)
+                yield self._element(chemin, boite.get_bytes(cle), du_message, reference)
         finally:
             boite.close()
 
@@ -295,8 +310,26 @@ def _est_mbox(chemin: Path, contenu: bytes) -> bool:
     return suffixe not in {".eml", ".msg"} and contenu.startswith(b"From ")
 
 
-def _date_fichier(etat: os.stat_result) -> datetime:
-    return datetime.fromtimestamp(etat.st_mtime, tz=UTC)
+@dataclass(frozen=True)
+class Arrivee:
+    recu_le: datetime  # à l'horloge du registre
+    remarque: str  # pour le registre : une date de fichier écartée, et pourquoi
+
+
+def _age(etat: os.stat_result, maintenant: float) -> tuple[float, str]:
+    """L'âge du fichier à l'horloge du dossier : depuis sa date de modification ; depuis son
+    dernier changement connu du système de fichiers (ctime, qu'aucun programme ne pose) si
+    cette date est dans le futur du dossier, et une remarque le dit."""
+    avance = etat.st_mtime - maintenant
+    if avance <= AVANCE_TOLEREE_S:
+        return maintenant - etat.st_mtime, ""
+    date = datetime.fromtimestamp(etat.st_mtime, tz=UTC).astimezone(PARIS)
+    jours = f"{avance / 86400:.0f} jour(s)" if avance >= 86400 else f"{avance / 60:.0f} minute(s)"
+    return maintenant - etat.st_ctime, (
+        f"Fichier daté du {date:%d/%m/%Y à %H:%M}, {jours} en avance sur l'horloge du dossier "
+        "de dépôt (copieur ou partage à l'heure fausse ?) : sa réception est comptée depuis "
+        "son dépôt."
+    )
 
 
 def _date_ligne_from(ligne: str) -> datetime | None:

@@ -37,6 +37,7 @@ from courrier.releve import (
     relever_source,
 )
 from courrier.reprises import PANNES_PASSAGERES
+from noyau.calendrier import Horloge, horloge_systeme
 from noyau.domaine import TypeEvenement
 from noyau.erreurs import ConfigurationErreur, CourrierErreur, RegistreErreur
 from noyau.pannes import PointDePanne, aucune
@@ -134,15 +135,22 @@ def sources_configurees(r: Reglages) -> list[str]:
     return noms
 
 
-def construire_source(nom: str, r: Reglages, panne: PointDePanne = aucune) -> Source:
+def construire_source(
+    nom: str, r: Reglages, panne: PointDePanne = aucune, horloge: Horloge = horloge_systeme
+) -> Source:
+    """La source `nom` ; `horloge`, celle du registre, date ce qu'un dossier de dépôt remet."""
     if nom == "imap":
         return SourceImap(r.parametres_imap(), panne)
     if nom == "depot_scans" and r.depot_scans is not None:
         return SourceScans(
-            r.depot_scans, r.depot_delai_stabilite_s, r.depot_page_blanche, panne=panne
+            r.depot_scans,
+            r.depot_delai_stabilite_s,
+            r.depot_page_blanche,
+            panne=panne,
+            horloge=horloge,
         )
     if nom == "depot_eml" and r.depot_eml is not None:
-        return SourceEml(r.depot_eml, r.depot_delai_stabilite_s)
+        return SourceEml(r.depot_eml, r.depot_delai_stabilite_s, horloge)
     raise ConfigurationErreur(f"Source inconnue ou non configurée : {nom}.")
 
 
@@ -252,7 +260,11 @@ def apprendre(registre: Registre, r: Reglages) -> Classifieur | None:
 def relever_nommee(nom_source: str, contexte: ContexteReleve) -> BilanSource:
     c = contexte
     return relever_source(
-        construire_source(nom_source, c.r, c.panne), c.registre, lire_entetes, c.rapport, c.panne
+        construire_source(nom_source, c.r, c.panne, c.registre.horloge),
+        c.registre,
+        lire_entetes,
+        c.rapport,
+        c.panne,
     )
 
 

@@ -168,6 +168,7 @@ class ElementRecu:
     nom_fichier: str = ""
     cles: tuple[str, ...] = ()
     lot: PartDeLot | None = None  # lettre découpée dans un lot de scans
+    remarque: str = ""  # pour le journal : une date de la source écartée, et pourquoi
 
 
 @dataclass(frozen=True)

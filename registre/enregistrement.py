@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from registre.retours import STATUTS_PARTIS, brouillon_concerne, raison_non_remi
 from registre.scellement import CHARGER_TOUT
 from registre.socle import ACTEUR_RELEVE, SocleRegistre
 from registre.tables import Compteur, Courrier, Identite, Piece
-from registre.textes import arrondi, formater_numero, texte_stockable
+from registre.textes import arrondi, formater_numero, heure_de_paris, texte_stockable
 from registre.unite import UniteDeTravail
 
 
@@ -47,6 +48,19 @@ class AExtraire:
     canal: str
     empreinte: str
     nom_fichier: str
+
+
+def _recu_le(element: ElementRecu, enregistre_le: datetime) -> tuple[datetime, str]:
+    """La date de réception : celle de la source, jamais postérieure à l'enregistrement (une
+    horloge de serveur de courriel ou de copieur en avance fausserait les délais légaux)."""
+    remarques = [element.remarque] if element.remarque else []
+    if element.recu_le <= enregistre_le:
+        return element.recu_le, " ".join(remarques)
+    remarques.append(
+        f"La source le dit reçu le {heure_de_paris(element.recu_le)}, après son enregistrement "
+        "(horloge de la source en avance ?) : l'heure d'enregistrement est retenue."
+    )
+    return enregistre_le, " ".join(remarques)
 
 
 class RegistreEnregistrement(SocleRegistre):
@@ -87,6 +101,7 @@ class RegistreEnregistrement(SocleRegistre):
                 return Enregistrement(existant.numero, nouveau=False)
 
             enregistre_le = self.horloge()
+            recu_le, remarque = _recu_le(element, enregistre_le)
             annee = enregistre_le.astimezone(PARIS).year
             compteur = session.execute(
                 select(Compteur).where(Compteur.annee == annee).with_for_update()
@@ -102,7 +117,7 @@ class RegistreEnregistrement(SocleRegistre):
                 canal=element.canal.value,
                 source=element.source,
                 reference=texte_stockable(element.reference),
-                recu_le=element.recu_le,
+                recu_le=recu_le,
                 enregistre_le=enregistre_le,
                 expediteur=texte_stockable(entetes.expediteur),
                 expediteur_adresse=texte_stockable(entetes.expediteur_adresse),
@@ -138,10 +153,14 @@ class RegistreEnregistrement(SocleRegistre):
                 {
                     "source": element.source,
                     "reference": courrier.reference,
-                    "recu_le": element.recu_le,
+                    "recu_le": recu_le,
                     "empreinte": empreinte,
                     "taille": courrier.taille,
                     **details_lot(element),
+                    **(
+                        {"date_de_la_source": element.recu_le} if recu_le != element.recu_le else {}
+                    ),
+                    **({"remarque": remarque} if remarque else {}),
                 },
                 courrier=courrier,
             )

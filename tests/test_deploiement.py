@@ -28,7 +28,7 @@ from tests.test_source_imap import compter
 
 # Un nom propre à ce test : rien à confondre avec une autre exécution sur la même machine.
 FILE = f"courrier-essai-{uuid4().hex[:8]}"
-ARRIVEE = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+ARRIVEE = datetime(2025, 11, 20, 21, 0, tzinfo=UTC)
 
 
 def _courriel(i: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ def element(contenu: bytes, *cles: str, canal: Canal = Canal.DEPOT) -> ElementRe
         source="depot_eml",
         canal=canal,
         reference=f"f{len(contenu)}.eml",
-        recu_le=datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        recu_le=datetime(2025, 11, 20, 9, 30, tzinfo=UTC),
         contenu=contenu,
         cles=cles,
     )
@@ -52,7 +53,7 @@ def test_les_octets_bruts_sont_archives_avant_la_ligne(registre: Registre) -> No
     courrier = registre.courrier(numero)
     assert courrier is not None
     assert registre.archive.lire(courrier.empreinte) == e.contenu
-    assert courrier.recu_le == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert courrier.recu_le == datetime(2025, 11, 20, 9, 30, tzinfo=UTC)
     assert courrier.enregistre_le.tzinfo is not None
 
 
@@ -177,6 +178,32 @@ def test_un_registre_de_la_premiere_version_migre_et_reste_verifiable(tmp_path: 
     suivant = registre.enregistrer(element(b"apres migration"), None)
     assert suivant.numero.endswith("-00004")
     assert registre.verifier_journal()[0] == []
+
+
+def test_une_date_de_reception_posterieure_a_l_enregistrement_est_ecartee_et_dite(
+    url_base: str, tmp_path: Path
+) -> None:
+    """Un serveur de courriel ou un copieur en avance d'un jour : la date de réception retenue
+    est l'heure d'enregistrement (les délais légaux partent de là), celle de la source reste
+    au journal, avec la raison."""
+    horloge = HorlogeDeTest(datetime(2025, 11, 19, 22, 0, tzinfo=UTC))
+    registre = Registre.ouvrir(url_base, tmp_path / "donnees", horloge)
+    try:
+        numero = registre.enregistrer(element(b"venu du futur"), None).numero
+        (courrier,) = registre.courriers()
+        assert courrier.recu_le == courrier.enregistre_le
+        assert courrier.enregistre_le.date().isoformat() == "2025-11-19"
+        (recu,) = [e for e in registre.evenements(numero) if e.type == "recu"]
+        details = json.loads(recu.details)
+        assert details["date_de_la_source"].startswith("2025-11-20T09:30")
+        assert "reçu le 20/11/2025 10:30, après son enregistrement" in details["remarque"]
+        assert registre.verifier_journal()[0] == []
+        # Une date passée est gardée telle quelle.
+        horloge.regler(datetime(2025, 11, 21, 8, 0, tzinfo=UTC))
+        registre.enregistrer(element(b"venu la veille"), None)
+        assert registre.courriers()[1].recu_le == datetime(2025, 11, 20, 9, 30, tzinfo=UTC)
+    finally:
+        registre.fermer()
 
 
 def _ouvrir(url: str, donnees: str) -> None:

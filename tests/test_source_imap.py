@@ -17,7 +17,7 @@ from registre.registre import Registre
 from tests.conftest import RACINE, client_imap
 from tests.outils import parametres_imap, releve_imap
 
-ARRIVEE = datetime(2026, 11, 19, 22, 15, tzinfo=UTC)
+ARRIVEE = datetime(2025, 11, 19, 22, 15, tzinfo=UTC)
 
 
 def courriel(i: int) -> bytes:

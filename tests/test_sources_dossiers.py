@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -42,8 +43,8 @@ def test_un_scan_en_cours_d_ecriture_attend_la_releve_suivante(
     assert [p.name for p in (depot / "traites").iterdir()] == ["ancien.pdf"]
     (courrier,) = registre.courriers()
     assert courrier.canal == "scan" and courrier.nom_fichier == "ancien.pdf"
-    range_le = (depot / "traites" / "ancien.pdf").stat().st_mtime
-    assert abs(courrier.recu_le.timestamp() - range_le) < 1  # reçu : la date du fichier
+    # Reçu : l'âge du fichier (une heure) compté depuis l'heure du registre.
+    assert abs(courrier.recu_le.timestamp() - (time.time() - 3600)) < 60
 
     vieillir(depot / "frais.pdf")
     bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
@@ -64,10 +65,38 @@ def test_le_delai_se_compte_a_l_horloge_du_dossier_pas_a_celle_de_la_machine(
     vieillir(depot / "ancien.pdf")
     (depot / "frais.pdf").write_bytes(b"%PDF-1.4\n")  # le copieur écrit encore
     with time_machine.travel(time.time() + decalage_jours * 86400, tick=True):
+        ici = time.time()
         bilan = relever_source(SourceScans(depot, 60), registre, lire_entetes)
     assert (bilan.nouveaux, bilan.en_attente) == (1, 1)
     assert sorted(p.name for p in depot.iterdir()) == ["frais.pdf", "traites"]
-    assert [c.nom_fichier for c in registre.courriers()] == ["ancien.pdf"]
+    (courrier,) = registre.courriers()
+    assert courrier.nom_fichier == "ancien.pdf"
+    # Reçu il y a une heure à l'horloge du registre (celle de la machine), pas à la date que
+    # le NAS a posée : les délais légaux partent du bon jour.
+    assert abs(courrier.recu_le.timestamp() - (ici - 3600)) < 60
+
+
+def test_un_fichier_date_dans_le_futur_du_dossier_est_pris_depuis_son_depot_et_c_est_dit(
+    registre: Registre, tmp_path: Path
+) -> None:
+    """Un copieur à l'heure fausse pose une date dans un an : le fichier n'attend pas un an ;
+    le délai de stabilité se compte depuis son dépôt (ctime, posé par le système de fichiers),
+    la date de réception n'est pas dans le futur, et le journal dit pourquoi."""
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    (depot / "lettre.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    antidater(depot / "lettre.pdf", -366 * 86400)
+    bilan = relever_source(SourceScans(depot, 3600), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.en_attente) == (0, 1)  # tout juste déposé : il attend
+
+    bilan = relever_source(SourceScans(depot, 0), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.en_attente) == (1, 0)
+    (courrier,) = registre.courriers()
+    assert courrier.recu_le <= courrier.enregistre_le
+    assert (courrier.enregistre_le - courrier.recu_le).total_seconds() < 60
+    (recu,) = [e for e in registre.evenements(courrier.numero) if e.type == "recu"]
+    remarque = json.loads(recu.details)["remarque"]
+    assert "366 jour(s) en avance sur l'horloge du dossier" in remarque
 
 
 def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(
@@ -111,16 +140,16 @@ def test_une_boite_mbox_donne_un_courrier_par_message(registre: Registre, tmp_pa
     messages = []
     for i in range(3):
         messages.append(
-            f"From habitant{i}@exemple.fr Mon Nov 16 08:0{i}:00 2026\n"
-            f"From: habitant{i}@exemple.fr\nSubject: Message {i} de la boîte\n"
-            f"Message-ID: <m{i}@exemple.fr>\n\nBonjour {i}\n"
+            f"From habitant{i}@habitants.example Sun Nov 16 08:0{i}:00 2025\n"
+            f"From: habitant{i}@habitants.example\nSubject: Message {i} de la boîte\n"
+            f"Message-ID: <m{i}@habitants.example>\n\nBonjour {i}\n"
         )
     (depot / "archive.mbox").write_text("\n".join(messages), encoding="utf-8")
     bilan = relever_source(SourceEml(depot, 0), registre, lire_entetes)
     assert bilan.nouveaux == 3
     courriers = registre.courriers()
     assert [c.objet for c in courriers] == [f"Message {i} de la boîte" for i in range(3)]
-    assert courriers[0].recu_le.isoformat().startswith("2026-11-16T08:00")
+    assert courriers[0].recu_le.isoformat().startswith("2025-11-16T08:00")
     assert courriers[0].reference == "archive.mbox (message 1/3)"
     assert (depot / "traites" / "archive.mbox").exists()
     # relancer ne double rien, même si le fichier revient dans le dépôt
