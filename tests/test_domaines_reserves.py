@@ -30,7 +30,8 @@ from tests.conftest import RACINE
 # domaine nu sous un domaine de tête courant (une liste : « module.py » ou « README.md » ne
 # sont pas des domaines, pour ce test).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_ADRESSE = re.compile(rf"[\w.%+=$'-]+@((?:{_LABEL}\.)+{_LABEL})")
+# Une partie locale peut être un gabarit de code (« habitant{i}@… ») : les accolades en sont.
+_ADRESSE = re.compile(rf"[\w.%+=$'{{}}-]+@((?:{_LABEL}\.)+{_LABEL})")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://(?:[^/\s@]*@)?([A-Za-z0-9.-]+)")
 _TETES_COURANTES = "fr|com|net|org|eu|de|be|ch|uk|io|biz|me|gov|edu|ai"
 _NU = re.compile(rf"(?<![\w.@/-])((?:{_LABEL}\.)+(?:{_TETES_COURANTES}))(?![\w-]|\.\w)", re.I)
