@@ -22,8 +22,9 @@ ROLES = (
 )
 
 
-def releve_du_calcul() -> dict[str, float]:
-    """Le calcul cumulé de chaque rôle, en secondes, à cet instant."""
+def releve_du_calcul(port_postgres: int) -> dict[str, float]:
+    """Le calcul cumulé de chaque rôle, en secondes, à cet instant ; PostgreSQL : la grappe
+    qui écoute sur `port_postgres`, celle du banc."""
     processus = lire_processus()
     enfants = enfants_de(processus)
 
@@ -36,11 +37,16 @@ def releve_du_calcul() -> dict[str, float]:
         commande = processus[enfant].commande
         role = next((nom for mot, nom in ROLES if mot in commande), "autres")
         roles[role] = roles.get(role, 0.0) + arbre(enfant)
-    # pg_ctl détache PostgreSQL : ses serveurs (et leurs connexions) sont retrouvés par nom,
-    # toutes les grappes de la machine (une seule pendant le banc).
+    # pg_ctl détache PostgreSQL : son serveur (et ses connexions) est retrouvé par nom et par
+    # port. Seulement celui du banc : une autre grappe qui s'arrête pendant la nuit (celle d'une
+    # suite de tests à côté) emporterait son calcul et rendrait la différence négative.
     for pid, p in processus.items():
         parent = processus.get(p.parent)
-        if _est_postgres(p.commande) and not (parent and _est_postgres(parent.commande)):
+        if (
+            _est_postgres(p.commande)
+            and not (parent and _est_postgres(parent.commande))
+            and f" -p {port_postgres} " in f"{p.commande} "
+        ):
             roles["PostgreSQL"] = roles.get("PostgreSQL", 0.0) + arbre(pid)
     return roles
 

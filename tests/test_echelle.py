@@ -19,7 +19,9 @@ from courrier.planification import construire_deploiements, flows_disponibles, n
 from flows.communes import reglages_de
 from interfaces.cli import app
 from noyau.erreurs import ConfigurationErreur
+from preuves import serveurs
 from preuves.banc_communes import Options, jouer
+from preuves.calcul import difference, releve_du_calcul
 from preuves.serveurs import port_libre
 
 
@@ -55,6 +57,28 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     # Le calcul de la nuit, par rôle : les exécutions (sous les workers), le serveur, la base.
     assert r.calcul_s["workers et exécutions (hors OCR)"] > 1.0
     assert r.calcul_s["serveur Prefect"] > 0 and r.calcul_s["PostgreSQL"] > 0
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def test_le_calcul_de_postgresql_est_celui_de_la_grappe_du_banc_seule() -> None:
+    """Une autre grappe qui calcule puis s'arrête pendant la nuit mesurée (une suite de tests à
+    côté) : son calcul n'entre ni ne sort du compte du banc, qui ne devient pas négatif."""
+    from sqlalchemy import create_engine, text
+
+    with serveurs.postgres() as banc:
+        with serveurs.postgres() as autre:
+            moteur = create_engine(autre)
+            with moteur.connect() as connexion:
+                connexion.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
+            moteur.dispose()
+            avant = releve_du_calcul(_port(banc))
+            de_l_autre = releve_du_calcul(_port(autre))["PostgreSQL"]
+        apres = releve_du_calcul(_port(banc))
+    assert de_l_autre > avant["PostgreSQL"]  # l'autre a bien calculé plus que le banc
+    assert 0 <= difference(avant, apres)["PostgreSQL"] < de_l_autre
 
 
 def test_un_deploiement_par_commune_et_par_flow_la_commune_par_defaut_garde_ses_noms() -> None:
