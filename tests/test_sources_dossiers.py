@@ -12,6 +12,7 @@ import time_machine
 from connecteurs.dossiers import SourceEml, SourceScans, antidater
 from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
+from interfaces.web.vues import ligne_journal
 from registre.registre import Registre
 
 
@@ -97,6 +98,8 @@ def test_un_fichier_date_dans_le_futur_du_dossier_est_pris_depuis_son_depot_et_c
     (recu,) = [e for e in registre.evenements(courrier.numero) if e.type == "recu"]
     remarque = json.loads(recu.details)["remarque"]
     assert "366 jour(s) en avance sur l'horloge du dossier" in remarque
+    # Au journal de la page du courrier, la remarque vient en tête, avant la coupure des détails.
+    assert ligne_journal(recu).details.startswith(f"remarque : {remarque} ; ")
 
 
 def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(

@@ -199,6 +199,8 @@ def ligne_journal(ev: Evenement | FicheEvenement) -> LigneJournal:
         details = {}
     if not isinstance(details, dict):
         details = {}
+    if "remarque" in details:  # ce qu'un humain doit lire d'abord, avant la coupure à 400
+        details = {"remarque": details.pop("remarque"), **details}
     texte = " ; ".join(f"{k} : {_valeur(v)}" for k, v in details.items())
     if len(texte) > 400:
         texte = texte[:399] + "…"
