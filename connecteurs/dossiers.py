@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from noyau.calendrier import PARIS, Horloge, horloge_systeme
+from noyau.calendrier import Horloge, heure_de_paris, horloge_systeme
 from noyau.domaine import Canal, ElementRecu, PartDeLot
 from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from noyau.pannes import PointDePanne, aucune
@@ -323,10 +323,10 @@ def _age(etat: os.stat_result, maintenant: float) -> tuple[float, str]:
     avance = etat.st_mtime - maintenant
     if avance <= AVANCE_TOLEREE_S:
         return maintenant - etat.st_mtime, ""
-    date = datetime.fromtimestamp(etat.st_mtime, tz=UTC).astimezone(PARIS)
+    date = heure_de_paris(datetime.fromtimestamp(etat.st_mtime, tz=UTC))
     jours = f"{avance / 86400:.0f} jour(s)" if avance >= 86400 else f"{avance / 60:.0f} minute(s)"
     return maintenant - etat.st_ctime, (
-        f"Fichier daté du {date:%d/%m/%Y à %H:%M}, {jours} en avance sur l'horloge du dossier "
+        f"Fichier daté du {date}, {jours} en avance sur l'horloge du dossier "
         "de dépôt (copieur ou partage à l'heure fausse ?) : sa réception est comptée depuis "
         "son dépôt."
     )

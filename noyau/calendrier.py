@@ -43,6 +43,13 @@ def jour_de_paris(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
+def heure_de_paris(moment: datetime | None) -> str:
+    """« 07/12/2027 20:31 » : un instant lu à Paris, pour les humains (vide : rien)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
 # L'horloge est injectée (registre, page web, digest) : un test fixe l'instant au lieu de
 # dépendre du jour où la suite tourne.
 Horloge = Callable[[], datetime]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from noyau.calendrier import PARIS
+from noyau.calendrier import PARIS, heure_de_paris
 from noyau.domaine import (
     ElementRecu,
     EntetesCourrier,
@@ -31,7 +31,7 @@ from registre.retours import STATUTS_PARTIS, brouillon_concerne, raison_non_remi
 from registre.scellement import CHARGER_TOUT
 from registre.socle import ACTEUR_RELEVE, SocleRegistre
 from registre.tables import Compteur, Courrier, Identite, Piece
-from registre.textes import arrondi, formater_numero, heure_de_paris, texte_stockable
+from registre.textes import arrondi, formater_numero, texte_stockable
 from registre.unite import UniteDeTravail
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from noyau.calendrier import Horloge, horloge_systeme
+from noyau.calendrier import Horloge, heure_de_paris, horloge_systeme
 from noyau.communes import COMMUNE_PAR_DEFAUT
 from noyau.pannes import PointDePanne, aucune
 from registre.analyses import LOT_LECTURE, RegistreAnalyse, ligne_de_brouillon
@@ -27,7 +27,6 @@ from registre.textes import (
     LIBELLES_STATUT_BROUILLON,
     details,
     formater_numero,
-    heure_de_paris,
     texte_stockable,
 )
 from registre.unite import UniteDeTravail

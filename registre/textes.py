@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Protocol
 
-from noyau.calendrier import PARIS
 from noyau.domaine import LONGUEUR_MAX_BROUILLON, LONGUEUR_MAX_OBJET, StatutBrouillon
 from noyau.erreurs import TexteTropLong
 
@@ -68,12 +66,6 @@ def details(evenement: AvecDetails) -> dict[str, Any]:
     except ValueError:
         return {}
     return valeur if isinstance(valeur, dict) else {}
-
-
-def heure_de_paris(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def texte_stockable(texte: str) -> str:
