@@ -374,8 +374,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         resultat = Resultat(communes=[*saines, *pannes])
         resultat.mise_en_place_s = time.monotonic() - debut
         appels = llm.nombre
-        port_postgres = int(grappe.rsplit(":", 1)[1].split("/", 1)[0])
-        calcul_avant = releve_du_calcul(port_postgres)
+        calcul_avant = releve_du_calcul(grappe)
         t0 = time.time()
         # Les communes en panne sont demandées d'abord : elles prennent une place chez les
         # workers pendant que les saines attendent, le pire cas pour les autres.
@@ -383,7 +382,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         runs = asyncio.run(_relever_toutes(url, demandees, 1800))
         resultat.appels_llm = llm.nombre - appels
         resultat.llm_simultanes_max = llm.concurrence_max
-        resultat.calcul_s = difference(calcul_avant, releve_du_calcul(port_postgres))
+        resultat.calcul_s = difference(calcul_avant, releve_du_calcul(grappe))
         noter_executions(resultat, demandees, runs, t0)
         for c in [*saines, *pannes]:
             resultat.problemes[c.identifiant] = verifier(env, c)

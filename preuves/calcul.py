@@ -22,9 +22,12 @@ ROLES = (
 )
 
 
-def releve_du_calcul(port_postgres: int) -> dict[str, float]:
+def releve_du_calcul(grappe: str) -> dict[str, float]:
     """Le calcul cumulé de chaque rôle, en secondes, à cet instant ; PostgreSQL : la grappe
-    qui écoute sur `port_postgres`, celle du banc."""
+    d'URL `grappe` (preuves/serveurs.postgres), celle du banc."""
+    from sqlalchemy import make_url
+
+    port_postgres = make_url(grappe).port
     processus = lire_processus()
     enfants = enfants_de(processus)
 

@@ -59,10 +59,6 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     assert r.calcul_s["serveur Prefect"] > 0 and r.calcul_s["PostgreSQL"] > 0
 
 
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
-
-
 def test_le_calcul_de_postgresql_est_celui_de_la_grappe_du_banc_seule() -> None:
     """Une autre grappe qui calcule puis s'arrête pendant la nuit mesurée (une suite de tests à
     côté) : son calcul n'entre ni ne sort du compte du banc, qui ne devient pas négatif."""
@@ -74,9 +70,9 @@ def test_le_calcul_de_postgresql_est_celui_de_la_grappe_du_banc_seule() -> None:
             with moteur.connect() as connexion:
                 connexion.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
             moteur.dispose()
-            avant = releve_du_calcul(_port(banc))
-            de_l_autre = releve_du_calcul(_port(autre))["PostgreSQL"]
-        apres = releve_du_calcul(_port(banc))
+            avant = releve_du_calcul(banc)
+            de_l_autre = releve_du_calcul(autre)["PostgreSQL"]
+        apres = releve_du_calcul(banc)
     assert de_l_autre > avant["PostgreSQL"]  # l'autre a bien calculé plus que le banc
     assert 0 <= difference(avant, apres)["PostgreSQL"] < de_l_autre
 
