@@ -66,6 +66,8 @@ def montrer(
             highlight=False,
             markup=False,
         )
+        if remarque := details(e).get("remarque"):  # une date de source écartée, et pourquoi
+            console.print(f"    {remarque}", highlight=False, markup=False)
 
 
 def _en_json(

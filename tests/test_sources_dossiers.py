@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from typer.testing import CliRunner
 
 from connecteurs.dossiers import SourceEml, SourceScans, antidater
 from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
+from interfaces.cli import app
 from interfaces.web.vues import ligne_journal
 from registre.registre import Registre
 
@@ -107,7 +109,7 @@ def test_le_delai_se_compte_a_l_horloge_du_dossier_pas_a_celle_de_la_machine(
 
 
 def test_un_fichier_date_dans_le_futur_du_dossier_est_pris_depuis_son_depot_et_c_est_dit(
-    registre: Registre, tmp_path: Path
+    registre: Registre, tmp_path: Path, url_base: str, env_courrier: pytest.MonkeyPatch
 ) -> None:
     """Un copieur à l'heure fausse pose une date dans un an : le fichier n'attend pas un an ;
     le délai de stabilité se compte depuis son dépôt (ctime, posé par le système de fichiers),
@@ -132,6 +134,11 @@ def test_un_fichier_date_dans_le_futur_du_dossier_est_pris_depuis_son_depot_et_c
     assert "366 jour(s) en avance sur l'horloge du dossier" in remarque
     # Au journal de la page du courrier, la remarque vient en tête, avant la coupure des détails.
     assert ligne_journal(recu).details.startswith(f"remarque : {remarque} ; ")
+    # Et sous le journal de `courrier montrer`.
+    env_courrier.setenv("COURRIER_BASE_DE_DONNEES", url_base)
+    montre = CliRunner().invoke(app, ["montrer", courrier.numero])
+    assert montre.exit_code == 0, montre.output
+    assert remarque in " ".join(montre.output.split())
 
 
 def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(
