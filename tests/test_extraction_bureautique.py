@@ -365,4 +365,22 @@ def test_un_delai_qui_sonne_pendant_que_l_exception_est_avalee_compte_quand_meme
                 time.sleep(0.05)
             except DelaiDepasse:
                 avalees += 1
+    assert avalees >= 1
+
+
+def test_une_alarme_avalee_une_fois_resonne_et_arrete_la_lecture() -> None:
+    # La première alarme tombe là où Python l'ignore (un rappel du ramasse-miettes) ; la
+    # lecture continuerait jusqu'à sa fin. L'alarme suivante l'arrête avant.
+    avalees, finie = 0, False
+    with pytest.raises(DelaiDepasse), delai(1):
+        fin = time.monotonic() + 10
+        while time.monotonic() < fin:
+            try:
+                time.sleep(0.05)
+            except DelaiDepasse:
+                if avalees:
+                    raise
+                avalees += 1
+        finie = True
     assert avalees == 1
+    assert not finie, "la lecture est allée à son terme malgré le délai dépassé"

@@ -426,6 +426,7 @@ def test_la_file_de_la_commande_montre_la_reponse_non_remise(
     env_courrier: pytest.MonkeyPatch,
 ) -> None:
     from interfaces.cli import app
+    from interfaces.cli_commun import console
 
     reglages = config.reglages()
     registre = Registre.ouvrir(reglages.url_base, reglages.donnees)
@@ -435,7 +436,10 @@ def test_la_file_de_la_commande_montre_la_reponse_non_remise(
         relever(registre, echantillon("postfix_non_remis.eml"))
     finally:
         registre.fermer()
-    env_courrier.setenv("COLUMNS", "200")
+    # La console de la CLI est créée une fois par processus, et rich y fige la largeur si
+    # COLUMNS existait à ce moment-là (c'est le cas sous pytest-xdist, ou dans un terminal qui
+    # l'exporte) : poser COLUMNS ici ne suffit pas, la largeur se pose sur la console même.
+    env_courrier.setattr(console, "_width", 200)
     resultat = CliRunner().invoke(app, ["file"])
     assert resultat.exit_code == 0, resultat.output
     assert "à vérifier : non remis" in resultat.output

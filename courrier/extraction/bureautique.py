@@ -171,6 +171,9 @@ class DelaiDepasse(Exception):
     pass
 
 
+RESONNE_S = 0.25  # l'alarme d'un délai dépassé resonne à ce rythme tant que la lecture dure
+
+
 @contextlib.contextmanager
 def delai(secondes: int) -> Iterator[None]:
     """Arrête une lecture en Python pur qui dépasse `secondes` (minuterie SIGALRM).
@@ -178,6 +181,10 @@ def delai(secondes: int) -> Iterator[None]:
     Une minuterie déjà armée (celle de pytest-timeout, par exemple) est remise en place ensuite
     avec le temps qui lui restait. Seul le fil principal reçoit les signaux : ailleurs, la
     lecture n'est bornée que par les tailles (décompressée, cellules).
+
+    L'alarme resonne toutes les `RESONNE_S` secondes jusqu'à la sortie : une exception levée
+    pendant un rappel du ramasse-miettes est ignorée par Python, et la lecture continuerait
+    sans borne si la première alarme y tombait.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -196,7 +203,7 @@ def delai(secondes: int) -> Iterator[None]:
 
     precedent = signal.signal(signal.SIGALRM, sonner)
     debut = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, max(secondes, 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(secondes, 0.001), RESONNE_S)
     try:
         yield
     finally:
@@ -208,7 +215,8 @@ def delai(secondes: int) -> Iterator[None]:
     if sonne:
         # L'alarme a sonné mais la lecture a fini quand même : l'exception est tombée dans un
         # rappel du ramasse-miettes (un weakref de SQLAlchemy, vu en CI), où Python l'ignore,
-        # ou une bibliothèque l'a avalée. La lecture reste hors délai.
+        # ou une bibliothèque l'a avalée, avant que l'alarme ne resonne. La lecture reste hors
+        # délai.
         raise DelaiDepasse
 
 
