@@ -8,8 +8,9 @@ pour stable un scan que le copieur écrit encore. La date de réception d'un fic
 à cette horloge-là reporté sur celle du registre : un partage à l'heure fausse ne fausse pas
 les délais légaux. Un fichier daté dans le futur du dossier (copieur qui pose lui-même une date
 fausse) est jugé sur sa dernière modification connue du système de fichiers (ctime), et cela
-est dit au registre. Un fichier enregistré est rangé dans `traites/` à l'intérieur du dossier,
-jamais supprimé.
+est dit au registre ; un fichier daté de plus d'un jour avant son arrivée dans le dossier garde
+sa date, et cela aussi est dit. Un fichier enregistré est rangé dans `traites/` à l'intérieur
+du dossier, jamais supprimé.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ SUFFIXES_PROVISOIRES = (".part", ".tmp", ".crdownload", ".partial", ".filepart",
 # Au-delà, un fichier daté en avance sur l'horloge du dossier a une date fausse (l'écart des
 # horloges d'un client SMB ou NFS et de son serveur reste bien en deçà).
 AVANCE_TOLEREE_S = 300.0
+# Au-delà, un fichier daté bien avant son arrivée dans le dossier est signalé : ancien fichier
+# copié ou déplacé là avec sa date, ou copieur dont l'horloge retarde (pile de l'horloge morte).
+RETARD_SIGNALE_S = 86400.0
 
 
 class ErreurDossier(ConnecteurErreur):
@@ -319,17 +323,32 @@ class Arrivee:
 def _age(etat: os.stat_result, maintenant: float) -> tuple[float, str]:
     """L'âge du fichier à l'horloge du dossier : depuis sa date de modification ; depuis son
     dernier changement connu du système de fichiers (ctime, qu'aucun programme ne pose) si
-    cette date est dans le futur du dossier, et une remarque le dit."""
+    cette date est dans le futur du dossier, et une remarque le dit. Une date de plus d'un
+    jour antérieure à son arrivée (ctime) est gardée, mais signalée : rien ne dit si c'est un
+    ancien fichier ou une horloge en retard, la secrétaire en juge."""
     avance = etat.st_mtime - maintenant
-    if avance <= AVANCE_TOLEREE_S:
-        return maintenant - etat.st_mtime, ""
     date = heure_de_paris(datetime.fromtimestamp(etat.st_mtime, tz=UTC))
-    jours = f"{avance / 86400:.0f} jour(s)" if avance >= 86400 else f"{avance / 60:.0f} minute(s)"
-    return maintenant - etat.st_ctime, (
-        f"Fichier daté du {date}, {jours} en avance sur l'horloge du dossier "
-        "de dépôt (copieur ou partage à l'heure fausse ?) : sa réception est comptée depuis "
-        "son dépôt."
+    if avance > AVANCE_TOLEREE_S:
+        return maintenant - etat.st_ctime, (
+            f"Fichier daté du {date}, {_duree(avance)} en avance sur l'horloge du dossier "
+            "de dépôt (copieur ou partage à l'heure fausse ?) : sa réception est comptée depuis "
+            "son dépôt."
+        )
+    retard = etat.st_ctime - etat.st_mtime
+    if retard <= RETARD_SIGNALE_S:
+        return maintenant - etat.st_mtime, ""
+    arrive = heure_de_paris(datetime.fromtimestamp(etat.st_ctime, tz=UTC))
+    return maintenant - etat.st_mtime, (
+        f"Fichier daté du {date}, {_duree(retard)} avant son arrivée dans le dossier de dépôt "
+        f"(le {arrive}) : ancien fichier copié là, ou copieur à l'heure fausse ? Sa date est "
+        "retenue comme date de réception ; vérifiez-la."
     )
+
+
+def _duree(secondes: float) -> str:
+    if secondes >= 86400:
+        return f"{secondes / 86400:.0f} jour(s)"
+    return f"{secondes / 60:.0f} minute(s)"
 
 
 def _date_ligne_from(ligne: str) -> datetime | None:

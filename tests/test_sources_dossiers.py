@@ -141,6 +141,34 @@ def test_un_fichier_date_dans_le_futur_du_dossier_est_pris_depuis_son_depot_et_c
     assert remarque in " ".join(montre.output.split())
 
 
+def test_un_fichier_date_bien_avant_son_arrivee_garde_sa_date_et_c_est_dit(
+    registre: Registre, tmp_path: Path
+) -> None:
+    """Un ancien scan copié dans le dossier avec sa date, ou un copieur dont l'horloge est
+    revenue en 2000 : la date du fichier est retenue (rien ne permet de trancher), mais le
+    journal le signale à la secrétaire ; un fichier daté d'une heure avant ne l'est pas."""
+    depot = tmp_path / "scans"
+    depot.mkdir()
+    (depot / "ancien.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (depot / "recent.pdf").write_bytes(b"%PDF-1.4\n1\n%%EOF\n")
+    antidater(depot / "ancien.pdf", 400 * 86400)
+    antidater(depot / "recent.pdf", 3600)
+    date_du_fichier = (depot / "ancien.pdf").stat().st_mtime
+    avant = horloges(depot)
+    bilan = relever_source(SourceScans(depot, 0), registre, lire_entetes)
+    apres = horloges(depot)
+    assert bilan.nouveaux == 2
+    remarques = {}
+    for c in registre.courriers():
+        (recu,) = [e for e in registre.evenements(c.numero) if e.type == "recu"]
+        remarques[c.nom_fichier] = json.loads(recu.details).get("remarque", "")
+        if c.nom_fichier == "ancien.pdf":
+            assert reporte(c.recu_le, date_du_fichier, avant, apres)  # sa date, gardée
+    assert remarques["recent.pdf"] == ""
+    assert "400 jour(s) avant son arrivée dans le dossier de dépôt" in remarques["ancien.pdf"]
+    assert "Sa date est retenue comme date de réception" in remarques["ancien.pdf"]
+
+
 def test_un_fichier_deja_range_avec_le_meme_nom_n_est_pas_ecrase(
     registre: Registre, tmp_path: Path
 ) -> None:
