@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
+import signal
 import subprocess
 import time
 from email.message import EmailMessage
@@ -22,7 +23,14 @@ import pytest
 from connecteurs.dossiers import SourceEml, SourceScans
 from connecteurs.ocr import Tesseract
 from courrier.extraction import extraire_courriel, extraire_document, lire_entetes
-from courrier.extraction.bureautique import OLE2, DelaiDepasse, delai, lire_bureautique
+from courrier.extraction.bureautique import (
+    OLE2,
+    RESONNE_S,
+    SONNERIES_MAX,
+    DelaiDepasse,
+    delai,
+    lire_bureautique,
+)
 from courrier.extraction.outlook import lire_tnef
 from courrier.releve import extraire_en_attente, relever_source
 from noyau.analyse import CourrierALire
@@ -384,3 +392,19 @@ def test_une_alarme_avalee_une_fois_resonne_et_arrete_la_lecture() -> None:
         finie = True
     assert avalees == 1
     assert not finie, "la lecture est allée à son terme malgré le délai dépassé"
+
+
+def test_une_lecture_qui_avale_toutes_les_alarmes_les_fait_taire_puis_est_jugee_a_sa_fin() -> None:
+    """L'alarme ne resonne pas sans fin : après SONNERIES_MAX, elle se tait et le gestionnaire
+    de SIGALRM d'avant est remis ; la lecture, finie hors délai, échoue quand même."""
+    avant = signal.getsignal(signal.SIGALRM)
+    avalees = 0
+    with pytest.raises(DelaiDepasse), delai(1):
+        fin = time.monotonic() + 1 + (SONNERIES_MAX + 4) * RESONNE_S
+        while time.monotonic() < fin:
+            try:
+                time.sleep(0.02)
+            except DelaiDepasse:
+                avalees += 1
+    assert avalees == SONNERIES_MAX
+    assert signal.getsignal(signal.SIGALRM) == avant

@@ -172,6 +172,7 @@ class DelaiDepasse(Exception):
 
 
 RESONNE_S = 0.25  # l'alarme d'un délai dépassé resonne à ce rythme tant que la lecture dure
+SONNERIES_MAX = 8  # puis se tait : une lecture qui les avale toutes est jugée à sa fin
 
 
 @contextlib.contextmanager
@@ -184,7 +185,9 @@ def delai(secondes: int) -> Iterator[None]:
 
     L'alarme resonne toutes les `RESONNE_S` secondes jusqu'à la sortie : une exception levée
     pendant un rappel du ramasse-miettes est ignorée par Python, et la lecture continuerait
-    sans borne si la première alarme y tombait.
+    sans borne si la première alarme y tombait. Elle se tait d'elle-même après `SONNERIES_MAX`
+    sonneries : si l'une tombait juste à la sortie du bloc, avant l'arrêt de la minuterie, elle
+    ne resonnerait pas sans fin dans la suite du programme.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -194,11 +197,14 @@ def delai(secondes: int) -> Iterator[None]:
         yield  # la minuterie déjà armée sonnera avant la nôtre
         return
 
-    sonne = False
+    sonne = 0
 
     def sonner(signum: int, frame: object) -> None:
         nonlocal sonne
-        sonne = True
+        sonne += 1
+        if sonne >= SONNERIES_MAX:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, precedent)
         raise DelaiDepasse
 
     precedent = signal.signal(signal.SIGALRM, sonner)
