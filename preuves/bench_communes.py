@@ -69,6 +69,10 @@ Mesuré le 2026-12-06 vers midi (même machine, Prefect 3.9.1) :
 L'objectif de 1,3 tient donc quand le LLM borne la nuit (1 s par appel), pas quand le calcul la
 borne (0,2 s par appel, 2 cœurs) : une exécution sous worker coûte ~8,5 s de calcul en isolé,
 dont ~3,2 s d'imports (Prefect, Courrier, openai) et ~1,5 s du moteur de Prefect.
+Mesuré le 2026-12-06 vers 23 h (même machine, Prefect 3.9.1), 30 × 100, 2 × 2, **LLM à 0,5 s**
+(`--latence 0.5`) : nuit 588,6 s, borne 532,5 s (OCR 51 s + LLM 481 s, 3 849 appels), **ratio
+1,11** ; calcul : serveur Prefect 175 s, exécutions 362 s, PostgreSQL 42 s ; 31/31 registres
+vérifiés, la commune en panne seule en échec (90 s). L'objectif tient donc dès 0,5 s par appel.
 """
 
 from __future__ import annotations
