@@ -408,3 +408,34 @@ def test_une_lecture_qui_avale_toutes_les_alarmes_les_fait_taire_puis_est_jugee_
                 avalees += 1
     assert avalees == SONNERIES_MAX
     assert signal.getsignal(signal.SIGALRM) == avant
+
+
+def test_une_sonnerie_a_la_sortie_du_bloc_n_empeche_pas_l_arret_de_la_minuterie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Une sonnerie traitée juste quand le bloc se ferme (ici : au premier arrêt de la
+    minuterie) ne laisse ni l'alarme armée ni son gestionnaire en place."""
+    import courrier.extraction.bureautique as bureautique
+
+    vrai = signal.setitimer
+    sonneries = []
+
+    def setitimer(quelle: int, secondes: float, intervalle: float = 0.0) -> tuple[float, float]:
+        if secondes == 0 and not sonneries:
+            sonneries.append(1)
+            raise DelaiDepasse  # ce que ferait le gestionnaire à cet instant-là
+        return vrai(quelle, secondes, intervalle)
+
+    avant = signal.getsignal(signal.SIGALRM)
+    restant_avant = signal.getitimer(signal.ITIMER_REAL)[0]  # celle de pytest-timeout, s'il y a
+    monkeypatch.setattr(bureautique.signal, "setitimer", setitimer)
+    with delai(30):
+        pass
+    monkeypatch.undo()
+    assert sonneries == [1]
+    assert signal.getsignal(signal.SIGALRM) == avant
+    restant = signal.getitimer(signal.ITIMER_REAL)[0]
+    if restant_avant:
+        assert 0 < restant <= restant_avant  # la minuterie d'avant, remise, pas la nôtre
+    else:
+        assert restant == 0

@@ -185,9 +185,9 @@ def delai(secondes: int) -> Iterator[None]:
 
     L'alarme resonne toutes les `RESONNE_S` secondes jusqu'à la sortie : une exception levée
     pendant un rappel du ramasse-miettes est ignorée par Python, et la lecture continuerait
-    sans borne si la première alarme y tombait. Elle se tait d'elle-même après `SONNERIES_MAX`
-    sonneries : si l'une tombait juste à la sortie du bloc, avant l'arrêt de la minuterie, elle
-    ne resonnerait pas sans fin dans la suite du programme.
+    sans borne si la première alarme y tombait. Une sonnerie tombée à la sortie du bloc
+    n'empêche pas l'arrêt de la minuterie ; et l'alarme se tait d'elle-même après
+    `SONNERIES_MAX` sonneries, pour ne jamais resonner sans fin dans la suite du programme.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -213,8 +213,13 @@ def delai(secondes: int) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, precedent)
+        while True:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, precedent)
+                break
+            except DelaiDepasse:
+                pass  # une sonnerie tombée à la sortie du bloc : la minuterie s'arrête quand même
         if restant:
             ecoule = time.monotonic() - debut
             signal.setitimer(signal.ITIMER_REAL, max(restant - ecoule, 0.001), intervalle)
