@@ -40,7 +40,16 @@ MOTS_FRANCAIS = re.compile(
 )
 NOMS_ANGLAIS = re.compile(r"Traceback|Error\b|Exception\b|\w+Error|\w+Warning")
 
-IGNORES = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+# artefacts/ : les captures que d'autres tests y écrivent (en même temps, sous pytest-xdist).
+IGNORES = {
+    ".git",
+    ".venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "artefacts",
+}
 
 
 def _arbre(racine: Path) -> set[str]:
