@@ -327,8 +327,8 @@ def _age(etat: os.stat_result, maintenant: float) -> tuple[float, str]:
     jour antérieure à son arrivée (ctime) est gardée, mais signalée : rien ne dit si c'est un
     ancien fichier ou une horloge en retard, la secrétaire en juge."""
     avance = etat.st_mtime - maintenant
-    date = heure_de_paris(datetime.fromtimestamp(etat.st_mtime, tz=UTC))
     if avance > AVANCE_TOLEREE_S:
+        date = heure_de_paris(datetime.fromtimestamp(etat.st_mtime, tz=UTC))
         return maintenant - etat.st_ctime, (
             f"Fichier daté du {date}, {_duree(avance)} en avance sur l'horloge du dossier "
             "de dépôt (copieur ou partage à l'heure fausse ?) : sa réception est comptée depuis "
@@ -337,6 +337,7 @@ def _age(etat: os.stat_result, maintenant: float) -> tuple[float, str]:
     retard = etat.st_ctime - etat.st_mtime
     if retard <= RETARD_SIGNALE_S:
         return maintenant - etat.st_mtime, ""
+    date = heure_de_paris(datetime.fromtimestamp(etat.st_mtime, tz=UTC))
     arrive = heure_de_paris(datetime.fromtimestamp(etat.st_ctime, tz=UTC))
     return maintenant - etat.st_mtime, (
         f"Fichier daté du {date}, {_duree(retard)} avant son arrivée dans le dossier de dépôt "
