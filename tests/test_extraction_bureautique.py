@@ -362,20 +362,6 @@ def test_un_classeur_trop_long_a_lire_est_arrete_et_garde() -> None:
     ]
 
 
-def test_un_delai_qui_sonne_pendant_que_l_exception_est_avalee_compte_quand_meme() -> None:
-    # En CI, l'alarme est tombée dans un rappel du ramasse-miettes : Python a ignoré
-    # l'exception et la lecture a fini, hors délai, comme si de rien n'était.
-    avalees = 0
-    with pytest.raises(DelaiDepasse), delai(1):
-        fin = time.monotonic() + 3
-        while time.monotonic() < fin:
-            try:
-                time.sleep(0.05)
-            except DelaiDepasse:
-                avalees += 1
-    assert avalees >= 1
-
-
 def test_une_alarme_avalee_une_fois_resonne_et_arrete_la_lecture() -> None:
     # La première alarme tombe là où Python l'ignore (un rappel du ramasse-miettes) ; la
     # lecture continuerait jusqu'à sa fin. L'alarme suivante l'arrête avant.
@@ -396,7 +382,8 @@ def test_une_alarme_avalee_une_fois_resonne_et_arrete_la_lecture() -> None:
 
 def test_une_lecture_qui_avale_toutes_les_alarmes_les_fait_taire_puis_est_jugee_a_sa_fin() -> None:
     """L'alarme ne resonne pas sans fin : après SONNERIES_MAX, elle se tait et le gestionnaire
-    de SIGALRM d'avant est remis ; la lecture, finie hors délai, échoue quand même."""
+    de SIGALRM d'avant est remis ; la lecture, finie hors délai, échoue quand même (en CI,
+    l'alarme est tombée dans un rappel du ramasse-miettes, où Python ignore l'exception)."""
     avant = signal.getsignal(signal.SIGALRM)
     avalees = 0
     with pytest.raises(DelaiDepasse), delai(1):
