@@ -9,6 +9,8 @@ Chaque requête prend le premier comportement de `scenario` (puis `defaut`, « o
 - "ok" : une analyse tirée de la table (mot-clé trouvé dans la requête), ou un brouillon
   quand la requête ne demande pas de JSON ;
 - "lent:SECONDES" : la même chose, après une pause ;
+- "retenu" : la même chose, une fois `serveur.liberer()` appelé (au plus 120 s) : un appel
+  en cours aussi longtemps qu'un test en a besoin, quelle que soit la charge de la machine ;
 - "429" (avec Retry-After: 1), "500", "401", "400" (sans rapport avec response_format) ;
 - "json_invalide" : de la prose qui n'est pas du JSON ; "tronque" : un JSON coupé
   (finish_reason « length ») ; "categorie_inconnue" : une catégorie hors des règles ;
@@ -108,6 +110,9 @@ _MARQUES = ("PERSONNE", "EMAIL", "TEL", "ADRESSE", "NIR", "IBAN")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+RETENUE_MAX_S = 120
+
+
 class ServeurLLM:
     """Serveur HTTP dans un fil démon ; s'arrête à la sortie du bloc `with`."""
 
@@ -123,6 +128,7 @@ class ServeurLLM:
         self._en_cours = 0
         self.verrou = threading.Lock()
         self.arret = threading.Event()
+        self._liberation = threading.Event()
         self._numeros = itertools.count(1)
         # Une sous-classe du serveur (preuves/llm.py) peut y mettre la sienne.
         self.gestionnaire: type[GestionnaireLLM] = GestionnaireLLM
@@ -167,6 +173,10 @@ class ServeurLLM:
         with self.verrou:
             return [(r.get("response_format") or {}).get("type") for r in self.requetes]
 
+    def liberer(self) -> None:
+        """Les réponses « retenu » (en cours et à venir) partent."""
+        self._liberation.set()
+
     def taire_les_coupures(self) -> None:
         """Plus de trace sur la sortie d'erreur quand un client coupe sa connexion en plein vol
         (une nuit tuée, un client qui abandonne sur délai)."""
@@ -193,6 +203,13 @@ class ServeurLLM:
 
     def _dormir(self, secondes: float) -> None:
         self.arret.wait(secondes)
+
+    def _attendre_liberation(self) -> None:
+        fin = time.monotonic() + RETENUE_MAX_S
+        while not (self._liberation.is_set() or self.arret.is_set()):
+            if time.monotonic() > fin:
+                return
+            self._liberation.wait(0.05)
 
 
 class GestionnaireLLM(BaseHTTPRequestHandler):
@@ -237,6 +254,9 @@ class GestionnaireLLM(BaseHTTPRequestHandler):
         format_demande = (requete.get("response_format") or {}).get("type")
         if comportement.startswith("lent:"):
             serveur._dormir(float(comportement.split(":", 1)[1]))
+            comportement = "ok"
+        elif comportement == "retenu":
+            serveur._attendre_liberation()
             comportement = "ok"
         if self._repondre_en_erreur(serveur, comportement, format_demande):
             return

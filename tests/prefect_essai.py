@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,15 @@ def env_servir(tmp_path: Path, donnees: Path) -> dict[str, str]:
     }
 
 
-async def executions_ensemble(url: str, deploiements: list[str], delai_s: float) -> list[Any]:
+async def executions_ensemble(
+    url: str,
+    deploiements: list[str],
+    delai_s: float,
+    quand_une_finit: Callable[[], None] | None = None,
+) -> list[Any]:
     """Une exécution de chaque déploiement (« flow/nom »), prévues au même instant ; les
-    exécutions une fois toutes finies (AssertionError si le délai passe)."""
+    exécutions une fois toutes finies (AssertionError si le délai passe). `quand_une_finit`
+    est appelé une fois, dès que la première a fini (pour libérer celles qu'un test retient)."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
@@ -48,6 +55,9 @@ async def executions_ensemble(url: str, deploiements: list[str], delai_s: float)
             fin = time.monotonic() + HORIZON_RUNNER_S + delai_s
             while True:
                 runs = [await client.read_flow_run(i) for i in ids]
+                if quand_une_finit and any(r.state and r.state.is_final() for r in runs):
+                    quand_une_finit()
+                    quand_une_finit = None
                 if all(r.state and r.state.is_final() for r in runs):
                     return runs
                 assert time.monotonic() < fin, [(r.name, r.state_name) for r in runs]

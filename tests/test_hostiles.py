@@ -40,6 +40,9 @@ MOTS_FRANCAIS = re.compile(
 )
 NOMS_ANGLAIS = re.compile(r"Traceback|Error\b|Exception\b|\w+Error|\w+Warning")
 
+# Dans /tmp, partagé, les noms que seule cette relève y laisserait (ceux de son jeu hostile).
+SUSPECTS_TMP = re.compile(r"passwd|urgente|plans|bombe|cinq_mille|30000x30000|octets_nul|\x1b")
+
 # artefacts/ : les captures que d'autres tests y écrivent (en même temps, sous pytest-xdist).
 IGNORES = {
     ".git",
@@ -72,11 +75,15 @@ def releve_hostile(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, Any], Path, set[str], set[str]]:
     travail = tmp_path_factory.mktemp("hostiles")
+    # La relève a un dossier temporaire à elle (TMPDIR) : tout ce qui y apparaît est d'elle,
+    # même quand d'autres tests écrivent dans /tmp au même moment (pytest-xdist).
+    tmp_prive = tmp_path_factory.mktemp("tmp-releve")
     tmp_systeme = Path(tempfile.gettempdir())
     avant_tmp, avant_depot = _hors_pytest(tmp_systeme), _arbre(RACINE)
     fini = subprocess.run(
         [sys.executable, "-m", "preuves.hostiles", "--dossier", str(travail), "--json"],
         cwd=RACINE,
+        env=os.environ | {"TMPDIR": str(tmp_prive)},
         capture_output=True,
         text=True,
         timeout=240,
@@ -84,8 +91,12 @@ def releve_hostile(
     )
     assert fini.returncode == 0, fini.stderr[-4000:]
     bilan = json.loads(fini.stdout.strip().splitlines()[-1])
-    nouveaux_tmp = _hors_pytest(tmp_systeme) - avant_tmp
     nouveaux_depot = _arbre(RACINE) - avant_depot
+    # Ce que la relève a mis dans son TMPDIR, plus, dans /tmp, ce qu'elle seule y aurait mis
+    # sans passer par TMPDIR (un chemin « /tmp » écrit en dur).
+    nouveaux_tmp = {e.name for e in tmp_prive.iterdir()} | {
+        n for n in _hors_pytest(tmp_systeme) - avant_tmp if SUSPECTS_TMP.search(n)
+    }
     return bilan, travail, nouveaux_tmp, nouveaux_depot
 
 
@@ -179,9 +190,7 @@ def test_rien_n_est_ecrit_hors_du_dossier_de_donnees(
 ) -> None:
     _, travail, nouveaux_tmp, nouveaux_depot = releve_hostile
     assert nouveaux_depot == set()
-    # /tmp est partagé : seuls comptent les noms que la relève aurait pu y laisser
-    suspects = re.compile(r"releve-|hostiles-|tess|passwd|lettre|urgente|rapport|plans|\x1b")
-    assert {n for n in nouveaux_tmp if suspects.search(n)} == set()
+    assert nouveaux_tmp == set()
     for nom in ("passwd", "passwd\x07", "etc"):
         assert not (travail.parent / nom).exists()
         assert not (travail / "donnees").parent.parent.joinpath(nom).exists()

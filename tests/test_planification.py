@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from courrier.planification import (
 )
 from courrier.service_horaires import fichier_api_url
 from interfaces.cli import app
+from preuves.serveur_llm import ServeurLLM
 from tests.prefect_essai import env_servir, executions_ensemble
 
 CRONS_ATTENDUS = {"releve": "0 2 * * *", "digest": "30 7 * * 1-5", "envoi": "*/15 8-18 * * 1-5"}
@@ -82,13 +84,32 @@ async def _lire_deploiements(url: str) -> list[Any]:
             return list(await client.read_deployments())
 
 
+@pytest.fixture
+def serveur_llm() -> Iterator[ServeurLLM]:
+    with ServeurLLM() as serveur:
+        yield serveur
+
+
 @pytest.mark.lent
 @pytest.mark.timeout(120)
 def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_proprement(
-    tmp_path: Path,
+    tmp_path: Path, corpus: Path, serveur_llm: ServeurLLM
 ) -> None:
     donnees = tmp_path / "donnees"
-    env = env_servir(tmp_path, donnees)
+    # Un courriel déposé, dont l'analyse est retenue par le LLM jusqu'à ce que la seconde
+    # relève ait fini : les deux se chevauchent quelle que soit la charge de la machine.
+    depot = tmp_path / "eml"
+    depot.mkdir()
+    (depot / "demande.eml").write_bytes(
+        (corpus / "emails" / "40_mikel_attachment_pdf.eml").read_bytes()
+    )
+    serveur_llm.defaut = "retenu"
+    env = env_servir(tmp_path, donnees) | {
+        "COURRIER_DEPOT_EML": str(depot),
+        "COURRIER_DEPOT_DELAI_STABILITE_S": "0",
+        "COURRIER_LLM_URL": serveur_llm.url,
+        "COURRIER_LLM_MODELE": "modele-test",
+    }
     debut = time.monotonic()
     processus = subprocess.Popen(
         [sys.executable, "-m", "courrier", "planifier", "--servir"],
@@ -127,10 +148,14 @@ def test_servir_installe_les_horaires_a_paris_sans_chevauchement_puis_s_arrete_p
 
         # Le processus sert vraiment : une relève demandée tourne (le flow est retrouvé par son
         # module) ; une seconde demandée en même temps est annulée, pas superposée.
-        runs = asyncio.run(executions_ensemble(url, ["releve/releve"] * 2, 60))
+        runs = asyncio.run(
+            executions_ensemble(url, ["releve/releve"] * 2, 60, quand_une_finit=serveur_llm.liberer)
+        )
         etats = sorted((r.state_name or "", (r.state and r.state.message) or "") for r in runs)
         assert [nom for nom, _ in etats] == ["Cancelled", "Completed"], etats
         assert "concurrency limit" in etats[0][1]
+        # La relève admise a bien attendu l'analyse retenue : c'est elle qui l'a demandée.
+        assert serveur_llm.nombre >= 1
     finally:
         processus.send_signal(signal.SIGTERM)
         sortie, erreur = processus.communicate(timeout=30)
