@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Lance la suite ; les artefacts (captures, exports) vont dans artefacts/.
-# TESTS_PROCESSUS=2 : deux processus de test (pytest-xdist), chacun prenant des fichiers
-# entiers (~21 min au lieu de ~35 sur 2 cœurs). Pas par défaut : deux tests s'y gênent encore
-# (test_planification : deux relèves demandées ensemble ne se chevauchent plus quand la machine
-# est chargée ; test_hostiles : il guette tout fichier nouveau dans /tmp et le dépôt pendant sa
-# relève, et l'autre processus en écrit).
+# Deux processus de test par défaut (pytest-xdist, chacun prenant des fichiers entiers : les
+# fixtures de module ne se font qu'une fois) dès que la machine a deux cœurs : ~21 min au lieu
+# de ~35. TESTS_PROCESSUS=0 : un seul processus (pour lire un échec sans entrelacement) ;
+# TESTS_PROCESSUS=N : N processus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_THREAD_LIMIT=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 mkdir -p artefacts
-processus="${TESTS_PROCESSUS:-0}"
+coeurs="$(nproc 2>/dev/null || echo 1)"
+processus="${TESTS_PROCESSUS:-$([ "$coeurs" -ge 2 ] && echo 2 || echo 0)}"
 parallele=()
 if [ "$processus" != 0 ]; then
     parallele=(--numprocesses "$processus" --dist loadfile)
