@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_THREAD_LIMIT=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 mkdir -p artefacts
-coeurs="$(nproc 2>/dev/null || echo 1)"
+# (nproc obéit à OMP_THREAD_LIMIT, posé plus haut pour Tesseract : on le lui retire.)
+coeurs="$(env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS nproc 2>/dev/null || echo 1)"
 processus="${TESTS_PROCESSUS:-$([ "$coeurs" -ge 2 ] && echo 2 || echo 0)}"
 parallele=()
 if [ "$processus" != 0 ]; then
