@@ -48,11 +48,26 @@ class Conservation:
         return self.categories.get(categorie or "autre", self.defaut_ans)
 
     def echeance(self, courrier: Courrier | FicheCourrier) -> date | None:
-        """Le jour où les données personnelles peuvent être effacées (None : jamais)."""
+        """Le jour où les données personnelles peuvent être effacées (None : jamais) : la durée
+        court depuis le 1er janvier qui suit la réception, et jamais un courrier n'est effacé
+        moins de la durée entière après son entrée au registre. Un courrier daté de 2000 (vieux
+        scan copié dans le dépôt, copieur à l'heure fausse : la relève le signale) n'est donc
+        pas proposé à la première purge qui suit son enregistrement."""
         ans = self.duree(courrier.categorie)
         if ans <= 0:
             return None
-        return date(courrier.recu_le.astimezone(PARIS).year + 1 + ans, 1, 1)
+        selon_reception = date(courrier.recu_le.astimezone(PARIS).year + 1 + ans, 1, 1)
+        return max(
+            selon_reception, _ans_apres(courrier.enregistre_le.astimezone(PARIS).date(), ans)
+        )
+
+
+def _ans_apres(jour: date, ans: int) -> date:
+    """Le même jour `ans` ans plus tard (un 29 février donne le 1er mars)."""
+    try:
+        return jour.replace(year=jour.year + ans)
+    except ValueError:
+        return date(jour.year + ans, 3, 1)
 
 
 def charger_conservation(dossier: Path) -> Conservation:

@@ -30,13 +30,18 @@ PIECE_COMMUNE = b"%PDF-1.4 le meme plan, joint deux fois"
 
 
 def _courrier(
-    registre: Registre, i: int, expediteur: str, categorie: str, piece: bytes | None = None
+    registre: Registre,
+    i: int,
+    expediteur: str,
+    categorie: str,
+    piece: bytes | None = None,
+    recu_le: datetime | None = None,
 ) -> str:
     element = ElementRecu(
         source="imap",
         canal=Canal.EMAIL,
         reference=f"INBOX:7:{i}",
-        recu_le=registre.horloge(),
+        recu_le=recu_le or registre.horloge(),
         contenu=f"From: {expediteur}\r\n\r\nLettre {i}".encode(),
     )
     adresse = expediteur.split("<")[-1].rstrip(">")
@@ -122,6 +127,41 @@ def test_la_purge_efface_les_donnees_personnelles_et_garde_la_preuve(registre: R
     assert len(purge) == 1 and empreinte in purge[0].details and purge[0].etat
     # Une seconde purge n'a plus rien à faire.
     assert purger(registre, CONSERVATION, jour).purges == []
+
+
+def test_un_courrier_date_de_bien_avant_son_enregistrement_garde_toute_sa_duree(
+    registre: Registre,
+) -> None:
+    """Un fichier daté de 2000 déposé en 2026 (la relève dit qu'il faut vérifier sa date) : la
+    durée se compte aussi depuis son entrée au registre ; la purge ne le prend pas tout de
+    suite, seulement dix ans après l'enregistrement."""
+    registre, horloge = _avec_horloge(registre)
+    horloge.regler(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
+    vieux = _courrier(
+        registre,
+        1,
+        "Mme Dupont <dupont@exemple.example>",
+        "voirie",
+        recu_le=datetime(2000, 6, 1, 9, 0, tzinfo=UTC),
+    )
+    fiche = registre.courrier(vieux)
+    assert fiche is not None and fiche.recu_le.year == 2000
+    assert CONSERVATION.echeance(fiche) == date(2036, 5, 4)
+    assert a_purger(registre, CONSERVATION, date(2026, 12, 2)) == []
+    assert purger(registre, CONSERVATION, date(2026, 12, 2)).purges == []
+    assert a_purger(registre, CONSERVATION, date(2036, 5, 3)) == []
+    assert [c.numero for c in a_purger(registre, CONSERVATION, date(2036, 5, 4))] == [vieux]
+    # Reçu le 31 décembre, enregistré le 2 janvier : deux jours de plus, pas une année.
+    horloge.regler(datetime(2027, 1, 2, 1, 0, tzinfo=UTC))
+    fin_d_annee = _courrier(
+        registre,
+        2,
+        "M. Martin <martin@exemple.example>",
+        "publicite",
+        recu_le=datetime(2026, 12, 31, 18, 0, tzinfo=UTC),
+    )
+    fiche = registre.courrier(fin_d_annee)
+    assert fiche is not None and CONSERVATION.echeance(fiche) == date(2028, 1, 2)
 
 
 def test_un_courrier_purge_retouche_par_sql_est_toujours_vu(registre: Registre) -> None:
