@@ -10,7 +10,9 @@ les délais légaux. Un fichier daté dans le futur du dossier (copieur qui pose
 fausse) est jugé sur sa dernière modification connue du système de fichiers (ctime), et cela
 est dit au registre ; un fichier daté de plus d'un jour avant son arrivée dans le dossier garde
 sa date, et cela aussi est dit. Un fichier enregistré est rangé dans `traites/` à l'intérieur
-du dossier, jamais supprimé.
+du dossier, jamais supprimé. Un fichier illisible, ou enregistré mais que le dossier ne laisse
+pas ranger (partage en lecture seule : l'heure est alors celle de la machine), n'arrête pas les
+autres : il reste en place et c'est dit (`incidents`, consignés au registre par la relève).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from noyau.calendrier import Horloge, heure_de_paris, horloge_systeme
 from noyau.domaine import Canal, ElementRecu, PartDeLot
-from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie, raison_systeme
 from noyau.pannes import PointDePanne, aucune
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ AVANCE_TOLEREE_S = 300.0
 # Au-delà, un fichier daté bien avant son arrivée dans le dossier est signalé : ancien fichier
 # copié ou déplacé là avec sa date, ou copieur dont l'horloge retarde (pile de l'horloge morte).
 RETARD_SIGNALE_S = 86400.0
+# Les fichiers non rangés nommés dans l'incident d'une relève ; au-delà, leur nombre.
+NOMS_CITES = 5
 
 
 class ErreurDossier(ConnecteurErreur):
@@ -73,6 +77,9 @@ class _SourceDossier:
         self.delai = delai_stabilite_s
         self.horloge = horloge  # celle du registre : la date de réception s'y compte
         self._en_attente = 0
+        self.incidents: list[str] = []
+        self._non_ranges: list[str] = []  # enregistrés, pas rangés (dits en une fois : fermer)
+        self._raison_non_range = ""
         self._restants: dict[Path, int] = {}  # mbox : messages pas encore acquittés
         self._chemins: dict[str, Path] = {}  # référence donnée à la relève → fichier
 
@@ -85,7 +92,7 @@ class _SourceDossier:
             entrees = sorted(self.dossier.iterdir())
         except OSError as e:
             raise ErreurDossierPassagere(
-                f"Le dossier de dépôt « {self.dossier} » est illisible : {e.strerror or e}."
+                f"Le dossier de dépôt « {self.dossier} » est illisible : {raison_systeme(e)}."
             ) from e
         maintenant, ici = self._heure_du_dossier(), self.horloge()
         for chemin in entrees:
@@ -123,14 +130,20 @@ class _SourceDossier:
                 os.unlink(nom)
 
     def _lire(self, chemin: Path) -> bytes | None:
+        """Les octets du fichier ; None s'il a disparu, ou s'il est illisible (droits, partage
+        coupé) : il reste en place pour la relève suivante, c'est dit, et les autres fichiers
+        du dossier passent quand même."""
         try:
             return chemin.read_bytes()
         except FileNotFoundError:
             return None  # pris par une autre relève entre la liste et la lecture
         except OSError as e:
-            raise ErreurDossierPassagere(
-                f"Le fichier « {_affichable(chemin.name)} » est illisible : {e.strerror or e}."
-            ) from e
+            self.incidents.append(
+                f"Le fichier « {_affichable(chemin.name)} » du dossier « {self.dossier} » est "
+                f"illisible : {raison_systeme(e)}. Il reste dans le dossier et sera repris à "
+                "la prochaine relève."
+            )
+            return None
 
     def _element(
         self, chemin: Path, contenu: bytes, arrivee: Arrivee, reference: str | None = None
@@ -163,13 +176,26 @@ class _SourceDossier:
         except FileNotFoundError:
             return  # déjà rangé par une autre relève
         except OSError as e:
-            raise ErreurDossierPassagere(
-                f"Le fichier « {_affichable(chemin.name)} » est enregistré mais n'a pas pu être "
-                f"rangé dans {TRAITES}/ : {e.strerror or e}. Il le sera à la prochaine relève."
-            ) from e
+            # Enregistré, donc rien n'est perdu : les autres fichiers passent quand même, et
+            # les relèves suivantes le reconnaîtront (doublon) jusqu'à ce qu'il soit rangé.
+            self._non_ranges.append(_affichable(chemin.name))
+            self._raison_non_range = raison_systeme(e)
 
     def fermer(self) -> None:
-        pass
+        """Les fichiers enregistrés mais pas rangés, dits en une phrase (un partage en lecture
+        seule en laisse autant qu'il en reçoit)."""
+        noms, self._non_ranges = self._non_ranges, []
+        if not noms:
+            return
+        cites = ", ".join(f"« {n} »" for n in noms[:NOMS_CITES])
+        if len(noms) > NOMS_CITES:
+            cites += f" et {len(noms) - NOMS_CITES} autre(s)"
+        self.incidents.append(
+            f"{len(noms)} fichier(s) du dossier « {self.dossier} » enregistré(s) mais pas "
+            f"rangé(s) dans {TRAITES}/ ({cites}) : {self._raison_non_range}. Ils restent dans "
+            "le dossier, rien n'est perdu ; chaque relève les reconnaît sans les enregistrer "
+            "deux fois, jusqu'à ce que le dossier accepte l'écriture."
+        )
 
 
 class SourceScans(_SourceDossier):

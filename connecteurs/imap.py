@@ -131,6 +131,7 @@ class SourceImap(_SessionImap):
     def __init__(self, parametres: ParametresImap, panne: PointDePanne = aucune) -> None:
         super().__init__(parametres)
         self.panne = panne
+        self.incidents: list[str] = []  # une boîte en panne l'est entière : rien ici
         self._uidvalidity: int | None = None
         self._uids: dict[str, int] = {}
 

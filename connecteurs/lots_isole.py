@@ -29,6 +29,7 @@ from typing import Any
 
 from connecteurs.lots import Decoupage, LettreDuLot, decouper, ressemble_a_un_pdf
 from connecteurs.pannes import consigne, texte_de
+from noyau.erreurs import raison_systeme
 from noyau.pannes import PointDePanne, aucune
 
 logger = logging.getLogger("courrier.lots")
@@ -65,7 +66,7 @@ def decouper_a_part(
         logger.warning("Recherche des feuilles séparatrices trop longue : fichier entier.")
         return None
     except OSError as e:
-        logger.warning("Recherche des feuilles séparatrices impossible (%s).", e.strerror)
+        logger.warning("Recherche des feuilles séparatrices impossible (%s).", raison_systeme(e))
         return None
     if fini.returncode != 0:
         logger.warning(

@@ -10,6 +10,9 @@ from noyau.domaine import ElementRecu
 
 class Source(Protocol):
     nom: str
+    # Ce qui n'a pas arrêté la source mais doit être dit : un fichier illisible laissé en
+    # place, un fichier enregistré mais pas rangé. Rempli pendant `elements` et `acquitter`.
+    incidents: list[str]
 
     def elements(self) -> Iterator[ElementRecu]:
         """Les éléments nouveaux (ou pas encore acquittés), un à un."""

@@ -143,7 +143,19 @@ def relever_source(
     finally:
         bilan.en_attente = source.en_attente
         source.fermer()
+    _consigner_incidents(source, registre, bilan)
     return bilan
+
+
+def _consigner_incidents(source: Source, registre: Registre, bilan: BilanSource) -> None:
+    """Ce qui n'a pas arrêté la source (fichier illisible, fichier pas rangé) : au bilan et au
+    journal du registre, comme une erreur de la source."""
+    for raison in source.incidents:
+        bilan.erreurs.append(raison)
+        registre.evenement_general(
+            TypeEvenement.ERREUR, "releve", {"source": source.nom, "raison": raison}
+        )
+    source.incidents.clear()
 
 
 # --- Extraction -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from interfaces.cli_commun import (
     ouvrir_registre,
     preparer_traces,
 )
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 
 
 @commande
@@ -68,7 +68,7 @@ def digest_du_maire(
                 sortie.write_text(rendre_html(d, image), encoding="utf-8")
             except OSError as e:
                 raise CourrierErreur(
-                    f"Impossible d'écrire le digest dans {sortie} : {e.strerror or e}."
+                    f"Impossible d'écrire le digest dans {sortie} : {raison_systeme(e)}."
                 ) from e
             console.print(f"Digest écrit dans {sortie} : {escape(d.objet)}.", highlight=False)
     if not envoyer:

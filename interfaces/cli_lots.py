@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from interfaces.cli_commun import commande, console
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 
 
 @commande
@@ -25,7 +25,7 @@ def separateur(
         sortie.write_bytes(pdf_separateur())
     except OSError as e:
         raise CourrierErreur(
-            f"Impossible d'écrire la feuille séparatrice dans « {sortie} » : {e.strerror or e}."
+            f"Impossible d'écrire la feuille séparatrice dans « {sortie} » : {raison_systeme(e)}."
         ) from e
     console.print(
         f"Feuille séparatrice écrite dans {sortie} : imprimez-la (recto seul) et placez-la "

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from noyau.calendrier import PARIS
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 from noyau.fiches import FicheCourrier, FicheEvenement
 from registre.registre import Registre
 
@@ -65,5 +65,5 @@ def ecrire_acces(
     try:
         sortie.write_text(page, encoding="utf-8")
     except OSError as e:
-        raise CourrierErreur(f"Impossible d'écrire {sortie} : {e.strerror or e}.") from e
+        raise CourrierErreur(f"Impossible d'écrire {sortie} : {raison_systeme(e)}.") from e
     return courriers

@@ -6,33 +6,17 @@ ne coûte rien (même contenu, même nom), un fichier manquant perdrait un courr
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 
-from noyau.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur, raison_systeme
 
 
 class ArchiveNonInscriptible(RegistreErreur):
     """L'archive refuse l'écriture (disque plein, droits) : rien ne peut plus être enregistré,
     la relève doit s'arrêter, pas marquer le courrier en erreur."""
-
-
-_RAISONS = {
-    errno.ENOSPC: "le disque est plein",
-    errno.EDQUOT: "le quota du disque est atteint",
-    errno.EACCES: "les droits du dossier ne le permettent pas",
-    errno.EPERM: "les droits du dossier ne le permettent pas",
-    errno.EROFS: "le disque est en lecture seule",
-    errno.EIO: "le disque a rendu une erreur de lecture ou d'écriture",
-}
-
-
-def raison_disque(e: OSError) -> str:
-    """La cause d'une erreur de fichier, en français."""
-    return _RAISONS.get(e.errno or 0, f"erreur système n° {e.errno}" if e.errno else str(e))
 
 
 class Archive:
@@ -65,7 +49,7 @@ class Archive:
             _synchroniser_dossier(cible.parent)
         except OSError as e:
             raise ArchiveNonInscriptible(
-                f"Impossible d'écrire dans l'archive ({self.racine}) : {raison_disque(e)}. "
+                f"Impossible d'écrire dans l'archive ({self.racine}) : {raison_systeme(e)}. "
                 "Rien n'a été perdu : libérez de la place ou corrigez les droits du dossier de "
                 "données, puis relancez la relève."
             ) from e

@@ -10,7 +10,7 @@ import pandas as pd
 
 from noyau.calendrier import PARIS
 from noyau.delais import depuis_json
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 from noyau.fiches import FicheBrouillon, FicheCourrier
 from registre.tables import BrouillonLigne, Courrier
 from registre.transparence import provenance_ia
@@ -140,7 +140,7 @@ def exporter(courriers: Sequence[Courrier | FicheCourrier], format_: str, sortie
             raise CourrierErreur(f"Format d'export inconnu : « {format_} » (csv ou xlsx).")
     except OSError as e:
         raise CourrierErreur(
-            f"Impossible d'écrire le fichier « {sortie} » : {e.strerror or e}."
+            f"Impossible d'écrire le fichier « {sortie} » : {raison_systeme(e)}."
         ) from e
     return len(donnees)
 

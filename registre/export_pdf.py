@@ -25,7 +25,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from noyau.calendrier import PARIS
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 from noyau.fiches import FicheCourrier
 from registre.tables import Courrier
 
@@ -163,6 +163,6 @@ def exporter_pdf(
         pdf.output(str(sortie))
     except OSError as e:
         raise CourrierErreur(
-            f"Impossible d'écrire le registre dans {sortie} : {e.strerror or e}."
+            f"Impossible d'écrire le registre dans {sortie} : {raison_systeme(e)}."
         ) from e
     return len(de_l_annee)

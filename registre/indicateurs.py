@@ -27,7 +27,7 @@ from noyau.analyse import TypeBrouillon
 from noyau.calendrier import PARIS, jour_de_paris
 from noyau.difference import part_changee
 from noyau.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
-from noyau.erreurs import CourrierErreur
+from noyau.erreurs import CourrierErreur, raison_systeme
 from registre.tables import BrouillonLigne, Courrier, Evenement
 
 SEMAINES_PAR_DEFAUT = 12
@@ -368,7 +368,7 @@ def exporter(ind: Indicateurs, libelles: Mapping[str, str], format_: str, sortie
             raise CourrierErreur(f"Format d'export inconnu : « {format_} » (csv ou xlsx).")
     except OSError as e:
         raise CourrierErreur(
-            f"Impossible d'écrire le fichier « {sortie} » : {e.strerror or e}."
+            f"Impossible d'écrire le fichier « {sortie} » : {raison_systeme(e)}."
         ) from e
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from noyau.erreurs import RegistreErreur
+from noyau.erreurs import RegistreErreur, raison_systeme
 from registre.base import schema_de
 from registre.registre import Registre
 
@@ -148,7 +148,7 @@ def sauvegarder(registre: Registre, url: str, sortie: Path, commune: str) -> Bil
         try:
             os.replace(provisoire, sortie)
         except OSError as e:
-            raise SauvegardeErreur(f"Impossible d'écrire {sortie} : {e.strerror or e}.") from e
+            raise SauvegardeErreur(f"Impossible d'écrire {sortie} : {raison_systeme(e)}.") from e
     return BilanSauvegarde(sortie, courriers, originaux, octets)
 
 

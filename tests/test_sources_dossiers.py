@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -226,3 +229,108 @@ def test_une_boite_mbox_donne_un_courrier_par_message(registre: Registre, tmp_pa
     (depot / "traites" / "archive.mbox").rename(depot / "archive.mbox")
     bilan = relever_source(SourceEml(depot, 0), registre, lire_entetes)
     assert (bilan.nouveaux, bilan.doublons) == (0, 3)
+
+
+RELEVE_EN_LECTURE_SEULE = """
+import json, sys, time
+from pathlib import Path
+from connecteurs.dossiers import SourceScans
+from courrier.extraction import lire_entetes
+from courrier.releve import relever_source
+from registre.registre import Registre
+
+depot, travail = Path(sys.argv[1]), Path(sys.argv[2])
+registre = Registre.ouvrir(f"sqlite:///{travail / 'registre.sqlite3'}", travail / "donnees")
+bilans = []
+for _ in range(2):
+    avant = time.time()
+    bilan = relever_source(SourceScans(depot, 0), registre, lire_entetes)
+    bilans.append([bilan.nouveaux, bilan.doublons, bilan.erreurs, avant, time.time()])
+courriers = [[c.nom_fichier, c.recu_le.timestamp()] for c in registre.courriers()]
+journal = [json.loads(e.details) for e in registre.evenements() if e.type == "erreur"]
+print(json.dumps({"bilans": bilans, "courriers": courriers, "journal": journal}))
+"""
+
+
+def _en_lecture_seule(depot: Path, abime: Path, travail: Path) -> subprocess.CompletedProcess[str]:
+    """La relève du dépôt, dans un processus qui ne peut pas y écrire ni lire `abime`.
+
+    Utilisateur ordinaire : dossier sans droit d'écriture, fichier sans droit de lecture.
+    Root, que les droits n'arrêtent pas : dans un espace de montage à lui (qui disparaît avec
+    lui), le dossier remonté en lecture seule et, sur `abime`, un fichier dont la lecture rend
+    une erreur d'entrée-sortie comme un partage coupé (la mémoire d'un processus `sleep`,
+    /proc/PID/mem, illisible à l'adresse 0)."""
+    commande = [sys.executable, "-c", RELEVE_EN_LECTURE_SEULE, str(depot), str(travail)]
+    if os.geteuid() != 0:
+        abime.chmod(0)
+        depot.chmod(0o555)
+        return subprocess.run(commande, capture_output=True, text=True, timeout=120, check=False)
+    script = (
+        'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" || exit 1; '
+        'sleep 300 & s=$!; mount --bind /proc/$s/mem "$2" || { kill $s; exit 1; }; '
+        'shift 2; "$@"; r=$?; kill $s; exit $r'
+    )
+    prefixe = ["unshare", "--mount", "sh", "-c", script, "sh", str(depot), str(abime)]
+    essai = subprocess.run([*prefixe, "true"], capture_output=True, text=True, check=False)
+    if essai.returncode != 0:
+        pytest.skip(f"ni utilisateur ordinaire ni montage privé possible : {essai.stderr.strip()}")
+    return subprocess.run(
+        [*prefixe, *commande], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_un_depot_en_lecture_seule_et_un_fichier_illisible_n_arretent_pas_les_autres(
+    tmp_path: Path,
+) -> None:
+    """Un partage monté en lecture seule (ou sans droit d'écriture), dont un fichier ne se lit
+    pas : le fichier illisible reste en place et c'est dit ; les autres sont enregistrés, à
+    l'horloge de la machine (pas de fichier témoin possible), restent là où ils sont (rien
+    n'est perdu), la relève dit en français pourquoi ils ne sont pas rangés, et la relève
+    suivante ne les enregistre pas une seconde fois. Avant : le premier fichier illisible ou
+    non rangé arrêtait la source, nuit après nuit, et les suivants n'étaient jamais lus."""
+    depot, travail = tmp_path / "scans", tmp_path / "travail"
+    depot.mkdir()
+    travail.mkdir()
+    abime = depot / "abime.pdf"  # lu en premier (ordre des noms)
+    abime.write_bytes(b"%PDF-1.4 illisible\n")
+    for nom in ("lettre.pdf", "plan.pdf"):
+        (depot / nom).write_bytes(f"%PDF-1.4 {nom}\n%%EOF\n".encode())
+        vieillir(depot / nom)
+    date_du_fichier = (depot / "lettre.pdf").stat().st_mtime
+    fini = _en_lecture_seule(depot, abime, travail)
+    depot.chmod(0o755)
+    abime.chmod(0o644)
+    assert fini.returncode == 0, fini.stderr[-3000:]
+    resultat = json.loads(fini.stdout.strip().splitlines()[-1])
+    (premier, second) = resultat["bilans"]
+    assert premier[:2] == [2, 0] and second[:2] == [0, 2]
+    for bilan in (premier, second):
+        illisible, non_ranges = bilan[2]
+        assert illisible.startswith(
+            f"Le fichier « abime.pdf » du dossier « {depot} » est illisible : "
+        )
+        assert "Il reste dans le dossier et sera repris à la prochaine relève." in illisible
+        assert (
+            "les droits du dossier ne le permettent pas" in illisible
+            or "le disque a rendu une erreur de lecture ou d'écriture" in illisible
+        ), illisible
+        assert non_ranges.startswith(
+            f"2 fichier(s) du dossier « {depot} » enregistré(s) mais pas rangé(s) dans traites/ "
+            "(« lettre.pdf », « plan.pdf ») : "
+        ), non_ranges
+        assert (
+            "le disque est en lecture seule" in non_ranges
+            or "les droits du dossier ne le permettent pas" in non_ranges
+        ), non_ranges
+        for erreur in (illisible, non_ranges):
+            assert not any(m in erreur for m in ("Read-only", "Permission", "denied", "Errno"))
+    # Chaque incident de chaque relève est au journal du registre.
+    assert resultat["journal"] == [
+        {"source": "depot_scans", "raison": r} for b in (premier, second) for r in b[2]
+    ]
+    assert sorted(nom for nom, _ in resultat["courriers"]) == ["lettre.pdf", "plan.pdf"]
+    # L'âge du fichier (une heure), lu à l'horloge de la machine pendant la première relève.
+    recu_le = dict(resultat["courriers"])["lettre.pdf"]
+    _, _, _, avant, apres = premier
+    assert avant - (apres - date_du_fichier) - 0.01 <= recu_le <= apres - (avant - date_du_fichier)
+    assert sorted(p.name for p in depot.iterdir()) == ["abime.pdf", "lettre.pdf", "plan.pdf"]
