@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import SEEN, SENT
 
 from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, identifier_imap
@@ -25,6 +25,8 @@ from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from noyau.pannes import PointDePanne, aucune
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
+# Les UID des messages non rangés nommés dans l'incident d'une relève ; au-delà, leur nombre.
+UIDS_CITES = 10
 
 
 class ErreurImap(ConnecteurErreur):
@@ -131,7 +133,9 @@ class SourceImap(_SessionImap):
     def __init__(self, parametres: ParametresImap, panne: PointDePanne = aucune) -> None:
         super().__init__(parametres)
         self.panne = panne
-        self.incidents: list[str] = []  # une boîte en panne l'est entière : rien ici
+        self.incidents: list[str] = []
+        self._non_ranges: list[int] = []  # enregistrés, refusés au rangement (dits : fermer)
+        self._refus = ""
         self._uidvalidity: int | None = None
         self._uids: dict[str, int] = {}
 
@@ -201,11 +205,33 @@ class SourceImap(_SessionImap):
                 client.copy([uid], self.p.dossier_traite)
                 client.delete_messages([uid])
                 client.expunge([uid] if client.has_capability("UIDPLUS") else None)
-        except (IMAPClientError, OSError) as e:
+        except (IMAPClientAbortError, OSError) as e:  # connexion perdue : la suite aussi
             raise ErreurImapPassagere(
                 f"Le message UID {uid} est enregistré mais n'a pas pu être rangé dans "
                 f"« {self.p.dossier_traite} » : {e}. Il le sera à la prochaine relève."
             ) from e
+        except IMAPClientError as e:
+            # Le serveur refuse ce rangement (droits, quota du dossier) mais la connexion
+            # tient : le message est enregistré, rien n'est perdu, les suivants passent.
+            self._non_ranges.append(uid)
+            self._refus = str(e)
+
+    def fermer(self) -> None:
+        """Les messages enregistrés que le serveur a refusé de ranger, dits en une phrase."""
+        uids, self._non_ranges = self._non_ranges, []
+        if uids:
+            cites = ", ".join(str(u) for u in uids[:UIDS_CITES])
+            if len(uids) > UIDS_CITES:
+                cites += f" et {len(uids) - UIDS_CITES} autre(s)"
+            self.incidents.append(
+                f"{len(uids)} message(s) de « {self.p.dossier} » enregistré(s) mais que le "
+                f"serveur a refusé de ranger dans « {self.p.dossier_traite} » (UID {cites} ; "
+                f"réponse du serveur : {self._refus[:200]}). Ils restent dans "
+                f"« {self.p.dossier} », rien n'est perdu ; chaque relève les reconnaît sans "
+                "les enregistrer deux fois, jusqu'à ce que le dossier les accepte (droits, "
+                "quota de la boîte)."
+            )
+        super().fermer()
 
 
 def _en_utc(moment: object) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from connecteurs.imap import ErreurImap, ErreurImapPassagere, SourceImap
+from courrier.extraction import lire_entetes
+from courrier.releve import relever_source
 from preuves import serveurs
 from registre.registre import Registre
 from tests.conftest import RACINE, client_imap
@@ -151,3 +154,47 @@ def test_un_serveur_injoignable_est_une_panne_passagere() -> None:
     source = SourceImap(parametres_imap(serveurs.port_libre()))
     with pytest.raises(ErreurImapPassagere, match="ne répond pas"):
         list(source.elements())
+
+
+def test_un_rangement_refuse_par_le_serveur_n_arrete_pas_les_autres_messages(
+    serveur_imap: serveurs.Dovecot, registre: Registre
+) -> None:
+    """Le dossier « Traité » refuse l'écriture (droits sur le serveur, quota) : chaque message
+    est enregistré une fois, reste dans la boîte, et la relève le dit en français. Avant, le
+    premier refus arrêtait la source : les messages suivants n'étaient jamais enregistrés,
+    nuit après nuit."""
+    deposer(serveur_imap, 3)
+    client = client_imap(serveur_imap)
+    client.create_folder("Traité")
+    client.logout()
+    # Le dossier du serveur (maildir, écrit par Dovecot sous l'utilisateur nobody) en lecture
+    # seule : Dovecot répond NO à chaque MOVE, la connexion tient.
+    (traite,) = (serveur_imap.dossier / "home" / "mairie" / "Maildir").glob(".Trait*")
+    verrouilles = [traite, *(traite / s for s in ("cur", "new", "tmp"))]
+    for chemin in verrouilles:
+        chemin.chmod(0o555)
+    try:
+        bilans = [
+            relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+            for _ in range(2)
+        ]
+    finally:
+        for chemin in verrouilles:
+            chemin.chmod(0o755)
+    assert [(b.nouveaux, b.doublons) for b in bilans] == [(3, 0), (0, 3)]
+    for bilan in bilans:
+        (erreur,) = bilan.erreurs
+        assert erreur.startswith(
+            "3 message(s) de « INBOX » enregistré(s) mais que le serveur a refusé de ranger "
+            "dans « Traité » (UID 1, 2, 3 ; réponse du serveur : "
+        ), erreur
+        assert "Ils restent dans « INBOX », rien n'est perdu" in erreur
+    assert registre.nombre() == 3
+    assert compter(serveur_imap, "INBOX") == 3
+    journal = [json.loads(e.details) for e in registre.evenements() if e.type == "erreur"]
+    assert [j["raison"] for j in journal] == [b.erreurs[0] for b in bilans]
+    # Le dossier accepte de nouveau : la relève suivante range tout, sans rien doubler.
+    bilan = relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.doublons, bilan.erreurs) == (0, 3, [])
+    assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (0, 3)
+    assert registre.verifier() == []
