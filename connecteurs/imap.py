@@ -211,6 +211,14 @@ class SourceImap(_SessionImap):
                 f"« {self.p.dossier_traite} » : {e}. Il le sera à la prochaine relève."
             ) from e
         except IMAPClientError as e:
+            if "EXPUNGEISSUED" in str(e).upper():
+                # Une autre relève de la même boîte vient de le ranger (RFC 5530) : elle
+                # travaille en même temps que celle-ci, qui s'arrête et reprendra après elle,
+                # plutôt que de ranger les mêmes messages en même temps (Traité en double).
+                raise ErreurImapPassagere(
+                    f"Le message UID {uid} vient d'être rangé par une autre relève de la même "
+                    "boîte : celle-ci s'arrête et reprendra après elle."
+                ) from e
             # Le serveur refuse ce rangement (droits, quota du dossier) mais la connexion
             # tient : le message est enregistré, rien n'est perdu, les suivants passent.
             self._non_ranges.append(uid)

@@ -198,3 +198,25 @@ def test_un_rangement_refuse_par_le_serveur_n_arrete_pas_les_autres_messages(
     assert (bilan.nouveaux, bilan.doublons, bilan.erreurs) == (0, 3, [])
     assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (0, 3)
     assert registre.verifier() == []
+
+
+def test_une_autre_releve_qui_range_la_meme_boite_arrete_celle_ci_sans_fausse_alerte(
+    serveur_imap: serveurs.Dovecot, registre: Registre
+) -> None:
+    """Deux relèves de la même boîte en même temps (déploiement sans limite) : celle qui
+    trouve un message déjà rangé par l'autre (réponse EXPUNGEISSUED de Dovecot) s'arrête en
+    panne passagère, reprise plus tard, au lieu de continuer à ranger les mêmes messages en
+    même temps que l'autre (vu sous charge : des messages en double dans « Traité ») ; ce
+    n'est pas un refus du serveur à signaler."""
+    deposer(serveur_imap, 3)
+    seconde = SourceImap(parametres_imap(serveur_imap.port))
+    elements = seconde.elements()
+    premier = next(elements)  # la seconde a lu le lot des trois messages
+    bilan = relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.erreurs) == (3, [])
+    assert not registre.enregistrer(premier, lire_entetes(premier.contenu)).nouveau
+    with pytest.raises(ErreurImapPassagere, match="rangé par une autre relève de la même boîte"):
+        seconde.acquitter(premier)
+    seconde.fermer()
+    assert seconde.incidents == []
+    assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (0, 3)
