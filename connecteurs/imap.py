@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
@@ -25,6 +25,7 @@ from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
 from noyau.pannes import PointDePanne, aucune
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
+ATTRIBUTS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE"]
 # Les UID des messages non rangés nommés dans l'incident d'une relève ; au-delà, leur nombre.
 UIDS_CITES = 10
 
@@ -171,12 +172,7 @@ class SourceImap(_SessionImap):
             raise ErreurImapPassagere(f"Recherche impossible dans {self.p.dossier} : {e}.") from e
         for debut in range(0, len(uids), LOT):
             lot = uids[debut : debut + LOT]
-            try:
-                reponses = client.fetch(lot, ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE"])
-            except (IMAPClientError, OSError) as e:
-                raise ErreurImapPassagere(
-                    f"Lecture impossible des messages {lot[0]} à {lot[-1]} : {e}."
-                ) from e
+            reponses = self._lire_lot(lot)
             for uid in lot:
                 donnees = reponses.get(uid)
                 if donnees is None or b"BODY[]" not in donnees:
@@ -194,6 +190,60 @@ class SourceImap(_SessionImap):
                     contenu=contenu,
                     cles=(self._cle(uid),),
                 )
+
+    def _lire_lot(self, lot: list[int]) -> dict[int, dict[bytes, Any]]:
+        try:
+            return dict(self._connecter().fetch(lot, ATTRIBUTS))
+        except OSError as e:
+            raise ErreurImapPassagere(
+                f"Lecture impossible des messages {lot[0]} à {lot[-1]} : {e}."
+            ) from e
+        except IMAPClientError as e:
+            premiere = e
+        # Un seul message que le serveur ne sait pas lire fait échouer tout le lot (Dovecot
+        # coupe même la connexion) : relu message par message, le lot ne perd que lui, qui
+        # reste dans la boîte et est dit ; sans cela, la boîte s'arrêtait là chaque nuit.
+        self._couper()
+        reponses: dict[int, dict[bytes, Any]] = {}
+        refus: dict[int, str] = {}
+        for uid in lot:
+            client = self._reconnecter()
+            try:
+                reponses.update(client.fetch([uid], ATTRIBUTS))
+            except OSError as e:
+                raise ErreurImapPassagere(f"Lecture impossible du message {uid} : {e}.") from e
+            except IMAPClientError as e:
+                refus[uid] = str(e)
+                self._couper()
+        if len(refus) == len(lot) > 1:  # aucun ne se lit : c'est le serveur, pas un message
+            raise ErreurImapPassagere(
+                f"Lecture impossible des messages {lot[0]} à {lot[-1]} : {premiere}."
+            ) from premiere
+        for uid, raison in refus.items():
+            self.incidents.append(
+                f"Le message UID {uid} de « {self.p.dossier} » ne se laisse pas lire par le "
+                f"serveur (réponse du serveur : {raison[:200]}) : il reste dans la boîte, sans "
+                "ligne au registre, et sera réessayé à chaque relève ; s'il reste illisible, "
+                "voyez-le avec l'hébergeur de la messagerie."
+            )
+        return reponses
+
+    def _reconnecter(self) -> IMAPClient:
+        avant = self._uidvalidity
+        client = self._connecter()
+        if self._uidvalidity != avant:
+            raise ErreurImapPassagere(
+                f"La boîte « {self.p.dossier} » a changé (UIDVALIDITY) pendant la relève : "
+                "elle reprendra à la prochaine."
+            )
+        return client
+
+    def _couper(self) -> None:
+        """Abandonne une connexion que le serveur a peut-être coupée ; la suivante est neuve."""
+        if self._client is not None:
+            with contextlib.suppress(IMAPClientError, OSError):
+                self._client.shutdown()
+            self._client = None
 
     def acquitter(self, element: ElementRecu) -> None:
         client = self._connecter()

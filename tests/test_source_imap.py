@@ -220,3 +220,68 @@ def test_une_autre_releve_qui_range_la_meme_boite_arrete_celle_ci_sans_fausse_al
     seconde.fermer()
     assert seconde.incidents == []
     assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (0, 3)
+
+
+def _rendre_lisibles(maildir: Path, fichiers: list[Path]) -> None:
+    """Dovecot déplace les messages de new/ dans cur/ en changeant la fin de leur nom."""
+    bases = {f.name.split(":")[0] for f in fichiers}
+    for f in [*(maildir / "new").iterdir(), *(maildir / "cur").iterdir()]:
+        if f.name.split(":")[0] in bases:
+            f.chmod(0o600)
+
+
+def test_un_message_que_le_serveur_ne_sait_pas_lire_n_arrete_pas_la_boite(
+    serveur_imap: serveurs.Dovecot, registre: Registre
+) -> None:
+    """Un message abîmé sur le serveur (ici : son fichier maildir illisible pour Dovecot, qui
+    répond « Internal error » et coupe la connexion) faisait échouer la lecture de tout son lot,
+    et la boîte s'arrêtait là, nuit après nuit. Relu message par message, le lot ne perd que
+    lui : il reste dans la boîte, sans ligne au registre, et c'est dit à chaque relève."""
+    deposer(serveur_imap, 5)
+    maildir = serveur_imap.dossier / "home" / "mairie" / "Maildir"
+    fichiers = sorted([*(maildir / "new").iterdir(), *(maildir / "cur").iterdir()])
+    abime = fichiers[1]  # le deuxième déposé : UID 2 (noms en temps d'arrivée croissant)
+    abime.chmod(0)
+    try:
+        bilans = [
+            relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+            for _ in range(2)
+        ]
+    finally:
+        _rendre_lisibles(maildir, [abime])
+    assert [(b.nouveaux, b.doublons) for b in bilans] == [(4, 0), (0, 0)]
+    for bilan in bilans:
+        (erreur,) = bilan.erreurs
+        assert erreur.startswith(
+            "Le message UID 2 de « INBOX » ne se laisse pas lire par le serveur (réponse du "
+            "serveur : "
+        ), erreur
+        assert "il reste dans la boîte, sans ligne au registre" in erreur
+    assert sorted(c.message_id for c in registre.courriers()) == [
+        f"<acte-{i}@exemple.example>" for i in (0, 2, 3, 4)
+    ]
+    assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (1, 4)
+    # Le message redevenu lisible est enregistré et rangé à la relève suivante.
+    bilan = relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+    assert (bilan.nouveaux, bilan.erreurs) == (1, [])
+    assert (compter(serveur_imap, "INBOX"), compter(serveur_imap, "Traité")) == (0, 5)
+    assert registre.verifier() == []
+
+
+def test_un_serveur_qui_ne_lit_plus_rien_reste_une_panne_passagere(
+    serveur_imap: serveurs.Dovecot, registre: Registre
+) -> None:
+    """Si aucun message du lot ne se lit, même un par un, c'est le serveur : panne passagère
+    (reprise), pas une liste d'incidents."""
+    deposer(serveur_imap, 3)
+    maildir = serveur_imap.dossier / "home" / "mairie" / "Maildir"
+    fichiers = [*(maildir / "new").iterdir(), *(maildir / "cur").iterdir()]
+    for f in fichiers:
+        f.chmod(0)
+    try:
+        with pytest.raises(ErreurImapPassagere, match="Lecture impossible des messages 1 à 3"):
+            relever_source(SourceImap(parametres_imap(serveur_imap.port)), registre, lire_entetes)
+    finally:
+        _rendre_lisibles(maildir, fichiers)
+    assert registre.nombre() == 0
+    assert compter(serveur_imap, "INBOX") == 3
