@@ -56,4 +56,4 @@ def raison_systeme(e: OSError) -> str:
     """La cause d'une erreur de fichier, en français (le numéro d'erreur s'il est inconnu)."""
     if e.errno in _RAISONS_SYSTEME:
         return _RAISONS_SYSTEME[e.errno]
-    return f"erreur système n° {e.errno}" if e.errno else str(e)
+    return f"erreur système n° {e.errno}" if e.errno else f"erreur du système ({e})"

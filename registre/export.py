@@ -126,9 +126,20 @@ def _cellule(valeur: Any) -> Any:
     return valeur
 
 
+def dossier_de_sortie_existant(sortie: Path) -> None:
+    """Un dossier de sortie absent, dit en français : pandas le dit en anglais, sans numéro
+    d'erreur que `raison_systeme` saurait traduire."""
+    if not sortie.parent.is_dir():
+        raise CourrierErreur(
+            f"Impossible d'écrire le fichier « {sortie} » : le dossier « {sortie.parent} » "
+            "n'existe pas."
+        )
+
+
 def exporter(courriers: Sequence[Courrier | FicheCourrier], format_: str, sortie: Path) -> int:
     """Écrit le registre ; rend le nombre de lignes. Heures de Paris, au format ISO."""
     donnees = tableau(courriers)
+    dossier_de_sortie_existant(sortie)
     try:
         if format_ == "csv":
             # Point-virgule et BOM : le CSV s'ouvre tel quel dans un tableur réglé en français.

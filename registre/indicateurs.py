@@ -28,6 +28,7 @@ from noyau.calendrier import PARIS, jour_de_paris
 from noyau.difference import part_changee
 from noyau.domaine import NatureAutomatique, StatutBrouillon, TypeEvenement
 from noyau.erreurs import CourrierErreur, raison_systeme
+from registre.export import dossier_de_sortie_existant
 from registre.tables import BrouillonLigne, Courrier, Evenement
 
 SEMAINES_PAR_DEFAUT = 12
@@ -352,6 +353,7 @@ def en_long(feuilles: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def exporter(ind: Indicateurs, libelles: Mapping[str, str], format_: str, sortie: Path) -> None:
     feuilles = tableaux(ind, libelles)
+    dossier_de_sortie_existant(sortie)
     try:
         if format_ == "csv":
             # Comme l'export du registre : point-virgule et BOM pour un tableur réglé en

@@ -266,7 +266,14 @@ def test_verifier_passe_puis_echoue_apres_une_retouche_sql(
         (
             ["registre", "export", "--format", "csv", "--sortie", "/nulle/part/r.csv"],
             {},
-            "Impossible d'écrire",
+            "Impossible d'écrire le fichier « /nulle/part/r.csv » : le dossier « /nulle/part » "
+            "n'existe pas.",
+        ),
+        (
+            ["indicateurs", "--sortie", "/nulle/part/i.xlsx"],
+            {},
+            "Impossible d'écrire le fichier « /nulle/part/i.xlsx » : le dossier « /nulle/part » "
+            "n'existe pas.",
         ),
     ],
 )
