@@ -239,8 +239,12 @@ def test_un_message_que_le_serveur_ne_sait_pas_lire_n_arrete_pas_la_boite(
     lui : il reste dans la boîte, sans ligne au registre, et c'est dit à chaque relève."""
     deposer(serveur_imap, 5)
     maildir = serveur_imap.dossier / "home" / "mairie" / "Maildir"
-    fichiers = sorted([*(maildir / "new").iterdir(), *(maildir / "cur").iterdir()])
-    abime = fichiers[1]  # le deuxième déposé : UID 2 (noms en temps d'arrivée croissant)
+    # Le deuxième déposé (UID 2), reconnu à son Message-ID.
+    (abime,) = [
+        f
+        for f in [*(maildir / "new").iterdir(), *(maildir / "cur").iterdir()]
+        if b"<acte-1@exemple.example>" in f.read_bytes()
+    ]
     abime.chmod(0)
     try:
         bilans = [
