@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from noyau.calendrier import Horloge, heure_de_paris, horloge_systeme
 from noyau.domaine import Canal, ElementRecu, PartDeLot
-from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie, raison_systeme
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie, citer, raison_systeme
 from noyau.pannes import PointDePanne, aucune
 
 if TYPE_CHECKING:
@@ -187,9 +187,7 @@ class _SourceDossier:
         noms, self._non_ranges = self._non_ranges, []
         if not noms:
             return
-        cites = ", ".join(f"« {n} »" for n in noms[:NOMS_CITES])
-        if len(noms) > NOMS_CITES:
-            cites += f" et {len(noms) - NOMS_CITES} autre(s)"
+        cites = citer([f"« {n} »" for n in noms], NOMS_CITES)
         self.incidents.append(
             f"{len(noms)} fichier(s) du dossier « {self.dossier} » enregistré(s) mais pas "
             f"rangé(s) dans {TRAITES}/ ({cites}) : {self._raison_non_range}. Ils restent dans "

@@ -21,7 +21,7 @@ from imapclient.imapclient import SEEN, SENT
 
 from connecteurs.oauth_sasl import ErreurOAuth, SourceJeton, identifier_imap
 from noyau.domaine import Canal, ElementRecu
-from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie
+from noyau.erreurs import ConnecteurErreur, ErreurEntreeSortie, citer
 from noyau.pannes import PointDePanne, aucune
 
 LOT = 20  # messages lus par commande FETCH : borne la mémoire sans trop d'allers-retours
@@ -278,9 +278,7 @@ class SourceImap(_SessionImap):
         """Les messages enregistrés que le serveur a refusé de ranger, dits en une phrase."""
         uids, self._non_ranges = self._non_ranges, []
         if uids:
-            cites = ", ".join(str(u) for u in uids[:UIDS_CITES])
-            if len(uids) > UIDS_CITES:
-                cites += f" et {len(uids) - UIDS_CITES} autre(s)"
+            cites = citer([str(u) for u in uids], UIDS_CITES)
             self.incidents.append(
                 f"{len(uids)} message(s) de « {self.p.dossier} » enregistré(s) mais que le "
                 f"serveur a refusé de ranger dans « {self.p.dossier_traite} » (UID {cites} ; "

@@ -57,3 +57,12 @@ def raison_systeme(e: OSError) -> str:
     if e.errno in _RAISONS_SYSTEME:
         return _RAISONS_SYSTEME[e.errno]
     return f"erreur système n° {e.errno}" if e.errno else f"erreur du système ({e})"
+
+
+def citer(elements: list[str], maximum: int) -> str:
+    """Les `maximum` premiers éléments, séparés par des virgules, puis combien il en reste :
+    un message nomme ce qu'il faut aller voir sans devenir une liste de cinq cents noms."""
+    cites = ", ".join(elements[:maximum])
+    if len(elements) > maximum:
+        cites += f" et {len(elements) - maximum} autre(s)"
+    return cites

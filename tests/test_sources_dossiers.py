@@ -19,6 +19,7 @@ from courrier.extraction import lire_entetes
 from courrier.releve import relever_source
 from interfaces.cli import app
 from interfaces.web.vues import ligne_journal
+from noyau.erreurs import citer
 from registre.registre import Registre
 
 
@@ -334,3 +335,11 @@ def test_un_depot_en_lecture_seule_et_un_fichier_illisible_n_arretent_pas_les_au
     _, _, _, avant, apres = premier
     assert avant - (apres - date_du_fichier) - 0.01 <= recu_le <= apres - (avant - date_du_fichier)
     assert sorted(p.name for p in depot.iterdir()) == ["abime.pdf", "lettre.pdf", "plan.pdf"]
+
+
+def test_un_incident_nomme_les_premiers_et_compte_les_autres() -> None:
+    assert citer(["« a.pdf »", "« b.pdf »"], 5) == "« a.pdf », « b.pdf »"
+    noms = [f"scan-{i}.pdf" for i in range(12)]
+    assert (
+        citer(noms, 5) == "scan-0.pdf, scan-1.pdf, scan-2.pdf, scan-3.pdf, scan-4.pdf et 7 autre(s)"
+    )
