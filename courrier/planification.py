@@ -180,17 +180,28 @@ def installer(
 
 
 def commande_du_moteur() -> str:
-    """Ce que le worker lance pour une exécution : `prefect.engine`, avec le Python où Courrier
-    est installé (le même chemin sur chaque machine de worker : /opt/courrier/.venv dans la
-    recette, l'image dans Docker Compose). Sans commande, Prefect 3.9 intercale un processus de
-    supervision qui importe Prefect une fois de plus : ~2,7 s de calcul et 3 s d'attente par
-    exécution (mesuré par preuves/bench_communes.py)."""
-    return f"{shlex.quote(sys.executable)} -m prefect.engine"
+    """Ce que le worker lance pour une exécution : le moteur prêt de Courrier (flows/moteur.py),
+    avec le Python où Courrier est installé (le même chemin sur chaque machine de worker :
+    /opt/courrier/.venv dans la recette, l'image dans Docker Compose). Il fait tourner
+    `prefect.engine` dans un processus qui a déjà tout importé, ou, à défaut, comme avant.
+
+    Sans commande, Prefect 3.9 intercale un processus de supervision qui importe Prefect une
+    fois de plus : ~2,7 s de calcul et 3 s d'attente par exécution ; `prefect.engine` seul
+    réimporte encore Prefect, Courrier et openai à chaque exécution (~1,7 à 3,4 s de calcul ;
+    mesuré par preuves/bench_communes.py)."""
+    return f"{shlex.quote(sys.executable)} -m flows.moteur"
+
+
+def _commandes_d_avant() -> set[str]:
+    """Les commandes que Courrier a données aux files avant celle-ci : remplacées à la mise à
+    jour, comme une commande vide."""
+    return {"", f"{shlex.quote(sys.executable)} -m prefect.engine"}
 
 
 def regler_la_file(client: Any, file: str) -> None:
     """Crée la file (type « process ») avec la commande du moteur ; une file existante sans
-    commande la reçoit (mise à jour de Courrier), une commande posée à la main est gardée."""
+    commande, ou avec celle qu'une version d'avant de Courrier y a mise, reçoit celle-ci (mise
+    à jour de Courrier) ; une commande posée à la main est gardée."""
     from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectNotFound
     from prefect.workers.process import ProcessWorker
@@ -204,6 +215,7 @@ def regler_la_file(client: Any, file: str) -> None:
         return
     modele = copy.deepcopy(existante.base_job_template)
     commande = modele.get("variables", {}).get("properties", {}).get("command")
-    if existante.type == "process" and commande is not None and not commande.get("default"):
+    d_avant = (commande or {}).get("default") or ""
+    if existante.type == "process" and commande is not None and d_avant in _commandes_d_avant():
         commande["default"] = commande_du_moteur()
         client.update_work_pool(file, WorkPoolUpdate(base_job_template=modele))

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -54,6 +55,7 @@ class Options:
     limite_worker: int = 2  # exécutions à la fois par worker (`--limit`)
     temoin: bool = True  # la même nuit sans Prefect
     borne: bool = True  # la borne OCR (tesseract seul sur les mêmes pages)
+    moteur_pret: bool = True  # les exécutions nées du moteur prêt (flows/moteur.py)
 
 
 @dataclass
@@ -333,6 +335,11 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             "DO_NOT_TRACK": "1",
             "OMP_THREAD_LIMIT": "1",
             "PYTHONPATH": str(RACINE),
+            # Le moteur prêt des workers (flows/moteur.py), à ce banc (une prise Unix : court).
+            "COURRIER_MOTEUR_DOSSIER": pile.enter_context(
+                tempfile.TemporaryDirectory(prefix="cm-")
+            ),
+            "COURRIER_MOTEUR_PRET": "oui" if options.moteur_pret else "non",
         }
         env_prefect = (
             base
@@ -374,7 +381,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         resultat = Resultat(communes=[*saines, *pannes])
         resultat.mise_en_place_s = time.monotonic() - debut
         appels = llm.nombre
-        calcul_avant = releve_du_calcul(grappe)
+        calcul_avant = releve_du_calcul(grappe, env["COURRIER_MOTEUR_DOSSIER"])
         t0 = time.time()
         # Les communes en panne sont demandées d'abord : elles prennent une place chez les
         # workers pendant que les saines attendent, le pire cas pour les autres.
@@ -382,7 +389,9 @@ def jouer(options: Options, dossier: Path) -> Resultat:
         runs = asyncio.run(_relever_toutes(url, demandees, 1800))
         resultat.appels_llm = llm.nombre - appels
         resultat.llm_simultanes_max = llm.concurrence_max
-        resultat.calcul_s = difference(calcul_avant, releve_du_calcul(grappe))
+        resultat.calcul_s = difference(
+            calcul_avant, releve_du_calcul(grappe, env["COURRIER_MOTEUR_DOSSIER"])
+        )
         noter_executions(resultat, demandees, runs, t0)
         for c in [*saines, *pannes]:
             resultat.problemes[c.identifiant] = verifier(env, c)

@@ -73,6 +73,22 @@ Mesuré le 2026-12-06 vers 23 h (même machine, Prefect 3.9.1), 30 × 100, 2 × 
 (`--latence 0.5`) : nuit 588,6 s, borne 532,5 s (OCR 51 s + LLM 481 s, 3 849 appels), **ratio
 1,11** ; calcul : serveur Prefect 175 s, exécutions 362 s, PostgreSQL 42 s ; 31/31 registres
 vérifiés, la commune en panne seule en échec (90 s). L'objectif tient donc dès 0,5 s par appel.
+Mesuré le 2026-12-07 vers 4 h 30 (Prefect 3.9.1 ; la machine, ce jour-là, deux fois plus rapide
+que la veille : une exécution sous worker ~6,6 s de calcul au lieu de ~13 s), LLM à 0,2 s, 30 ×
+100, 2 × 2, l'un après l'autre, avec le moteur prêt des workers (flows/moteur.py : les
+exécutions naissent d'un processus qui a déjà importé Prefect, Courrier et openai) puis sans
+(`--sans-moteur-pret`) :
+- avec : nuit 284,1 s, borne 233,0 s, **ratio 1,22** ; calcul des exécutions 140 s, serveur
+  Prefect 61 s ; sans : nuit 296,6 s, borne 232,3 s, ratio 1,28 ; exécutions 203 s, serveur
+  59 s. Le moteur prêt ôte ~31 % du calcul des exécutions (63 s sur la nuit) ;
+- 10 × 100 : avec, 104,6 s (×1,32) ; sans, 100,0 s (×1,25) — dans l'écart d'un passage à
+  l'autre à cette taille (et le calcul des exécutions nées du moteur prêt n'y était pas encore
+  compté : preuves/calcul.py les retrouve depuis) ;
+- le banc complet, avec la même nuit sans Prefect : nuit 295,0 s, borne 232,1 s, **ratio
+  1,27** ; sans Prefect 212,1 s (surcoût de Prefect +83 s, ×1,39) ; exécutions 162 s, serveur
+  Prefect 69 s, PostgreSQL 25 s ; 31/31 registres vérifiés, la commune en panne seule en échec.
+L'objectif (≤ 1,3) est tenu ce jour-là à 0,2 s, de peu ; sur la machine plus lente de la veille,
+le même code sans moteur prêt donnait ×1,64 à ×1,83.
 """
 
 from __future__ import annotations
@@ -99,6 +115,11 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
     p.add_argument(
         "--sans-temoin", action="store_true", help="sans la même nuit jouée sans Prefect"
     )
+    p.add_argument(
+        "--sans-moteur-pret",
+        action="store_true",
+        help="chaque exécution dans un Python neuf (prefect.engine), comme avant flows/moteur.py",
+    )
     p.add_argument("--garder", type=Path, default=None, help="dossier à garder (journaux)")
     a = p.parse_args(arguments)
     return Options(
@@ -111,6 +132,7 @@ def lire_options(arguments: list[str] | None) -> tuple[Options, Path | None]:
         scans_pour_cent=a.scans,
         limite_worker=a.limite_worker,
         temoin=not a.sans_temoin,
+        moteur_pret=not a.sans_moteur_pret,
     ), a.garder
 
 
@@ -121,7 +143,8 @@ def rapport(o: Options, r: Resultat) -> list[str]:
     lignes = [
         f"{o.communes} commune(s) × {o.courriers} courriers, {o.workers} worker(s) × "
         f"{o.limite_worker} relève(s) à la fois, {os.cpu_count()} cœur(s), "
-        f"LLM {o.latence_s:.2f} s × {o.llm_parallele} à la fois ; mise en place "
+        f"LLM {o.latence_s:.2f} s × {o.llm_parallele} à la fois ; "
+        f"{'moteur prêt' if o.moteur_pret else 'sans moteur prêt'} ; mise en place "
         f"{r.mise_en_place_s:.0f} s.",
         f"Nuit avec Prefect : {r.nuit_s:.1f} s.",
         f"Borne : OCR {r.ocr_s:.1f} s ({r.pages_ocr} page(s), tesseract seul, un processus par "

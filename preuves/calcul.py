@@ -6,6 +6,9 @@ propres descendants déjà finis et attendus (cutime, cstime) ; un worker compte
 exécution qu'il a lancée, mais pas sa lecture : le serveur de processus (forkserver) qui porte
 l'OCR n'est jamais attendu par l'exécution, son calcul n'est rendu à personne. La borne du banc
 mesure l'OCR à part. Deux relevés, avant et après la nuit, donnent ce qu'elle a coûté.
+
+Le moteur prêt (flows/moteur.py) n'est l'enfant de personne (détaché) : les exécutions nées de
+lui comptent avec les workers, retrouvées par sa prise, dans le dossier de moteurs du banc.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ ROLES = (
 )
 
 
-def releve_du_calcul(grappe: str) -> dict[str, float]:
+def releve_du_calcul(grappe: str, moteurs: str | None = None) -> dict[str, float]:
     """Le calcul cumulé de chaque rôle, en secondes, à cet instant ; PostgreSQL : la grappe
-    d'URL `grappe` (preuves/serveurs.postgres), celle du banc."""
+    d'URL `grappe` (preuves/serveurs.postgres), celle du banc ; `moteurs` : le dossier des
+    prises des moteurs prêts des workers du banc (COURRIER_MOTEUR_DOSSIER)."""
     from sqlalchemy import make_url
 
     port_postgres = make_url(grappe).port
@@ -40,6 +44,10 @@ def releve_du_calcul(grappe: str) -> dict[str, float]:
         commande = processus[enfant].commande
         role = next((nom for mot, nom in ROLES if mot in commande), "autres")
         roles[role] = roles.get(role, 0.0) + arbre(enfant)
+    for pid, p in processus.items():
+        if moteurs and f"flows.moteur --pret {moteurs}/" in p.commande:
+            role = "workers et exécutions (hors OCR)"
+            roles[role] = roles.get(role, 0.0) + arbre(pid)
     # pg_ctl détache PostgreSQL : son serveur (et ses connexions) est retrouvé par nom et par
     # port. Seulement celui du banc : une autre grappe qui s'arrête pendant la nuit (celle d'une
     # suite de tests à côté) emporterait son calcul et rendrait la différence négative.

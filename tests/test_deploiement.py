@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -133,6 +135,25 @@ def _processus_restants(marques: list[str], environnement: str) -> list[str]:
     return restants
 
 
+def _sans_restants(marques: list[str], environnement: str, delai: float = 15.0) -> list[str]:
+    """Les processus restants, attendus jusqu'à `delai` : le moteur prêt (flows/moteur.py) et
+    les processus d'une exécution finissent juste après les workers, pas avec eux."""
+    fin = time.monotonic() + delai
+    while (restants := _processus_restants(marques, environnement)) and time.monotonic() < fin:
+        time.sleep(0.2)
+    return restants
+
+
+def _servies_par_le_moteur_pret(dossier: Path) -> set[UUID]:
+    """Les exécutions que le moteur prêt a faites (son journal, flows/moteur.py)."""
+    motif = re.compile(r"exécution ([0-9a-f-]{36}) : processus")
+    return {
+        UUID(i)
+        for journal in dossier.glob("courrier-moteur-*/*.log")
+        for i in motif.findall(journal.read_text(errors="replace"))
+    }
+
+
 def _verifier_registre(url_registre: str, donnees: Path, attendus: int) -> None:
     registre = Registre.ouvrir(url_registre, donnees)
     try:
@@ -160,6 +181,8 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
     journal_serveur = tmp_path / "prefect-serveur.log"
     marques: list[str] = []
     mesures: dict[str, float] = {}
+    # Le moteur prêt de ces workers, dans un dossier à ce test (chemin court : une prise Unix).
+    moteur = Path(tempfile.mkdtemp(prefix="cm-"))
     try:
         with serveurs.postgres() as grappe, serveurs.dovecot(["mairie"]) as imap:
             url_registre = serveurs.creer_base(grappe, "courrier")
@@ -192,6 +215,7 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
                     "COURRIER_IMAP_UTILISATEUR": "mairie",
                     "COURRIER_IMAP_MOT_DE_PASSE": imap.mot_de_passe,
                     "COURRIER_IMAP_SECURITE": "aucune",
+                    "COURRIER_MOTEUR_DOSSIER": str(moteur),
                 }
                 # Chaque worker écoute sa file du pool : deux exécutions demandées ensemble, une
                 # par file, vont à deux workers (avec une seule file, le plus prompt des deux
@@ -225,6 +249,10 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
                     )
                     preneurs = _preneurs(journaux)
                     assert [preneurs.get(r.id) for r in runs] == ["a", "b"], preneurs
+                    # La première relève a démarré le moteur prêt : les deux suivantes, d'un
+                    # worker ou de l'autre, sont nées de lui (sans réimporter Prefect).
+                    servies = _servies_par_le_moteur_pret(moteur)
+                    assert {r.id for r in runs} <= servies, (servies, _journaux(journaux))
                     # Elles se sont chevauchées : chacune a commencé avant la fin de l'autre.
                     a, b = runs
                     assert a.start_time and b.start_time and a.end_time and b.end_time
@@ -233,7 +261,8 @@ def test_un_serveur_prefect_et_deux_workers_relevent_dans_postgresql(tmp_path: P
                     assert compter(imap, "INBOX") == 0
                     assert compter(imap, "Traité") == 32
     finally:
-        restants = _processus_restants(marques, f"COURRIER_DONNEES={donnees}")
+        restants = _sans_restants(marques, f"COURRIER_DONNEES={donnees}")
+        shutil.rmtree(moteur, ignore_errors=True)
     assert restants == []
     if marques:
         with serveurs.socket.socket() as s:
@@ -357,8 +386,11 @@ def test_la_recette_de_l_intercommunalite_jouee_telle_qu_ecrite(tmp_path: Path) 
         "OMP_THREAD_LIMIT": "1",
         "PYTHONPATH": str(RACINE),
         "COURRIER_DEPOT_DELAI_STABILITE_S": "0",
+        # Le moteur prêt des workers (flows/moteur.py), retiré à la fin (une prise : court).
+        "COURRIER_MOTEUR_DOSSIER": tempfile.mkdtemp(prefix="cm-"),
     }
-    with serveurs.postgres() as grappe:
+    with contextlib.ExitStack() as nettoyage, serveurs.postgres() as grappe:
+        nettoyage.callback(shutil.rmtree, base["COURRIER_MOTEUR_DOSSIER"], True)
         url_prefect = serveurs.creer_base(grappe, "prefect").replace("+psycopg", "+asyncpg")
         url_registre = serveurs.creer_base(grappe, "courrier")
         port = serveurs.port_libre()

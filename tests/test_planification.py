@@ -213,7 +213,9 @@ def test_la_file_lance_le_moteur_avec_le_python_de_courrier_sans_ecraser_une_com
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sans commande, Prefect 3.9 intercale un processus de supervision par exécution ; la file
-    de Courrier donne au worker `prefect.engine` avec le Python de l'installation."""
+    de Courrier donne au worker le moteur prêt (flows/moteur.py) avec le Python de
+    l'installation, y compris à une file qui a la commande d'une version d'avant
+    (`prefect.engine`)."""
     import subprocess
 
     from courrier.planification import commande_du_moteur, installer
@@ -225,7 +227,7 @@ def test_la_file_lance_le_moteur_avec_le_python_de_courrier_sans_ecraser_une_com
         prefect = [sys.executable, "-m", "prefect", "work-pool", "create", "--type", "process"]
         # Deux files créées à la main, comme avant cette version : l'une reste sans commande,
         # l'autre reçoit une commande de l'intégrateur.
-        for nom in ("ancienne", "reglee"):
+        for nom in ("ancienne", "reglee", "version-d-avant"):
             subprocess.run([*prefect, nom], env=env, check=True, capture_output=True, timeout=120)
         from prefect.client.orchestration import get_client
         from prefect.client.schemas.actions import WorkPoolUpdate
@@ -238,12 +240,18 @@ def test_la_file_lance_le_moteur_avec_le_python_de_courrier_sans_ecraser_une_com
             modele = client.read_work_pool("reglee").base_job_template
             modele["variables"]["properties"]["command"]["default"] = "/ailleurs/python -m x"
             client.update_work_pool("reglee", WorkPoolUpdate(base_job_template=modele))
-        for file in ("neuve", "ancienne", "reglee"):
+            modele["variables"]["properties"]["command"]["default"] = (
+                f"{sys.executable} -m prefect.engine"
+            )
+            client.update_work_pool("version-d-avant", WorkPoolUpdate(base_job_template=modele))
+        files = ["neuve", "ancienne", "reglee", "version-d-avant"]
+        for file in files:
             installer(url, file, communes=())
-        commandes = asyncio.run(_commandes_des_files(url, ["neuve", "ancienne", "reglee"]))
-    assert commande_du_moteur() == f"{sys.executable} -m prefect.engine"
+        commandes = asyncio.run(_commandes_des_files(url, files))
+    assert commande_du_moteur() == f"{sys.executable} -m flows.moteur"
     assert commandes == {
         "neuve": commande_du_moteur(),
         "ancienne": commande_du_moteur(),
         "reglee": "/ailleurs/python -m x",
+        "version-d-avant": commande_du_moteur(),
     }
