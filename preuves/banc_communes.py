@@ -76,6 +76,9 @@ class Resultat:
     problemes: dict[str, list[str]] = field(default_factory=dict)  # vérification, par commune
     appels_llm: int = 0
     llm_simultanes_max: int = 0  # au plus fort, appels au LLM en cours à la fois
+    llm_en_vol: dict[int, float] = field(default_factory=dict)  # secondes de la nuit par niveau
+    llm_premier_s: float = 0.0  # le premier appel au LLM, compté depuis la demande des relèves
+    llm_dernier_s: float = 0.0  # la fin du dernier appel
     directe_s: float = 0.0
     calcul_s: dict[str, float] = field(default_factory=dict)  # pendant la nuit, par rôle
     ocr_s: float = 0.0
@@ -308,6 +311,14 @@ def noter_executions(
     resultat.nuit_s = (max(fins) - t0) if fins else 0.0
 
 
+def noter_llm(resultat: Resultat, llm: Any, t0: float) -> None:
+    """Comment le LLM a été occupé pendant la nuit : ce qui sépare la nuit de sa borne."""
+    resultat.llm_en_vol = llm.occupation(t0, t0 + resultat.nuit_s)
+    vols = [t for t, _ in llm.en_vol if t >= t0]
+    if vols:
+        resultat.llm_premier_s, resultat.llm_dernier_s = vols[0] - t0, vols[-1] - t0
+
+
 def jouer(options: Options, dossier: Path) -> Resultat:
     """La nuit entière ; `dossier` garde les journaux (serveur, workers) pour qui cherche."""
     from preuves.bench_paliers import borne_ocr
@@ -393,6 +404,7 @@ def jouer(options: Options, dossier: Path) -> Resultat:
             calcul_avant, releve_du_calcul(grappe, env["COURRIER_MOTEUR_DOSSIER"])
         )
         noter_executions(resultat, demandees, runs, t0)
+        noter_llm(resultat, llm, t0)
         for c in [*saines, *pannes]:
             resultat.problemes[c.identifiant] = verifier(env, c)
         if temoins:

@@ -87,8 +87,20 @@ exécutions naissent d'un processus qui a déjà importé Prefect, Courrier et o
 - le banc complet, avec la même nuit sans Prefect : nuit 295,0 s, borne 232,1 s, **ratio
   1,27** ; sans Prefect 212,1 s (surcoût de Prefect +83 s, ×1,39) ; exécutions 162 s, serveur
   Prefect 69 s, PostgreSQL 25 s ; 31/31 registres vérifiés, la commune en panne seule en échec.
-L'objectif (≤ 1,3) est tenu ce jour-là à 0,2 s, de peu ; sur la machine plus lente de la veille,
-le même code sans moteur prêt donnait ×1,64 à ×1,83.
+- un troisième passage (30 × 100, moteur prêt) : nuit 283,2 s, borne 229,8 s, **ratio 1,23** ;
+  la ligne « LLM pendant la nuit » (ajoutée alors) dit où va l'écart : premier appel au LLM à
+  12 s (démarrage des premières relèves, leurs sources enregistrées avant toute analyse), puis
+  4 appels à la fois pendant 90 s seulement, 3 pendant 97 s, 2 pendant 49 s, 1 pendant 27 s,
+  aucun pendant 21 s. Les 4 places de la limite « courrier-llm » sont pourtant prises ~94 % du
+  temps (relevé à part, toutes les 0,25 s, sur un 10 × 100) : une relève garde ses places entre
+  deux appels pendant que ses fils préparent le suivant ou attendent la lecture ;
+- essayé et retiré : garder une place 50 appels au lieu de 25 et la rendre après 0,25 s
+  d'inactivité au lieu de 1 s (courrier/places.py) : 270,9 s (×1,16) puis 310,9 s (×1,30, banc
+  complet, machine plus lente à ce moment : OCR seul 47 s au lieu de 37 à 41 s) — pas d'écart
+  discernable du bruit d'un passage à l'autre.
+L'objectif (≤ 1,3) est tenu à 0,2 s dans chacun des cinq passages de 30 × 100 de ce jour avec le
+moteur prêt (×1,16 à ×1,30), de peu ; sur la machine plus lente de la veille, le même code sans
+moteur prêt donnait ×1,64 à ×1,83, et ce jour-là ×1,28.
 """
 
 from __future__ import annotations
@@ -152,6 +164,12 @@ def rapport(o: Options, r: Resultat) -> list[str]:
         f"{o.llm_parallele}) = {borne:.1f} s ; au plus fort, {r.llm_simultanes_max} appel(s) "
         f"au LLM à la fois (limite {o.llm_parallele}).",
         f"Ratio nuit / borne : {r.nuit_s / borne:.2f} (objectif ≤ 1,3)." if borne else "",
+        f"LLM pendant la nuit : premier appel à {r.llm_premier_s:.1f} s, dernière réponse à "
+        f"{r.llm_dernier_s:.1f} s ; temps passé avec n appels à la fois : "
+        + ", ".join(f"{n} : {s:.0f} s" for n, s in sorted(r.llm_en_vol.items()))
+        + "."
+        if r.llm_en_vol
+        else "",
         f"Même nuit sans Prefect : {r.directe_s:.1f} s ; surcoût de Prefect : "
         f"{r.nuit_s - r.directe_s:+.1f} s (×{r.nuit_s / r.directe_s:.2f})."
         if r.directe_s

@@ -126,6 +126,9 @@ class ServeurLLM:
         self.entetes: list[dict[str, str]] = []
         self.concurrence_max = 0
         self._en_cours = 0
+        # (instant, appels en cours juste après) à chaque entrée et sortie : le banc y lit
+        # combien de temps le LLM a eu 0, 1, … appels à la fois.
+        self.en_vol: list[tuple[float, int]] = []
         self.verrou = threading.Lock()
         self.arret = threading.Event()
         self._liberation = threading.Event()
@@ -196,10 +199,30 @@ class ServeurLLM:
             self.entetes.append(entetes)
             self._en_cours += 1
             self.concurrence_max = max(self.concurrence_max, self._en_cours)
+            self.en_vol.append((time.time(), self._en_cours))
 
     def sortir(self) -> None:
         with self.verrou:
             self._en_cours -= 1
+            self.en_vol.append((time.time(), self._en_cours))
+
+    def occupation(self, debut: float, fin: float) -> dict[int, float]:
+        """Entre `debut` et `fin` (time.time()), les secondes passées avec 0, 1, … appels en
+        cours."""
+        with self.verrou:
+            points = list(self.en_vol)
+        duree: dict[int, float] = {}
+        niveau, t = 0, debut
+        for instant, apres in points:
+            if instant <= debut:
+                niveau = apres
+                continue
+            if instant >= fin:
+                break
+            duree[niveau] = duree.get(niveau, 0.0) + instant - t
+            niveau, t = apres, instant
+        duree[niveau] = duree.get(niveau, 0.0) + max(0.0, fin - t)
+        return duree
 
     def _dormir(self, secondes: float) -> None:
         self.arret.wait(secondes)

@@ -54,6 +54,10 @@ def test_chaque_commune_releve_dans_son_registre_et_une_commune_en_panne_echoue_
     assert r.noms == {c.identifiant: f"releve-{c.identifiant}" for c in r.communes}
     assert r.appels_llm > 0
     assert 1 <= r.llm_simultanes_max <= options.llm_parallele  # la limite globale a tenu
+    # L'occupation du LLM couvre toute la nuit, sans dépasser la limite ni commencer avant elle.
+    assert abs(sum(r.llm_en_vol.values()) - r.nuit_s) < 0.01
+    assert max(r.llm_en_vol) <= options.llm_parallele and r.llm_en_vol.get(0, 0) > 0
+    assert 0 < r.llm_premier_s < r.llm_dernier_s
     # Le calcul de la nuit, par rôle : les exécutions (sous les workers), le serveur, la base.
     assert r.calcul_s["workers et exécutions (hors OCR)"] > 1.0
     assert r.calcul_s["serveur Prefect"] > 0 and r.calcul_s["PostgreSQL"] > 0
