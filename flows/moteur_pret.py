@@ -329,9 +329,13 @@ def executer(demande: Demande) -> int:
     os.environ.update(demande.env)
     sys.path[0] = demande.cwd
     sys.argv = [sys.argv[0], *demande.arguments]
-    from prefect.context import refresh_global_settings_context
+    # Les réglages de Prefect relus dans cet environnement (les mêmes que ceux du processus
+    # prêt, hors variables d'une exécution : flows/moteur.cle) ; la fonction manque à de
+    # premières versions de Prefect 3, où l'on garde ceux de l'import.
+    with contextlib.suppress(ImportError):
+        from prefect.context import refresh_global_settings_context
 
-    refresh_global_settings_context()
+        refresh_global_settings_context()
     # runpy prévient que `prefect.engine` est déjà importé : c'est voulu (le module est rejoué
     # comme programme principal, ses dépendances déjà chargées).
     warnings.filterwarnings("ignore", ".*found in sys.modules after import", RuntimeWarning)
