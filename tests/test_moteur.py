@@ -280,48 +280,44 @@ def test_demandes_hostiles_et_refus(dossier: Path) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_un_import_qui_ouvre_un_fil_empeche_le_dedoublement_pour_de_bon(dossier: Path) -> None:
-    """Un fork depuis un processus à plusieurs fils peut hériter d'un verrou pris : le
-    processus prêt refuse de servir, le dit, et n'est plus redémarré ; tout passe par
-    prefect.engine."""
+@pytest.mark.parametrize(
+    ("fichier", "contenu", "raison"),
+    [
+        # Un fork depuis un processus à plusieurs fils peut hériter d'un verrou pris.
+        (
+            "sitecustomize.py",
+            "import threading, time\n"
+            "threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n",
+            "fils ouverts après les imports",
+        ),
+        # Une dépendance cassée : openai remplacé par un module qui ne s'importe pas.
+        (
+            "openai.py",
+            "raise ImportError('openai cassé pour ce test')\n",
+            "import impossible (ImportError : openai cassé pour ce test)",
+        ),
+    ],
+    ids=["fil-ouvert", "import-casse"],
+)
+def test_un_processus_pret_qui_ne_peut_pas_servir_le_dit_et_n_est_pas_redemarre(
+    dossier: Path, fichier: str, contenu: str, raison: str
+) -> None:
+    """Il refuse, le dit, et n'est pas redémarré à chaque exécution (ce qui coûterait un import
+    complet de plus chaque fois) ; chaque exécution passe par prefect.engine."""
     modules = dossier / "modules"
     modules.mkdir()
-    (modules / "sitecustomize.py").write_text(
-        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True)"
-        ".start()\n",
-        encoding="utf-8",
-    )
+    (modules / fichier).write_text(contenu, encoding="utf-8")
     env = environnement(dossier, PYTHONPATH=f"{modules}{os.pathsep}{RACINE}")
     executer(env)
     refus = chemin_prise(env).with_suffix(".refus")
     attendre(refus.exists)
-    assert "fils ouverts après les imports" in refus.read_text()
+    assert raison in refus.read_text()
     attendre(lambda: "Pas de dédoublement" in journal(env))
+    ecrit = refus.stat().st_mtime_ns
     for _ in range(2):
         code, err = executer(env)
         assert code == 1 and INVALIDE in err
+    time.sleep(5)  # le temps qu'un processus prêt redémarré importe tout et refuse de nouveau
+    assert refus.stat().st_mtime_ns == ecrit  # aucun n'a été redémarré
     assert not chemin_prise(env).exists()
     assert "prêt : processus" not in journal(env)
-
-
-@pytest.mark.timeout(300)
-def test_un_import_impossible_laisse_passer_par_prefect_engine(dossier: Path) -> None:
-    """Une dépendance cassée (ici, openai remplacé par un module qui ne s'importe pas) : le
-    processus prêt le dit et ne sert pas ; il n'est pas redémarré à chaque exécution (ce qui
-    coûterait un import complet de plus chaque fois), et l'exécution passe par prefect.engine."""
-    modules = dossier / "modules"
-    modules.mkdir()
-    (modules / "openai.py").write_text("raise ImportError('openai cassé pour ce test')\n")
-    env = environnement(dossier, PYTHONPATH=f"{modules}{os.pathsep}{RACINE}")
-    executer(env)
-    refus = chemin_prise(env).with_suffix(".refus")
-    attendre(refus.exists)
-    assert "import impossible (ImportError : openai cassé pour ce test)" in refus.read_text()
-    attendre(lambda: "Pas de dédoublement" in journal(env))
-    journal_avant = journal(env)
-    for _ in range(2):
-        code, err = executer(env)
-        assert code == 1 and INVALIDE in err
-    time.sleep(1)
-    assert journal(env) == journal_avant  # aucun autre processus prêt démarré
-    assert not chemin_prise(env).exists()
