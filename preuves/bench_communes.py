@@ -91,9 +91,10 @@ exécutions naissent d'un processus qui a déjà importé Prefect, Courrier et o
   la ligne « LLM pendant la nuit » (ajoutée alors) dit où va l'écart : premier appel au LLM à
   12 s (démarrage des premières relèves, leurs sources enregistrées avant toute analyse), puis
   4 appels à la fois pendant 90 s seulement, 3 pendant 97 s, 2 pendant 49 s, 1 pendant 27 s,
-  aucun pendant 21 s. Les 4 places de la limite « courrier-llm » sont pourtant prises ~94 % du
-  temps (relevé à part, toutes les 0,25 s, sur un 10 × 100) : une relève garde ses places entre
-  deux appels pendant que ses fils préparent le suivant ou attendent la lecture ;
+  aucun pendant 21 s. Relevé à part (10 × 100, l'API interrogée toutes les 0,25 s) : les 4
+  places de la limite « courrier-llm » prises ~60 à 70 % de la nuit, 4 appels en vol 26 %
+  du temps seulement : une relève garde ses places entre deux appels, pendant que ses fils
+  préparent le suivant ou attendent la lecture ;
 - essayé et retiré : garder une place 50 appels au lieu de 25 et la rendre après 0,25 s
   d'inactivité au lieu de 1 s (courrier/places.py) : 270,9 s (×1,16) puis 310,9 s (×1,30, banc
   complet, machine plus lente à ce moment : OCR seul 47 s au lieu de 37 à 41 s) — pas d'écart
