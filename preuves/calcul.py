@@ -18,8 +18,9 @@ import resource
 
 from preuves.processus import descendants, enfants_de, lire_processus
 
+EXECUTIONS = "workers et exécutions (hors OCR)"
 ROLES = (
-    ("worker", "workers et exécutions (hors OCR)"),
+    ("worker", EXECUTIONS),
     ("server", "serveur Prefect"),
     ("uvicorn", "serveur Prefect"),
 )
@@ -46,8 +47,7 @@ def releve_du_calcul(grappe: str, moteurs: str | None = None) -> dict[str, float
         roles[role] = roles.get(role, 0.0) + arbre(enfant)
     for pid, p in processus.items():
         if moteurs and f"flows.moteur --pret {moteurs}/" in p.commande:
-            role = "workers et exécutions (hors OCR)"
-            roles[role] = roles.get(role, 0.0) + arbre(pid)
+            roles[EXECUTIONS] = roles.get(EXECUTIONS, 0.0) + arbre(pid)
     # pg_ctl détache PostgreSQL : son serveur (et ses connexions) est retrouvé par nom et par
     # port. Seulement celui du banc : une autre grappe qui s'arrête pendant la nuit (celle d'une
     # suite de tests à côté) emporterait son calcul et rendrait la différence négative.

@@ -263,7 +263,7 @@ def test_demandes_hostiles_et_refus(dossier: Path) -> None:
     sans = environnement(dossier, COURRIER_MOTEUR_PRET="non")
     code, err = executer(sans)
     assert code == 1 and INVALIDE in err
-    assert not chemin_prise(sans).parent.joinpath(chemin_prise(sans).name).exists()
+    assert not chemin_prise(sans).exists()
     assert not chemin_prise(sans).with_suffix(".log").exists()
 
     # Un dossier de prises ouvert à tous (autre utilisateur possible) : refusé, l'exécution
